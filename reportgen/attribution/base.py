@@ -1,0 +1,82 @@
+"""What every attribution method shares: the interface, the embedding path, and batching.
+
+All methods attribute the target class's logit to the *output of the word-embedding layer*
+(position and token-type embeddings are added inside the model as usual), one score per token.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from reportgen.batching import ChunkRunner, autocast
+from reportgen.errors import ReportgenError
+from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.models import LoadedModel
+
+
+@dataclass
+class TokenScores:
+    """Per-token scores of a batch of texts, with IG's completeness check where it applies."""
+
+    scores: torch.Tensor  # (batch, seq) fp32; padding positions included
+    convergence_delta: torch.Tensor | None = None  # (batch,) Σ scores − (F(x) − F(x′))
+    logit_change: torch.Tensor | None = None  # (batch,) F(x) − F(x′)
+
+
+@dataclass
+class AttributionSettings:
+    batch_size: int  # rows (text × path step) per forward/backward pass
+    precision: str = "fp32"
+    on_progress: Callable[[int], None] | None = None
+
+
+class Attributor(ABC):
+    """One attribution method. `signed` says whether scores can be evidence against the target."""
+
+    name: str
+    signed: bool
+
+    def __init__(self, settings: AttributionSettings) -> None:
+        self.settings = settings
+        # One runner per attributor: a batch size that had to shrink stays shrunk for later texts.
+        self.runner = ChunkRunner(settings.batch_size, settings.on_progress)
+
+    @abstractmethod
+    def rows(self, num_texts: int) -> int:
+        """Forward+backward rows the method needs, for progress bars."""
+
+    @abstractmethod
+    def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
+        """Scores for `targets[i]`'s logit of text i, on the model's device."""
+
+
+def word_embeddings(model: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
+    """x: the word-embedding layer's output, detached (parameters never need gradients)."""
+    with torch.no_grad():
+        return model.word_embeddings(input_ids.to(model.device)).float()
+
+
+def target_logit_gradient(model: LoadedModel, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                          targets: torch.Tensor, precision: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂ logit_target / ∂ embeds, target logits) for a batch of rows, in one backward pass.
+
+    Rows are independent, so the gradient of the *sum* of their target logits is each row's own
+    gradient: one backward pass serves the whole batch.
+    """
+    embeds = embeds.detach().requires_grad_(True)
+    with torch.enable_grad(), autocast(embeds.device, precision):
+        logits = model.logits(attention_mask, inputs_embeds=embeds)
+    chosen = logits.float().gather(1, targets.view(-1, 1)).squeeze(1)
+    (gradient,) = torch.autograd.grad(chosen.sum(), embeds)
+    return gradient, chosen.detach()
+
+
+def check_finite(scores: torch.Tensor, method: str) -> None:
+    """A NaN would render as a silently grey report; stop instead."""
+    if not torch.isfinite(scores).all():
+        raise ReportgenError(f"{method} produced non-finite scores (NaN or inf); the model's weights or "
+                             "logits overflow — try --precision fp32 or check the checkpoint")

@@ -1,0 +1,57 @@
+"""Run work in chunks of rows, shrinking the chunk when the GPU runs out of memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
+import torch
+
+from reportgen.errors import ReportgenError
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def default_batch_size(device: torch.device) -> int:
+    """Rows (sample × path step) per forward/backward pass when the user says `auto`."""
+    return 256 if device.type == "cuda" else 16
+
+
+def autocast(device: torch.device, precision: str) -> AbstractContextManager:
+    """Mixed precision for the forward pass; gradients w.r.t. fp32 embeddings stay fp32."""
+    if precision not in PRECISIONS:
+        raise ReportgenError(f"unknown precision '{precision}'; choose one of {', '.join(PRECISIONS)}")
+    dtype = PRECISIONS[precision]
+    return nullcontext() if dtype is None else torch.autocast(device_type=device.type, dtype=dtype)
+
+
+class ChunkRunner:
+    """Calls `work(start, stop)` over [0, total) in chunks; halves the chunk on out-of-memory.
+
+    The chunk size that worked is kept for later calls, so a too-large `auto` guess costs one
+    failed pass, not one per chunk.
+    """
+
+    def __init__(self, batch_size: int, on_progress: Callable[[int], None] | None = None) -> None:
+        if batch_size < 1:
+            raise ReportgenError(f"--batch-size must be at least 1 (got {batch_size})")
+        self.batch_size = batch_size
+        self.on_progress = on_progress
+
+    def run(self, total: int, work: Callable[[int, int], None]) -> None:
+        start = 0
+        while start < total:
+            stop = min(start + self.batch_size, total)
+            try:
+                work(start, stop)
+            except torch.OutOfMemoryError:
+                if self.batch_size == 1:
+                    raise ReportgenError("out of GPU memory even one row at a time; lower --max-length "
+                                         "or use --device cpu") from None
+                self.batch_size = max(1, self.batch_size // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            if self.on_progress is not None:
+                self.on_progress(stop - start)
+            start = stop

@@ -1,0 +1,144 @@
+"""The command line: thin Click commands that parse options and wire the layers together."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from reportgen import __version__
+from reportgen.attribution import METHODS, QUADRATURES
+from reportgen.batching import PRECISIONS
+from reportgen.errors import ReportgenError
+from reportgen.loading.classifier import POOLINGS
+from reportgen.rendering.view_model import SCALES
+
+
+
+def friendly_errors(command):
+    """Mistakes a user can fix become one line and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ReportgenError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted: no output file was written or changed.", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def parse_batch_size(value: str) -> int | None:
+    if value == "auto":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ReportgenError(f"--batch-size must be 'auto' or a positive whole number (got '{value}')")
+    return int(value)
+
+
+def model_options(command):
+    """Options that name the two models; shared by every command that loads them."""
+    options = [
+        click.option("--base", "base", required=True, metavar="MODEL",
+                     help="The base model: a state-dict checkpoint (.pth/.pt/.safetensors) in the user's "
+                          "format, a Hugging Face model directory, or a hub id."),
+        click.option("--finetuned", "finetuned", required=True, metavar="MODEL",
+                     help="The fine-tuned model, given like --base."),
+        click.option("--encoder", default="bert-base-uncased", show_default=True, metavar="NAME_OR_DIR",
+                     help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory."),
+        click.option("--pooling", type=click.Choice(POOLINGS), default="mean-all", show_default=True,
+                     help="How state-dict checkpoints pool BERT's outputs: mean-all averages all positions, "
+                          "padding included (the user's model; inputs are padded to --max-length); masked-mean "
+                          "averages real tokens; cls takes [CLS]. Hugging Face models use their own head."),
+        click.option("--max-length", default=512, show_default=True, type=int,
+                     help="Tokens per text after truncation ([CLS] and [SEP] included)."),
+        click.option("--device", default="auto", show_default=True,
+                     help="auto (a GPU when there is one), cpu, cuda or cuda:N."),
+        click.option("--batch-size", default="auto", show_default=True,
+                     help="Rows per forward/backward pass (for integrated gradients a row is one text at one "
+                          "path step). auto: 256 on a GPU, halved on out-of-memory; 16 on a CPU."),
+        click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
+                     help="Arithmetic for the forward pass. bf16/fp16 autocast is faster on GPUs; fp32 is the "
+                          "reference."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def dataset_options(command):
+    options = [
+        click.option("--dataset", metavar="NAME_OR_PATH",
+                     help="A hub dataset name (with --split), a save_to_disk directory, or a local "
+                          ".csv/.json/.jsonl/.parquet file."),
+        click.option("--split", default="test", show_default=True, help="Split of a hub or saved dataset."),
+        click.option("--text-column", metavar="NAME", help="Text column (default: detected: text, review, sentence, …)."),
+        click.option("--label-column", metavar="NAME",
+                     help="Label column (default: detected: label, labels, sentiment, …; none is fine)."),
+        click.option("--label-names", metavar="A,B,…",
+                     help="Class names in index order, e.g. negative,positive (default: from the dataset)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def split_names(value: str | None) -> list[str] | None:
+    return [name.strip() for name in value.split(",")] if value else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reportgen")
+def main() -> None:
+    """Explain why two text classifiers disagree: token saliency, side by side, in one HTML file."""
+
+
+@main.command()
+@model_options
+@dataset_options
+@click.option("--indices", metavar="LIST", help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
+@click.option("--text", "texts", multiple=True, metavar="TEXT", help="Free text to explain instead of dataset rows (repeatable).")
+@click.option("--method", type=click.Choice(METHODS), default="integrated-gradients", show_default=True,
+              help="integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
+                   "backward pass), gradient (unsigned sensitivity).")
+@click.option("--steps", default=50, show_default=True, type=int, help="Integrated-gradients path steps.")
+@click.option("--quadrature", type=click.Choice(QUADRATURES), default="gauss-legendre", show_default=True,
+              help="How integrated gradients places its steps along the path.")
+@click.option("--target", default="predicted", show_default=True,
+              help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
+@click.option("--scale", type=click.Choice(SCALES), default="shared", show_default=True,
+              help="One colour scale per sample for both models, or one per model column.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="report.html",
+              show_default=True, help="The HTML report to write.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON (same data as the HTML).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@friendly_errors
+def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
+           text_column, label_column, label_names, indices, texts, method, steps, quadrature, target, scale,
+           output, json_path, quiet):
+    """Compute token saliency for chosen texts with both models and write one offline HTML report.
+
+    \b
+    Example (the user's four IMDB test reviews):
+      reportgen report --base base.pth --finetuned finetuned.pth \\
+          --dataset imdb --split test --indices 6,11,13011,13023 -o report.html
+    \b
+    Free text, on a CPU, with a local encoder directory:
+      reportgen report --base base.pth --finetuned ft.pth --encoder ./bert-base-uncased \\
+          --text "A slow start, then wonderful." --device cpu -o text.html
+    """
+    from reportgen.commands.report import run_report
+
+    run_report(
+        base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length, device=device,
+        batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset, split=split,
+        text_column=text_column, label_column=label_column, label_names=split_names(label_names),
+        indices=indices, texts=list(texts), method=method, steps=steps, quadrature=quadrature, target=target,
+        scale=scale, output=output, json_path=json_path, progress=not quiet,
+    )

@@ -1,0 +1,28 @@
+"""Forward passes without autograd: predictions for reports and scans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from reportgen.batching import ChunkRunner, autocast
+from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.models import LoadedModel
+
+
+@torch.inference_mode()
+def predict_logits(model: LoadedModel, inputs: EncodedTexts, *, batch_size: int, precision: str = "fp32",
+                   on_progress: Callable[[int], None] | None = None) -> torch.Tensor:
+    """Class logits, (batch, classes) as fp32 on the model's device."""
+    device = model.device
+    out = torch.empty(len(inputs), model.info.num_classes, dtype=torch.float32, device=device)
+
+    def work(start: int, stop: int) -> None:
+        with autocast(device, precision):
+            logits = model.logits(inputs.attention_mask[start:stop].to(device),
+                                  input_ids=inputs.input_ids[start:stop].to(device))
+        out[start:stop] = logits.float()
+
+    ChunkRunner(batch_size, on_progress).run(len(inputs), work)
+    return out

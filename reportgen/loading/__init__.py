@@ -1,0 +1,1 @@
+"""Loading: turn what the user names on the command line (files, hub ids) into models and rows."""

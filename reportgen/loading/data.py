@@ -1,0 +1,145 @@
+"""Open the rows to explain: a hub dataset, a `save_to_disk` directory, or a local data file.
+
+All sources end up as a `datasets.Dataset` plus the names of its text and label columns, so the
+rest of reportgen sees one kind of table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen.errors import ReportgenError
+
+TEXT_COLUMNS = ("text", "review", "sentence", "content", "document", "comment", "body")
+LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "y")
+FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+@dataclass
+class Rows:
+    """A dataset reduced to what a report needs: text, optional integer label, class names."""
+
+    name: str
+    split: str | None
+    dataset: "datasets.Dataset"  # noqa: F821 (imported lazily: `datasets` is slow to import)
+    text_column: str
+    label_column: str | None
+    class_names: list[str] | None
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def texts(self, indices: list[int]) -> list[str]:
+        return [str(value) if value is not None else "" for value in self.dataset[indices][self.text_column]] \
+            if indices else []
+
+    def labels(self, indices: list[int]) -> list[int | None]:
+        if self.label_column is None or not indices:
+            return [None] * len(indices)
+        return [self._label_index(value) for value in self.dataset[indices][self.label_column]]
+
+    def _label_index(self, value: object) -> int | None:
+        if value is None or value == -1:  # -1: "no label" in hub test splits
+            return None
+        if isinstance(value, str):
+            if self.class_names and value in self.class_names:
+                return self.class_names.index(value)
+            if value.strip().lstrip("-").isdigit():
+                return int(value)
+            raise ReportgenError(
+                f"label '{value}' in column '{self.label_column}' is not a class index; name the classes "
+                "in index order with --label-names, e.g. --label-names negative,positive")
+        return int(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _load(spec: str, split: str | None):
+    """Return (dataset, split actually used)."""
+    import datasets
+
+    path = Path(spec).expanduser()
+    if path.is_file():
+        builder = FILE_BUILDERS.get(path.suffix.lower())
+        if builder is None:
+            raise ReportgenError(f"{path}: unsupported data file; use .csv, .json, .jsonl or .parquet")
+        try:
+            return datasets.load_dataset(builder, data_files=str(path), split="train"), None
+        except Exception as exc:
+            raise ReportgenError(f"cannot read {path} as {builder}: {_first_line(exc)}") from None
+    if path.is_dir() and any((path / marker).is_file()
+                             for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except Exception as exc:
+            raise ReportgenError(f"cannot load the saved dataset in {path}: {_first_line(exc)}") from None
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise ReportgenError(f"{path} has no split '{split}'; it has: {', '.join(loaded)}")
+            return loaded[split], split
+        return loaded, None
+    if spec.startswith((".", "/", "~")) and not path.exists():
+        raise ReportgenError(f"--dataset: no such file or directory: {spec}")
+    try:  # a hub name, or a local folder of data files: the same datasets.load_dataset path
+        return datasets.load_dataset(spec, split=split), split
+    except Exception as exc:
+        raise ReportgenError(
+            f"cannot load dataset '{spec}' split '{split}': {_first_line(exc)}; check the name and "
+            "--split, or give a local .csv/.json/.jsonl/.parquet file or a save_to_disk directory"
+        ) from None
+
+
+def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, ...], what: str,
+                 option: str, required: bool) -> str | None:
+    if given is not None:
+        if given not in columns:
+            raise ReportgenError(f"{option} '{given}' is not a column; the columns are: {', '.join(columns)}")
+        return given
+    lowered = {c.lower(): c for c in columns}
+    for candidate in candidates:
+        if candidate in lowered:
+            return lowered[candidate]
+    if required:
+        raise ReportgenError(f"no {what} column found among: {', '.join(columns)}; name it with {option}")
+    return None
+
+
+def open_dataset(spec: str, split: str | None = "test", *, text_column: str | None = None,
+                 label_column: str | None = None, label_names: list[str] | None = None) -> Rows:
+    """Load the dataset and detect (or check) its text and label columns."""
+    dataset, used_split = _load(spec, split)
+    columns = list(dataset.column_names)
+    text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True)
+    label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False)
+    names = label_names
+    feature = dataset.features.get(label) if label else None
+    if names is None and feature is not None and hasattr(feature, "names"):
+        names = list(feature.names)
+    return Rows(name=spec, split=used_split, dataset=dataset, text_column=text, label_column=label,
+                class_names=names)
+
+
+def parse_indices(spec: str, size: int) -> list[int]:
+    """`6,11,13011-13013` → [6, 11, 13011, 13012, 13013]; each must lie in [0, size)."""
+    indices: list[int] = []
+    for part in (p.strip() for p in spec.split(",")):
+        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not match:
+            raise ReportgenError(f"--indices: '{part}' is not an index or a range like 10-20")
+        start = int(match.group(1))
+        stop = int(match.group(2)) if match.group(2) else start
+        if stop < start:
+            raise ReportgenError(f"--indices: range '{part}' runs backwards")
+        for index in (start, stop):
+            if index >= size:
+                raise ReportgenError(f"--indices: {index} is out of range; the dataset has {size} rows, "
+                                     f"so valid indices are 0 to {size - 1}")
+        indices.extend(range(start, stop + 1))
+    if not indices:
+        raise ReportgenError("--indices: give at least one index")
+    return list(dict.fromkeys(indices))

@@ -1,0 +1,156 @@
+"""Load a classifier from a user-format checkpoint, a Hugging Face directory or a hub id.
+
+Every model comes back as a `LoadedModel`: the same small interface (logits from ids or from
+word embeddings) whatever its origin, so attribution code never branches on the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from reportgen.errors import ReportgenError
+from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
+from reportgen.results import ModelInfo
+
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclass
+class LoadedModel:
+    """A classifier in eval mode with frozen parameters, its tokenizer, and where it came from."""
+
+    module: nn.Module
+    tokenizer: PreTrainedTokenizerBase
+    info: ModelInfo
+
+    @property
+    def word_embeddings(self) -> nn.Embedding:
+        return self.module.get_input_embeddings() if self.info.format == "huggingface" \
+            else self.module.bert.get_input_embeddings()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+    def logits(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
+               inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """Class logits from token ids or from word-embedding outputs (position and token-type
+        embeddings are added inside the model, as usual)."""
+        out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
+        return out if isinstance(out, torch.Tensor) else out.logits
+
+
+def short_sha256(paths: list[Path]) -> str:
+    """A short content hash, so two reports can tell whether they used the same weights."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
+    """Read tensors only: `weights_only=True` means a checkpoint can never run code."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt, truncated, pickled code, not a checkpoint at all
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportgenError(f"cannot read checkpoint {path}: {first_line}") from None
+    if isinstance(state, Mapping):
+        for wrapper in ("state_dict", "model_state_dict"):
+            if isinstance(state.get(wrapper), Mapping):
+                state = state[wrapper]
+    if not isinstance(state, Mapping) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ReportgenError(
+            f"{path} is not a state dict (a mapping of parameter names to tensors); save it with "
+            "torch.save(model.state_dict(), path)")
+    return state
+
+
+def _load_encoder_parts(encoder: str):
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(encoder)
+        tokenizer = AutoTokenizer.from_pretrained(encoder)
+    except (OSError, ValueError) as exc:
+        raise ReportgenError(
+            f"cannot load encoder '{encoder}' (config and tokenizer for the checkpoint): "
+            f"{str(exc).strip().splitlines()[0]}; pass --encoder a local model directory if you are offline"
+        ) from None
+    if config.model_type != "bert":
+        raise ReportgenError(f"encoder '{encoder}' is a '{config.model_type}' model; checkpoints in the "
+                             "state-dict format need a BERT encoder")
+    config._attn_implementation = "sdpa"
+    return config, tokenizer
+
+
+def _finish(module: nn.Module, device: torch.device) -> nn.Module:
+    """Eval mode (dropout off) and no parameter gradients: attributions only need input grads."""
+    module.eval().requires_grad_(False)
+    return module.to(device)
+
+
+def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
+    if pooling not in POOLINGS:
+        raise ReportgenError(f"unknown pooling '{pooling}'; choose one of {', '.join(POOLINGS)}")
+    state = read_state_dict(path)
+    config, tokenizer = _load_encoder_parts(encoder)
+    module = classifier_from_state_dict(state, config, pooling, source=str(path))
+    info = ModelInfo(role=role, name=path.name, source=str(path), format="checkpoint",
+                     sha256=short_sha256([path]), encoder=encoder, pooling=pooling,
+                     num_classes=module.num_classes, pads_to_max_length=pooling == "mean-all")
+    return LoadedModel(_finish(module, device), tokenizer, info)
+
+
+def load_huggingface(spec: str, *, role: str, device: torch.device) -> LoadedModel:
+    """A directory with config.json or a hub id, through AutoModelForSequenceClassification."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        module = AutoModelForSequenceClassification.from_pretrained(spec, attn_implementation="sdpa")
+        tokenizer = AutoTokenizer.from_pretrained(spec)
+    except (OSError, ValueError) as exc:
+        raise ReportgenError(
+            f"cannot load model '{spec}': {str(exc).strip().splitlines()[0]}; give a checkpoint file "
+            "(.pth/.pt/.safetensors), a model directory, or a hub id reachable from this machine"
+        ) from None
+    directory = Path(spec)
+    weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
+    info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,
+                     format="huggingface", sha256=short_sha256(weights) if weights else None,
+                     encoder=None, pooling=None, num_classes=module.config.num_labels,
+                     pads_to_max_length=False)
+    return LoadedModel(_finish(module, device), tokenizer, info)
+
+
+def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
+    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        if path.suffix not in CHECKPOINT_SUFFIXES:
+            raise ReportgenError(f"{path}: expected a checkpoint ending in {', '.join(CHECKPOINT_SUFFIXES)} "
+                                 "or a Hugging Face model directory")
+        return load_checkpoint(path, role=role, encoder=encoder, pooling=pooling, device=device)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")
+        return load_huggingface(str(path), role=role, device=device)
+    if path.suffix in CHECKPOINT_SUFFIXES or spec.startswith((".", "/", "~")):
+        raise ReportgenError(f"--{role}: no such file: {spec}")
+    return load_huggingface(spec, role=role, device=device)

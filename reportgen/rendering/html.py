@@ -1,0 +1,34 @@
+"""Render the report with Jinja2 from the templates shipped with the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from reportgen.rendering.view_model import SCALES, build_view
+from reportgen.errors import ReportgenError
+from reportgen.results import Report
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def templates_dir() -> Path:
+    """Inside an installed wheel the templates sit in the package; in a checkout, beside it."""
+    for candidate in (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "templates"):
+        if (candidate / "report.html.j2").is_file():
+            return candidate
+    raise ReportgenError(f"reportgen's templates are missing (looked in {PACKAGE_DIR / 'templates'}); "
+                         "reinstall reportgen")
+
+
+def environment() -> jinja2.Environment:
+    # Autoescape everything: review text such as <script> or {{ 7*7 }} must show as text.
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(report: Report, scale: str = "shared") -> str:
+    if scale not in SCALES:
+        raise ReportgenError(f"unknown scale '{scale}'; choose one of {', '.join(SCALES)}")
+    return environment().get_template("report.html.j2").render(view=build_view(report, scale))
