@@ -82,6 +82,7 @@ class ColumnView:
 class SampleView:
     anchor: str
     heading: str
+    text: str
     label: str
     outcome: str
     truncated: bool
@@ -194,7 +195,7 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
     ]
     where = f"row {sample.index}" if sample.index is not None else f"text {number}"
     return SampleView(
-        anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
+        anchor=f"sample-{number}", heading=f"Sample {number}: {where}", text=sample.text,
         label=names[sample.label] if sample.label is not None else "unknown",
         outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
         columns=columns, shared_legend=scale == "shared",

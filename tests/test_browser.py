@@ -1,0 +1,112 @@
+"""The report in a real browser: laid out, shaded, offline, quiet, and the same without JavaScript."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser import browser, chromium_path
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e .[test]")
+if chromium_path() is None:
+    pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
+    from reportgen.commands.report import load_pair, write_report
+    from reportgen.pipeline import ExplainOptions, Texts, explain
+
+    models = load_pair(str(checkpoints["base"]), str(checkpoints["finetuned"]), encoder=str(encoder_dir),
+                       pooling="mean-all", device="cpu")
+    texts = Texts(texts=["the acting was wonderful but the plot was boring",
+                         "<script>document.title='pwned'</script> awful {{ 7*7 }}"],
+                  indices=[0, 1], labels=[1, 0], class_names=["negative", "positive"], dataset="built", split="test")
+    report = explain(models, texts, ExplainOptions(steps=8, max_length=48, progress=False))
+    path = tmp_path_factory.mktemp("browser") / "report.html"
+    write_report(report, output=path, json_path=None, scale="shared")
+    return path
+
+
+def _open(chromium, path: Path, javascript: bool, height: int = 1000):
+    context = chromium.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": height})
+    page = context.new_page()
+    requests, console = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return context, page, requests, console
+
+
+SHADE_STYLE = """els => els.map(e => {
+  const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
+  return {cls: e.className, bg: s.backgroundColor, color: s.color, w: r.width, h: r.height, visible: s.visibility}
+})"""
+
+
+def test_tokens_are_laid_out_and_shaded(report_file, tmp_path):
+    with browser() as chromium:
+        context, page, requests, console = _open(chromium, report_file, javascript=True)
+        tokens = page.locator("article span.t[data-score]").evaluate_all(SHADE_STYLE)
+        assert tokens, "no token elements rendered"
+        assert all(t["w"] > 0 and t["h"] > 0 and t["visible"] == "visible" for t in tokens)
+        shaded = [t for t in tokens if not t["cls"].split()[1] == "z"]
+        assert shaded, "every token is unshaded"
+        # Computed colours, not markup: each shaded class really paints a non-white background, and
+        # tokens of one class share one colour.
+        by_class: dict[str, set[str]] = {}
+        for t in tokens:
+            by_class.setdefault(t["cls"].split()[1], set()).add(t["bg"])
+        assert all(len(colours) == 1 for colours in by_class.values())
+        assert all(colours != {"rgb(255, 255, 255)"} for name, colours in by_class.items() if name != "z")
+        assert page.title().startswith("Why the models disagree")  # the hostile <script> never ran
+        assert "{{ 7*7 }}" in page.locator("main").text_content()  # shown literally, not rendered as 49
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        assert (tmp_path / "report.png").stat().st_size > 10_000
+        if os.environ.get("REPORTGEN_SCREENSHOT_DIR"):
+            page.screenshot(path=str(Path(os.environ["REPORTGEN_SCREENSHOT_DIR"]) / "test-report.png"), full_page=True)
+        assert requests == [report_file.as_uri()], f"the page requested more than itself: {requests}"
+        assert console == [], f"console messages: {console}"
+        context.close()
+
+
+def test_same_page_without_javascript(report_file):
+    with browser() as chromium:
+        shots, styles = [], []
+        for javascript in (True, False):
+            context, page, requests, console = _open(chromium, report_file, javascript)
+            styles.append(page.locator("span.t").evaluate_all(SHADE_STYLE))
+            shots.append(page.screenshot(full_page=True))
+            assert requests == [report_file.as_uri()] and console == []
+            context.close()
+        assert styles[0] == styles[1]
+        assert shots[0] == shots[1], "the page looks different without JavaScript"
+
+
+def test_summary_links_jump_to_samples(report_file):
+    with browser() as chromium:
+        context, page, _, _ = _open(chromium, report_file, javascript=False, height=400)
+        before = page.locator("#sample-2-h").bounding_box()
+        assert before is not None and before["y"] > 400, "the test needs the sample below the fold"
+        page.locator("table.summary a").nth(1).click()
+        assert page.url.endswith("#sample-2")
+        after = page.locator("#sample-2-h").bounding_box()
+        assert after is not None and 0 <= after["y"] < 400, "the linked sample is not scrolled into view"
+        context.close()
+
+
+def test_print_keeps_the_shading(report_file, tmp_path):
+    with browser() as chromium:
+        context, page, _, _ = _open(chromium, report_file, javascript=False)
+        page.emulate_media(media="print")
+        adjust = page.locator("article span.t").first.evaluate("e => getComputedStyle(e).printColorAdjust")
+        assert adjust == "exact"
+        pdf = tmp_path / "report.pdf"
+        page.pdf(path=str(pdf), print_background=True)
+        assert pdf.stat().st_size > 5_000
+        context.close()
