@@ -14,6 +14,7 @@ from reportgen.batching import PRECISIONS
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS
 from reportgen.rendering.view_model import SCALES
+from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
 
 
@@ -88,6 +89,22 @@ def dataset_options(command):
     return command
 
 
+def selection_options(command):
+    """Which scanned rows to pick: shared by `scan` (prints them) and `report --from-scan` (explains them)."""
+    options = [
+        click.option("--select", type=click.Choice(list(SELECTIONS)),
+                     help="Rows to pick from the scan: " + "; ".join(f"{k}: {v}" for k, v in SELECTIONS.items())
+                          + ". base-wrong and finetuned-wrong need labels."),
+        click.option("--top", type=int, metavar="K", help=f"Pick the K most telling rows [default: {DEFAULT_TOP}]."),
+        click.option("--order", type=click.Choice(ORDERS), default="confidence", show_default=True,
+                     help="confidence: the wrong model's probability for its wrong class, highest first; gap: how "
+                          "far apart the two models' probabilities are (total-variation distance)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def split_names(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",")] if value else None
 
@@ -101,8 +118,52 @@ def main() -> None:
 @main.command()
 @model_options
 @dataset_options
+@click.option("--limit", type=int, metavar="N", help="Scan only the first N rows (default: all).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="scan.csv",
+              show_default=True, help="Per-row results, .csv or .json. Rows are saved as they finish: rerun the "
+                                      "same command after an interruption to resume.")
+@click.option("--overwrite", is_flag=True, help="Start afresh even if the output already holds a scan.")
+@selection_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
+         text_column, label_column, label_names, limit, output, overwrite, select, top, order, quiet):
+    """Predict every dataset row with both models; count who is right; pick rows worth a report.
+
+    Prints each model's accuracy and the table of outcomes (both right, both wrong, base wrong and
+    fine-tuned right, base right and fine-tuned wrong). With --select it also lists the most telling
+    rows and prints their indices on stdout, for `reportgen report --indices`.
+
+    \b
+    Example (the user's models on the IMDB test split; then report the 5 rows the base model got
+    most confidently wrong while the fine-tuned one got them right):
+      reportgen scan --base base.pth --finetuned finetuned.pth --dataset imdb --split test -o scan.csv
+      reportgen report --from-scan scan.csv --select base-wrong --top 5 \\
+          --base base.pth --finetuned finetuned.pth -o report.html
+    """
+    from reportgen.commands.scan import run_scan
+
+    try:
+        run_scan(
+            base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
+            device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
+            split=split, text_column=text_column, label_column=label_column, label_names=split_names(label_names),
+            limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
+            progress=not quiet,
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)  # run_scan has said where the rows finished so far are
+
+
+@main.command()
+@model_options
+@dataset_options
 @click.option("--indices", metavar="LIST", help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
 @click.option("--text", "texts", multiple=True, metavar="TEXT", help="Free text to explain instead of dataset rows (repeatable).")
+@click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
+              help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
+                   "dataset, split and columns are used, so leave out --dataset and --indices.")
+@selection_options
 @click.option("--method", type=click.Choice(METHODS), default="integrated-gradients", show_default=True,
               help="integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
                    "backward pass), gradient (unsigned sensitivity).")
@@ -120,8 +181,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-           text_column, label_column, label_names, indices, texts, method, steps, quadrature, target, scale,
-           output, json_path, quiet):
+           text_column, label_column, label_names, indices, texts, from_scan, select, top, order, method, steps,
+           quadrature, target, scale, output, json_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -139,6 +200,6 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length, device=device,
         batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset, split=split,
         text_column=text_column, label_column=label_column, label_names=split_names(label_names),
-        indices=indices, texts=list(texts), method=method, steps=steps, quadrature=quadrature, target=target,
-        scale=scale, output=output, json_path=json_path, progress=not quiet,
+        indices=indices, texts=list(texts), from_scan=from_scan, select=select, top=top, order=order,
+        method=method, steps=steps, quadrature=quadrature, target=target, scale=scale, output=output, json_path=json_path, progress=not quiet,
     )

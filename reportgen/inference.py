@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 
+from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
@@ -19,7 +20,7 @@ def predict_logits(model: LoadedModel, inputs: EncodedTexts, *, batch_size: int,
     out = torch.empty(len(inputs), model.info.num_classes, dtype=torch.float32, device=device)
 
     def work(start: int, stop: int) -> None:
-        with autocast(device, precision):
+        with autocast(device, precision), trimmed_padding_keys(model.module):
             logits = model.logits(inputs.attention_mask[start:stop].to(device),
                                   input_ids=inputs.input_ids[start:stop].to(device))
         out[start:stop] = logits.float()

@@ -18,7 +18,7 @@ from reportgen.batching import default_batch_size
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import EncodedTexts, encode
-from reportgen.loading.models import LoadedModel
+from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.results import ModelAttribution, Report, ReportMeta, SampleResult
 
 TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"
@@ -111,8 +111,7 @@ def explain_model(model: LoadedModel, inputs: EncodedTexts, texts: Texts, option
 
 def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions) -> Report:
     """Explain every text with every model; tokens must agree across models to be shown side by side."""
-    if options.max_length < 2:
-        raise ReportgenError(f"--max-length must be at least 2 (got {options.max_length})")
+    check_max_length(models, options.max_length)
     num_classes = {m.info.num_classes for m in models.values()}
     if len(num_classes) != 1:
         raise ReportgenError("the models have different numbers of classes: "

@@ -57,6 +57,19 @@ def save_checkpoint(model: torch.nn.Module, path: Path, legacy_position_ids: boo
     return path
 
 
+def load_user_module(encoder_dir: Path, checkpoint: Path, pooling: str = "mean-all") -> PooledBertClassifier:
+    """The user's module loaded by hand (`torch.load` + `load_state_dict`), not through reportgen's loader:
+    the reference that reportgen's predictions and gradients are checked against."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state.pop("bert.embeddings.position_ids", None)
+    config = BertConfig.from_pretrained(encoder_dir)
+    linear = sorted(int(key.split(".")[1]) for key in state if key.startswith("classifier.") and key.endswith("weight"))
+    widths = [config.hidden_size] + [state[f"classifier.{i}.weight"].shape[0] for i in linear]
+    module = PooledBertClassifier(config, widths, pooling=pooling)
+    module.load_state_dict(state)
+    return module.eval()
+
+
 def make_hf_dir(encoder_dir: Path, path: Path, seed: int) -> Path:
     torch.manual_seed(seed)
     config = BertConfig.from_pretrained(encoder_dir)

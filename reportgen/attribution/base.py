@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts
@@ -68,7 +69,7 @@ def target_logit_gradient(model: LoadedModel, embeds: torch.Tensor, attention_ma
     gradient: one backward pass serves the whole batch.
     """
     embeds = embeds.detach().requires_grad_(True)
-    with torch.enable_grad(), autocast(embeds.device, precision):
+    with torch.enable_grad(), autocast(embeds.device, precision), trimmed_padding_keys(model.module):
         logits = model.logits(attention_mask, inputs_embeds=embeds)
     chosen = logits.float().gather(1, targets.view(-1, 1)).squeeze(1)
     (gradient,) = torch.autograd.grad(chosen.sum(), embeds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.attribution.base import (AttributionSettings, Attributor, TokenScores, check_finite,
                                         target_logit_gradient, word_embeddings)
 from reportgen.attribution.quadrature import nodes_and_weights
@@ -60,15 +61,15 @@ class IntegratedGradients(Attributor):
         change = self._endpoint_logits(model, x, x_base, mask, targets)
         return TokenScores(scores, convergence_delta=scores.sum(dim=1) - change, logit_change=change)
 
-    @torch.no_grad()
     def _endpoint_logits(self, model: LoadedModel, x: torch.Tensor, x_base: torch.Tensor,
                          mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """F(x) − F(x′) for the target logit, in the same precision as the path."""
+        """F(x) − F(x′) for the target logit, in the same precision as the path (forward only)."""
         change = torch.empty(x.shape[0], dtype=torch.float32, device=x.device)
 
         def work(start: int, stop: int) -> None:
             both = torch.cat([x[start:stop], x_base[start:stop]])
-            with autocast(x.device, self.settings.precision):
+            with torch.inference_mode(), autocast(x.device, self.settings.precision), \
+                    trimmed_padding_keys(model.module):
                 logits = model.logits(mask[start:stop].repeat(2, 1), inputs_embeds=both).float()
             chosen = logits.gather(1, targets[start:stop].repeat(2).view(-1, 1)).squeeze(1)
             change[start:stop] = chosen[: stop - start] - chosen[stop - start:]

@@ -14,6 +14,9 @@ from reportgen.pipeline import ExplainOptions, Texts, explain
 from reportgen.rendering.html import render_html
 from reportgen.rendering.output import write_atomically
 from reportgen.results import Report
+from reportgen.scan.records import read_scan
+from reportgen.scan.selection import DEFAULT_TOP
+from reportgen.scan.to_report import check_scan_models, texts_from_scan
 
 
 def load_pair(base: str, finetuned: str, *, encoder: str, pooling: str, device: str) -> dict[str, LoadedModel]:
@@ -23,8 +26,19 @@ def load_pair(base: str, finetuned: str, *, encoder: str, pooling: str, device: 
 
 
 def select_texts(*, dataset: str | None, split: str, text_column: str | None, label_column: str | None,
-                 label_names: list[str] | None, indices: str | None, texts: list[str]) -> Texts:
-    """Dataset rows by index, or free text: exactly one of the two."""
+                 label_names: list[str] | None, indices: str | None, texts: list[str],
+                 from_scan: Path | None = None, select: str | None = None, top: int | None = None,
+                 order: str = "confidence") -> Texts:
+    """Dataset rows by index, free text, or rows picked from a scan: exactly one of the three."""
+    if from_scan is not None:
+        if texts or dataset or indices or text_column or label_column or label_names:
+            raise ReportgenError("--from-scan takes the rows, dataset and columns from the scan file; leave out "
+                                 "--dataset, --indices, --text and the column options")
+        if select is None:
+            raise ReportgenError("--from-scan needs --select: base-wrong, finetuned-wrong, disagree or all")
+        return texts_from_scan(from_scan, select, DEFAULT_TOP if top is None else top, order)
+    if select is not None or top is not None:
+        raise ReportgenError("--select and --top pick rows from a scan: give --from-scan too")
     if texts and (dataset or indices):
         raise ReportgenError("give either --dataset with --indices, or --text, not both")
     if texts:
@@ -50,15 +64,19 @@ def write_report(report: Report, *, output: Path, json_path: Path | None, scale:
 def run_report(*, base: str, finetuned: str, encoder: str, pooling: str, max_length: int, device: str,
                batch_size: int | None, precision: str, dataset: str | None, split: str, text_column: str | None,
                label_column: str | None, label_names: list[str] | None, indices: str | None, texts: list[str],
-               method: str, steps: int, quadrature: str, target: str, scale: str, output: Path,
-               json_path: Path | None, progress: bool) -> Report:
+               from_scan: Path | None = None, select: str | None = None, top: int | None = None,
+               order: str = "confidence", method: str, steps: int, quadrature: str, target: str, scale: str,
+               output: Path, json_path: Path | None, progress: bool) -> Report:
     options = ExplainOptions(method=method, steps=steps, quadrature=quadrature, target=target,
                              max_length=max_length, batch_size=batch_size, precision=precision, progress=progress)
     if steps < 1:
         raise ReportgenError(f"--steps must be at least 1 (got {steps})")
     chosen = select_texts(dataset=dataset, split=split, text_column=text_column, label_column=label_column,
-                          label_names=label_names, indices=indices, texts=texts)
+                          label_names=label_names, indices=indices, texts=texts, from_scan=from_scan,
+                          select=select, top=top, order=order)
     models = load_pair(base, finetuned, encoder=encoder, pooling=pooling, device=device)
+    if from_scan is not None:
+        check_scan_models(read_scan(from_scan), models, max_length)
     result = explain(models, chosen, options)
     write_report(result, output=output, json_path=json_path, scale=scale)
     click.echo(f"Wrote {output}" + (f" and {json_path}" if json_path else "")

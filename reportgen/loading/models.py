@@ -40,12 +40,29 @@ class LoadedModel:
     def device(self) -> torch.device:
         return next(self.module.parameters()).device
 
+    @property
+    def max_positions(self) -> int | None:
+        """The longest input its position embeddings allow (BERT: 512); None if the config does not say."""
+        config = getattr(self.module, "config", None) or self.module.bert.config
+        return getattr(config, "max_position_embeddings", None)
+
     def logits(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
         """Class logits from token ids or from word-embedding outputs (position and token-type
         embeddings are added inside the model, as usual)."""
         out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
         return out if isinstance(out, torch.Tensor) else out.logits
+
+
+def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None:
+    """--max-length must fit every model's position embeddings: longer inputs crash inside BERT."""
+    if max_length < 2:
+        raise ReportgenError(f"--max-length must be at least 2 (got {max_length})")
+    for role, model in models.items():
+        limit = model.max_positions
+        if limit is not None and max_length > limit:
+            raise ReportgenError(f"--max-length {max_length} is longer than the {role} model's {limit} position "
+                                 f"embeddings; use --max-length {limit} or less")
 
 
 def short_sha256(paths: list[Path]) -> str:

@@ -1,0 +1,46 @@
+"""From a scan to the texts `reportgen report --from-scan` explains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reportgen.errors import ReportgenError
+from reportgen.loading.data import open_dataset
+from reportgen.loading.models import LoadedModel
+from reportgen.pipeline import Texts
+from reportgen.scan.predict import model_settings
+from reportgen.scan.records import ScanFile, describe_mismatch, read_scan
+from reportgen.scan.selection import SELECTIONS, select_rows
+
+
+def texts_from_scan(path: Path, select: str, top: int | None, order: str) -> Texts:
+    """The rows a scan selects, read from the dataset the scan recorded, most telling first."""
+    scan = read_scan(path)
+    chosen = select_rows(scan.rows, select, top, order, source=str(path))
+    if not chosen:
+        raise ReportgenError(f"{path}: no scanned row fits --select {select} ({SELECTIONS[select]}), "
+                             "so there is nothing to report")
+    if scan.missing() > 0:
+        click.echo(f"Note: {path} covers {len(scan.rows)} of the dataset's {scan.settings['dataset_rows']} rows "
+                   "(interrupted, or run with --limit).", err=True)
+    settings = scan.settings
+    rows = open_dataset(settings["dataset"], settings["split"], text_column=settings["text_column"],
+                        label_column=settings["label_column"], label_names=settings["label_names"])
+    if len(rows) != settings["dataset_rows"]:
+        raise ReportgenError(f"{settings['dataset']} has {len(rows)} rows now, but {settings['dataset_rows']} "
+                             f"when {path} was made; rescan it")
+    indices = [row.index for row in chosen]
+    return Texts(texts=rows.texts(indices), indices=indices, labels=rows.labels(indices),
+                 class_names=rows.class_names, dataset=settings["dataset"], split=rows.split)
+
+
+def check_scan_models(scan: ScanFile, models: dict[str, LoadedModel], max_length: int) -> None:
+    """A scan's choice of rows only means something for the models (and max length) that made it."""
+    current = model_settings(models, max_length)
+    differences = describe_mismatch(scan.settings, current, keys=list(current))
+    if differences:
+        raise ReportgenError(f"{scan.path} was made with other models or settings ({'; '.join(differences)}); "
+                             "report with the same --base, --finetuned, --encoder, --pooling and --max-length, "
+                             "or rescan")

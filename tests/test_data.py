@@ -1,0 +1,141 @@
+"""Opening the rows to explain: every supported source, column detection, labels, and --indices."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from reportgen.commands.report import select_texts
+from reportgen.errors import ReportgenError
+from reportgen.loading.data import open_dataset, parse_indices
+from tests.builders import REVIEWS, write_dataset
+
+TEXTS = [text for text, _ in REVIEWS]
+LABELS = [label for _, label in REVIEWS]
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("fmt, suffix", [("csv", ".csv"), ("json", ".json"), ("jsonl", ".jsonl"),
+                                         ("parquet", ".parquet")])
+def test_data_files(fmt, suffix, tmp_path):
+    rows = open_dataset(str(write_dataset(tmp_path / f"rows{suffix}", fmt)), "test")
+    assert len(rows) == len(REVIEWS)
+    assert (rows.text_column, rows.label_column, rows.split, rows.class_names) == ("text", "label", None, None)
+    assert rows.texts([2, 0, 5]) == [TEXTS[2], TEXTS[0], TEXTS[5]]  # hostile text comes back unchanged
+    assert rows.labels([2, 0, 5]) == [LABELS[2], LABELS[0], LABELS[5]]
+
+
+def test_save_to_disk_dataset_dict_with_class_names(tmp_path):
+    path = write_dataset(tmp_path / "saved", "disk")
+    rows = open_dataset(str(path), "test")
+    assert (rows.split, rows.class_names) == ("test", ["neg", "pos"])
+    assert rows.texts([1, 3]) == [TEXTS[1], TEXTS[3]] and rows.labels([1, 3]) == [LABELS[1], LABELS[3]]
+    with pytest.raises(ReportgenError, match="has no split 'validation'; it has: test"):
+        open_dataset(str(path), "validation")
+    # the class names reach the report
+    chosen = select_texts(dataset=str(path), split="test", text_column=None, label_column=None, label_names=None,
+                          indices="0,3", texts=[])
+    assert (chosen.class_names, chosen.labels, chosen.split) == (["neg", "pos"], [LABELS[0], LABELS[3]], "test")
+
+
+def test_folder_of_data_files_goes_through_the_hub_loader(tmp_path):
+    """A folder of train/test files is what `datasets.load_dataset(name, split=…)` sees for a hub name."""
+    folder = tmp_path / "imdb_like"
+    folder.mkdir()
+    write_rows(folder / "train.csv", ["text", "label"], [["train row", 0]])
+    write_rows(folder / "test.csv", ["text", "label"], [[t, y] for t, y in REVIEWS])
+    rows = open_dataset(str(folder), "test")
+    assert rows.split == "test" and len(rows) == len(REVIEWS)
+    assert rows.texts([4]) == [TEXTS[4]] and rows.labels([4]) == [LABELS[4]]
+    assert open_dataset(str(folder), "train").texts([0]) == ["train row"]
+    with pytest.raises(ReportgenError, match="cannot load dataset .* split 'validation'") as caught:
+        open_dataset(str(folder), "validation")
+    assert "\n" not in str(caught.value)
+
+
+def test_unknown_hub_dataset_and_missing_path(tmp_path):
+    with pytest.raises(ReportgenError, match="cannot load dataset 'no-such-user/no-such-dataset'"):
+        open_dataset("no-such-user/no-such-dataset", "test")
+    with pytest.raises(ReportgenError, match="no such file or directory"):
+        open_dataset(str(tmp_path / "missing.csv"), "test")
+    (tmp_path / "rows.txt").write_text("text\nhello\n")
+    with pytest.raises(ReportgenError, match="unsupported data file"):
+        open_dataset(str(tmp_path / "rows.txt"), "test")
+
+
+def test_columns_are_detected_by_common_names(tmp_path):
+    path = write_rows(tmp_path / "reviews.csv", ["id", "Review", "sentiment"], [[7, "great film", 1], [8, "dull", 0]])
+    rows = open_dataset(str(path), None)
+    assert (rows.text_column, rows.label_column) == ("Review", "sentiment")
+    assert rows.texts([1]) == ["dull"] and rows.labels([0, 1]) == [1, 0]
+
+
+def test_named_columns_and_their_errors(tmp_path):
+    path = write_rows(tmp_path / "odd.csv", ["body_text", "verdict", "text"],
+                      [["the real text", 1, "not this"], ["second", 0, "nor this"]])
+    rows = open_dataset(str(path), None, text_column="body_text", label_column="verdict")
+    assert rows.texts([0, 1]) == ["the real text", "second"] and rows.labels([0, 1]) == [1, 0]
+    with pytest.raises(ReportgenError, match="--text-column 'body' is not a column; the columns are: "
+                                             "body_text, verdict, text"):
+        open_dataset(str(path), None, text_column="body")
+    with pytest.raises(ReportgenError, match="--label-column 'stars' is not a column"):
+        open_dataset(str(path), None, label_column="stars")
+    no_text = write_rows(tmp_path / "no_text.csv", ["words", "label"], [["a", 0]])
+    with pytest.raises(ReportgenError, match="no text column found among: words, label; name it with --text-column"):
+        open_dataset(str(no_text), None)
+
+
+def test_string_labels_need_label_names(tmp_path):
+    path = write_rows(tmp_path / "named.csv", ["text", "label"], [["good", "positive"], ["bad", "negative"]])
+    rows = open_dataset(str(path), None)
+    with pytest.raises(ReportgenError, match="label 'positive' .* --label-names"):
+        rows.labels([0])
+    rows = open_dataset(str(path), None, label_names=["negative", "positive"])
+    assert rows.labels([0, 1]) == [1, 0] and rows.class_names == ["negative", "positive"]
+
+
+def test_labelless_dataset(tmp_path):
+    rows = open_dataset(str(write_dataset(tmp_path / "plain.jsonl", "jsonl", label_column=None)), "test")
+    assert rows.label_column is None and rows.class_names is None
+    assert rows.labels([0, 4]) == [None, None] and rows.texts([4]) == [TEXTS[4]]
+
+
+# ---- --indices -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, expected", [
+    ("3", [3]),
+    ("0-2,5", [0, 1, 2, 5]),
+    (" 4 , 1 - 2 ", [4, 1, 2]),
+    ("2,2,1-3,1", [2, 1, 3]),  # duplicates dropped, first occurrence order kept
+    ("9-9", [9]),
+])
+def test_parse_indices(spec, expected):
+    assert parse_indices(spec, 10) == expected
+
+
+@pytest.mark.parametrize("spec", ["10", "0,3-10", "25"])
+def test_out_of_range_index_says_the_valid_range(spec):
+    with pytest.raises(ReportgenError, match="out of range; the dataset has 10 rows, so valid indices are 0 to 9"):
+        parse_indices(spec, 10)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("a", "'a' is not an index"),
+    ("1,,2", "'' is not an index"),
+    ("-1", "'-1' is not an index"),
+    ("1-", "'1-' is not an index"),
+    ("1.5", "'1.5' is not an index"),
+    ("5-3", "runs backwards"),
+])
+def test_bad_index_syntax(spec, message):
+    with pytest.raises(ReportgenError, match=message):
+        parse_indices(spec, 10)
