@@ -18,6 +18,7 @@ vocabulary of the same size).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -25,10 +26,9 @@ import platform
 import random
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -149,40 +149,42 @@ def build_model(args: argparse.Namespace, workdir: Path, device: torch.device) -
 # ---------------------------------------------------------------- measuring
 
 class PeakMemory:
-    """Peak memory above the level at entry: CUDA allocator stats, or RSS sampled every 2 ms."""
+    """Peak bytes allocated above the level at entry.
+
+    CUDA: the caching allocator's statistics, around the timed call itself. CPU: the profiler's
+    memory timeline (every tensor allocation and free), so it counts live tensor bytes rather
+    than RSS, which glibc's retained heap makes meaningless after the first run; it slows the
+    call, so it is only used in the untimed memory phase.
+    """
 
     def __init__(self, device: torch.device) -> None:
         self.device, self.peak_bytes = device, 0
-        self._stop = threading.Event()
-
-    @staticmethod
-    def rss() -> int:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.002):
-            self._peak = max(self._peak, self.rss())
 
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
             self._start = torch.cuda.memory_allocated(self.device)
-        elif os.path.exists("/proc/self/statm"):
-            self._start = self._peak = self.rss()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
+        else:
+            from torch.profiler import ProfilerActivity, profile
+
+            self._profile = profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True,
+                                    with_stack=True)
+            self._profile.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             self.peak_bytes = torch.cuda.max_memory_allocated(self.device) - self._start
-        elif hasattr(self, "_thread"):
-            self._stop.set()
-            self._thread.join()
-            self.peak_bytes = max(0, self._peak - self._start)
+            return
+        self._profile.__exit__(*exc)
+        from torch.profiler._memory_profiler import MemoryProfileTimeline  # private, but what
+        # export_memory_timeline draws from: live bytes per category over time
+
+        _, sizes = MemoryProfileTimeline(self._profile._memory_profile())._coalesce_timeline(self.device)
+        totals = [sum(row) for row in sizes] or [0]
+        self.peak_bytes = int(max(totals) - totals[0])  # the first entry: what existed already (weights)
 
 
 @dataclass
@@ -211,16 +213,36 @@ class Run:
 
 
 def timed(device: torch.device, run: Run, call: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """One timed call; keeps the scores, the delta and the highest peak memory seen."""
-    with PeakMemory(device) as memory:
+    """One timed call; keeps the scores, the delta and (on a GPU) the highest peak memory seen."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    with PeakMemory(device) if device.type == "cuda" else contextlib.nullcontext() as memory:
         start = time.perf_counter()
         scores, delta = call()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         run.seconds.append(time.perf_counter() - start)
     run.load.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
-    run.peak_mib = max(run.peak_mib, memory.peak_bytes / 2**20)
+    if memory is not None:
+        run.peak_mib = max(run.peak_mib, memory.peak_bytes / 2**20)
     run.scores, run.delta = scores.float().cpu(), delta.float().cpu()
+
+
+def memory_phase(model, inputs, targets, batches: dict[str, int], device) -> list[dict]:
+    """Peak memory of one sample's IG at B and 4·B left-Riemann steps (one pass, four passes) per
+    engine: it should follow the rows per pass, not the steps."""
+    one, target = inputs.select([0]), targets[:1]
+    rows = []
+    for engine, batch in batches.items():
+        for steps in (batch, 4 * batch):
+            run = Run(engine, "riemann-left", steps, "fp32", batch)
+            call = (reportgen_call if engine == "reportgen" else captum_call)(model, one, target, run)
+            with PeakMemory(device) as memory:
+                call()
+            rows.append({"engine": engine, "batch": batch, "steps": steps, "peak_mib": memory.peak_bytes / 2**20})
+            print(f"  memory {engine:9s} batch {batch:3d} steps {steps:4d}: peak {rows[-1]['peak_mib']:.0f} MiB",
+                  flush=True)
+    return rows
 
 
 def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, run: Run):
@@ -334,6 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also time both engines under bf16 autocast (reportgen's --precision bf16)")
     parser.add_argument("--no-trim-ablation", action="store_true",
                         help="also time reportgen without trimming padding keys (where its speed comes from)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the (untimed) peak-memory phase")
     parser.add_argument("--study", action="store_true", help="mean |delta| against steps for each quadrature")
     parser.add_argument("--study-only", action="store_true", help="skip the engine comparison, run only the study")
     parser.add_argument("--smooth-head", action="store_true",
@@ -372,8 +395,7 @@ def tune(model, inputs, targets, candidates: list[int], engines: list[str], devi
             make = reportgen_call if engine == "reportgen" else captum_call
             timed(device, run, make(model, one, target, run))
             rates[batch] = 2 * batch / run.seconds[0]
-            print(f"  tune {engine:9s} batch {batch:4d}: {rates[batch]:.2f} rows/s, peak {run.peak_mib:.0f} MiB",
-                  flush=True)
+            print(f"  tune {engine:9s} batch {batch:4d}: {rates[batch]:.2f} rows/s", flush=True)
         best[engine] = max(rates, key=rates.get)
     return best
 
@@ -465,12 +487,14 @@ def main(argv: list[str] | None = None) -> dict:
         tflops = flops[run.steps] * rate / 1e12
         peak = peak_tflops(device, run.precision, args.peak_tflops)
         table.append({"run": run.label, "batch": run.batch_size, "seconds": run.seconds, "load": run.load,
-                      "samples_per_s": rate, "peak_mib": run.peak_mib, "mean_abs_delta": run.mean_abs_delta(),
+                      "samples_per_s": rate, "peak_mib": run.peak_mib if device.type == "cuda" else None,
+                      "mean_abs_delta": run.mean_abs_delta(),
                       "mean_abs_logit_change": float((run.scores.sum(dim=1) - run.delta).abs().mean()),
                       "model_tflops_per_s": tflops, "fraction_of_peak": tflops / peak if peak else None})
     print(f"\n{'run':45s} {'batch':>5s} {'samples/s':>10s} {'peak MiB':>9s} {'mean|delta|':>12s} {'TFLOP/s':>8s}")
     for row in table:
-        print(f"{row['run']:45s} {row['batch']:5d} {row['samples_per_s']:10.4f} {row['peak_mib']:9.0f} "
+        memory_text = "-" if row["peak_mib"] is None else f"{row['peak_mib']:.0f}"
+        print(f"{row['run']:45s} {row['batch']:5d} {row['samples_per_s']:10.4f} {memory_text:>9s} "
               f"{row['mean_abs_delta']:12.3e} {row['model_tflops_per_s']:8.3f}"
               + (f"  {100 * row['fraction_of_peak']:.1f}% of peak" if row["fraction_of_peak"] else ""))
 
@@ -507,8 +531,13 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:45s} speed ×{values['speed_ratio']:.2f}  Spearman min {values['spearman_min']:.4f} "
               f"mean {values['spearman_mean']:.4f}  max|diff|/max|score| {values['max_abs_diff_over_max_abs_score']:.2e}")
 
+    memory = None
+    if not args.no_memory:
+        print("\npeak memory (one sample; profiler-counted tensor bytes on the CPU, allocator peak on a GPU)")
+        memory = memory_phase(model, inputs, targets, batches, device)
     study = run_study(args, model, inputs, targets, batches["reportgen"], device) if args.study else None
-    result = {"info": info, "args": vars(args), "table": table, "comparisons": comparisons, "study": study}
+    result = {"info": info, "args": vars(args), "table": table, "comparisons": comparisons, "memory": memory,
+              "study": study}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return result

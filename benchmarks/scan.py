@@ -230,6 +230,7 @@ def main() -> None:
     half = args.half or ("fp16" if device.type == "cuda" else "bf16")
     counts = args.rows if len(args.rows) == len(args.max_length) else [args.rows[0]] * len(args.max_length)
     results: list[Result] = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="reportgen-bench-scan-") as tmp:
         workdir = Path(tmp)
         encoder = minilm_dir()
@@ -267,7 +268,8 @@ def main() -> None:
                     print(json.dumps(asdict(result)), flush=True)
 
     title = {"user": "user's format (mean-all, padded to max_length)", "hf": "Hugging Face models (ignore padding)"}
-    print(f"\nMachine: {machine(device)}; torch {torch.__version__}; batch size {batch_size}")
+    load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)"
+    print(f"\nMachine: {machine(device)}; torch {torch.__version__}; batch size {batch_size}; {load}")
     print("Command: python " + " ".join(sys.argv))
     print("\n| models | engine | max_length | rows | s | rows/s (both models) | flips vs naive "
           "(of 2 × rows) | max abs Δp vs naive | fp32 margin of flipped |")
@@ -278,7 +280,7 @@ def main() -> None:
         print(f"| {title[r.family]} | {r.engine} | {r.max_length} | {r.rows} | {r.seconds} | {r.rows_per_s} | "
               f"{'—' if r.flips is None else r.flips} | {dp} | {margin} |")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(device), "torch": torch.__version__,
+        args.json.write_text(json.dumps({"machine": machine(device), "torch": torch.__version__, "load": load,
                                          "command": sys.argv, "results": [asdict(r) for r in results]}, indent=1))
 
 
