@@ -202,8 +202,8 @@ def test_bucketing_by_length_keeps_every_prediction(pair, encoder_dir, checkpoin
         return real(model, inputs, **kwargs)
 
     def run(sort_by_length: bool) -> tuple[list[ScanRow], dict[str, int]]:
-        for role in widths:
-            widths[role].clear()
+        for calls in widths.values():
+            calls.clear()
         predict_module.predict_logits = spy
         try:
             got = [r for batch in predict_rows(models, rows, list(range(ROWS)), max_length=MAX_LENGTH,
@@ -390,7 +390,9 @@ class Interrupt:
 @pytest.mark.parametrize("suffix, pooling", [(".csv", "mean-all"), (".json", "masked-mean")])
 def test_interrupted_scan_resumes_without_losing_or_repeating_rows(suffix, pooling, checkpoints, encoder_dir,
                                                                    dataset, tmp_path, monkeypatch):
-    args = lambda output: scan_args(checkpoints, encoder_dir, dataset, output, "--pooling", pooling)  # noqa: E731
+    def args(output: Path) -> list[str]:
+        return scan_args(checkpoints, encoder_dir, dataset, output, "--pooling", pooling)
+
     assert invoke(args(tmp_path / f"whole{suffix}")).exit_code == 0
     whole = read_scan(tmp_path / f"whole{suffix}").rows
 
@@ -433,7 +435,7 @@ def test_resume_refuses_a_file_from_other_settings(checkpoints, encoder_dir, dat
     other_length = invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--max-length", "32"))
     assert other_length.exit_code == 1
     assert "max_length: 48 in the file, 32 now" in other_length.output and "--overwrite" in other_length.output
-    swapped = dict(base=checkpoints["finetuned"], finetuned=checkpoints["base"])
+    swapped = {"base": checkpoints["finetuned"], "finetuned": checkpoints["base"]}
     other_models = invoke(scan_args(swapped, encoder_dir, dataset, output))
     assert other_models.exit_code == 1 and "base weights: 'sha256:" in other_models.output
     other_precision = invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--precision", "bf16"))
