@@ -498,3 +498,13 @@ def test_scan_command_errors(checkpoints, encoder_dir, dataset, texts, tmp_path)
     bad_labels = write_csv(tmp_path / "bad.csv", texts[:3], [0, 1, 7])
     wrong_labels = invoke(scan_args(checkpoints, encoder_dir, bad_labels, tmp_path / "b.csv"))
     assert wrong_labels.exit_code == 1 and "row 2 has label 7" in wrong_labels.output
+
+
+def test_scan_refuses_max_length_beyond_position_embeddings(checkpoints, encoder_dir, dataset, tmp_path):
+    output = tmp_path / "scan.csv"
+    args = scan_args(checkpoints, encoder_dir, dataset, output)
+    args[args.index("--max-length") + 1] = "600"  # the tiny encoder has 128 positions
+    result = invoke(args)
+    assert result.exit_code == 1
+    assert "--max-length 600 is longer than the base model's 128 position embeddings" in result.output
+    assert "Traceback" not in result.output and not output.exists()

@@ -12,7 +12,7 @@ from reportgen.batching import default_batch_size
 from reportgen.commands.report import load_pair
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset
-from reportgen.loading.models import LoadedModel
+from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.pipeline import device_name, resolve_class_names
 from reportgen.scan.predict import predict_rows, scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, check_extension
@@ -58,12 +58,11 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         raise ReportgenError("scan needs --dataset: a hub name, a save_to_disk directory or a data file")
     if limit is not None and limit < 1:
         raise ReportgenError(f"--limit must be at least 1 (got {limit})")
-    if max_length < 2:
-        raise ReportgenError(f"--max-length must be at least 2 (got {max_length})")
     rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
     models = load_pair(base, finetuned, encoder=encoder, pooling=pooling, device=device)
+    check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
     log = ScanLog(output, scan_meta(models, rows, max_length=max_length, precision=precision,
                                     class_names=class_names), overwrite=overwrite)
