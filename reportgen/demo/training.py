@@ -170,7 +170,8 @@ def train_finetuned(model: PooledBertClassifier, inputs: EncodedTexts, labels: l
                 nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
                 scheduler.step()
-                running = float(loss) if running is None else 0.9 * running + 0.1 * float(loss)
+                value = float(loss.detach())
+                running = value if running is None else 0.9 * running + 0.1 * value
                 bar.set_postfix_str(f"loss {running:.3f}")
                 bar.update()
     model.eval()

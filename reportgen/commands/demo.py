@@ -1,0 +1,134 @@
+"""`reportgen demo`: the user's situation, for real, on local assets — then the report.
+
+Trains a base (frozen encoder) and a fine-tuned classifier of the user's exact architecture and
+checkpoint format on real IMDB reviews, caches them, measures both on held-out reviews, picks the
+cases that show the point of the tool, and explains them through the same code path as
+`reportgen report` (the checkpoints are loaded back from disk like any user's).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import click
+import torch
+
+from reportgen.demo.assets import CLASS_NAMES, DemoAssets, imdb_rows, locate_assets, seed_reviews
+from reportgen.demo.cache import CheckpointCache
+from reportgen.demo.training import TrainSettings, pretrained_classifier, train_base, train_finetuned
+from reportgen.errors import ReportgenError
+from reportgen.loading.data import Rows
+from reportgen.loading.device import resolve_device
+from reportgen.loading.inputs import encode
+from reportgen.loading.models import LoadedModel, load_model
+from reportgen.pipeline import ExplainOptions, Texts, explain
+from reportgen.commands.report import write_report
+from reportgen.scan.predict import predict_rows
+from reportgen.scan.records import ScanRow
+from reportgen.scan.selection import count_outcomes, format_outcomes, select_rows
+
+
+def split_rows(total: int, settings: TrainSettings) -> tuple[list[int], list[int]]:
+    """Seeded, disjoint training and held-out rows: neither model ever trains on a held-out review."""
+    if settings.train_size + settings.heldout_size > total:
+        raise ReportgenError(f"--train-size plus held-out size exceeds the {total} IMDB reviews")
+    order = list(range(total))
+    random.Random(settings.seed).shuffle(order)
+    return order[: settings.train_size], order[settings.train_size: settings.train_size + settings.heldout_size]
+
+
+def train_both(assets: DemoAssets, rows: Rows, train: list[int], settings: TrainSettings,
+               device: torch.device, progress: bool) -> dict[str, dict[str, torch.Tensor]]:
+    """Both regimes from the same pretrained encoder and the same seeded head."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(assets.encoder_dir)
+    inputs = encode(tokenizer, rows.texts(train), settings.max_length, pad_to_max_length=True)
+    labels = [int(label) for label in rows.labels(train)]
+    states = {}
+    base = pretrained_classifier(assets.encoder_dir, settings).to(device)
+    train_base(base, inputs, labels, settings, progress)
+    states["base"] = {k: v.cpu() for k, v in base.state_dict().items()}
+    del base
+    finetuned = pretrained_classifier(assets.encoder_dir, settings).to(device)
+    train_finetuned(finetuned, inputs, labels, settings, progress)
+    states["finetuned"] = {k: v.cpu() for k, v in finetuned.state_dict().items()}
+    return states
+
+
+def evaluate(models: dict[str, LoadedModel], rows: Rows, heldout: list[int], max_length: int,
+             progress: bool) -> list[ScanRow]:
+    """Both models on the held-out reviews, through the same batched path as `reportgen scan`."""
+    from tqdm.auto import tqdm
+
+    out: list[ScanRow] = []
+    with tqdm(total=len(heldout), desc="held-out reviews", unit="review", disable=not progress) as bar:
+        for batch in predict_rows(models, rows, heldout, max_length=max_length, batch_size=16, precision="fp32"):
+            out.extend(batch)
+            bar.update(len(batch))
+    return out
+
+
+def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -> list[ScanRow]:
+    """Base wrong & fine-tuned right (two), the reverse (one, if any), both right (one).
+
+    Among untruncated reviews only, so the whole review is on the page; within each kind, the
+    largest probability gap between the models comes first.
+    """
+    lengths = [len(ids) for ids in tokenizer(rows.texts([r.index for r in scanned]), verbose=False)["input_ids"]]
+    fits = [r for r, n in zip(scanned, lengths) if n <= max_length]
+    both_right = [r for r in fits if r.wrong("base") is False and r.wrong("finetuned") is False]
+    picked = select_rows(fits, "base-wrong", 2, "gap") if any(r.wrong("base") and not r.wrong("finetuned")
+                                                              for r in fits) else []
+    if any(r.wrong("finetuned") and not r.wrong("base") for r in fits):
+        picked += select_rows(fits, "finetuned-wrong", 1, "gap")
+    picked += sorted(both_right, key=lambda r: (-min(r.base_prob, r.finetuned_prob), r.index))[:1]
+    if not picked:
+        raise ReportgenError("no held-out review fits --max-length; raise --max-length")
+    return picked
+
+
+def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int, seed: int, device: str,
+             cache_dir: Path, retrain: bool, seed_reviews_only: bool, method: str, steps: int, output: Path,
+             json_path: Path | None, progress: bool) -> None:
+    started = time.monotonic()
+    settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size,
+                             epochs=epochs, seed=seed)
+    settings.check()
+    where = resolve_device(device)
+    assets = locate_assets()
+    rows = imdb_rows(assets.reviews_csv)
+    train, heldout = split_rows(len(rows), settings)
+    cache = CheckpointCache(cache_dir, settings, assets.versions)
+    if retrain or not cache.complete():
+        click.echo(f"Training two classifiers on {train_size} IMDB reviews ({max_length} tokens, "
+                   f"{epochs} epoch(s) of fine-tuning) on {where}…", err=True)
+        states = train_both(assets, rows, train, settings, where, progress)
+        cache.save(states, {"settings": settings.to_dict(), "train_rows": len(train), "heldout_rows": len(heldout),
+                            "train_seconds": round(time.monotonic() - started, 1)})
+    else:
+        click.echo(f"Using cached checkpoints in {cache.folder}", err=True)
+    models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir),
+                               pooling="mean-all", device=where) for role in ("base", "finetuned")}
+    scanned = evaluate(models, rows, heldout, max_length, progress)
+    outcomes = count_outcomes(scanned)
+    click.echo(format_outcomes(outcomes), err=True)
+    if seed_reviews_only:
+        seeds = seed_reviews()
+        texts = Texts(texts=[s.text for s in seeds], indices=[s.index for s in seeds], labels=[s.label for s in seeds],
+                      class_names=CLASS_NAMES, dataset="the user's IMDB test reviews (seed_reviews.json)", split="test")
+    else:
+        cases = pick_cases(scanned, rows, max_length, models["base"].tokenizer)
+        chosen = [r.index for r in cases]
+        texts = Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen), class_names=CLASS_NAMES,
+                      dataset=f"{rows.name}, held-out rows", split=rows.split)
+    report = explain(models, texts, ExplainOptions(method=method, steps=steps, max_length=max_length,
+                                                   progress=progress))
+    write_report(report, output=output, json_path=json_path, scale="shared")
+    accuracy = {role: outcomes.accuracy(role) for role in ("base", "finetuned")}
+    click.echo(f"Held-out accuracy on {len(heldout)} reviews: base {accuracy['base']:.1%}, "
+               f"fine-tuned {accuracy['finetuned']:.1%}.", err=True)
+    click.echo(f"Wrote {output}" + (f" and {json_path}" if json_path else "")
+               + f" in {time.monotonic() - started:.0f} s. Open it in a browser: {output.resolve().as_uri()}", err=True)

