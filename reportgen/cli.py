@@ -105,6 +105,24 @@ def selection_options(command):
     return command
 
 
+def report_output_options(default_html: str):
+    """-o/--output, --json and --quiet: the same for every command that writes a report."""
+
+    def decorate(command):
+        options = [
+            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=default_html,
+                         show_default=True, help="The HTML report to write."),
+            click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Also write the results as JSON (same data as the HTML)."),
+            click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def split_names(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",")] if value else None
 
@@ -174,11 +192,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
               help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
 @click.option("--scale", type=click.Choice(SCALES), default="shared", show_default=True,
               help="One colour scale per sample for both models, or one per model column.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="report.html",
-              show_default=True, help="The HTML report to write.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the results as JSON (same data as the HTML).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@report_output_options("report.html")
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, from_scan, select, top, order, method, steps,
@@ -222,11 +236,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 @click.option("--method", type=click.Choice(METHODS), default="integrated-gradients", show_default=True,
               help="Attribution method, as for `reportgen report`.")
 @click.option("--steps", default=50, show_default=True, type=int, help="Integrated-gradients path steps.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="reportgen-demo.html",
-              show_default=True, help="The HTML report to write.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the results as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
          steps, output, json_path, quiet):
