@@ -222,10 +222,10 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 @main.command()
 @click.option("--max-length", default=256, show_default=True, type=int,
               help="Tokens per review for training and the report (the models pool over all of them).")
-@click.option("--train-size", default=600, show_default=True, type=int, help="IMDB reviews to train both models on.")
+@click.option("--train-size", default=800, show_default=True, type=int, help="IMDB reviews to train both models on.")
 @click.option("--heldout-size", default=400, show_default=True, type=int,
               help="Reviews neither model trains on: accuracy is measured and cases are picked there.")
-@click.option("--epochs", default=1, show_default=True, type=int, help="Fine-tuning passes over the training reviews.")
+@click.option("--epochs", default=2, show_default=True, type=int, help="Fine-tuning passes over the training reviews.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the data split, the head and training.")
 @click.option("--device", default="auto", show_default=True, help="auto (a GPU when there is one), cpu, cuda or cuda:N.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -31,9 +31,9 @@ class TrainSettings:
     """Everything that changes the trained weights; the cache key is made from it."""
 
     max_length: int = 256
-    train_size: int = 600
+    train_size: int = 800
     heldout_size: int = 400
-    epochs: int = 1  # fine-tuning passes over the training reviews
+    epochs: int = 2  # fine-tuning passes over the training reviews
     seed: int = 0
     batch_size: int = 16
     encoder_lr: float = 5e-5
