@@ -13,7 +13,8 @@ from reportgen.attribution import METHODS, QUADRATURES
 from reportgen.batching import PRECISIONS
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS
-from reportgen.rendering.view_model import SCALES
+from reportgen.pipeline import DEFAULT_METHODS
+from reportgen.rendering.view_model import GRANULARITIES, SCALES
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
 
@@ -34,6 +35,13 @@ def friendly_errors(command):
     return wrapper
 
 
+def with_options(command, options: list):
+    """Apply Click options so that --help lists them in the order written."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def parse_batch_size(value: str) -> int | None:
     if value == "auto":
         return None
@@ -42,8 +50,21 @@ def parse_batch_size(value: str) -> int | None:
     return int(value)
 
 
+BATCH_HELP = {
+    "report": "Rows per forward/backward pass (for integrated gradients a row is one text at one path step). "
+              "auto: 256 on a GPU, halved on out-of-memory; 16 on a CPU.",
+    "scan": "Texts per forward pass (a scan computes no gradients). auto: 256 on a GPU, halved on "
+            "out-of-memory; 16 on a CPU.",
+}
+
+
 def model_options(command):
-    """Options that name the two models; shared by every command that loads them."""
+    """Options that name the two models; shared by every command that loads them.
+
+    The help of --batch-size depends on the command (a scan has no backward passes), so it is
+    looked up by the command's name in BATCH_HELP.
+    """
+    batch_help = BATCH_HELP[command.__name__]
     options = [
         click.option("--base", "base", required=True, metavar="MODEL",
                      help="The base model: a state-dict checkpoint (.pth/.pt/.safetensors) in the user's "
@@ -60,16 +81,12 @@ def model_options(command):
                      help="Tokens per text after truncation ([CLS] and [SEP] included)."),
         click.option("--device", default="auto", show_default=True,
                      help="auto (a GPU when there is one), cpu, cuda or cuda:N."),
-        click.option("--batch-size", default="auto", show_default=True,
-                     help="Rows per forward/backward pass (for integrated gradients a row is one text at one "
-                          "path step). auto: 256 on a GPU, halved on out-of-memory; 16 on a CPU."),
+        click.option("--batch-size", default="auto", show_default=True, help=batch_help),
         click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
                      help="Arithmetic for the forward pass. bf16/fp16 autocast is faster on GPUs; fp32 is the "
                           "reference."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def dataset_options(command):
@@ -84,9 +101,7 @@ def dataset_options(command):
         click.option("--label-names", metavar="A,B,…",
                      help="Class names in index order, e.g. negative,positive (default: from the dataset)."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def selection_options(command):
@@ -100,9 +115,7 @@ def selection_options(command):
                      help="confidence: the wrong model's probability for its wrong class, highest first; gap: how "
                           "far apart the two models' probabilities are (total-variation distance)."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def report_output_options(default_html: str):
@@ -113,18 +126,41 @@ def report_output_options(default_html: str):
             click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=default_html,
                          show_default=True, help="The HTML report to write."),
             click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-                         help="Also write the results as JSON (same data as the HTML)."),
+                         help="Also write the results as JSON (same data as the HTML; `reportgen render` "
+                              "turns it back into HTML)."),
+            click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Also write a Markdown summary (header facts, summary table, one sentence per "
+                              "sample) for pasting into notes."),
             click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
         ]
-        for option in reversed(options):
-            command = option(command)
-        return command
+        return with_options(command, options)
 
     return decorate
 
 
 def split_names(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",")] if value else None
+
+
+def parse_methods(value: str) -> tuple[str, ...]:
+    methods = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ReportgenError(f"--method: unknown method '{(unknown or [value])[0]}'; choose from {', '.join(METHODS)} "
+                             "(comma-separated for several)")
+    return methods
+
+
+def view_options(command):
+    """--scale and --granularity: how a report looks, for `report` and `render` alike."""
+    options = [
+        click.option("--scale", type=click.Choice(SCALES), default="shared", show_default=True,
+                     help="One colour scale per sample for both models, or one per model column."),
+        click.option("--granularity", type=click.Choice(GRANULARITIES), default="word", show_default=True,
+                     help="Shade whole words (wordpieces merged, scores summed; hover shows the pieces) or "
+                          "every wordpiece."),
+    ]
+    return with_options(command, options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -138,8 +174,9 @@ def main() -> None:
 @dataset_options
 @click.option("--limit", type=int, metavar="N", help="Scan only the first N rows (default: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="scan.csv",
-              show_default=True, help="Per-row results, .csv or .json. Rows are saved as they finish: rerun the "
-                                      "same command after an interruption to resume.")
+              show_default=True, help="Per-row results, by extension: .csv (its settings in a .meta.json beside "
+                                      "it), .json or .parquet. Rows are saved as they finish: rerun the same "
+                                      "command after an interruption to resume.")
 @click.option("--overwrite", is_flag=True, help="Start afresh even if the output already holds a scan.")
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -182,41 +219,83 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
               help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
 @selection_options
-@click.option("--method", type=click.Choice(METHODS), default="integrated-gradients", show_default=True,
-              help="integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
-                   "backward pass), gradient (unsigned sensitivity).")
+@click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
+              help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
+                   "integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
+                   "backward pass), gradient (unsigned sensitivity), attention-rollout (unsigned: attention flow "
+                   "through all layers, read out where the model pools; class-independent), attention-gradient "
+                   "(unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific).")
 @click.option("--steps", default=50, show_default=True, type=int, help="Integrated-gradients path steps.")
 @click.option("--quadrature", type=click.Choice(QUADRATURES), default="gauss-legendre", show_default=True,
               help="How integrated gradients places its steps along the path.")
 @click.option("--target", default="predicted", show_default=True,
               help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
-@click.option("--scale", type=click.Choice(SCALES), default="shared", show_default=True,
-              help="One colour scale per sample for both models, or one per model column.")
+@click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
+              help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how much "
+                   "p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and sufficiency "
+                   "(how much it drops when only they are kept), beside the same numbers for random orders. "
+                   "Forward passes only.")
+@click.option("--include-paths", is_flag=True,
+              help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
+                   "so the file is safe to share).")
+@view_options
 @report_output_options("report.html")
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, from_scan, select, top, order, method, steps,
-           quadrature, target, scale, output, json_path, quiet):
+           quadrature, target, faithfulness, include_paths, scale, granularity, output, json_path, markdown_path,
+           quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
-    Example (the user's four IMDB test reviews):
+    Example (the user's four IMDB test reviews, with a JSON and Markdown notes beside the HTML):
       reportgen report --base base.pth --finetuned finetuned.pth \\
-          --dataset imdb --split test --indices 6,11,13011,13023 -o report.html
+          --dataset imdb --split test --indices 6,11,13011,13023 -o report.html \\
+          --json report.json --markdown notes.md
     \b
-    Free text, on a CPU, with a local encoder directory:
+    Free text, on a CPU, with a local encoder directory and two methods:
       reportgen report --base base.pth --finetuned ft.pth --encoder ./bert-base-uncased \\
-          --text "A slow start, then wonderful." --device cpu -o text.html
+          --text "A slow start, then wonderful." --device cpu \\
+          --method integrated-gradients,attention-rollout -o text.html
     """
+    from reportgen.api import ModelSpec, Selection, ViewOptions
     from reportgen.commands.report import run_report
+    from reportgen.pipeline import ExplainOptions
 
     run_report(
-        base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length, device=device,
-        batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset, split=split,
-        text_column=text_column, label_column=label_column, label_names=split_names(label_names),
-        indices=indices, texts=list(texts), from_scan=from_scan, select=select, top=top, order=order,
-        method=method, steps=steps, quadrature=quadrature, target=target, scale=scale, output=output, json_path=json_path, progress=not quiet,
+        ModelSpec(base, finetuned, encoder, pooling, device),
+        Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
+                  label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
+                  select=select, top=top, order=order),
+        ExplainOptions(methods=parse_methods(method), steps=steps, quadrature=quadrature, target=target,
+                       max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
+                       faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
+        ViewOptions(scale=scale, granularity=granularity),
+        output=output, json_path=json_path, markdown_path=markdown_path,
     )
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json")
+@view_options
+@report_output_options("report.html")
+@friendly_errors
+def render(source, scale, granularity, output, json_path, markdown_path, quiet):
+    """Render a report again from its JSON, with any view option: no models, no GPU, about a second.
+
+    The JSON is the report's data (written by `reportgen report --json`); JSON written by an older
+    reportgen (schema 1) is read too.
+
+    \b
+    Example (wordpieces instead of words, one colour scale per column, plus Markdown notes):
+      reportgen render report.json -o wordpieces.html --granularity wordpiece --scale per-column \\
+          --markdown notes.md
+    """
+    from reportgen.api import ViewOptions
+    from reportgen.commands.report import run_render
+
+    run_render(source, ViewOptions(scale=scale, granularity=granularity), output=output, json_path=json_path,
+               markdown_path=markdown_path)
 
 
 @main.command()
@@ -233,8 +312,8 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 @click.option("--retrain", is_flag=True, help="Train again even if the cache holds these checkpoints.")
 @click.option("--seed-reviews", "seed_reviews_only", is_flag=True,
               help="Explain the user's four IMDB test reviews (6, 11, 13011, 13023) instead of picked held-out ones.")
-@click.option("--method", type=click.Choice(METHODS), default="integrated-gradients", show_default=True,
-              help="Attribution method, as for `reportgen report`.")
+@click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
+              help="Attribution methods, comma-separated, as for `reportgen report`.")
 @click.option("--steps", default=50, show_default=True, type=int, help="Integrated-gradients path steps.")
 @report_output_options("reportgen-demo.html")
 @friendly_errors
@@ -257,5 +336,5 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 
     run_demo(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs, seed=seed,
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
-             seed_reviews_only=seed_reviews_only, method=method, steps=steps, output=output, json_path=json_path,
+             seed_reviews_only=seed_reviews_only, methods=parse_methods(method), steps=steps, output=output, json_path=json_path,
              progress=not quiet)

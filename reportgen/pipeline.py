@@ -1,13 +1,15 @@
-"""From loaded models and texts to a `Report`: predict, choose targets, attribute, package.
+"""From loaded models and texts to a `Report`: predict, choose targets, attribute, measure, package.
 
-This is the one code path behind `reportgen report` and `reportgen demo`.
+This is the one code path behind `reportgen report`, `reportgen demo` and `reportgen.explain`.
 """
 
 from __future__ import annotations
 
+import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -15,25 +17,51 @@ from tqdm.auto import tqdm
 import reportgen
 from reportgen.attribution import AttributionSettings, make_attributor
 from reportgen.batching import default_batch_size
+from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
+from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
+                                    measure_faithfulness, random_reference)
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
-from reportgen.results import ModelAttribution, Report, ReportMeta, SampleResult
+from reportgen.reading import describe
+from reportgen.results import (Difference, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo, Report,
+                               ReportMeta, SampleResult, stored)
+from reportgen.words import group_words
 
+DEFAULT_METHODS = ("integrated-gradients", "attention-gradient")
+"""Measured on the demo's models (docs/faithfulness.md): integrated gradients (signed, complete) and
+gradient-weighted attention were the two methods that beat random orders on almost every review, the
+latter at about 1/100 of IG's cost; gradient × input did worse than random, attention rollout little
+better. Any method stays available with --method."""
 TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"
 
 
 @dataclass
 class ExplainOptions:
-    method: str = "integrated-gradients"
+    """Everything that decides what a report computes (how it looks is decided when rendering)."""
+
+    methods: tuple[str, ...] = DEFAULT_METHODS
     steps: int = 50
     quadrature: str = "gauss-legendre"
     target: str = "predicted"
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
     precision: str = "fp32"
+    faithfulness: bool = True
+    random_orders: int = 3
+    include_paths: bool = False  # False: model, encoder and dataset by name only (safe to share)
     progress: bool = True
+
+    def check(self) -> None:
+        if not self.methods:
+            raise ReportgenError("--method: give at least one method")
+        if len(set(self.methods)) != len(self.methods):
+            raise ReportgenError(f"--method lists a method twice: {','.join(self.methods)}")
+        if self.steps < 1:
+            raise ReportgenError(f"--steps must be at least 1 (got {self.steps})")
+        for method in self.methods:  # unknown names fail here, before any model is loaded
+            make_attributor(method, AttributionSettings(batch_size=1), steps=self.steps, quadrature=self.quadrature)
 
 
 @dataclass
@@ -84,33 +112,90 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.machine()})"
 
 
-def explain_model(model: LoadedModel, inputs: EncodedTexts, texts: Texts, options: ExplainOptions,
-                  bar: tqdm) -> list[ModelAttribution]:
-    """Predict, choose targets and attribute for one model, on its own padding."""
-    batch_size = options.batch_size or default_batch_size(model.device)
-    logits = predict_logits(model, inputs, batch_size=batch_size, precision=options.precision)
-    probabilities = logits.softmax(dim=-1).cpu()
-    predicted = probabilities.argmax(dim=-1)
-    targets = choose_targets(options.target, predicted, texts.labels, model.info.num_classes)
-    settings = AttributionSettings(batch_size=batch_size, precision=options.precision, on_progress=bar.update)
-    attributor = make_attributor(options.method, settings, steps=options.steps, quadrature=options.quadrature)
-    result = attributor.attribute(model, inputs, targets)
-    scores = result.scores.cpu()
-    shares = pad_share(scores, inputs.attention_mask).tolist()
-    lengths = inputs.lengths()
-    out = []
-    for i in range(len(inputs)):
-        out.append(ModelAttribution(
-            probabilities=probabilities[i].tolist(), predicted=int(predicted[i]), target=int(targets[i]),
-            scores=scores[i, : lengths[i]].tolist(), pad_share=shares[i],
+@dataclass
+class _Run:
+    """One model's share of the work: its inputs, verdicts and the settings its passes use."""
+
+    model: LoadedModel
+    inputs: EncodedTexts
+    probabilities: torch.Tensor
+    predicted: torch.Tensor
+    targets: torch.Tensor
+    common: torch.Tensor
+    batch_size: int
+    results: dict[str, list[MethodResult]] = field(default_factory=dict)
+    common_scores: dict[str, list[list[float]]] = field(default_factory=dict)
+    chance: RandomReference | None = None  # the random orders' rows, shared by every method
+
+
+class _Explainer:
+    """Runs every method for every model, with one progress bar over all the passes."""
+
+    def __init__(self, options: ExplainOptions, bar: tqdm) -> None:
+        self.options = options
+        self.bar = bar
+
+    def attributor(self, method: str, batch_size: int):
+        settings = AttributionSettings(batch_size=batch_size, precision=self.options.precision,
+                                       on_progress=self.bar.update)
+        return make_attributor(method, settings, steps=self.options.steps, quadrature=self.options.quadrature)
+
+    def method_results(self, run: _Run, method: str) -> list[MethodResult]:
+        attributor = self.attributor(method, run.batch_size)
+        result = attributor.attribute(run.model, run.inputs, run.targets)
+        scores = result.scores.cpu()
+        shares = pad_share(scores, run.inputs.attention_mask).tolist()
+        faithfulness = [None] * len(run.inputs)
+        if self.options.faithfulness:
+            settings = FaithfulnessSettings(random_orders=self.options.random_orders, batch_size=run.batch_size,
+                                            precision=self.options.precision, on_progress=self.bar.update)
+            if run.chance is None:
+                run.chance = random_reference(run.model, run.inputs, run.targets, settings)
+            faithfulness = measure_faithfulness(run.model, run.inputs, result.scores, run.targets,
+                                                attributor.signed, settings, run.chance)
+        lengths = run.inputs.lengths()
+        return [MethodResult(
+            scores=stored(scores[i, : lengths[i]].tolist()), pad_share=shares[i],
             convergence_delta=None if result.convergence_delta is None else float(result.convergence_delta[i]),
             target_logit_change=None if result.logit_change is None else float(result.logit_change[i]),
-        ))
-    return out
+            faithfulness=faithfulness[i],
+        ) for i in range(len(run.inputs))]
+
+    def towards_common(self, run: _Run, method: str) -> list[list[float]]:
+        """Scores for the common class: the main ones where it is the target, else one more attribution."""
+        scores = [r.scores for r in run.results[method]]
+        others = [i for i in range(len(run.inputs)) if int(run.common[i]) != int(run.targets[i])]
+        attributor = self.attributor(method, run.batch_size)
+        if others and getattr(attributor, "class_specific", True):
+            subset = run.inputs.select(others)
+            extra = attributor.attribute(run.model, subset, run.common[others]).scores.cpu()
+            for row, i in enumerate(others):
+                scores[i] = stored(extra[row, : len(scores[i])].tolist())
+        return scores
+
+    def extra_rows(self, runs: dict[str, _Run]) -> int:
+        """Passes for the common-class attributions, known once both models have predicted."""
+        rows = 0
+        for run in runs.values():
+            others = int((run.common != run.targets).sum())
+            for method in self.options.methods:
+                attributor = self.attributor(method, 1)
+                rows += attributor.rows(others) if getattr(attributor, "class_specific", True) else 0
+        return rows
+
+
+def _planned_rows(options: ExplainOptions, texts: int, models: int) -> int:
+    rows = sum(make_attributor(method, AttributionSettings(batch_size=1), steps=options.steps,
+                               quadrature=options.quadrature).rows(texts) for method in options.methods)
+    if options.faithfulness:
+        rows += forward_rows(texts, FaithfulnessSettings(random_orders=options.random_orders),
+                             methods=len(options.methods))
+    return rows * models
 
 
 def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions) -> Report:
-    """Explain every text with every model; tokens must agree across models to be shown side by side."""
+    """Explain every text with every model and method; tokens must agree across models to be shown side by side."""
+    options.check()
     check_max_length(models, options.max_length)
     num_classes = {m.info.num_classes for m in models.values()}
     if len(num_classes) != 1:
@@ -125,31 +210,108 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
         if tokens[role] != tokens[first_role]:
             raise ReportgenError(f"the {first_role} and {role} models split the texts into different wordpieces; "
                                  "side-by-side reports need models with the same tokenizer (--encoder)")
-    attributor_rows = make_attributor(options.method, AttributionSettings(batch_size=1), steps=options.steps,
-                                      quadrature=options.quadrature).rows(len(texts.texts))
-    per_model: dict[str, list[ModelAttribution]] = {}
-    with tqdm(total=attributor_rows * len(models), desc=options.method, unit="pass",
+    runs = _predict(models, encoded, texts, options)
+    with tqdm(total=_planned_rows(options, len(texts.texts), len(models)), desc="explain", unit="pass",
               disable=not options.progress, leave=False) as bar:
-        for role, model in models.items():
-            bar.set_postfix_str(role)
-            per_model[role] = explain_model(model, encoded[role], texts, options, bar)
-    samples = [
-        SampleResult(index=texts.indices[i], label=texts.labels[i], text=texts.texts[i],
-                     tokens=tokens[first_role][i], truncated=encoded[first_role].truncated[i],
-                     models={role: per_model[role][i] for role in models})
-        for i in range(len(texts.texts))
-    ]
-    any_model = next(iter(models.values()))
-    meta = ReportMeta(
-        method=options.method,
-        steps=options.steps if options.method == "integrated-gradients" else None,
-        quadrature=options.quadrature if options.method == "integrated-gradients" else None,
-        target=options.target, device=device_name(any_model.device), max_length=options.max_length,
-        class_names=class_names, dataset=texts.dataset, split=texts.split,
-        created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        versions=versions(), models=[m.info for m in models.values()], precision=options.precision,
+        explainer = _Explainer(options, bar)
+        bar.total += explainer.extra_rows(runs)
+        for role, run in runs.items():
+            for method in options.methods:
+                bar.set_postfix_str(f"{role}, {method}")
+                run.results[method] = explainer.method_results(run, method)
+            for method in options.methods:
+                run.common_scores[method] = explainer.towards_common(run, method)
+    samples = [_sample(i, texts, tokens[first_role][i], encoded[first_role], runs, options.methods)
+               for i in range(len(texts.texts))]
+    for sample in samples:
+        sample.sentence = describe(sample, class_names, options.methods[0])
+    return Report(meta=_meta(models, texts, options, class_names), samples=samples)
+
+
+def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], texts: Texts,
+             options: ExplainOptions) -> dict[str, _Run]:
+    """Both models' verdicts first: the common class of the difference view needs both."""
+    runs = {}
+    for role, model in models.items():
+        batch_size = options.batch_size or default_batch_size(model.device)
+        logits = predict_logits(model, encoded[role], batch_size=batch_size, precision=options.precision)
+        probabilities = logits.softmax(dim=-1).cpu()
+        predicted = probabilities.argmax(dim=-1)
+        targets = choose_targets(options.target, predicted, texts.labels, model.info.num_classes)
+        runs[role] = _Run(model, encoded[role], probabilities, predicted, targets, predicted.clone(), batch_size)
+    for i, label in enumerate(texts.labels):
+        common, _ = common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
+        for run in runs.values():
+            run.common[i] = common
+    return runs
+
+
+def _sample(i: int, texts: Texts, tokens: list[str], encoded: EncodedTexts, runs: dict[str, _Run],
+            methods: tuple[str, ...]) -> SampleResult:
+    models = {role: ModelAttribution(probabilities=run.probabilities[i].tolist(), predicted=int(run.predicted[i]),
+                                     target=int(run.targets[i]),
+                                     methods={m: run.results[m][i] for m in methods})
+              for role, run in runs.items()}
+    common, reason = common_class(texts.labels[i], {role: int(run.predicted[i]) for role, run in runs.items()})
+    raw = {m: {role: run.common_scores[m][i] for role, run in runs.items()} for m in methods}
+    diff = {m: stored(difference(raw[m]["base"], raw[m]["finetuned"])) for m in methods} \
+        if {"base", "finetuned"} <= set(runs) else {}
+    words = group_words(encoded.word_ids[i], encoded.offsets[i], texts.texts[i], tokens)
+    return SampleResult(
+        index=texts.indices[i], label=texts.labels[i], text=texts.texts[i], tokens=tokens,
+        truncated=encoded.truncated[i], models=models,
+        words=words,
+        words_exact=encoded.words_exact,
+        difference=Difference(target=common, reason=reason, normalisation="l1", scores=raw, difference=diff)
+        if diff else None,
     )
-    return Report(meta=meta, samples=samples)
+
+
+def shareable_name(spec: str | None) -> str | None:
+    """A path's last component (a hub id stays whole): reports must not carry local paths."""
+    if spec is None:
+        return None
+    path = Path(spec).expanduser()
+    return path.name if path.exists() or spec.startswith((".", "/", "~")) else spec
+
+
+def encoder_name(spec: str | None) -> str | None:
+    """A local encoder by the hub name its config.json records (`_name_or_path`), else its folder's name."""
+    if spec is None:
+        return None
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        try:
+            recorded = json.loads((path / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if isinstance(recorded, str) and recorded and not recorded.startswith(("/", ".", "~")) \
+                and not Path(recorded).is_absolute():
+            return recorded
+        return path.name
+    return shareable_name(spec)
+
+
+def shareable_info(info: ModelInfo) -> ModelInfo:
+    return replace(info, source=shareable_name(info.source) or info.name, encoder=encoder_name(info.encoder))
+
+
+def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions, class_names: list[str]) -> ReportMeta:
+    any_model = next(iter(models.values()))
+    infos = [m.info for m in models.values()]
+    has_ig = "integrated-gradients" in options.methods
+    return ReportMeta(
+        methods=list(options.methods),
+        steps=options.steps if has_ig else None, quadrature=options.quadrature if has_ig else None,
+        target=options.target, device=device_name(any_model.device), max_length=options.max_length,
+        class_names=class_names,
+        dataset=texts.dataset if options.include_paths else shareable_name(texts.dataset), split=texts.split,
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        versions=versions(), models=infos if options.include_paths else [shareable_info(i) for i in infos],
+        precision=options.precision,
+        faithfulness=FaithfulnessMeta(ks=list(KS), curve_fractions=list(CURVE_FRACTIONS),
+                                      random_orders=options.random_orders, seed=0) if options.faithfulness else None,
+    )
 
 
 def versions() -> dict[str, str]:

@@ -1,7 +1,9 @@
-"""The plain data model of a report: dataclasses that the HTML and the JSON are both made from.
+"""The plain data model of a report: dataclasses that the HTML, the JSON and the Markdown are made from.
 
 Nothing here computes attributions or formats HTML; it only holds numbers and says how they
-turn into JSON and back, so that the two outputs can never disagree.
+turn into JSON and back, so that the outputs can never disagree. Schema 2 holds several methods
+per model, faithfulness metrics, words and the difference between the models; schema-1 files
+(one method, wordpieces only) are upgraded on reading (`upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+from reportgen.errors import ReportgenError
+
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
+
+
+SIGNIFICANT_DIGITS = 8
+
+
+def stored(values: list[float]) -> list[float]:
+    """Scores as stored: 8 significant digits, all that fp32 arithmetic can vouch for (smaller files)."""
+    return [float(f"{v:.{SIGNIFICANT_DIGITS}g}") for v in values]
 
 
 @dataclass
@@ -19,26 +32,46 @@ class ModelInfo:
 
     role: str  # "base" or "finetuned"
     name: str  # file or directory name, or hub id
-    source: str  # the path or hub id as given
+    source: str  # the path or hub id as given (the name only, unless the report includes paths)
     format: str  # "checkpoint" (the user's state dict) or "huggingface"
     sha256: str | None  # first 12 hex digits of the weights' SHA-256, when they are local files
-    encoder: str | None  # config/tokenizer source for checkpoints
+    encoder: str | None  # config/tokenizer source for checkpoints (its name, unless paths are included)
     pooling: str | None  # mean-all, masked-mean, cls; None for Hugging Face heads
     num_classes: int
     pads_to_max_length: bool
 
 
 @dataclass
-class ModelAttribution:
-    """One model's verdict on one sample and the per-token scores that explain it."""
+class Faithfulness:
+    """ERASER metrics of one method's ranking for one model and sample (DeYoung et al. 2020).
 
-    probabilities: list[float]
-    predicted: int
-    target: int
+    Comprehensiveness: how much p_target drops when the top-k % tokens are removed; sufficiency:
+    how much it drops when only they are kept (lower is better). Each is the mean over
+    `FaithfulnessMeta.ks`; the random_* numbers are the same for random rankings (chance level).
+    """
+
+    comprehensiveness: float
+    sufficiency: float
+    random_comprehensiveness: float
+    random_sufficiency: float
+    comprehensiveness_by_k: list[float]
+    sufficiency_by_k: list[float]
+    random_comprehensiveness_by_k: list[float]
+    random_sufficiency_by_k: list[float]
+    curve: list[float]  # p_target after removing the top fraction of tokens (FaithfulnessMeta.curve_fractions)
+    random_curve: list[float]
+    probability: float | None = None  # p_target(x) of the unperturbed input, where both curves start
+
+
+@dataclass
+class MethodResult:
+    """One method's per-token scores for one model and sample."""
+
     scores: list[float]  # one per non-padding token, aligned with SampleResult.tokens
     pad_share: float  # share of total |attribution| that fell on [PAD] positions
-    convergence_delta: float | None  # integrated gradients only: sum(scores) - (F(x) - F(x'))
-    target_logit_change: float | None  # F(x) - F(x'), the amount IG must explain
+    convergence_delta: float | None = None  # integrated gradients only: sum(scores) - (F(x) - F(x'))
+    target_logit_change: float | None = None  # F(x) - F(x'), the amount IG must explain
+    faithfulness: Faithfulness | None = None
 
     @property
     def relative_delta(self) -> float | None:
@@ -48,8 +81,40 @@ class ModelAttribution:
 
 
 @dataclass
+class ModelAttribution:
+    """One model's verdict on one sample and, per method, the scores that explain it."""
+
+    probabilities: list[float]
+    predicted: int
+    target: int  # the class whose logit the scores explain
+    methods: dict[str, MethodResult] = field(default_factory=dict)
+
+
+@dataclass
+class Word:
+    """A word of the original text and the wordpieces it was split into."""
+
+    text: str  # original spelling and case (text[start:end]); the token itself for [CLS]/[SEP]
+    start: int | None  # character offsets into SampleResult.text; None for special tokens
+    end: int | None
+    first_token: int  # the word's wordpieces are tokens[first_token:last_token]
+    last_token: int
+
+
+@dataclass
+class Difference:
+    """Both models explaining one common class, on comparable scales, and fine-tuned − base."""
+
+    target: int  # the common class
+    reason: str  # why this class, e.g. "the true label"
+    normalisation: str  # how each model's scores were made comparable, e.g. "l1"
+    scores: dict[str, dict[str, list[float]]]  # method → role → raw per-token scores towards `target`
+    difference: dict[str, list[float]]  # method → per-token normalised fine-tuned − normalised base
+
+
+@dataclass
 class SampleResult:
-    """One explained text: its tokens and, per model role, the attribution."""
+    """One explained text: its tokens, words, each model's attributions, and their difference."""
 
     index: int | None  # row in the dataset; None for free text
     label: int | None
@@ -57,12 +122,24 @@ class SampleResult:
     tokens: list[str]  # without padding; [CLS] and [SEP] included
     truncated: bool
     models: dict[str, ModelAttribution] = field(default_factory=dict)
+    words: list[Word] = field(default_factory=list)
+    words_exact: bool = True  # False: words are guessed from "##" (no tokenizer offsets, e.g. a schema-1 file)
+    difference: Difference | None = None
+    sentence: str = ""  # "Base predicted negative (0.98), led by …; fine-tuned …"
+
+
+@dataclass
+class FaithfulnessMeta:
+    ks: list[float]  # fractions of real tokens removed/kept, averaged into the AOPC numbers
+    curve_fractions: list[float]
+    random_orders: int
+    seed: int
 
 
 @dataclass
 class ReportMeta:
-    method: str
-    steps: int | None
+    methods: list[str]  # the first is the report's main method (summary, sentence, chart)
+    steps: int | None  # integrated gradients only
     quadrature: str | None
     target: str
     device: str
@@ -74,7 +151,12 @@ class ReportMeta:
     versions: dict[str, str]
     models: list[ModelInfo]
     precision: str = "fp32"
+    faithfulness: FaithfulnessMeta | None = None
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def method(self) -> str:
+        return self.methods[0]
 
 
 @dataclass
@@ -90,14 +172,74 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
+        version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
+        if version not in READABLE_SCHEMAS:
+            raise ReportgenError(
+                f"this report data has schema version {version!r}; this reportgen reads versions "
+                f"{', '.join(map(str, READABLE_SCHEMAS))}: re-render it with the reportgen that wrote it, "
+                "or upgrade reportgen")
+        if version == 1:
+            data = upgrade_v1(data)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
-        samples = []
-        for s in data["samples"]:
-            models = {role: ModelAttribution(**m) for role, m in s["models"].items()}
-            samples.append(SampleResult(**{**s, "models": models}))
+        if meta.get("faithfulness") is not None:
+            meta["faithfulness"] = FaithfulnessMeta(**meta["faithfulness"])
+        samples = [_sample_from_dict(s) for s in data["samples"]]
         return cls(meta=ReportMeta(**meta), samples=samples)
 
     @classmethod
     def from_json(cls, text: str) -> Report:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ReportgenError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ReportgenError(f"not a reportgen report (missing or unexpected field {exc})") from None
+
+
+def _method_from_dict(data: dict[str, Any]) -> MethodResult:
+    faithfulness = data.get("faithfulness")
+    return MethodResult(**{**data, "faithfulness": Faithfulness(**faithfulness) if faithfulness else None})
+
+
+def _sample_from_dict(data: dict[str, Any]) -> SampleResult:
+    models = {role: ModelAttribution(**{**m, "methods": {name: _method_from_dict(r) for name, r in m["methods"].items()}})
+              for role, m in data["models"].items()}
+    difference = Difference(**data["difference"]) if data.get("difference") else None
+    words = [Word(**w) for w in data.get("words", [])]
+    return SampleResult(**{**data, "models": models, "words": words, "difference": difference})
+
+
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 report (one method; scores directly on each model) in schema-2 shape.
+
+    Words cannot be recovered exactly without the tokenizer, so they are guessed from "##"
+    continuations and marked `words_exact: false`; there is no difference view or faithfulness.
+    """
+    meta = {k: v for k, v in data["meta"].items() if k != "method"}
+    method = data["meta"]["method"]
+    meta.update(methods=[method], schema_version=SCHEMA_VERSION, faithfulness=None)
+    samples = []
+    for sample in data["samples"]:
+        models = {}
+        for role, m in sample["models"].items():
+            result = {k: m[k] for k in ("scores", "pad_share", "convergence_delta", "target_logit_change")}
+            models[role] = {"probabilities": m["probabilities"], "predicted": m["predicted"], "target": m["target"],
+                            "methods": {method: result}}
+        samples.append({**sample, "models": models, "words": [asdict(w) for w in words_from_wordpieces(sample["tokens"])],
+                        "words_exact": False, "difference": None, "sentence": ""})
+    return {"meta": meta, "samples": samples}
+
+
+def words_from_wordpieces(tokens: list[str]) -> list[Word]:
+    """Fallback grouping for files without offsets: a "##" piece continues the word before it."""
+    words: list[Word] = []
+    for position, token in enumerate(tokens):
+        if words and token.startswith("##") and len(token) > 2 and not tokens[position - 1].startswith("["):
+            last = words[-1]
+            words[-1] = Word(last.text + token[2:], None, None, last.first_token, position + 1)
+        else:
+            words.append(Word(token, None, None, position, position + 1))
+    return words

@@ -17,7 +17,8 @@ if chromium_path() is None:
 
 @pytest.fixture(scope="module")
 def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
-    from reportgen.commands.report import load_pair, write_report
+    from reportgen.api import ExplainedReport
+    from reportgen.commands.report import load_pair
     from reportgen.pipeline import ExplainOptions, Texts, explain
 
     models = load_pair(str(checkpoints["base"]), str(checkpoints["finetuned"]), encoder=str(encoder_dir),
@@ -25,9 +26,10 @@ def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
     texts = Texts(texts=["the acting was wonderful but the plot was boring",
                          "<script>document.title='pwned'</script> awful {{ 7*7 }}"],
                   indices=[0, 1], labels=[1, 0], class_names=["negative", "positive"], dataset="built", split="test")
-    report = explain(models, texts, ExplainOptions(steps=8, max_length=48, progress=False))
+    report = explain(models, texts, ExplainOptions(steps=8, max_length=48, progress=False,
+                                                   methods=("integrated-gradients", "gradient-x-input")))
     path = tmp_path_factory.mktemp("browser") / "report.html"
-    write_report(report, output=path, json_path=None, scale="shared")
+    ExplainedReport(report).save(path)
     return path
 
 
@@ -52,7 +54,7 @@ SHADE_STYLE = """els => els.map(e => {
 def test_tokens_are_laid_out_and_shaded(report_file, tmp_path):
     with browser() as chromium:
         context, page, requests, console = _open(chromium, report_file, javascript=True)
-        tokens = page.locator("article span.t[data-score]").evaluate_all(SHADE_STYLE)
+        tokens = page.locator("details[open] article span.t[data-score]").evaluate_all(SHADE_STYLE)
         assert tokens, "no token elements rendered"
         assert all(t["w"] > 0 and t["h"] > 0 and t["visible"] == "visible" for t in tokens)
         shaded = [t for t in tokens if not t["cls"].split()[1] == "z"]
@@ -88,6 +90,21 @@ def test_same_page_without_javascript(report_file):
         assert shots[0] == shots[1], "the page looks different without JavaScript"
 
 
+def test_other_methods_open_without_javascript(report_file):
+    """Every method is in the page; the closed ones open with a click on their summary, no script needed."""
+    with browser() as chromium:
+        context, page, _, _ = _open(chromium, report_file, javascript=False)
+        second = page.locator("#sample-1-gradient-x-input")
+        assert second.get_attribute("open") is None
+        hidden = second.locator("span.t[data-score]").first.bounding_box()
+        assert hidden is None or hidden["width"] == 0
+        second.locator("summary").click()
+        assert second.get_attribute("open") == ""
+        shown = second.locator("span.t[data-score]").first.bounding_box()
+        assert shown is not None and shown["width"] > 0
+        context.close()
+
+
 def test_summary_links_jump_to_samples(report_file):
     with browser() as chromium:
         context, page, _, _ = _open(chromium, report_file, javascript=False, height=400)
@@ -109,4 +126,30 @@ def test_print_keeps_the_shading(report_file, tmp_path):
         pdf = tmp_path / "report.pdf"
         page.pdf(path=str(pdf), print_background=True)
         assert pdf.stat().st_size > 5_000
+        context.close()
+
+
+PHONE_WIDTH = 420
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const sticking = [...document.querySelectorAll('body *')]
+    .filter(e => !e.closest('.scroll') || e.classList.contains('scroll'))
+    .filter(e => e.getBoundingClientRect().right > width + 0.5)
+    .map(e => e.tagName.toLowerCase() + '.' + e.className);
+  return {page: document.documentElement.scrollWidth, width, sticking: sticking.slice(0, 10)};
+}"""
+
+
+def test_phone_width_fits_the_viewport(report_file):
+    """At 420 px nothing sticks out sideways: columns stack, tokens wrap, tables scroll in their own box."""
+    with browser() as chromium:
+        context = chromium.new_context(java_script_enabled=False, viewport={"width": PHONE_WIDTH, "height": 900})
+        page = context.new_page()
+        page.goto(report_file.as_uri())
+        page.wait_for_load_state("load")
+        layout = page.evaluate(OVERFLOW)
+        assert layout["page"] <= PHONE_WIDTH, layout
+        assert layout["sticking"] == [], layout
+        columns = page.locator("article.column").evaluate_all("els => els.map(e => e.getBoundingClientRect().x)")
+        assert len(set(round(x) for x in columns)) == 1, "the model columns should stack on a phone"
         context.close()

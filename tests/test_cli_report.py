@@ -82,12 +82,16 @@ def test_full_run_writes_html_and_json(checkpoints, encoder_dir, files, tmp_path
     assert [s["text"] for s in data["samples"]] == [REVIEWS[i][0] for i in indices]
     assert [s["label"] for s in data["samples"]] == [REVIEWS[i][1] for i in indices]
     assert [s["truncated"] for s in data["samples"]] == [False, False, True]  # the long review is cut at 48
-    assert data["meta"]["method"] == "integrated-gradients" and data["meta"]["steps"] == 8
+    assert data["meta"]["methods"] == ["integrated-gradients", "attention-gradient"]
+    assert data["meta"]["steps"] == 8 and data["meta"]["faithfulness"]["ks"] == [0.01, 0.05, 0.1, 0.2, 0.5]
     for role in ("base", "finetuned"):
         want = user_probabilities(encoder_dir, checkpoints[role], [REVIEWS[i][0] for i in indices])
         got = torch.tensor([s["models"][role]["probabilities"] for s in data["samples"]])
         torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-4)
-        assert all(s["models"][role]["convergence_delta"] is not None for s in data["samples"])
+        assert all(s["models"][role]["methods"]["integrated-gradients"]["convergence_delta"] is not None
+                   for s in data["samples"])
+        assert all(s["models"][role]["methods"][m]["faithfulness"]["comprehensiveness"] is not None
+                   for s in data["samples"] for m in data["meta"]["methods"])
     html = html_path.read_text(encoding="utf-8")
     assert_scores_match(html, data)
     assert Report.from_json(json_path.read_text(encoding="utf-8")).to_dict() == data
@@ -115,7 +119,8 @@ def test_empty_texts_are_explained_with_a_note(checkpoints, encoder_dir, files, 
     assert result.exit_code == 0, result.output
     samples = json.loads(json_path.read_text(encoding="utf-8"))["samples"]
     assert [s["tokens"] for s in samples[:2]] == [["[CLS]", "[SEP]"]] * 2
-    assert all(m["scores"] == [0.0, 0.0] for s in samples[:2] for m in s["models"].values())
+    assert all(m["methods"]["integrated-gradients"]["scores"] == [0.0, 0.0]
+               for s in samples[:2] for m in s["models"].values())
     assert html_path.read_text(encoding="utf-8").count("empty or whitespace only") == 2
 
 
@@ -145,7 +150,12 @@ ERRORS = {
     "max length over a hugging face model's positions": ({"--base": "{hf_dir}", "--max-length": "129"},
                                                          "base model's 128 position embeddings"),
     "max length below two": ({"--max-length": "1"}, "--max-length must be at least 2"),
-    "unknown method": ({"--method": "lime"}, "Invalid value for '--method'"),
+    "unknown method": ({"--method": "lime"}, "--method: unknown method 'lime'"),
+    "unknown method in a list": ({"--method": "gradient,lime"}, "--method: unknown method 'lime'"),
+    "method listed twice": ({"--method": "gradient,gradient"}, "lists a method twice"),
+    "unknown granularity": ({"--granularity": "sentence"}, "Invalid value for '--granularity'"),
+    "markdown and html the same file": ({"--markdown": "{output}"}, "named as two different outputs"),
+    "an output over an input": ({"--markdown": "{csv}"}, "would overwrite an input"),
     "label target without labels": ({"--dataset": "{labelless}", "--target": "label"}, "--target label"),
     "class index target too large": ({"--target": "7"}, "--target '7'"),
     "text and dataset": ({"--text": "hello"}, "not both"),
@@ -160,12 +170,14 @@ ERRORS = {
 @pytest.mark.parametrize("case", ERRORS)
 def test_errors_are_one_line_and_write_nothing(case, checkpoints, encoder_dir, files, hf_dir, tmp_path):
     changes, expected = ERRORS[case]
-    paths = {**{name: str(path) for name, path in files.items()}, "hf_dir": str(hf_dir)}
-    changes = {k: v.format(**paths) if isinstance(v, str) else v for k, v in changes.items()}
     output, json_path = tmp_path / "report.html", tmp_path / "report.json"
+    paths = {**{name: str(path) for name, path in files.items()}, "hf_dir": str(hf_dir), "output": str(output)}
+    changes = {k: v.format(**paths) if isinstance(v, str) else v for k, v in changes.items()}
+    before = files["csv"].read_bytes()
     result = invoke(report_args(checkpoints, encoder_dir, files, output, {**changes, "--json": str(json_path)}))
     assert_one_line_error(result, expected)
     assert list(tmp_path.iterdir()) == []  # no report, no JSON, no temporary file
+    assert files["csv"].read_bytes() == before
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present, so --device cuda is not an error here")
@@ -194,12 +206,12 @@ def test_a_failed_run_leaves_existing_reports_untouched(checkpoints, encoder_dir
 
 
 def test_interrupt_leaves_existing_report_untouched(checkpoints, encoder_dir, files, tmp_path, monkeypatch):
-    import reportgen.commands.report as command
+    import reportgen.api as api
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(command, "explain", interrupted)
+    monkeypatch.setattr(api, "run_pipeline", interrupted)
     output = tmp_path / "report.html"
     output.write_text("OLD REPORT")
     result = invoke(report_args(checkpoints, encoder_dir, files, output))

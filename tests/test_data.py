@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.commands.report import select_texts
+from reportgen.api import Selection
 from reportgen.errors import ReportgenError
+from reportgen.loading import hub
 from reportgen.loading.data import open_dataset, parse_indices
 from tests.builders import REVIEWS, write_dataset
+from tests.test_loading import assert_fails_fast_naming, unreachable_hub  # noqa: F401 (a fixture)
 
 TEXTS = [text for text, _ in REVIEWS]
 LABELS = [label for _, label in REVIEWS]
@@ -42,8 +44,7 @@ def test_save_to_disk_dataset_dict_with_class_names(tmp_path):
     with pytest.raises(ReportgenError, match="has no split 'validation'; it has: test"):
         open_dataset(str(path), "validation")
     # the class names reach the report
-    chosen = select_texts(dataset=str(path), split="test", text_column=None, label_column=None, label_names=None,
-                          indices="0,3", texts=[])
+    chosen = Selection(dataset=str(path), split="test", indices="0,3").resolve()
     assert (chosen.class_names, chosen.labels, chosen.split) == (["neg", "pos"], [LABELS[0], LABELS[3]], "test")
 
 
@@ -70,6 +71,24 @@ def test_unknown_hub_dataset_and_missing_path(tmp_path):
     (tmp_path / "rows.txt").write_text("text\nhello\n")
     with pytest.raises(ReportgenError, match="unsupported data file"):
         open_dataset(str(tmp_path / "rows.txt"), "test")
+
+
+def test_hub_dataset_without_network_fails_at_once(unreachable_hub):
+    assert_fails_fast_naming(lambda: open_dataset("some_name", "test"), "some_name",
+                             "give a local .csv/.json/.jsonl/.parquet file", unreachable_hub)
+    assert unreachable_hub.calls == []  # `datasets` cannot read only its cache, so it is not asked at all
+
+
+def test_hub_dataset_with_an_offline_variable_is_read_from_the_cache(unreachable_hub, monkeypatch):
+    """With HF_DATASETS_OFFLINE `datasets` reads only its cache, at once: reportgen lets it, without a probe."""
+    import datasets
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setattr(hub, "_answers", lambda endpoint: pytest.fail("probed the hub although offline"))
+    cached = datasets.Dataset.from_dict({"text": TEXTS, "label": LABELS})
+    monkeypatch.setattr(datasets, "load_dataset", lambda path, split: cached)
+    rows = open_dataset("some_name", "test")
+    assert (rows.name, rows.split, len(rows)) == ("some_name", "test", len(REVIEWS))
 
 
 def test_columns_are_detected_by_common_names(tmp_path):

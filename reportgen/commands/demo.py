@@ -24,7 +24,8 @@ from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
 from reportgen.pipeline import ExplainOptions, Texts, explain
-from reportgen.commands.report import write_report
+from reportgen.api import ExplainedReport
+from reportgen.rendering.output import check_writable
 from reportgen.scan.predict import predict_rows
 from reportgen.scan.records import ScanRow
 from reportgen.scan.selection import count_outcomes, format_outcomes, select_rows
@@ -71,6 +72,21 @@ def evaluate(models: dict[str, LoadedModel], rows: Rows, heldout: list[int], max
     return out
 
 
+def heldout_predictions(cache: CheckpointCache, models: dict[str, LoadedModel], rows: Rows, heldout: list[int],
+                        device: torch.device, progress: bool) -> list[ScanRow]:
+    """`evaluate`, once per pair of checkpoints: the verdicts are cached beside them, keyed by their SHA-256
+    and the settings, so a cached demo only computes the attributions it draws."""
+    key = cache.predictions_key({role: str(model.info.sha256) for role, model in models.items()}, heldout,
+                                device.type)
+    scanned = cache.predictions(key)
+    if scanned is not None:
+        click.echo(f"Using cached predictions for the {len(scanned)} held-out reviews", err=True)
+        return scanned
+    scanned = evaluate(models, rows, heldout, cache.settings.max_length, progress)
+    cache.save_predictions(key, scanned)
+    return scanned
+
+
 def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -> list[ScanRow]:
     """Base wrong & fine-tuned right (two), the reverse (one, if any), both right (one).
 
@@ -91,12 +107,13 @@ def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -
 
 
 def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int, seed: int, device: str,
-             cache_dir: Path, retrain: bool, seed_reviews_only: bool, method: str, steps: int, output: Path,
+             cache_dir: Path, retrain: bool, seed_reviews_only: bool, methods: tuple[str, ...], steps: int, output: Path,
              json_path: Path | None, progress: bool) -> None:
     started = time.monotonic()
     settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size,
                              epochs=epochs, seed=seed)
     settings.check()
+    check_writable([output, json_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
     rows = imdb_rows(assets.reviews_csv)
@@ -112,7 +129,7 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
         click.echo(f"Using cached checkpoints in {cache.folder}", err=True)
     models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir),
                                pooling="mean-all", device=where) for role in ("base", "finetuned")}
-    scanned = evaluate(models, rows, heldout, max_length, progress)
+    scanned = heldout_predictions(cache, models, rows, heldout, where, progress)
     outcomes = count_outcomes(scanned)
     click.echo(format_outcomes(outcomes), err=True)
     if seed_reviews_only:
@@ -124,9 +141,9 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
         chosen = [r.index for r in cases]
         texts = Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen), class_names=CLASS_NAMES,
                       dataset=f"{rows.name}, held-out rows", split=rows.split)
-    report = explain(models, texts, ExplainOptions(method=method, steps=steps, max_length=max_length,
+    report = explain(models, texts, ExplainOptions(methods=methods, steps=steps, max_length=max_length,
                                                    progress=progress))
-    write_report(report, output=output, json_path=json_path, scale="shared")
+    ExplainedReport(report).save(output, json=json_path)
     accuracy = {role: outcomes.accuracy(role) for role in ("base", "finetuned")}
     click.echo(f"Held-out accuracy on {len(heldout)} reviews: base {accuracy['base']:.1%}, "
                f"fine-tuned {accuracy['finetuned']:.1%}.", err=True)

@@ -14,6 +14,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.pipeline import device_name, resolve_class_names
+from reportgen.rendering.output import check_writable
 from reportgen.scan.predict import predict_rows, scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, check_extension
 from reportgen.scan.selection import (DEFAULT_TOP, NEEDS_LABELS, SELECTIONS, check_selection, count_outcomes,
@@ -50,6 +51,7 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
     On Ctrl-C the rows finished so far stay in the output and KeyboardInterrupt is re-raised.
     """
     check_extension(output)
+    check_writable([output])  # before loading anything: the rows are appended to it as they finish
     if select is not None:
         check_selection(select, top, order)
     elif top is not None:

@@ -6,6 +6,7 @@ so that their `state_dict` checkpoints load without renaming and predictions mat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
@@ -46,27 +47,38 @@ def build_head(widths: list[int], dropout: float) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def head_widths(state_dict: Mapping[str, torch.Tensor]) -> list[int]:
-    """Read the head's layer widths from `classifier.{0,3,6,…}.weight`, never assume them."""
-    indices = sorted(
-        int(key.split(".")[1])
-        for key in state_dict
-        if key.startswith("classifier.") and key.endswith(".weight") and key.count(".") == 2
-    )
-    if not indices:
+HEAD_KEY = re.compile(r"classifier\.(\d+)\.(weight|bias)")
+"""A parameter of the head's Sequential: its Linear layers sit at classifier.0, classifier.3, …"""
+
+
+def head_widths(state_dict: Mapping[str, torch.Tensor], hidden_size: int, source: str) -> list[int]:
+    """The head's widths ([hidden, 256, C] for the user's head), read from the state dict, never assumed.
+
+    Every `classifier.N.weight` and `.bias` counts (a bias gives its layer's width too), so a missing
+    tensor is reported by name instead of silently describing a shallower head.
+    """
+    outputs: dict[int, int] = {}
+    # weights come last, so a weight's width wins over its bias's; shape errors are check_state_dict's
+    for key, tensor in sorted(state_dict.items(), key=lambda item: item[0].endswith(".weight")):
+        match = HEAD_KEY.fullmatch(key)
+        if match and tensor.dim() >= 1:
+            outputs[int(match.group(1))] = tensor.shape[0]
+    if not outputs:
         raise ReportgenError(
-            "the checkpoint has no 'classifier.0.weight': expected the head "
+            f"{source} has no 'classifier.0.weight': expected the head "
             "Sequential(Linear, ReLU, Dropout, Linear) saved as classifier.0.* and classifier.3.*"
         )
-    if indices != list(range(0, 3 * len(indices), 3)):
-        found = ", ".join(f"classifier.{i}.weight" for i in indices)
+    layout = range(0, max(outputs) + 1, 3)
+    if set(outputs) - set(layout):
+        found = ", ".join(f"classifier.{i}.*" for i in sorted(outputs))
         raise ReportgenError(
-            f"unsupported classifier head layout ({found}); expected Linear layers at "
+            f"{source}: unsupported classifier head layout ({found}); expected Linear layers at "
             "classifier.0, classifier.3, … with ReLU and Dropout between them"
         )
-    shapes = [tuple(state_dict[f"classifier.{i}.weight"].shape) for i in indices]
-    widths = [shapes[0][1]] + [shape[0] for shape in shapes]
-    return widths
+    missing = [f"classifier.{i}.{name}" for i in layout if i not in outputs for name in ("weight", "bias")]
+    if missing:
+        raise mismatch_error(source, [(key, f"key '{key}' is missing from the checkpoint") for key in missing])
+    return [hidden_size] + [outputs[i] for i in layout]
 
 
 class PooledBertClassifier(nn.Module):
@@ -97,32 +109,44 @@ def _shape(tensor: torch.Tensor) -> str:
     return "(" + ", ".join(str(d) for d in tensor.shape) + ")"
 
 
+def mismatch_error(source: str, problems: list[tuple[str, str]]) -> ReportgenError:
+    """One line for (key, problem) pairs: the first problem, how many more, and the likely fix.
+
+    An encoder key points at the wrong --encoder; any other key at an incomplete or foreign checkpoint.
+    """
+    key, first = problems[0]
+    more = len(problems) - 1
+    extra = f" (and {more} more mismatch{'es' if more > 1 else ''})" if more else ""
+    if key.startswith("bert."):
+        return ReportgenError(f"{source} does not match its encoder: {first}{extra}; "
+                              "is --encoder the encoder this checkpoint was trained from?")
+    return ReportgenError(f"{source} does not match the classifier module (bert, dropout, classifier): "
+                          f"{first}{extra}; save the complete model with torch.save(model.state_dict(), path)")
+
+
 def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
     """Fail with the first offending key, both shapes, and how many more there are."""
     expected = model.state_dict()
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for key, tensor in expected.items():
         if key not in state_dict:
-            problems.append(f"key '{key}' is missing from the checkpoint (the model expects shape {_shape(tensor)})")
+            problems.append((key, f"key '{key}' is missing from the checkpoint "
+                                  f"(the model expects shape {_shape(tensor)})"))
         elif tuple(state_dict[key].shape) != tuple(tensor.shape):
-            problems.append(
-                f"key '{key}' has shape {_shape(state_dict[key])} in the checkpoint "
-                f"but {_shape(tensor)} in the model built from the encoder config"
-            )
+            problems.append((key, f"key '{key}' has shape {_shape(state_dict[key])} in the checkpoint "
+                                  f"but {_shape(tensor)} in the model built from the encoder config"))
     for key in state_dict:
         if key not in expected:
-            problems.append(f"unexpected key '{key}' with shape {_shape(state_dict[key])}")
+            problems.append((key, f"unexpected key '{key}' with shape {_shape(state_dict[key])}"))
     if problems:
-        more = f" (and {len(problems) - 1} more mismatch{'es' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise ReportgenError(f"{source} does not match its encoder: {problems[0]}{more}; "
-                             "is --encoder the encoder this checkpoint was trained from?")
+        raise mismatch_error(source, problems)
 
 
 def classifier_from_state_dict(state_dict: Mapping[str, torch.Tensor], config: BertConfig,
                                pooling: str, source: str) -> PooledBertClassifier:
     """Build the module whose shapes the state dict describes, then load it strictly."""
     weights = {k: v for k, v in state_dict.items() if k not in LEGACY_KEYS}
-    model = PooledBertClassifier(config, head_widths(weights), pooling=pooling,
+    model = PooledBertClassifier(config, head_widths(weights, config.hidden_size, source), pooling=pooling,
                                  add_pooling_layer="bert.pooler.dense.weight" in weights)
     check_state_dict(model, weights, source)
     model.load_state_dict(weights, strict=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
+from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, offline_variable
 
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "document", "comment", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "y")
@@ -54,11 +55,6 @@ class Rows:
         return int(value)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _load(spec: str, split: str | None):
     """Return (dataset, split actually used)."""
     import datasets
@@ -71,25 +67,31 @@ def _load(spec: str, split: str | None):
         try:
             return datasets.load_dataset(builder, data_files=str(path), split="train"), None
         except Exception as exc:
-            raise ReportgenError(f"cannot read {path} as {builder}: {_first_line(exc)}") from None
+            raise ReportgenError(f"cannot read {path} as {builder}: {first_line(exc)}") from None
     if path.is_dir() and any((path / marker).is_file()
                              for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
         try:
             loaded = datasets.load_from_disk(str(path))
         except Exception as exc:
-            raise ReportgenError(f"cannot load the saved dataset in {path}: {_first_line(exc)}") from None
+            raise ReportgenError(f"cannot load the saved dataset in {path}: {first_line(exc)}") from None
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise ReportgenError(f"{path} has no split '{split}'; it has: {', '.join(loaded)}")
             return loaded[split], split
         return loaded, None
-    if spec.startswith((".", "/", "~")) and not path.exists():
+    if looks_like_path(spec) and not path.exists():
         raise ReportgenError(f"--dataset: no such file or directory: {spec}")
+    if not path.exists() and offline_variable() is None and (unavailable := hub_unavailable()):
+        # `datasets` has no per-call cache-only mode (unlike from_pretrained): fail now, not after its retries
+        raise ReportgenError(
+            f"cannot load dataset '{spec}': the Hugging Face hub is unavailable ({unavailable}); give a local "
+            ".csv/.json/.jsonl/.parquet file or a save_to_disk directory (or set HF_DATASETS_OFFLINE=1 to use "
+            "a copy in the datasets cache)")
     try:  # a hub name, or a local folder of data files: the same datasets.load_dataset path
         return datasets.load_dataset(spec, split=split), split
     except Exception as exc:
         raise ReportgenError(
-            f"cannot load dataset '{spec}' split '{split}': {_first_line(exc)}; check the name and "
+            f"cannot load dataset '{spec}' split '{split}': {first_line(exc)}; check the name and "
             "--split, or give a local .csv/.json/.jsonl/.parquet file or a save_to_disk directory"
         ) from None
 

@@ -6,10 +6,22 @@ input: models that need it are padded to `max_length`, the others only to the lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import count
+from typing import TypeVar
 
 import torch
 from transformers import PreTrainedTokenizerBase
+
+
+T = TypeVar("T")
+
+
+def _pick(items: list[T], rows: slice | list[int]) -> list[T]:
+    """The rows of a per-text list; an empty list (fields not computed) stays empty."""
+    if not items:
+        return []
+    return items[rows] if isinstance(rows, slice) else [items[i] for i in rows]
 
 
 @dataclass
@@ -18,6 +30,13 @@ class EncodedTexts:
     attention_mask: torch.Tensor  # 1 for real tokens, 0 for padding
     special_tokens_mask: torch.Tensor  # 1 for [CLS], [SEP] and padding
     truncated: list[bool]
+    # Per text, per non-padding token (aligned with `tokens()`): which word of the text it belongs to
+    # (None for [CLS]/[SEP]) and its character span in the text ((0, 0) when it has none).
+    word_ids: list[list[int | None]] = field(default_factory=list)
+    offsets: list[list[tuple[int, int]]] = field(default_factory=list)
+    # False when the tokenizer is a slow (Python) one: no offsets exist, so every token is its own
+    # word and spans are (0, 0).
+    words_exact: bool = False
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -32,18 +51,36 @@ class EncodedTexts:
 
     def select(self, rows: slice | list[int]) -> EncodedTexts:
         index = rows if isinstance(rows, slice) else torch.as_tensor(rows, dtype=torch.long)
-        flags = self.truncated[rows] if isinstance(rows, slice) else [self.truncated[i] for i in rows]
         return EncodedTexts(self.input_ids[index], self.attention_mask[index],
-                            self.special_tokens_mask[index], flags)
+                            self.special_tokens_mask[index], _pick(self.truncated, rows),
+                            _pick(self.word_ids, rows), _pick(self.offsets, rows), self.words_exact)
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
            pad_to_max_length: bool) -> EncodedTexts:
-    """`tokenizer(text, max_length=…, truncation=True, padding=…)`, plus which texts were cut."""
+    """`tokenizer(text, max_length=…, truncation=True, padding=…)`, plus which texts were cut and
+    which word and characters of the text each kept token stands for."""
     batch = tokenizer(texts, max_length=max_length, truncation=True,
                       padding="max_length" if pad_to_max_length else "longest",
                       return_special_tokens_mask=True, return_tensors="pt")
+    # Only fast (Rust) tokenizers know words and offsets. Their per-text encodings hold the same
+    # offsets as `return_offsets_mapping=True` without a round trip through a tensor (0.1 s instead
+    # of 2 s for 2,000 texts of 512 tokens).
+    exact = bool(tokenizer.is_fast) and batch.encodings is not None
     room = max_length - tokenizer.num_special_tokens_to_add(pair=False)
     full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
+    width = batch["input_ids"].shape[1]
+    special = [] if exact else batch["special_tokens_mask"].tolist()
+    word_ids: list[list[int | None]] = []
+    offsets: list[list[tuple[int, int]]] = []
+    for i, n in enumerate(batch["attention_mask"].sum(dim=1).tolist()):
+        kept = slice(0, n) if tokenizer.padding_side == "right" else slice(width - n, width)  # padding left out
+        if exact:
+            word_ids.append(batch.word_ids(i)[kept])
+            offsets.append(batch.encodings[i].offsets[kept])
+        else:
+            words = count()  # no word boundaries known: each token is a word of its own
+            word_ids.append([None if flag else next(words) for flag in special[i][kept]])
+            offsets.append([(0, 0)] * n)
     return EncodedTexts(batch["input_ids"], batch["attention_mask"], batch["special_tokens_mask"],
-                        [n > room for n in full_lengths])
+                        [n > room for n in full_lengths], word_ids, offsets, exact)

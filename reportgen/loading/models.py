@@ -7,9 +7,10 @@ word embeddings) whatever its origin, so attribution code never branches on the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -17,10 +18,12 @@ from transformers import PreTrainedTokenizerBase
 
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
+from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path
 from reportgen.results import ModelInfo
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,8 +88,7 @@ def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, pickled code, not a checkpoint at all
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReportgenError(f"cannot read checkpoint {path}: {first_line}") from None
+        raise ReportgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
     if isinstance(state, Mapping):
         for wrapper in ("state_dict", "model_state_dict"):
             if isinstance(state.get(wrapper), Mapping):
@@ -99,22 +101,42 @@ def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
     return state
 
 
+def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[bool], T]) -> T:
+    """`load(local_files_only)` for a model directory or hub id, errors as one line ending in `local_hint`.
+
+    A hub id while the hub is unavailable is read from the local cache only: it fails at once
+    instead of after half a minute of retries, and the message says why and to pass a local path.
+    """
+    local = looks_like_path(spec)
+    offline = None if local else hub_unavailable()
+    try:
+        return load(offline is not None)
+    except (OSError, ValueError) as exc:
+        advice = (f"the Hugging Face hub is unavailable ({offline}), so {local_hint}" if offline
+                  else f"check the {'path' if local else 'hub id'}, or {local_hint}")
+        raise ReportgenError(f"cannot load {what} '{spec}': {first_line(exc)}; {advice}") from None
+
+
 def _load_encoder_parts(encoder: str):
     from transformers import AutoConfig, AutoTokenizer
 
-    try:
-        config = AutoConfig.from_pretrained(encoder)
-        tokenizer = AutoTokenizer.from_pretrained(encoder)
-    except (OSError, ValueError) as exc:
-        raise ReportgenError(
-            f"cannot load encoder '{encoder}' (config and tokenizer for the checkpoint): "
-            f"{str(exc).strip().splitlines()[0]}; pass --encoder a local model directory if you are offline"
-        ) from None
+    config, tokenizer = _from_hub_or_disk(
+        encoder, "encoder", "pass --encoder a local model directory (config and tokenizer of the checkpoint's encoder)",
+        lambda local: (AutoConfig.from_pretrained(encoder, local_files_only=local),
+                       AutoTokenizer.from_pretrained(encoder, local_files_only=local)))
     if config.model_type != "bert":
         raise ReportgenError(f"encoder '{encoder}' is a '{config.model_type}' model; checkpoints in the "
                              "state-dict format need a BERT encoder")
     config._attn_implementation = "sdpa"
     return config, tokenizer
+
+
+def load_tokenizer(encoder: str) -> PreTrainedTokenizerBase:
+    """The encoder's tokenizer alone (for modules already in memory), with the same offline handling."""
+    from transformers import AutoTokenizer
+
+    return _from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
+                             lambda local: AutoTokenizer.from_pretrained(encoder, local_files_only=local))
 
 
 def _finish(module: nn.Module, device: torch.device) -> nn.Module:
@@ -139,14 +161,11 @@ def load_huggingface(spec: str, *, role: str, device: torch.device) -> LoadedMod
     """A directory with config.json or a hub id, through AutoModelForSequenceClassification."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    try:
-        module = AutoModelForSequenceClassification.from_pretrained(spec, attn_implementation="sdpa")
-        tokenizer = AutoTokenizer.from_pretrained(spec)
-    except (OSError, ValueError) as exc:
-        raise ReportgenError(
-            f"cannot load model '{spec}': {str(exc).strip().splitlines()[0]}; give a checkpoint file "
-            "(.pth/.pt/.safetensors), a model directory, or a hub id reachable from this machine"
-        ) from None
+    module, tokenizer = _from_hub_or_disk(
+        spec, "model", f"pass --{role} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory",
+        lambda local: (AutoModelForSequenceClassification.from_pretrained(spec, attn_implementation="sdpa",
+                                                                          local_files_only=local),
+                       AutoTokenizer.from_pretrained(spec, local_files_only=local)))
     directory = Path(spec)
     weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
     info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,
@@ -168,6 +187,6 @@ def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torc
         if not (path / "config.json").is_file():
             raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")
         return load_huggingface(str(path), role=role, device=device)
-    if path.suffix in CHECKPOINT_SUFFIXES or spec.startswith((".", "/", "~")):
+    if path.suffix in CHECKPOINT_SUFFIXES or looks_like_path(spec):
         raise ReportgenError(f"--{role}: no such file: {spec}")
     return load_huggingface(spec, role=role, device=device)

@@ -55,17 +55,37 @@ def _shade(name: str, rgb: tuple[int, int, int]) -> Shade:
     return Shade(name, _hex(rgb), text, round(contrast, 2))
 
 
-def shades(signed: bool) -> list[Shade]:
-    """All shades, most negative first; the CSS and the legend are both made from this list."""
-    top = FOR_COLOR if signed else UNSIGNED_COLOR
+DIFF_MORE = (1, 102, 94)  # teal: fine-tuned gives the token more of the say (ColorBrewer BrBG end)
+DIFF_LESS = (140, 81, 10)  # brown: fine-tuned gives it less
+PALETTES = {
+    # kind: (colour for positive levels, colour for negative levels or None, class prefix)
+    "signed": (FOR_COLOR, AGAINST_COLOR, ""),
+    "unsigned": (UNSIGNED_COLOR, None, "u"),
+    "difference": (DIFF_MORE, DIFF_LESS, "d"),
+}
+
+
+def shades(kind: str | bool) -> list[Shade]:
+    """All shades of one palette, most negative first; the CSS and the legend are both made from this list.
+
+    Three palettes live in one report (signed and unsigned methods, and the difference view), so
+    each has its own class prefix; `kind` may be a bool for signed/unsigned.
+    """
+    positive_rgb, negative_rgb, prefix = PALETTES[_kind(kind)]
     # Amounts grow a little faster than linear so that small scores stay visible, never full-strength.
     amounts = [0.1 + 0.9 * (level / LEVELS) for level in range(1, LEVELS + 1)]
-    positive = [_shade(f"p{level}", _mix(top, a)) for level, a in enumerate(amounts, start=1)]
+    positive = [_shade(css_class(level, kind), _mix(positive_rgb, a)) for level, a in enumerate(amounts, start=1)]
     zero = [_shade("z", PAPER)]
-    if not signed:
+    if negative_rgb is None:
         return zero + positive
-    negative = [_shade(f"n{level}", _mix(AGAINST_COLOR, a)) for level, a in enumerate(amounts, start=1)]
+    negative = [_shade(css_class(-level, kind), _mix(negative_rgb, a)) for level, a in enumerate(amounts, start=1)]
     return negative[::-1] + zero + positive
+
+
+def _kind(kind: str | bool) -> str:
+    if isinstance(kind, bool):
+        return "signed" if kind else "unsigned"
+    return kind
 
 
 def level_of(score: float, scale_max: float) -> int:
@@ -76,8 +96,14 @@ def level_of(score: float, scale_max: float) -> int:
     return int(math.copysign(level, score)) if level else 0
 
 
-def css_class(level: int) -> str:
-    return "z" if level == 0 else (f"p{level}" if level > 0 else f"n{-level}")
+def css_class(level: int, kind: str | bool = "signed") -> str:
+    """'z' for zero; 'p3'/'n3' (signed), 'u3' (unsigned), 'dp3'/'dn3' (difference)."""
+    if level == 0:
+        return "z"
+    prefix = PALETTES[_kind(kind)][2]
+    if _kind(kind) == "unsigned":
+        return f"u{abs(level)}"
+    return f"{prefix}p{level}" if level > 0 else f"{prefix}n{-level}"
 
 
 def level_bounds(level: int, scale_max: float) -> tuple[float, float]:

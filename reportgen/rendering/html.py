@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from reportgen.rendering.view_model import SCALES, build_view
+from reportgen.rendering.view_model import GRANULARITIES, SCALES, build_view
 from reportgen.errors import ReportgenError
 from reportgen.results import Report
 
@@ -28,7 +28,9 @@ def environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_html(report: Report, scale: str = "shared") -> str:
+def render_html(report: Report, scale: str = "shared", granularity: str = "word") -> str:
     if scale not in SCALES:
         raise ReportgenError(f"unknown scale '{scale}'; choose one of {', '.join(SCALES)}")
-    return environment().get_template("report.html.j2").render(view=build_view(report, scale))
+    if granularity not in GRANULARITIES:
+        raise ReportgenError(f"unknown granularity '{granularity}'; choose one of {', '.join(GRANULARITIES)}")
+    return environment().get_template("report.html.j2").render(view=build_view(report, scale, granularity))

@@ -1,9 +1,17 @@
-"""Write output files so that an interrupted or failed run never leaves a half-written one."""
+"""Write output files so that an interrupted or failed run never leaves a half-written one.
+
+Two promises: every file is complete or untouched (temporary sibling, then rename), and files
+written together (the HTML, its JSON, its Markdown) change together or not at all. And because a
+report can take an hour to compute, `check_writable` proves every output can be created *before*
+the work starts.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
@@ -15,11 +23,65 @@ def _umask() -> int:
     return mask
 
 
+def _cannot_write(exc: OSError, path: Path | None) -> ReportgenError:
+    """Name the output the user gave, not the temporary sibling the error happened on."""
+    where = path if path is not None else exc.filename or "the output"
+    return ReportgenError(f"cannot write {where}: {exc.strerror or exc}")
+
+
+def check_writable(paths: Iterable[Path | None]) -> None:
+    """Fail now, in one line, if an output could not be written at the end of a long run.
+
+    Creates (and removes) a temporary file beside each output: the only test that really knows,
+    since permissions, read-only mounts and /proc all answer differently to `os.access`.
+    """
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        if path is None:
+            continue
+        resolved = path.expanduser().resolve()
+        if resolved in seen:
+            raise ReportgenError(f"{path} is named as two different outputs; give each its own file name")
+        seen[resolved] = path
+        if path.is_dir():
+            raise ReportgenError(f"cannot write {path}: it is a directory; give a file name")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
+                pass
+            if path.exists() and not os.access(path, os.W_OK):
+                raise PermissionError(13, "Permission denied", str(path))
+        except OSError as exc:
+            raise _cannot_write(exc, path) from None
+
+
+def _backup(path: Path) -> Path:
+    """A hidden sibling holding `path`'s current content, to put back if a later rename fails."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".bak")
+    os.close(handle)
+    backup = Path(name)
+    try:
+        backup.unlink()
+        os.link(path, backup)  # instant, and the original stays in place
+    except OSError:
+        shutil.copy2(path, backup)  # file systems without hard links
+    return backup
+
+
 def write_atomically(files: dict[Path, str]) -> None:
-    """Write every file to a temporary sibling first, then rename them all into place."""
+    """Write every file to a temporary sibling first, then rename them all into place.
+
+    With several files, each existing one is backed up first; if any rename fails, the files
+    already replaced get their old content back (or are removed if they did not exist), so the
+    HTML and its JSON never disagree.
+    """
     staged: list[tuple[Path, Path]] = []
+    backups: dict[Path, Path] = {}
+    replaced: list[Path] = []
+    current: Path | None = None
     try:
         for path, text in files.items():
+            current = path
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
                                                  prefix=f".{path.name}.", suffix=".tmp", delete=False)
@@ -29,10 +91,32 @@ def write_atomically(files: dict[Path, str]) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(handle.name, 0o666 & ~_umask())  # temp files are private; reports are not
+        if len(staged) > 1:
+            for _, path in staged:
+                current = path
+                if path.exists():
+                    backups[path] = _backup(path)
         for temporary, path in staged:
+            current = path
             os.replace(temporary, path)
+            replaced.append(path)
     except OSError as exc:
-        raise ReportgenError(f"cannot write {exc.filename or 'the output'}: {exc.strerror or exc}") from None
+        _restore(replaced, backups)
+        raise _cannot_write(exc, current) from None
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
+        for backup in backups.values():
+            backup.unlink(missing_ok=True)
+
+
+def _restore(replaced: list[Path], backups: dict[Path, Path]) -> None:
+    """Undo the renames that succeeded: old content back, new files gone."""
+    for path in reversed(replaced):
+        try:
+            if path in backups:
+                os.replace(backups[path], path)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass  # nothing better to do; the error about the first failure is what the user needs

@@ -1,24 +1,36 @@
-"""Turn a `Report` into exactly what the template prints: strings, CSS classes, flags.
+"""Turn a `Report` into exactly what the template prints: strings, CSS classes, chart geometry, flags.
 
-All decisions (colour levels, outcome marks, number formats, warnings) are made here, so the
-template only lays things out and can be read at a glance.
+All decisions (granularity, colour levels, outcome marks, number formats, warnings, which method
+was most faithful) are made here, so the template only lays things out and can be read at a glance.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+from reportgen.attribution import is_signed
+from reportgen.comparison import most_changed
+from reportgen.faithfulness.agreement import rank_agreement
+from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
-from reportgen.results import ModelAttribution, ModelInfo, Report, SampleResult
+from reportgen.reading import verdict_parts
+from reportgen.rendering.sentences import Part
+from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
+from reportgen.words import word_scores
 
 ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
 SCALES = ("shared", "per-column")
+GRANULARITIES = ("word", "wordpiece")
 DELTA_WARNING = 0.05  # flag IG when |delta| exceeds 5 % of |F(x) − F(x′)|
 TOP_K = 5
+CHART_WORDS = 6  # bars per direction and model in a sample's chart
 METHOD_TITLES = {
     "integrated-gradients": "Integrated gradients",
     "gradient-x-input": "Gradient × input",
     "gradient": "Gradient norm",
+    "attention-rollout": "Attention rollout",
+    "attention-gradient": "Gradient-weighted attention",
 }
 
 
@@ -35,29 +47,59 @@ def role_title(role: str) -> str:
     return ROLE_TITLES.get(role, role)
 
 
+def method_title(method: str) -> str:
+    return METHOD_TITLES.get(method, method)
+
+
+@dataclass
+class Unit:
+    """What is shaded: a word (its wordpieces summed) or a single wordpiece."""
+
+    text: str
+    raw: str  # the wordpieces as the tokenizer wrote them, space-separated
+    first_token: int
+    last_token: int
+    special: bool
+    continuation: bool  # a "##" wordpiece shown glued to the one before
+    lead: str  # " " before it, or "" (glued)
+
+
 @dataclass
 class TokenView:
-    text: str  # what is shown: the wordpiece without its "##"
-    raw: str  # the wordpiece as the tokenizer wrote it
-    score: str  # repr-exact float for data-score, equal to the JSON value
+    text: str
+    score: str  # repr-exact float for data-score, equal to the JSON value (the sum, for words)
     title: str  # hover text
     css: str  # shade class plus "cont"/"special" markers
-    lead: str  # " " before a new word, "" before a "##" continuation
+    lead: str
 
 
 @dataclass
 class LegendView:
-    low: str  # label of the scale's left end
-    high: str  # label of the right end
-    swatches: list[str]  # css classes, left to right
+    caption: str
+    low: str
+    high: str
+    low_word: str  # "against", "less in fine-tuned", ""
+    high_word: str
+    swatches: list[str]
 
 
 @dataclass
 class TopToken:
     token: str
-    position: int
+    position: str  # "@12" (wordpiece position) or "@12–14" (a word's wordpieces)
     score: str
     css: str
+
+
+@dataclass
+class FaithfulnessView:
+    comprehensiveness: str
+    sufficiency: str
+    random_comprehensiveness: str
+    random_sufficiency: str
+    verdict: str  # "beats random on both", …
+    verdict_css: str
+    curve: LineChart
 
 
 @dataclass
@@ -70,25 +112,58 @@ class ColumnView:
     mark: str  # ✓, ✗ or "" when the label is unknown
     verdict_css: str
     tokens: list[TokenView]
-    legend: LegendView
+    legend: LegendView | None  # only with per-column scales
     pad_share: str
     delta: str | None
     delta_warning: str | None
     top_for: list[TopToken]
     top_against: list[TopToken]
+    faithfulness: FaithfulnessView | None
+
+
+@dataclass
+class DifferenceView:
+    target: str
+    reason: str
+    tokens: list[TokenView]
+    legend: LegendView
+    gained: list[TopToken]
+    lost: list[TopToken]
+
+
+@dataclass
+class MethodBlock:
+    method: str
+    title: str
+    anchor: str
+    open: bool
+    signed: bool
+    legend: LegendView | None  # the shared scale; None with per-column scales
+    columns: list[ColumnView]
+    difference: DifferenceView | None
+    summary: str  # the <summary> line: method and its faithfulness at a glance
+
+
+@dataclass
+class AgreementView:
+    role: str
+    methods: list[str]
+    rows: list[list[str]]  # Spearman ρ, formatted; "—" on the diagonal
 
 
 @dataclass
 class SampleView:
     anchor: str
     heading: str
+    sentence: list[Part]
     text: str
     label: str
     outcome: str
     truncated: bool
     empty: bool
-    columns: list[ColumnView]
-    shared_legend: bool
+    chart: BarChart
+    methods: list[MethodBlock]
+    agreement: list[AgreementView]
 
 
 @dataclass
@@ -97,15 +172,25 @@ class SummaryRow:
     index: str
     label: str
     cells: list[str]  # per model: "positive 0.93 ✓"
+    comprehensiveness: list[str]  # per model, the main method's; empty without faithfulness
     outcome: str
     flags: str
 
 
 @dataclass
+class FaithfulnessRow:
+    method: str
+    role: str
+    comprehensiveness: str
+    random_comprehensiveness: str
+    sufficiency: str
+    random_sufficiency: str
+    best: bool
+
+
+@dataclass
 class ReportView:
     title: str
-    method_title: str
-    signed: bool
     explanation: str
     header: list[tuple[str, str]]
     models: list[tuple[str, str]]
@@ -114,9 +199,15 @@ class ReportView:
     samples: list[SampleView]
     shades: list[Shade]
     scale_note: str
+    unit_name: str  # "word" or "wordpiece"
+    faithfulness: bool
+    faithfulness_rows: list[FaithfulnessRow]
+    faithfulness_verdicts: list[str]
+    faithfulness_note: str
+    difference_note: str
     generator: str = ""
     levels: int = LEVELS
-    footer: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _mark(model: ModelAttribution, label: int | None) -> str:
@@ -126,45 +217,116 @@ def _mark(model: ModelAttribution, label: int | None) -> str:
 
 
 def outcome(sample: SampleResult) -> str:
-    """'base ✗ · fine-tuned ✓' at a glance; empty when the label is unknown."""
+    """'base ✗ · fine-tuned ✓' at a glance; 'no label' when the label is unknown."""
     if sample.label is None:
         return "no label"
     return " · ".join(f"{role_title(role).lower()} {_mark(m, sample.label)}" for role, m in sample.models.items())
 
 
-def _token_views(sample: SampleResult, model: ModelAttribution, scale_max: float, signed: bool) -> list[TokenView]:
+# --- units: words or wordpieces ------------------------------------------------------------------------
+
+
+def units(sample: SampleResult, granularity: str) -> list[Unit]:
+    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets)."""
+    out = []
+    if granularity == "wordpiece":
+        for position, token in enumerate(sample.tokens):
+            continuation = token.startswith("##") and len(token) > 2
+            out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
+                            _is_special(token), continuation, "" if continuation or position == 0 else " "))
+        return out
+    previous_end: int | None = None
+    for number, word in enumerate(sample.words):
+        pieces = sample.tokens[word.first_token:word.last_token]
+        glued = word.start is not None and previous_end is not None and word.start == previous_end
+        out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
+                        word.start is None and len(pieces) == 1 and _is_special(pieces[0]), False,
+                        "" if number == 0 or glued else " "))
+        previous_end = word.end if word.end is not None else previous_end
+    return out
+
+
+def _is_special(token: str) -> bool:
+    return token.startswith("[") and token.endswith("]")
+
+
+def unit_scores(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
+    words = [Word(p.text, None, None, p.first_token, p.last_token) for p in pieces]
+    return word_scores(words, scores)
+
+
+def _position(unit: Unit) -> str:
+    return f"@{unit.first_token}" if unit.last_token - unit.first_token == 1 else \
+        f"@{unit.first_token}–{unit.last_token - 1}"
+
+
+def _token_views(pieces: list[Unit], values: list[float], token_scores: list[float], scale_max: float,
+                 kind: str, tokens: list[str]) -> list[TokenView]:
     views = []
-    for position, (token, score) in enumerate(zip(sample.tokens, model.scores)):
-        continuation = token.startswith("##") and len(token) > 2
-        special = token.startswith("[") and token.endswith("]")
-        level = level_of(score, scale_max) if signed else abs(level_of(abs(score), scale_max))
-        classes = [css_class(level)] + (["cont"] if continuation else []) + (["special"] if special else [])
-        views.append(TokenView(
-            text=token[2:] if continuation else token, raw=token, score=repr(float(score)),
-            title=f"{token} · {fmt(score)} (position {position})", css=" ".join(classes),
-            lead="" if continuation or position == 0 else " ",
-        ))
+    for unit, value in zip(pieces, values):
+        level = level_of(value if kind != "unsigned" else abs(value), scale_max)
+        classes = [css_class(level, kind)] + (["cont"] if unit.continuation else []) + \
+            (["special"] if unit.special else [])
+        title = f"{unit.raw} {fmt(value)} {_position(unit)}"  # short: a 512-token column has 512 of them
+        if unit.last_token - unit.first_token > 1:
+            parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
+            title = f"{unit.text} {fmt(value)} = {parts}"
+        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead))
     return views
 
 
-def _top(sample: SampleResult, model: ModelAttribution, scale_max: float, sign: int) -> list[TopToken]:
-    ranked = sorted(((s * sign, i) for i, s in enumerate(model.scores) if s * sign > 0), reverse=True)[:TOP_K]
-    return [TopToken(sample.tokens[i], i, fmt(model.scores[i]), css_class(level_of(model.scores[i], scale_max)))
+def _top(pieces: list[Unit], values: list[float], scale_max: float, sign: int, kind: str) -> list[TopToken]:
+    ranked = sorted(((v * sign, -i) for i, v in enumerate(values) if v * sign > 0 and not pieces[i].special),
+                    reverse=True)[:TOP_K]
+    return [TopToken(pieces[-i].text, _position(pieces[-i]), fmt(values[-i]),
+                     css_class(level_of(values[-i] if kind != "unsigned" else abs(values[-i]), scale_max), kind))
             for _, i in ranked]
 
 
-def _legend(scale_max: float, signed: bool) -> LegendView:
-    levels = range(-LEVELS, LEVELS + 1) if signed else range(0, LEVELS + 1)
-    return LegendView(low=fmt(-scale_max) if signed else "0", high=fmt(scale_max),
-                      swatches=[css_class(level) for level in levels])
+def _legend(caption: str, scale_max: float, kind: str) -> LegendView:
+    if kind == "unsigned":
+        levels, low, low_word, high_word = range(0, LEVELS + 1), "0", "", ""
+    else:
+        levels, low = range(-LEVELS, LEVELS + 1), fmt(-scale_max)
+        low_word, high_word = ("less in fine-tuned", "more in fine-tuned") if kind == "difference" \
+            else ("against", "for")
+    return LegendView(caption, low, fmt(scale_max), low_word, high_word, [css_class(level, kind) for level in levels])
 
 
-def _column(role: str, sample: SampleResult, model: ModelAttribution, class_names: list[str],
-            info: ModelInfo, scale_max: float, signed: bool) -> ColumnView:
+def _scale_max(values: list[float]) -> float:
+    return max((abs(v) for v in values), default=0.0)
+
+
+# --- one method block: base | fine-tuned | difference ------------------------------------------------
+
+
+def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None) -> FaithfulnessView | None:
+    f = result.faithfulness
+    if f is None or curve_fractions is None:
+        return None
+    comp_ok, suff_ok = f.comprehensiveness > f.random_comprehensiveness, f.sufficiency < f.random_sufficiency
+    verdict = {(True, True): "beats random on both", (True, False): "beats random on comprehensiveness only",
+               (False, True): "beats random on sufficiency only", (False, False): "no better than random"}[
+        (comp_ok, suff_ok)]
+    curve = line_chart([100 * x for x in curve_fractions],
+                       [("top-ranked removed first", f.curve, "solid"), ("random order", f.random_curve, "dashed")],
+                       title="Deletion curve: p(target) as tokens are removed")
+    return FaithfulnessView(f"{f.comprehensiveness:.3f}", f"{f.sufficiency:.3f}", f"{f.random_comprehensiveness:.3f}",
+                            f"{f.random_sufficiency:.3f}", verdict,
+                            "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve)
+
+
+def _column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
+            class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
+            curve_fractions: list[float] | None) -> ColumnView:
+    result = model.methods[method]
+    values = unit_scores(sample, pieces, result.scores)
+    own_max = _scale_max(values)
+    scale = own_max if scale_max is None else scale_max
     delta = warning = None
-    if model.convergence_delta is not None:
-        relative = model.relative_delta or 0.0
-        delta = f"{model.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {model.target_logit_change:+.3g})"
+    if result.convergence_delta is not None:
+        relative = result.relative_delta or 0.0
+        delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
         if relative > DELTA_WARNING:
             warning = (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
                        "Raise --steps for trustworthy scores.")
@@ -172,87 +334,216 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, class_name
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
         prediction=f"{class_names[model.predicted]} ({model.probabilities[model.predicted]:.2f})",
-        target=class_names[model.target], mark=mark,
-        verdict_css={"✓": "right", "✗": "wrong"}.get(mark, "unknown"),
-        tokens=_token_views(sample, model, scale_max, signed), legend=_legend(scale_max, signed),
-        pad_share=pct(model.pad_share), delta=delta, delta_warning=warning,
-        top_for=_top(sample, model, scale_max, +1), top_against=_top(sample, model, scale_max, -1) if signed else [],
+        target=class_names[model.target], mark=mark, verdict_css={"✓": "right", "✗": "wrong"}.get(mark, "unknown"),
+        tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens),
+        legend=_legend(f"{role_title(role)} scale", scale, kind) if scale_max is None else None,
+        pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
+        top_for=_top(pieces, values, scale, +1, kind),
+        top_against=_top(pieces, values, scale, -1, kind) if kind != "unsigned" else [],
+        faithfulness=_faithfulness_view(result, curve_fractions),
     )
 
 
-def _scale_max(scores: list[float]) -> float:
-    return max((abs(s) for s in scores), default=0.0)
+def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> DifferenceView | None:
+    diff = sample.difference
+    if diff is None or method not in diff.difference:
+        return None
+    values = unit_scores(sample, pieces, diff.difference[method])
+    scale = _scale_max(values)
+    labels = ["[special]" if p.special else p.text for p in pieces]
+    gained, lost = most_changed(labels, values, TOP_K, skip_labels={"[special]"})
+
+    def top(items: list[tuple[int, float]]) -> list[TopToken]:
+        return [TopToken(pieces[i].text, _position(pieces[i]), f"{100 * v:+.1f} pp",
+                         css_class(level_of(v, scale), "difference")) for i, v in items]
+
+    return DifferenceView(
+        target=class_names[diff.target], reason=diff.reason,
+        tokens=_token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens),
+        legend=_legend("Difference scale (share of each model's total |attribution|)", scale, "difference"),
+        gained=top(gained), lost=top(lost))
 
 
-def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, signed: bool) -> SampleView:
+def _method_block(number: int, position: int, sample: SampleResult, method: str, report: Report, scale: str,
+                  pieces: list[Unit]) -> MethodBlock:
     infos = {m.role: m for m in report.meta.models}
     names = report.meta.class_names
-    shared = max((_scale_max(m.scores) for m in sample.models.values()), default=0.0)
-    columns = [
-        _column(role, sample, model, names, infos[role],
-                shared if scale == "shared" else _scale_max(model.scores), signed)
-        for role, model in sample.models.items()
-    ]
-    where = f"row {sample.index}" if sample.index is not None else f"text {number}"
-    return SampleView(
-        anchor=f"sample-{number}", heading=f"Sample {number}: {where}", text=sample.text,
-        label=names[sample.label] if sample.label is not None else "unknown",
-        outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
-        columns=columns, shared_legend=scale == "shared",
+    signed = is_signed(method)
+    kind = "signed" if signed else "unsigned"
+    shared = max((_scale_max(unit_scores(sample, pieces, m.methods[method].scores)) for m in sample.models.values()),
+                 default=0.0)
+    curve_fractions = report.meta.faithfulness.curve_fractions if report.meta.faithfulness else None
+    columns = [_column(role, sample, model, method, pieces, names, infos[role], shared if scale == "shared" else None,
+                       kind, curve_fractions) for role, model in sample.models.items()]
+    faith = [f"{c.title.lower()} {c.faithfulness.verdict}" for c in columns if c.faithfulness]
+    return MethodBlock(
+        method=method, title=method_title(method), anchor=f"sample-{number}-{method}", open=position == 0,
+        signed=signed, legend=_legend("Shared scale", shared, kind) if scale == "shared" else None,
+        columns=columns, difference=_difference(sample, method, pieces, names),
+        summary=method_title(method) + (f" — faithfulness: {'; '.join(faith)}" if faith else ""),
     )
 
 
-def _summary_row(view: SampleView, sample: SampleResult, names: list[str]) -> SummaryRow:
+def _chart(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> BarChart:
+    """The strongest words for and against each model's target, side by side, from the main method."""
+    panels = []
+    for role, model in sample.models.items():
+        values = unit_scores(sample, pieces, model.methods[method].scores)
+        real = [(v, i) for i, v in enumerate(values) if not pieces[i].special]
+        if is_signed(method):
+            top = sorted(real, reverse=True)[:CHART_WORDS]
+            bottom = sorted(real)[:CHART_WORDS]
+            bars = [(pieces[i].text, v) for v, i in top if v > 0] + \
+                   [(pieces[i].text, v) for v, i in reversed(bottom) if v < 0]
+        else:
+            bars = [(pieces[i].text, abs(v)) for v, i in sorted(real, key=lambda p: -abs(p[0]))[:CHART_WORDS]]
+        panels.append((f"{role_title(role)} → {class_names[model.target]}", bars))
+    return bar_chart(panels, title=f"Strongest words ({method_title(method).lower()})")
+
+
+def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
+    if len(methods) < 2:
+        return []
+    keep = [i for i, t in enumerate(sample.tokens) if not _is_special(t)]
+    views = []
+    for role, model in sample.models.items():
+        ranked = {m: [model.methods[m].scores[i] if is_signed(m) else abs(model.methods[m].scores[i]) for i in keep]
+                  for m in methods}
+        matrix = rank_agreement([ranked[m] for m in methods])
+        rows = [[method_title(a)] + ["—" if i == j else ("n/a" if math.isnan(matrix[i][j]) else f"{matrix[i][j]:+.2f}")
+                                    for j in range(len(methods))] for i, a in enumerate(methods)]
+        views.append(AgreementView(role_title(role), [method_title(m) for m in methods], rows))
+    return views
+
+
+def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str) -> SampleView:
+    names = report.meta.class_names
+    pieces = units(sample, granularity)
+    methods = report.meta.methods
+    where = f"row {sample.index}" if sample.index is not None else f"text {number}"
+    return SampleView(
+        anchor=f"sample-{number}", heading=f"Sample {number}: {where}", sentence=verdict_parts(sample, names, methods[0]),
+        text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
+        outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
+        chart=_chart(sample, methods[0], pieces, names),
+        methods=[_method_block(number, k, sample, m, report, scale, pieces) for k, m in enumerate(methods)],
+        agreement=_agreement(sample, methods),
+    )
+
+
+# --- the report around the samples --------------------------------------------------------------------
+
+
+def _summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str) -> SummaryRow:
     flags = []
     if sample.truncated:
         flags.append("truncated")
-    if any(c.delta_warning for c in view.columns):
+    if any(c.delta_warning for block in view.methods for c in block.columns):
         flags.append("IG delta high")
+    comprehensiveness = [f"{m.methods[method].faithfulness.comprehensiveness:.3f} "
+                         f"(random {m.methods[method].faithfulness.random_comprehensiveness:.3f})"
+                         for m in sample.models.values() if m.methods[method].faithfulness is not None]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
         cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {_mark(m, sample.label)}".strip()
                for m in sample.models.values()],
-        outcome=view.outcome, flags=", ".join(flags),
+        comprehensiveness=comprehensiveness, outcome=view.outcome, flags=", ".join(flags),
     )
 
 
-def explanation(method: str, signed: bool) -> str:
-    if not signed:
-        return ("Shade = how strongly the target logit reacts to a change of the wordpiece's embedding "
-                "(L2 norm of the gradient). It says where the model is sensitive, not in which direction.")
+def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]]:
+    """Mean metrics per method and model over the report's samples, and the most faithful method per model.
+
+    "Most faithful" = the largest mean (comprehensiveness − sufficiency): removing its top tokens
+    hurts most while keeping only them preserves most.
+    """
+    rows, verdicts = [], []
+    roles = [m.role for m in report.meta.models]
+    for role in roles:
+        best_method, best_value, role_rows = None, -math.inf, []
+        for method in report.meta.methods:
+            metrics = [s.models[role].methods[method].faithfulness for s in report.samples]
+            metrics = [f for f in metrics if f is not None]
+            if not metrics:
+                continue
+            mean = {name: sum(getattr(f, name) for f in metrics) / len(metrics)
+                    for name in ("comprehensiveness", "sufficiency", "random_comprehensiveness", "random_sufficiency")}
+            value = mean["comprehensiveness"] - mean["sufficiency"]
+            if value > best_value:
+                best_method, best_value = method, value
+            role_rows.append(FaithfulnessRow(method_title(method), role_title(role),
+                                             f"{mean['comprehensiveness']:.3f}", f"{mean['random_comprehensiveness']:.3f}",
+                                             f"{mean['sufficiency']:.3f}", f"{mean['random_sufficiency']:.3f}", False))
+        for row in role_rows:
+            row.best = row.method == method_title(best_method) and len(role_rows) > 1
+        rows += role_rows
+        if best_method is not None and len(role_rows) > 1:
+            verdicts.append(f"{role_title(role)}: {method_title(best_method)} was the most faithful method on these "
+                            f"samples (mean comprehensiveness − sufficiency {best_value:+.3f}).")
+    return rows, verdicts
+
+
+def explanation(methods: list[str]) -> str:
+    main = methods[0]
+    if not is_signed(main):
+        what = {"gradient": "how strongly the target logit reacts to a change of the token's embedding "
+                            "(L2 norm of the gradient)",
+                "attention-rollout": "how much attention flows from the pooled positions to the token "
+                                     "through all layers (attention rollout)",
+                "attention-gradient": "the token's gradient-weighted attention relevance for the target class"}
+        return (f"Shade = {what.get(main, main)}. It says how much the token matters, not in which direction.")
     what = {"integrated-gradients": "its integrated-gradients attribution",
-            "gradient-x-input": "gradient × input"}.get(method, method)
-    return (f"Shade = {what}: blue wordpieces pushed the model towards the target class, red ones away from "
+            "gradient-x-input": "gradient × input"}.get(main, main)
+    return (f"Shade = {what}: blue words pushed the model towards the target class, red ones away from "
             "it. The target is the class each model predicted unless the header says otherwise.")
 
 
-def build_view(report: Report, scale: str = "shared") -> ReportView:
+def build_view(report: Report, scale: str = "shared", granularity: str = "word") -> ReportView:
     """Everything the template needs, computed once."""
     meta = report.meta
-    signed = meta.method != "gradient"
-    samples = [_sample_view(n, s, report, scale, signed) for n, s in enumerate(report.samples, start=1)]
-    method = METHOD_TITLES.get(meta.method, meta.method)
+    exact = all(s.words_exact for s in report.samples)
+    samples = [_sample_view(n, s, report, scale, granularity) for n, s in enumerate(report.samples, start=1)]
+    method_text = ", ".join(method_title(m) for m in meta.methods)
     if meta.steps is not None:
-        method += f", {meta.steps} steps ({meta.quadrature})"
+        method_text += f"; integrated gradients with {meta.steps} steps ({meta.quadrature})"
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"
     roles = [(m.role, role_title(m.role)) for m in meta.models]
+    rows, verdicts = faithfulness_table(report)
+    faithfulness_note = ""
+    if meta.faithfulness is not None:
+        ks = ", ".join(f"{100 * k:g}" for k in meta.faithfulness.ks)
+        faithfulness_note = (
+            f"Comprehensiveness: how much the probability of the target class drops when the top-ranked tokens are "
+            f"removed (higher = more faithful); sufficiency: how much it drops when only they are kept (lower = more "
+            f"faithful); each averaged over removing/keeping {ks} % of the real tokens ([CLS]/[SEP] stay, inputs "
+            f"are re-padded as the model expects). Random: the same for {meta.faithfulness.random_orders} random "
+            f"orders (seed {meta.faithfulness.seed}) — a method should beat it.")
+    notes = [] if exact or granularity == "wordpiece" else [
+        "Words were reconstructed from '##' continuations (the data has no tokenizer offsets)."]
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
-        method_title=METHOD_TITLES.get(meta.method, meta.method), signed=signed,
-        explanation=explanation(meta.method, signed),
-        header=[("Method", method), ("Target", meta.target), ("Data", data),
+        explanation=explanation(meta.methods),
+        header=[("Methods", method_text), ("Target", meta.target), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
                 ("Versions", ", ".join(f"{k} {v}" for k, v in meta.versions.items()))],
         models=[(role_title(m.role), _describe(m)) for m in meta.models],
         roles=roles,
-        summary=[_summary_row(v, s, meta.class_names) for v, s in zip(samples, report.samples)],
-        samples=samples, shades=shades(signed), generator=f"reportgen {meta.versions.get('reportgen', '')}",
-        scale_note=("One colour scale per sample, shared by both columns, so shades compare across models."
-                    if scale == "shared" else
+        summary=[_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)],
+        samples=samples, shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
+        generator=f"reportgen {meta.versions.get('reportgen', '')}", unit_name=granularity,
+        scale_note=("One colour scale per sample and method, shared by both model columns, so shades compare "
+                    "across models." if scale == "shared" else
                     "Each column has its own colour scale: compare shades within a column, not across."),
+        faithfulness=meta.faithfulness is not None, faithfulness_rows=rows, faithfulness_verdicts=verdicts,
+        faithfulness_note=faithfulness_note,
+        difference_note=("Difference = fine-tuned − base for one common class (the true label when known, else the "
+                         "fine-tuned model's prediction), each model's scores first divided by its total |score| "
+                         "so that scores are shares of that model's influence and logit scales cannot dominate. "
+                         "Shown in percentage points (pp) of that share."),
+        notes=notes,
     )
 
 

@@ -1,10 +1,15 @@
-"""Scan results on disk: one row per dataset row, plus a header that says what produced them.
+"""Scan results on disk: one row per dataset row, plus a header (`meta`) that says what produced them.
 
 Rows are appended and flushed batch by batch, so an interrupted scan keeps everything it
-computed; the header (`settings`) lets a rerun resume only onto a file made the same way.
-CSV files carry the header as a first comment line (`pandas.read_csv(path, comment="#")`
-reads them); JSON files collect rows in `<name>.partial` (JSON lines) and become one JSON
-document, written atomically, when the scan finishes.
+computed; the header's `settings` let a rerun resume only onto a file made the same way.
+
+* CSV: a plain header-plus-rows file, so pandas, `csv`, spreadsheets and DuckDB read it as it is;
+  the header lives beside it in `<name>.meta.json`. Rows are appended to the CSV itself. CSVs of
+  the first layout (the header as a `# reportgen-scan {...}` first line) are still read, and
+  rewritten in this layout when a scan resumes onto them.
+* JSON and Parquet cannot be appended to: rows are collected in `<name>.partial` (JSON lines,
+  the header first) and the file is written whole, atomically, when the scan finishes. Parquet
+  keeps typed columns (`label` a nullable int) and the header in its schema metadata.
 """
 
 from __future__ import annotations
@@ -15,15 +20,20 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
 from reportgen.rendering.output import write_atomically
 
+if TYPE_CHECKING:
+    import pyarrow
+
 FORMAT = "reportgen-scan"
 FORMAT_VERSION = 1
-CSV_MARK = "# reportgen-scan "
-EXTENSIONS = (".csv", ".json")
+CSV_MARK = "# reportgen-scan "  # the first CSV layout's header line; read, never written
+PARQUET_KEY = FORMAT.encode()  # the Parquet schema metadata entry holding the header
+EXTENSIONS = (".csv", ".json", ".parquet")
+COLLECTED = (".json", ".parquet")  # formats written whole at the end, their rows collected in a .partial
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ class ScanFile:
     path: Path
     meta: dict[str, Any]
     rows: list[ScanRow]
-    finished: bool  # False for a JSON scan whose rows are still in its .partial
+    finished: bool  # False for a JSON or Parquet scan whose rows are still in its .partial
 
     def missing(self) -> int:
         """Dataset rows the scan has not reached (interrupted, or run with --limit)."""
@@ -84,21 +94,63 @@ class ScanFile:
 
 def check_extension(path: Path) -> None:
     if path.suffix.lower() not in EXTENSIONS:
-        raise ReportgenError(f"{path}: scan results are written as .csv or .json; choose one of those extensions")
+        raise ReportgenError(f"{path}: scan results are written as .csv, .json or .parquet; choose one of those "
+                             "extensions")
+
+
+def collects(path: Path) -> bool:
+    """Whether the format is written whole at the end (JSON, Parquet), its rows collected in a .partial."""
+    return path.suffix.lower() in COLLECTED
 
 
 def partial_path(path: Path) -> Path:
-    """Where a JSON scan collects its rows until it is finished."""
+    """Where a JSON or Parquet scan collects its rows until it is finished."""
     return path.with_name(path.name + ".partial")
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where a CSV scan keeps its header, so that the CSV itself is only the header row and the rows."""
+    return path.with_name(path.name + ".meta.json")
+
+
+def _not_a_scan(path: Path) -> ReportgenError:
+    return ReportgenError(f"{path} is not a reportgen scan file; give another -o, or --overwrite to replace it")
+
+
+def _wrong_columns(path: Path, where: str = "") -> ReportgenError:
+    return ReportgenError(f"{path}: expected the columns {','.join(COLUMNS)}{where}; rescan with --overwrite")
 
 
 def _check_meta(meta: object, path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("settings"), dict):
-        raise ReportgenError(f"{path} is not a reportgen scan file; give another -o, or --overwrite to replace it")
+        raise _not_a_scan(path)
     if meta.get("version") != FORMAT_VERSION:
         raise ReportgenError(f"{path} was written by another version of reportgen (scan format "
                              f"{meta.get('version')}, this one reads {FORMAT_VERSION}); rescan with --overwrite")
     return meta
+
+
+def _parse_meta(text: str | bytes, path: Path, where: str) -> dict[str, Any]:
+    """A header kept apart from the rows (CSV line 1 or sidecar, Parquet metadata): unreadable means damaged."""
+    try:
+        meta = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ReportgenError(f"{path}: {where} is damaged; rescan with --overwrite")
+    return _check_meta(meta, path)
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    sidecar = sidecar_path(path)
+    try:
+        text = sidecar.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportgenError(f"{path} has no {sidecar.name} beside it (the settings that made the scan); put it "
+                             "back, or rescan with --overwrite") from None
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return _parse_meta(text, path, f"its settings file {sidecar.name}")
 
 
 def _unique(rows: list[ScanRow], path: Path) -> list[ScanRow]:
@@ -117,30 +169,28 @@ def _complete_lines(path: Path) -> tuple[list[str], int]:
     try:
         return data[:end].decode("utf-8").splitlines(), end
     except UnicodeDecodeError:
-        raise ReportgenError(f"{path} is not a reportgen scan file; give another -o, or --overwrite to "
-                             "replace it") from None
+        raise _not_a_scan(path) from None
 
 
-def _read_csv(path: Path) -> tuple[ScanFile, int]:
+def _read_csv(path: Path) -> tuple[ScanFile, int | None]:
+    """The scan, and how many bytes to keep when appending to it: None for a CSV of the first layout
+    (header on line 1), which is rewritten in the current one rather than appended to."""
     lines, end = _complete_lines(path)
-    if not lines or not lines[0].startswith(CSV_MARK):
-        raise ReportgenError(f"{path} is not a reportgen scan file; give another -o, or --overwrite to replace it")
-    try:
-        meta = json.loads(lines[0][len(CSV_MARK):])
-    except json.JSONDecodeError:
-        raise ReportgenError(f"{path}: its first line (what produced the scan) is damaged; "
-                             "rescan with --overwrite") from None
-    meta = _check_meta(meta, path)
-    body = lines[1:]
-    if body and body[0].split(",") != COLUMNS:
-        raise ReportgenError(f"{path}: expected the columns {','.join(COLUMNS)} on line 2")
+    legacy = bool(lines) and lines[0].startswith(CSV_MARK)
+    body = lines[1:] if legacy else lines
+    if not body or body[0].split(",") != COLUMNS:
+        raise _wrong_columns(path, " on line 2") if legacy else _not_a_scan(path)
+    if legacy:
+        meta = _parse_meta(lines[0][len(CSV_MARK):], path, "its first line (what produced the scan)")
+    else:
+        meta = _read_sidecar(path)
     rows = []
-    for number, values in enumerate(csv.DictReader(body), start=3):
+    for number, values in enumerate(csv.DictReader(body), start=len(lines) - len(body) + 2):
         try:
             rows.append(_row_from_strings(values))
         except (TypeError, ValueError, KeyError):
             raise ReportgenError(f"{path}: line {number} is damaged; rescan with --overwrite") from None
-    return ScanFile(path, meta, _unique(rows, path), finished=True), end
+    return ScanFile(path, meta, _unique(rows, path), finished=True), None if legacy else end
 
 
 def _read_json_lines(path: Path) -> tuple[ScanFile, int]:
@@ -167,19 +217,52 @@ def _read_json(path: Path) -> ScanFile:
     return ScanFile(path, meta, _unique(rows, path), finished=True)
 
 
+def _parquet_schema(meta: dict[str, Any]) -> pyarrow.Schema:
+    """Typed columns (a missing label is null, not NaN), and the header in the schema metadata."""
+    import pyarrow as pa
+
+    types = {"index": pa.int64(), "label": pa.int64(), "base_pred": pa.int64(), "base_prob": pa.float64(),
+             "finetuned_pred": pa.int64(), "finetuned_prob": pa.float64(), "gap": pa.float64()}
+    return pa.schema([pa.field(name, types[name], nullable=name == "label") for name in COLUMNS],
+                     metadata={PARQUET_KEY: json.dumps(meta, ensure_ascii=False).encode("utf-8")})
+
+
+def _read_parquet(path: Path) -> ScanFile:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        header = (parquet.schema_arrow.metadata or {}).get(PARQUET_KEY)
+        if header is None:
+            raise _not_a_scan(path)
+        meta = _parse_meta(header, path, "its Parquet metadata (what produced the scan)")
+        table = parquet.read()
+    except (pa.ArrowException, OSError):
+        raise _not_a_scan(path) from None
+    if table.column_names != COLUMNS:
+        raise _wrong_columns(path)
+    return ScanFile(path, meta, _unique([_row_from_dict(row) for row in table.to_pylist()], path), finished=True)
+
+
+def _read_finished(path: Path) -> ScanFile:
+    """A scan file as it is on disk, leaving out any .partial beside it."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return _read_json(path)
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    return _read_csv(path)[0]
+
+
 def read_scan(path: Path) -> ScanFile:
     """Read a finished or unfinished scan (for `report --from-scan` and for resuming)."""
     check_extension(path)
-    if path.suffix.lower() == ".json":
-        partial = partial_path(path)
-        if partial.is_file():
-            return _read_json_lines(partial)[0]
-        if not path.is_file():
-            raise ReportgenError(f"no such scan file: {path}")
-        return _read_json(path)
+    if collects(path) and partial_path(path).is_file():
+        return _read_json_lines(partial_path(path))[0]
     if not path.is_file():
         raise ReportgenError(f"no such scan file: {path}")
-    return _read_csv(path)[0]
+    return _read_finished(path)
 
 
 def describe_mismatch(recorded: dict[str, Any], current: dict[str, Any], keys: list[str] | None = None) -> list[str]:
@@ -199,13 +282,34 @@ def _csv_text(rows: list[ScanRow], header: bool) -> str:
     return buffer.getvalue()
 
 
-def csv_document(meta: dict[str, Any], rows: list[ScanRow]) -> str:
-    return CSV_MARK + json.dumps(meta, ensure_ascii=False) + "\n" + _csv_text(rows, header=True)
+def csv_documents(path: Path, meta: dict[str, Any], rows: list[ScanRow]) -> dict[Path, str]:
+    """A CSV scan's two files: the header beside it, then the plain CSV (renamed into place in that order)."""
+    return {sidecar_path(path): json.dumps(meta, indent=1, ensure_ascii=False) + "\n",
+            path: _csv_text(rows, header=True)}
 
 
 def json_document(meta: dict[str, Any], rows: list[ScanRow], summary: dict[str, Any]) -> str:
     return json.dumps({"meta": meta, "summary": summary, "rows": [asdict(r) for r in rows]},
                       indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_parquet(path: Path, meta: dict[str, Any], rows: list[ScanRow]) -> None:
+    """Written to a temporary sibling and renamed into place, so no half-written Parquet is ever left."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([asdict(r) for r in rows], schema=_parquet_schema(meta))
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:  # os.open applies the umask, as for any new file
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as handle:
+            pq.write_table(table, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise ReportgenError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class ScanLog:
@@ -218,8 +322,8 @@ class ScanLog:
         check_extension(path)
         self.path = path
         self.meta = meta
-        self.is_json = path.suffix.lower() == ".json"
-        self.log_path = partial_path(path) if self.is_json else path
+        self.collects = collects(path)
+        self.log_path = partial_path(path) if self.collects else path
         self.added = 0
         self._handle = None
         self.rows: list[ScanRow] = []
@@ -233,12 +337,12 @@ class ScanLog:
         if not (self.log_path.is_file() or self.path.is_file()):
             self._start([])
             return
-        if self.is_json and not self.log_path.is_file():
-            existing, end = _read_json(self.path), None  # finished: its rows seed a new .partial
-        elif self.is_json:
+        if self.collects and not self.log_path.is_file():
+            existing, end = _read_finished(self.path), None  # finished: its rows seed a new .partial
+        elif self.collects:
             existing, end = _read_json_lines(self.log_path)
         else:
-            existing, end = _read_csv(self.log_path)
+            existing, end = _read_csv(self.log_path)  # end None: a first-layout CSV, rewritten
         differences = describe_mismatch(existing.settings, self.meta["settings"])
         if differences:
             raise ReportgenError(
@@ -258,12 +362,11 @@ class ScanLog:
 
     def _start(self, rows: list[ScanRow]) -> None:
         """A log holding the header and `rows`, written atomically so no half header is ever left."""
-        if self.is_json:
-            text = "".join(json.dumps(item, ensure_ascii=False) + "\n"
-                           for item in [self.meta] + [asdict(r) for r in rows])
+        if self.collects:
+            write_atomically({self.log_path: "".join(json.dumps(item, ensure_ascii=False) + "\n"
+                                                      for item in [self.meta] + [asdict(r) for r in rows])})
         else:
-            text = csv_document(self.meta, rows)
-        write_atomically({self.log_path: text})
+            write_atomically(csv_documents(self.path, self.meta, rows))
         self._handle = self.log_path.open("a", encoding="utf-8", newline="")
 
     def done(self) -> set[int]:
@@ -271,7 +374,7 @@ class ScanLog:
 
     def append(self, rows: list[ScanRow]) -> None:
         """Write a finished batch and flush it, so an interrupt loses at most the batch in flight."""
-        if self.is_json:
+        if self.collects:
             text = "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in rows)
         else:
             text = _csv_text(rows, header=False)
@@ -287,12 +390,16 @@ class ScanLog:
             self._handle = None
 
     def finalise(self, summary: dict[str, Any]) -> list[ScanRow]:
-        """Rewrite the file sorted by row index, atomically; a JSON scan becomes one document."""
+        """Rewrite the file sorted by row index, atomically; a JSON or Parquet scan is written whole."""
         self.close()
         rows = sorted(self.rows, key=lambda r: r.index)
-        if self.is_json:
+        suffix = self.path.suffix.lower()
+        if suffix == ".csv":
+            write_atomically(csv_documents(self.path, self.meta, rows))
+            return rows
+        if suffix == ".json":
             write_atomically({self.path: json_document(self.meta, rows, summary)})
-            self.log_path.unlink(missing_ok=True)
         else:
-            write_atomically({self.path: csv_document(self.meta, rows)})
+            write_parquet(self.path, self.meta, rows)
+        self.log_path.unlink(missing_ok=True)
         return rows

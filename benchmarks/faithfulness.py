@@ -1,0 +1,94 @@
+"""Which attribution method is faithful for the demo's models, and what does each cost?
+
+Runs every method on held-out IMDB reviews with both demo models (the user's architecture and
+format, trained by `reportgen demo`), measures the ERASER metrics (comprehensiveness and
+sufficiency, with their random references) and times the attribution and the metrics apart.
+Prints a Markdown table for docs/faithfulness.md.
+
+    python benchmarks/faithfulness.py --reviews 24        # after `reportgen demo` has cached the models
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from reportgen.attribution import METHODS, AttributionSettings, make_attributor
+from reportgen.commands.demo import split_rows
+from reportgen.demo.assets import imdb_rows, locate_assets
+from reportgen.demo.cache import CheckpointCache, default_cache_dir
+from reportgen.demo.training import TrainSettings
+from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
+from reportgen.inference import predict_logits
+from reportgen.loading.inputs import encode
+from reportgen.loading.models import load_model
+from reportgen.pipeline import device_name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reviews", type=int, default=20, help="held-out reviews to explain")
+    parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    args = parser.parse_args()
+    torch.manual_seed(0)
+
+    settings = TrainSettings()
+    assets = locate_assets()
+    cache = CheckpointCache(default_cache_dir(), settings, assets.versions)
+    if not cache.complete():
+        raise SystemExit(f"no trained demo models in {cache.folder}: run `reportgen demo` first")
+    rows = imdb_rows(assets.reviews_csv)
+    _, heldout = split_rows(len(rows), settings)
+    chosen = heldout[: args.reviews]
+    texts = rows.texts(chosen)
+    device = torch.device("cpu")
+    models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir),
+                               pooling="mean-all", device=device) for role in ("base", "finetuned")}
+    print(f"{len(chosen)} held-out reviews (rows {chosen[0]}, {chosen[1]}, …), {settings.max_length} tokens, "
+          f"{device_name(device)}, {torch.get_num_threads()} threads, batch {args.batch_size}\n")
+    header = ("| method | model | comprehensiveness ↑ | random | sufficiency ↓ | random | "
+              "beats random (comp / suff) | attribution s | own metric rows s |")
+    print(header)
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+    faith = FaithfulnessSettings(batch_size=args.batch_size)
+    prepared, chance_seconds = {}, {}
+    for role, model in models.items():
+        inputs = encode(model.tokenizer, texts, settings.max_length, model.info.pads_to_max_length)
+        targets = predict_logits(model, inputs, batch_size=args.batch_size).argmax(dim=-1)
+        started = time.perf_counter()
+        chance = random_reference(model, inputs, targets, faith)  # shared by every method, as in a report
+        chance_seconds[role] = time.perf_counter() - started
+        prepared[role] = (inputs, targets, chance)
+    for method in args.methods.split(","):
+        for role, model in models.items():
+            inputs, targets, chance = prepared[role]
+            attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size), steps=args.steps)
+            started = time.perf_counter()
+            scores = attributor.attribute(model, inputs, targets).scores
+            attribution_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            metrics = measure_faithfulness(model, inputs, scores, targets, attributor.signed, faith, chance)
+            metric_seconds = time.perf_counter() - started
+
+            def mean(name: str) -> float:
+                return statistics.fmean(getattr(m, name) for m in metrics)
+
+            comp_wins = sum(m.comprehensiveness > m.random_comprehensiveness for m in metrics)
+            suff_wins = sum(m.sufficiency < m.random_sufficiency for m in metrics)
+            print(f"| {method} | {role} | {mean('comprehensiveness'):.3f} | {mean('random_comprehensiveness'):.3f} | "
+                  f"{mean('sufficiency'):.3f} | {mean('random_sufficiency'):.3f} | "
+                  f"{comp_wins}/{len(metrics)} / {suff_wins}/{len(metrics)} | {attribution_seconds:.1f} | "
+                  f"{metric_seconds:.1f} |", flush=True)
+    print("\nRandom reference (computed once per model, shared by every method): "
+          + ", ".join(f"{role} {seconds:.1f} s" for role, seconds in chance_seconds.items()))
+    print(f"Metrics: {forward_rows(1, faith, methods=1) - forward_rows(1, faith, methods=0)} forward rows per review, "
+          f"model and method, plus {forward_rows(1, faith, methods=0)} for the shared random reference.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The Python API: `reportgen.explain(...)` in a notebook, and the one code path under the CLI.
+
+The CLI only parses options and calls `explain` and `ExplainedReport.save`; everything a report
+does, the API does, so a notebook and a shell get the same report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from reportgen.errors import ReportgenError
+from reportgen.loading.data import open_dataset, parse_indices
+from reportgen.loading.device import resolve_device
+from reportgen.loading.models import LoadedModel, load_model, load_tokenizer
+from reportgen.pipeline import ExplainOptions, Texts, explain as run_pipeline
+from reportgen.rendering.html import render_html
+from reportgen.rendering.markdown_report import render_markdown
+from reportgen.rendering.output import check_writable, write_atomically
+from reportgen.rendering.view_model import GRANULARITIES, SCALES
+from reportgen.results import ModelInfo, Report
+
+@dataclass
+class ViewOptions:
+    """How a report looks; changing these never needs the models (`reportgen render`)."""
+
+    scale: str = "shared"
+    granularity: str = "word"
+
+    def check(self) -> None:
+        if self.scale not in SCALES:
+            raise ReportgenError(f"unknown scale '{self.scale}'; choose one of {', '.join(SCALES)}")
+        if self.granularity not in GRANULARITIES:
+            raise ReportgenError(f"unknown granularity '{self.granularity}'; choose one of {', '.join(GRANULARITIES)}")
+
+
+class ExplainedReport:
+    """A computed report: its data (`.report`), and its HTML, JSON and Markdown renderings."""
+
+    def __init__(self, report: Report, view: ViewOptions | None = None) -> None:
+        self.report = report
+        self.view = view or ViewOptions()
+        self.view.check()
+
+    @classmethod
+    def load(cls, path: str | Path, view: ViewOptions | None = None) -> ExplainedReport:
+        """A report from its JSON, e.g. to render it again with other view options."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ReportgenError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ReportgenError(f"{path} is not a reportgen JSON file (not UTF-8 text)") from None
+        try:
+            return cls(Report.from_json(text), view)
+        except ReportgenError as exc:
+            raise ReportgenError(f"{path}: {exc}") from None
+
+    def html(self) -> str:
+        return render_html(self.report, self.view.scale, self.view.granularity)
+
+    def markdown(self) -> str:
+        return render_markdown(self.report, self.view.granularity)
+
+    def to_json(self) -> str:
+        return self.report.to_json()
+
+    def save(self, html_path: str | Path | None = None, *, json: str | Path | None = None,
+             markdown: str | Path | None = None) -> None:
+        """Write the chosen files together: all of them change, or none does."""
+        outputs = {Path(p): render for p, render in ((html_path, self.html), (json, self.to_json),
+                                                      (markdown, self.markdown)) if p is not None}
+        if not outputs:
+            raise ReportgenError("save() needs at least one of: an HTML path, json=…, markdown=…")
+        check_writable(outputs)
+        write_atomically({path: render() for path, render in outputs.items()})
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the report in an iframe, so the notebook's CSS and the report's never mix."""
+        document = html.escape(self.html(), quote=True)
+        return (f'<iframe srcdoc="{document}" style="width:100%;height:720px;border:1px solid #ddd" '
+                f'sandbox title="reportgen report"></iframe>')
+
+    def __repr__(self) -> str:
+        meta = self.report.meta
+        return (f"<ExplainedReport: {len(self.report.samples)} samples, methods {', '.join(meta.methods)}, "
+                f"models {', '.join(m.name for m in meta.models)}>")
+
+
+@dataclass
+class Selection:
+    """What to explain: dataset rows by index, free texts, or rows picked from a scan."""
+
+    dataset: str | None = None
+    split: str = "test"
+    indices: str | list[int] | None = None
+    texts: list[str] | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    label_names: list[str] | None = None
+    from_scan: Path | None = None
+    select: str | None = None
+    top: int | None = None
+    order: str = "confidence"
+
+    def check(self) -> None:
+        """Mistakes in the choice of rows, found before any model or dataset is loaded."""
+        if self.from_scan is not None:
+            if self.texts or self.dataset or self.indices or self.text_column or self.label_column or self.label_names:
+                raise ReportgenError("--from-scan takes the rows, dataset and columns from the scan file; leave out "
+                                     "--dataset, --indices, --text and the column options")
+            if self.select is None:
+                raise ReportgenError("--from-scan needs --select: base-wrong, finetuned-wrong, disagree or all")
+            return
+        if self.select is not None or self.top is not None:
+            raise ReportgenError("--select and --top pick rows from a scan: give --from-scan too")
+        if self.texts and (self.dataset or self.indices):
+            raise ReportgenError("give either --dataset with --indices, or --text, not both")
+        if not self.texts and not self.dataset:
+            raise ReportgenError("nothing to explain: give --dataset with --indices, or --text")
+        if self.dataset and not self.indices:
+            raise ReportgenError("--dataset needs --indices, e.g. --indices 6,11,13011-13013")
+
+    def resolve(self) -> Texts:
+        self.check()
+        if self.from_scan is not None:
+            from reportgen.scan.selection import DEFAULT_TOP
+            from reportgen.scan.to_report import texts_from_scan
+
+            return texts_from_scan(self.from_scan, self.select, DEFAULT_TOP if self.top is None else self.top,
+                                   self.order)
+        if self.texts:
+            return Texts(texts=list(self.texts), indices=[None] * len(self.texts), labels=[None] * len(self.texts),
+                         class_names=self.label_names)
+        rows = open_dataset(self.dataset, self.split, text_column=self.text_column, label_column=self.label_column,
+                            label_names=self.label_names)
+        spec = self.indices if isinstance(self.indices, str) else ",".join(str(i) for i in self.indices)
+        chosen = parse_indices(spec, len(rows))
+        return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen),
+                     class_names=rows.class_names, dataset=self.dataset, split=rows.split)
+
+
+@dataclass
+class ModelSpec:
+    """The two models: paths/hub ids, or modules already in memory (with their tokenizer)."""
+
+    base: str | Path | nn.Module
+    finetuned: str | Path | nn.Module
+    encoder: str = "bert-base-uncased"
+    pooling: str = "mean-all"
+    device: str = "auto"
+    tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
+
+    def load(self) -> dict[str, LoadedModel]:
+        where = resolve_device(self.device)
+        return {role: self._load_one(role, spec, where)
+                for role, spec in (("base", self.base), ("finetuned", self.finetuned))}
+
+    def _load_one(self, role: str, spec: str | Path | nn.Module, where: torch.device) -> LoadedModel:
+        if isinstance(spec, nn.Module):
+            return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where)
+        return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where)
+
+    def _encoder_tokenizer(self):
+        return load_tokenizer(self.encoder)
+
+
+def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device) -> LoadedModel:
+    """A model already in memory: the user's module (`bert` + `classifier`) or a Hugging Face classifier."""
+    user_format = hasattr(module, "bert") and hasattr(module, "classifier") and hasattr(module, "pooling")
+    if user_format:
+        num_classes = module.classifier[-1].out_features
+        pooling = module.pooling
+    elif hasattr(module, "config") and hasattr(module, "get_input_embeddings"):
+        num_classes, pooling = module.config.num_labels, None
+    else:
+        raise ReportgenError(f"the {role} module is neither reportgen's PooledBertClassifier (bert, classifier, "
+                             "pooling) nor a Hugging Face sequence classifier")
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    info = ModelInfo(role=role, name=f"{type(module).__name__} (in memory)", source="in memory",
+                     format="checkpoint" if user_format else "huggingface", sha256=digest.hexdigest()[:12],
+                     encoder=getattr(getattr(module, "config", None) or module.bert.config, "_name_or_path", None)
+                     or None, pooling=pooling, num_classes=num_classes, pads_to_max_length=pooling == "mean-all")
+    module.eval().requires_grad_(False)
+    return LoadedModel(module.to(device), tokenizer, info)
+
+
+def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
+            encoder: str = "bert-base-uncased", pooling: str = "mean-all", tokenizer: object | None = None,
+            dataset: str | None = None, split: str = "test", indices: str | list[int] | None = None,
+            texts: list[str] | None = None, text_column: str | None = None, label_column: str | None = None,
+            label_names: list[str] | None = None, method: str | list[str] = "integrated-gradients",
+            steps: int = 50, quadrature: str = "gauss-legendre", target: str = "predicted", max_length: int = 512,
+            device: str = "auto", batch_size: int | None = None, precision: str = "fp32",
+            faithfulness: bool = True, include_paths: bool = False, scale: str = "shared",
+            granularity: str = "word", progress: bool = True) -> ExplainedReport:
+    """Explain texts with both models; the notebook face of `reportgen report`.
+
+    >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
+    ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
+    >>> report.save("report.html", json="report.json", markdown="notes.md")
+    """
+    methods = tuple(m.strip() for m in method.split(",")) if isinstance(method, str) else tuple(method)
+    return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
+               Selection(dataset=dataset, split=split, indices=indices, texts=texts, text_column=text_column,
+                         label_column=label_column, label_names=label_names),
+               ExplainOptions(methods=methods, steps=steps, quadrature=quadrature, target=target,
+                              max_length=max_length, batch_size=batch_size, precision=precision,
+                              faithfulness=faithfulness, include_paths=include_paths, progress=progress),
+               ViewOptions(scale=scale, granularity=granularity))
+
+
+def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions,
+        outputs: list[Path | None] | None = None) -> ExplainedReport:
+    """Check everything cheap first (options, outputs, the choice of rows), then load and compute."""
+    options.check()
+    view.check()
+    selection.check()
+    _check_no_input_is_overwritten(outputs or [], [models.base, models.finetuned, selection.dataset,
+                                                   selection.from_scan])
+    check_writable(outputs or [])
+    chosen = selection.resolve()
+    loaded = models.load()
+    if selection.from_scan is not None:
+        from reportgen.scan.records import read_scan
+        from reportgen.scan.to_report import check_scan_models
+
+        check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
+    return ExplainedReport(run_pipeline(loaded, chosen, options), view)
+
+
+def _check_no_input_is_overwritten(outputs: list[Path | None], inputs: list[object]) -> None:
+    """An output named like a checkpoint or the dataset would destroy it; say so before anything runs."""
+    given = {Path(str(i)).expanduser().resolve(): str(i) for i in inputs
+             if isinstance(i, (str, Path)) and Path(str(i)).expanduser().is_file()}
+    for output in outputs:
+        if output is not None and output.expanduser().resolve() in given:
+            raise ReportgenError(f"{output} would overwrite an input ({given[output.expanduser().resolve()]}); "
+                                 "choose another output file name")

@@ -1,0 +1,71 @@
+"""Words from wordpieces: a reader thinks in the text's own words ("Café", "well"), not in "cafe" or
+"##ful", so the reading view groups a text's wordpieces back into the words they came from.
+
+The grouping comes from the fast tokenizer itself (word ids and character offsets, see
+`reportgen.loading.inputs.encode`), never from string matching: BERT lower-cases, strips accents and
+splits punctuation and CJK characters, which string tricks get wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+
+from reportgen.results import Word  # the data model's word: grouping here, storage there
+
+
+def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
+    """(first, last) token ranges of consecutive equal word ids; each special token is its own run."""
+    runs: list[tuple[int, int]] = []
+    for position, word in enumerate(word_ids):
+        if runs and word is not None and word_ids[runs[-1][0]] == word:
+            runs[-1] = (runs[-1][0], position + 1)
+        else:
+            runs.append((position, position + 1))
+    return runs
+
+
+def _with_accents(text: str, end: int) -> int:
+    """BERT drops combining accents ("e" + U+0301) from its offsets; they belong to the letter before."""
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    return end
+
+
+def _token_text(tokens: Sequence[str] | None, first: int, last: int) -> str:
+    """What to show for tokens without a span: the wordpieces themselves, without "##"."""
+    if tokens is None:
+        return ""
+    return "".join(t[2:] if t.startswith("##") and len(t) > 2 else t for t in tokens[first:last])
+
+
+def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]], text: str,
+                tokens: Sequence[str] | None = None) -> list[Word]:
+    """The text's words, in order, each with the range of its wordpieces.
+
+    `word_ids` and `offsets` are one text's entries of `EncodedTexts.word_ids` / `.offsets` (no
+    padding). Tokens without a character span — [CLS], [SEP], and every token of a slow tokenizer —
+    are shown as the token itself, taken from `tokens` (the wordpieces, e.g. `SampleResult.tokens`);
+    without `tokens` their text is "".
+    """
+    if len(word_ids) != len(offsets) or (tokens is not None and len(tokens) != len(word_ids)):
+        raise ValueError(f"{len(word_ids)} word ids, {len(offsets)} offsets"
+                         + (f" and {len(tokens)} tokens" if tokens is not None else "") + ": they must align")
+    words = []
+    for first, last in _runs(word_ids):
+        start, end = offsets[first][0], offsets[last - 1][1]
+        if word_ids[first] is None or end <= start:
+            words.append(Word(_token_text(tokens, first, last), None, None, first, last))
+        else:
+            end = _with_accents(text, end)
+            words.append(Word(text[start:end], start, end, first, last))
+    return words
+
+
+def word_scores(words: Sequence[Word], scores: Sequence[float]) -> list[float]:
+    """A word's score is the sum of its wordpieces' scores: attributions are additive (IG's
+    completeness holds for any grouping), so the words' scores add up to the tokens' total."""
+    if words and words[-1].last_token > len(scores):
+        raise ValueError(f"the words cover {words[-1].last_token} tokens but there are {len(scores)} scores")
+    return [math.fsum(scores[w.first_token:w.last_token]) for w in words]

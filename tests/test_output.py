@@ -1,0 +1,103 @@
+"""Outputs: written together or not at all, and proven writable before any work starts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import reportgen.rendering.output as output_module
+from reportgen.cli import main
+from reportgen.errors import ReportgenError
+from reportgen.rendering.output import check_writable, write_atomically
+
+
+def failing_on_call(number: int, monkeypatch) -> list[tuple[str, str]]:
+    """Make the `number`-th os.replace inside output.py fail, as a full disk or a lost mount would."""
+    calls: list[tuple[str, str]] = []
+    real = os.replace
+
+    def replace(source, destination):
+        calls.append((str(source), str(destination)))
+        if len(calls) == number:
+            raise OSError(28, "No space left on device", str(destination))
+        return real(source, destination)
+
+    monkeypatch.setattr(output_module.os, "replace", replace)
+    return calls
+
+
+def test_second_rename_failing_leaves_both_old_files(tmp_path, monkeypatch):
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+    html.write_text("OLD HTML")
+    data.write_text("OLD JSON")
+    calls = failing_on_call(2, monkeypatch)
+    with pytest.raises(ReportgenError, match="cannot write .*report.json: No space left on device"):
+        write_atomically({html: "NEW HTML", data: "NEW JSON"})
+    assert len(calls) >= 2  # the first rename really happened before the failure
+    assert html.read_text() == "OLD HTML" and data.read_text() == "OLD JSON"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]  # no temp, no backup
+
+
+def test_second_rename_failing_removes_a_file_that_did_not_exist(tmp_path, monkeypatch):
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+    data.write_text("OLD JSON")
+    failing_on_call(2, monkeypatch)
+    with pytest.raises(ReportgenError):
+        write_atomically({html: "NEW HTML", data: "NEW JSON"})
+    assert not html.exists() and data.read_text() == "OLD JSON"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_both_files_change_when_nothing_fails(tmp_path):
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+    html.write_text("OLD HTML")
+    write_atomically({html: "NEW HTML", data: "NEW JSON"})
+    assert html.read_text() == "NEW HTML" and data.read_text() == "NEW JSON"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
+
+
+def test_unwritable_places_are_found_before_any_work(tmp_path):
+    with pytest.raises(ReportgenError, match="cannot write /proc"):
+        check_writable([Path("/proc/x.html")])
+    with pytest.raises(ReportgenError, match="is a directory"):
+        check_writable([tmp_path])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ReportgenError, match="cannot write"):
+        check_writable([blocker / "sub" / "r.json"])
+    with pytest.raises(ReportgenError, match="two different outputs"):
+        check_writable([tmp_path / "same.html", tmp_path / "same.html"])
+    check_writable([tmp_path / "new" / "report.html", None])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "new"]
+    assert list((tmp_path / "new").iterdir()) == []  # the probe file is gone
+
+
+@pytest.mark.parametrize("command", ["report", "scan"])
+def test_an_unwritable_output_fails_before_models_are_loaded(command, monkeypatch, tmp_path):
+    import reportgen.commands.report as report_command
+    import reportgen.commands.scan as scan_command
+
+    def never(*args, **kwargs):
+        raise AssertionError("models were loaded although the output cannot be written")
+
+    monkeypatch.setattr(report_command, "load_pair", never)
+    monkeypatch.setattr(scan_command, "load_pair", never)
+    monkeypatch.setattr(scan_command, "open_dataset", never)
+    args = [command, "--base", "b.pth", "--finetuned", "f.pth", "--dataset", "d.csv", "-q"]
+    args += ["--indices", "0", "-o", "/proc/x.html"] if command == "report" else ["-o", "/proc/x.csv"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "Error: cannot write /proc/x" in result.output
+
+
+def test_batch_size_help_is_true_for_each_command():
+    scan_help = CliRunner().invoke(main, ["scan", "--help"]).output
+    report_help = CliRunner().invoke(main, ["report", "--help"]).output
+    scan_batch = scan_help.split("--batch-size")[1].split("--precision")[0]
+    assert "backward" not in scan_batch and "path step" not in scan_batch
+    assert "forward pass" in scan_batch
+    assert "backward" in report_help.split("--batch-size")[1].split("--precision")[0]

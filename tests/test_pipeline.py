@@ -1,0 +1,88 @@
+"""The pipeline's new parts: the common class of the difference view, words, shared faithfulness rows."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.comparison import difference
+from reportgen.loading.inputs import encode
+from reportgen.loading.models import load_model
+from reportgen.pipeline import ExplainOptions, Texts, explain
+from reportgen.results import stored
+
+MAX_LENGTH = 48
+TEXTS = ["the acting was wonderful but the plot was boring", "awful, dull movie", "not good. not good at all",
+         "i loved it! the best film", "great music, terrible script", "it was fun"]
+
+
+@pytest.fixture(scope="module")
+def models(checkpoints, encoder_dir):
+    return {role: load_model(str(checkpoints[role]), role=role, encoder=str(encoder_dir), pooling="mean-all",
+                             device=torch.device("cpu")) for role in ("base", "finetuned")}
+
+
+@pytest.fixture(scope="module")
+def labelled(models):
+    """Labels chosen so that some texts have a model whose own prediction is not the label."""
+    probe = explain(models, Texts(TEXTS, [None] * 6, [None] * 6),
+                    ExplainOptions(methods=("gradient",), max_length=MAX_LENGTH, faithfulness=False, progress=False))
+    base_predictions = [s.models["base"].predicted for s in probe.samples]
+    labels = [1 - p if i % 2 == 0 else p for i, p in enumerate(base_predictions)]
+    report = explain(models, Texts(TEXTS, list(range(6)), labels, ["negative", "positive"]),
+                     ExplainOptions(methods=("gradient-x-input", "attention-rollout"), max_length=MAX_LENGTH,
+                                    progress=False, batch_size=4))
+    return report, labels
+
+
+def direct(model, texts: list[str], targets: list[int], method: str) -> list[list[float]]:
+    inputs = encode(model.tokenizer, texts, MAX_LENGTH, True)
+    scores = make_attributor(method, AttributionSettings(batch_size=32)).attribute(
+        model, inputs, torch.tensor(targets)).scores
+    return [stored(row[:n].tolist()) for row, n in zip(scores, inputs.lengths())]
+
+
+def test_difference_explains_the_true_label_for_both_models(labelled, models):
+    report, labels = labelled
+    differing = [i for i, s in enumerate(report.samples) if s.models["base"].predicted != labels[i]]
+    assert differing, "the test needs a sample where the base model's own target is not the label"
+    for role, model in models.items():
+        want = direct(model, TEXTS, labels, "gradient-x-input")
+        for i, sample in enumerate(report.samples):
+            assert sample.difference.target == labels[i] and sample.difference.reason == "the true label"
+            got = sample.difference.scores["gradient-x-input"][role]
+            assert got == pytest.approx(want[i], rel=1e-4, abs=1e-6)
+            if sample.models[role].target == labels[i]:  # no extra attribution: the main scores serve
+                assert got == sample.models[role].methods["gradient-x-input"].scores
+    for sample in report.samples:
+        raw = sample.difference.scores["gradient-x-input"]
+        assert sample.difference.difference["gradient-x-input"] == stored(difference(raw["base"], raw["finetuned"]))
+        # rollout ignores the target: its own scores serve the common class unchanged
+        for role in models:
+            assert sample.difference.scores["attention-rollout"][role] == \
+                sample.models[role].methods["attention-rollout"].scores
+
+
+def test_every_method_is_measured_and_words_cover_the_tokens(labelled):
+    report, _ = labelled
+    assert report.meta.faithfulness is not None and report.meta.faithfulness.ks == [0.01, 0.05, 0.1, 0.2, 0.5]
+    for sample in report.samples:
+        assert sample.words[0].text == "[CLS]" and sample.words[-1].text == "[SEP]"
+        assert [w.first_token for w in sample.words[1:]] == [w.last_token for w in sample.words[:-1]]
+        assert sample.words[-1].last_token == len(sample.tokens)
+        assert all(sample.text[w.start:w.end] == w.text for w in sample.words if w.start is not None)
+        for model in sample.models.values():
+            for result in model.methods.values():
+                f = result.faithfulness
+                assert f is not None and f.curve[0] == pytest.approx(model.probabilities[model.target], abs=1e-5)
+
+
+def test_unlabelled_texts_use_the_finetuned_prediction(models):
+    report = explain(models, Texts(TEXTS[:2], [None, None], [None, None]),
+                     ExplainOptions(methods=("gradient",), max_length=MAX_LENGTH, faithfulness=False, progress=False))
+    for sample in report.samples:
+        assert sample.difference.target == sample.models["finetuned"].predicted
+        assert "fine-tuned model's prediction" in sample.difference.reason
+    assert report.meta.faithfulness is None
+    assert all(m.faithfulness is None for s in report.samples for r in s.models.values() for m in r.methods.values())
