@@ -7,9 +7,10 @@ from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
+from reportgen.choices import PRECISIONS as PRECISION_NAMES
 from reportgen.errors import ReportgenError
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = dict(zip(PRECISION_NAMES, (None, torch.bfloat16, torch.float16)))  # name → autocast dtype
 
 
 def default_batch_size(device: torch.device) -> int:

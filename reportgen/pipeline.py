@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 import reportgen
 from reportgen.attribution import AttributionSettings, make_attributor
 from reportgen.batching import default_batch_size
+from reportgen.choices import DEFAULT_METHODS
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
@@ -29,11 +30,6 @@ from reportgen.results import (Difference, FaithfulnessMeta, MethodResult, Model
                                ReportMeta, SampleResult, stored)
 from reportgen.words import group_words
 
-DEFAULT_METHODS = ("integrated-gradients", "attention-gradient")
-"""Measured on the demo's models (docs/faithfulness.md): integrated gradients (signed, complete) and
-gradient-weighted attention were the two methods that beat random orders on almost every review, the
-latter at about 1/100 of IG's cost; gradient × input did worse than random, attention rollout little
-better. Any method stays available with --method."""
 TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"
 
 

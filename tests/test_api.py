@@ -156,3 +156,21 @@ def test_render_help_has_an_example():
     assert result.exit_code == 0 and "reportgen render report.json" in result.output
     for option in ("--granularity", "--scale", "--markdown", "-o"):
         assert option in result.output
+
+
+def test_render_and_help_never_import_torch(explained, tmp_path):
+    """`render` answers in about a second because nothing on its path imports torch or transformers."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "r.json"
+    explained.save(json=source)
+    script = ("import sys\nfrom click.testing import CliRunner\nfrom reportgen.cli import main\n"
+              f"assert CliRunner().invoke(main, ['render', {str(source)!r}, '-o', {str(tmp_path / 'r.html')!r}])"
+              ".exit_code == 0\n"
+              "assert CliRunner().invoke(main, ['report', '--help']).exit_code == 0\n"
+              "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == explained.html()

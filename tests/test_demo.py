@@ -210,3 +210,23 @@ def test_predictions_key_covers_what_the_verdicts_depend_on(tmp_path):
                   CheckpointCache(tmp_path, SETTINGS, {"pkg": "2"}).predictions_key({"base": "a", "finetuned": "b"},
                                                                                     [3, 1, 2], "cpu")):
         assert other != key and cache.predictions(other) is None
+
+
+def test_the_demo_command_writes_html_json_and_markdown(tiny_demo, tmp_path):
+    """Through Click, as a user types it: every output option reaches the demo."""
+    from click.testing import CliRunner
+
+    from reportgen.cli import main
+
+    run, calls = tiny_demo
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(main, ["demo", "-q", "--max-length", "64", "--train-size", "2", "--heldout-size", "4",
+                                       "--epochs", "1", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"),
+                                       "--method", "gradient,attention-rollout", "-o", str(out / "d.html"),
+                                       "--json", str(out / "d.json"), "--markdown", str(out / "d.md")])
+    assert result.exit_code == 0, result.output
+    assert calls["train"] == 1
+    data = json.loads((out / "d.json").read_text())
+    assert data["meta"]["methods"] == ["gradient", "attention-rollout"]
+    assert (out / "d.md").read_text().startswith("# Why the models disagree")
+    assert 'data-score="' in (out / "d.html").read_text()

@@ -6,11 +6,9 @@ from reportgen.attribution.base import AttributionSettings, Attributor, TokenSco
 from reportgen.attribution.gradients import Gradient, GradientXInput
 from reportgen.attribution.integrated_gradients import IntegratedGradients
 from reportgen.attribution.quadrature import QUADRATURES
+from reportgen.choices import METHODS, is_signed
 from reportgen.attribution.rollout import AttentionGradient, AttentionRollout
 from reportgen.errors import ReportgenError
-
-METHODS = ("integrated-gradients", "gradient-x-input", "gradient", "attention-rollout", "attention-gradient")
-
 
 def make_attributor(method: str, settings: AttributionSettings, *, steps: int = 50,
                     quadrature: str = "gauss-legendre") -> Attributor:
@@ -29,11 +27,5 @@ def make_attributor(method: str, settings: AttributionSettings, *, steps: int = 
 
 
 __all__ = ["METHODS", "QUADRATURES", "AttributionSettings", "Attributor", "TokenScores", "make_attributor"]
-
-
-def is_signed(method: str) -> bool:
-    """Whether a method's scores have a direction (for/against the target) or only a magnitude."""
-    return make_attributor(method, AttributionSettings(batch_size=1)).signed
-
 
 __all__ += ["is_signed"]

@@ -14,6 +14,7 @@ import torch
 
 from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
+from reportgen.choices import is_signed
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
@@ -39,8 +40,12 @@ class Attributor(ABC):
     """One attribution method. `signed` says whether scores can be evidence against the target."""
 
     name: str
-    signed: bool
     class_specific: bool = True  # False: the scores ignore the target (attention rollout), so one run serves every class
+
+    @property
+    def signed(self) -> bool:
+        """For/against the target, or magnitude only: one list of such methods, in `reportgen.choices`."""
+        return is_signed(self.name)
 
     def __init__(self, settings: AttributionSettings) -> None:
         self.settings = settings

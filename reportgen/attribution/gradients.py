@@ -39,7 +39,6 @@ class Gradient(_GradientAtInput):
     """‖∂ logit / ∂ x_t‖₂ per token: how sensitive the logit is to that token (unsigned)."""
 
     name = "gradient"
-    signed = False
 
     @staticmethod
     def reduce(gradient: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
@@ -50,7 +49,6 @@ class GradientXInput(_GradientAtInput):
     """Σ_h (∂ logit / ∂ x_t)_h · x_t,h per token: first-order contribution of the token (signed)."""
 
     name = "gradient-x-input"
-    signed = True
 
     @staticmethod
     def reduce(gradient: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:

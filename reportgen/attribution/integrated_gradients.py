@@ -27,7 +27,6 @@ def baseline_ids(inputs: EncodedTexts, pad_token_id: int) -> torch.Tensor:
 
 class IntegratedGradients(Attributor):
     name = "integrated-gradients"
-    signed = True
 
     def __init__(self, settings: AttributionSettings, steps: int = 50, quadrature: str = "gauss-legendre") -> None:
         super().__init__(settings)

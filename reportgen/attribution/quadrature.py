@@ -15,7 +15,7 @@ import numpy as np
 
 from reportgen.errors import ReportgenError
 
-QUADRATURES = ("gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid")
+from reportgen.choices import QUADRATURES
 
 
 def nodes_and_weights(rule: str, steps: int) -> tuple[list[float], list[float]]:

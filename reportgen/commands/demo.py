@@ -108,12 +108,12 @@ def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -
 
 def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int, seed: int, device: str,
              cache_dir: Path, retrain: bool, seed_reviews_only: bool, methods: tuple[str, ...], steps: int, output: Path,
-             json_path: Path | None, progress: bool) -> None:
+             json_path: Path | None, progress: bool, markdown_path: Path | None = None) -> None:
     started = time.monotonic()
     settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size,
                              epochs=epochs, seed=seed)
     settings.check()
-    check_writable([output, json_path])  # before minutes of training, not after
+    check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
     rows = imdb_rows(assets.reviews_csv)
@@ -143,9 +143,9 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
                       dataset=f"{rows.name}, held-out rows", split=rows.split)
     report = explain(models, texts, ExplainOptions(methods=methods, steps=steps, max_length=max_length,
                                                    progress=progress))
-    ExplainedReport(report).save(output, json=json_path)
+    ExplainedReport(report).save(output, json=json_path, markdown=markdown_path)
     accuracy = {role: outcomes.accuracy(role) for role in ("base", "finetuned")}
     click.echo(f"Held-out accuracy on {len(heldout)} reviews: base {accuracy['base']:.1%}, "
                f"fine-tuned {accuracy['finetuned']:.1%}.", err=True)
-    click.echo(f"Wrote {output}" + (f" and {json_path}" if json_path else "")
+    click.echo(f"Wrote {output}" + "".join(f", {p}" for p in (json_path, markdown_path) if p)
                + f" in {time.monotonic() - started:.0f} s. Open it in a browser: {output.resolve().as_uri()}", err=True)

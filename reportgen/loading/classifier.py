@@ -13,11 +13,8 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertModel
 
+from reportgen.choices import POOLINGS
 from reportgen.errors import ReportgenError
-
-POOLINGS = ("mean-all", "masked-mean", "cls")
-"""mean-all: mean over every position, padding included (the user's model); masked-mean: mean
-over real tokens only; cls: the [CLS] position's hidden state."""
 
 LEGACY_KEYS = ("bert.embeddings.position_ids",)
 """Buffers that older transformers versions saved in the state dict; they carry no weights."""

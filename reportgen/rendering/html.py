@@ -6,7 +6,8 @@ from pathlib import Path
 
 import jinja2
 
-from reportgen.rendering.view_model import GRANULARITIES, SCALES, build_view
+from reportgen.choices import GRANULARITIES, SCALES
+from reportgen.rendering.view_model import build_view
 from reportgen.errors import ReportgenError
 from reportgen.results import Report
 

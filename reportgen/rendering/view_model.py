@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from reportgen.attribution import is_signed
+from reportgen.choices import GRANULARITIES, SCALES, is_signed, method_title
 from reportgen.comparison import most_changed
 from reportgen.faithfulness.agreement import rank_agreement
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
@@ -20,18 +20,9 @@ from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report,
 from reportgen.words import word_scores
 
 ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
-SCALES = ("shared", "per-column")
-GRANULARITIES = ("word", "wordpiece")
 DELTA_WARNING = 0.05  # flag IG when |delta| exceeds 5 % of |F(x) − F(x′)|
 TOP_K = 5
 CHART_WORDS = 6  # bars per direction and model in a sample's chart
-METHOD_TITLES = {
-    "integrated-gradients": "Integrated gradients",
-    "gradient-x-input": "Gradient × input",
-    "gradient": "Gradient norm",
-    "attention-rollout": "Attention rollout",
-    "attention-gradient": "Gradient-weighted attention",
-}
 
 
 def fmt(score: float) -> str:
@@ -45,10 +36,6 @@ def pct(share: float) -> str:
 
 def role_title(role: str) -> str:
     return ROLE_TITLES.get(role, role)
-
-
-def method_title(method: str) -> str:
-    return METHOD_TITLES.get(method, method)
 
 
 @dataclass

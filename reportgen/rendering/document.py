@@ -1,0 +1,89 @@
+"""A computed report and its renderings (HTML, JSON, Markdown), with no torch in sight.
+
+`reportgen.explain` returns one; `reportgen render` loads one from JSON. Keeping it here, in the
+rendering layer, is what lets `render` answer in about a second: nothing below imports torch or
+transformers.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen.choices import GRANULARITIES, SCALES
+from reportgen.errors import ReportgenError
+from reportgen.rendering.html import render_html
+from reportgen.rendering.markdown_report import render_markdown
+from reportgen.rendering.output import check_writable, write_atomically
+from reportgen.results import Report
+
+
+@dataclass
+class ViewOptions:
+    """How a report looks; changing these never needs the models (`reportgen render`)."""
+
+    scale: str = "shared"
+    granularity: str = "word"
+
+    def check(self) -> None:
+        if self.scale not in SCALES:
+            raise ReportgenError(f"unknown scale '{self.scale}'; choose one of {', '.join(SCALES)}")
+        if self.granularity not in GRANULARITIES:
+            raise ReportgenError(f"unknown granularity '{self.granularity}'; choose one of {', '.join(GRANULARITIES)}")
+
+
+class ExplainedReport:
+    """A computed report: its data (`.report`), and its HTML, JSON and Markdown renderings."""
+
+    def __init__(self, report: Report, view: ViewOptions | None = None) -> None:
+        self.report = report
+        self.view = view or ViewOptions()
+        self.view.check()
+
+    @classmethod
+    def load(cls, path: str | Path, view: ViewOptions | None = None) -> ExplainedReport:
+        """A report from its JSON, e.g. to render it again with other view options."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ReportgenError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ReportgenError(f"{path} is not a reportgen JSON file (not UTF-8 text)") from None
+        try:
+            return cls(Report.from_json(text), view)
+        except ReportgenError as exc:
+            raise ReportgenError(f"{path}: {exc}") from None
+
+    def html(self) -> str:
+        return render_html(self.report, self.view.scale, self.view.granularity)
+
+    def markdown(self) -> str:
+        return render_markdown(self.report, self.view.granularity)
+
+    def to_json(self) -> str:
+        return self.report.to_json()
+
+    def save(self, html_path: str | Path | None = None, *, json: str | Path | None = None,
+             markdown: str | Path | None = None) -> None:
+        """Write the chosen files together: all of them change, or none does."""
+        outputs = {Path(p): render for p, render in ((html_path, self.html), (json, self.to_json),
+                                                      (markdown, self.markdown)) if p is not None}
+        if not outputs:
+            raise ReportgenError("save() needs at least one of: an HTML path, json=…, markdown=…")
+        check_writable(outputs)
+        write_atomically({path: render() for path, render in outputs.items()})
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the report in an iframe, so the notebook's CSS and the report's never mix."""
+        document = html.escape(self.html(), quote=True)
+        return (f'<iframe srcdoc="{document}" style="width:100%;height:720px;border:1px solid #ddd" '
+                f'sandbox title="reportgen report"></iframe>')
+
+    def __repr__(self) -> str:
+        meta = self.report.meta
+        return (f"<ExplainedReport: {len(self.report.samples)} samples, methods {', '.join(meta.methods)}, "
+                f"models {', '.join(m.name for m in meta.models)}>")
+
+
