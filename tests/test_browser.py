@@ -27,7 +27,7 @@ def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
                          "<script>document.title='pwned'</script> awful {{ 7*7 }}"],
                   indices=[0, 1], labels=[1, 0], class_names=["negative", "positive"], dataset="built", split="test")
     report = explain(models, texts, ExplainOptions(steps=8, max_length=48, progress=False,
-                                                   methods=("integrated-gradients", "gradient-x-input")))
+                                                   methods=("integrated-gradients", "attention-gradient")))
     path = tmp_path_factory.mktemp("browser") / "report.html"
     ExplainedReport(report).save(path)
     return path
@@ -94,7 +94,7 @@ def test_other_methods_open_without_javascript(report_file):
     """Every method is in the page; the closed ones open with a click on their summary, no script needed."""
     with browser() as chromium:
         context, page, _, _ = _open(chromium, report_file, javascript=False)
-        second = page.locator("#sample-1-gradient-x-input")
+        second = page.locator("#sample-1-attention-gradient")
         assert second.get_attribute("open") is None
         hidden = second.locator("span.t[data-score]").first.bounding_box()
         assert hidden is None or hidden["width"] == 0
