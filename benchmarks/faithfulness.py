@@ -17,10 +17,7 @@ import time
 import torch
 
 from reportgen.attribution import METHODS, AttributionSettings, make_attributor
-from reportgen.commands.demo import split_rows
-from reportgen.demo.assets import imdb_rows, locate_assets
-from reportgen.demo.cache import CheckpointCache, default_cache_dir
-from reportgen.demo.training import TrainSettings
+from reportgen.demo.trained import trained_demo
 from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import encode
@@ -37,17 +34,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
 
-    settings = TrainSettings()
-    assets = locate_assets()
-    cache = CheckpointCache(default_cache_dir(), settings, assets.versions)
-    if not cache.complete():
-        raise SystemExit(f"no trained demo models in {cache.folder}: run `reportgen demo` first")
-    rows = imdb_rows(assets.reviews_csv)
-    _, heldout = split_rows(len(rows), settings)
-    chosen = heldout[: args.reviews]
-    texts = rows.texts(chosen)
+    demo = trained_demo()
+    settings = demo.settings
+    chosen = demo.heldout[: args.reviews]
+    texts = demo.rows.texts(chosen)
     device = torch.device("cpu")
-    models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir),
+    models = {role: load_model(str(demo.checkpoint(role)), role=role, encoder=str(demo.assets.encoder_dir),
                                pooling="mean-all", device=device) for role in ("base", "finetuned")}
     print(f"{len(chosen)} held-out reviews (rows {chosen[0]}, {chosen[1]}, …), {settings.max_length} tokens, "
           f"{device_name(device)}, {torch.get_num_threads()} threads, batch {args.batch_size}\n")

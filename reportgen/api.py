@@ -13,8 +13,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
 from reportgen.errors import ReportgenError
-from reportgen.loading.data import open_dataset, parse_indices
+from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer
 from reportgen.pipeline import ExplainOptions, Texts, explain as run_pipeline
@@ -38,8 +39,11 @@ class Selection:
     top: int | None = None
     order: str = "confidence"
 
-    def check(self) -> None:
-        """Mistakes in the choice of rows, found before any model or dataset is loaded."""
+    def check(self, *, all_rows: bool = False) -> None:
+        """Mistakes in the choice of rows, found before any model or dataset is loaded.
+
+        all_rows: a dataset without --indices means every row (a corpus), not a mistake.
+        """
         if self.from_scan is not None:
             if self.texts or self.dataset or self.indices or self.text_column or self.label_column or self.label_names:
                 raise ReportgenError("--from-scan takes the rows, dataset and columns from the scan file; leave out "
@@ -52,27 +56,40 @@ class Selection:
         if self.texts and (self.dataset or self.indices):
             raise ReportgenError("give either --dataset with --indices, or --text, not both")
         if not self.texts and not self.dataset:
-            raise ReportgenError("nothing to explain: give --dataset with --indices, or --text")
-        if self.dataset and not self.indices:
+            raise ReportgenError("nothing to explain: give --dataset with --indices, or --text"
+                                 if not all_rows else "nothing to attribute: give --dataset or --from-scan")
+        if self.dataset and not self.indices and not all_rows:
             raise ReportgenError("--dataset needs --indices, e.g. --indices 6,11,13011-13013")
+
+    def locate(self, *, all_rows: bool = False) -> tuple[Rows, list[int]]:
+        """The dataset and the chosen rows, their texts not read yet (a corpus reads them batch by batch).
+
+        all_rows: every dataset row without --indices, and every row a scan selects without --top.
+        """
+        self.check(all_rows=all_rows)
+        if self.texts:
+            raise ReportgenError("free texts (--text) have no dataset rows; give --dataset or --from-scan")
+        if self.from_scan is not None:
+            from reportgen.scan.selection import DEFAULT_TOP
+            from reportgen.scan.to_report import rows_from_scan
+
+            top = self.top if self.top is not None or all_rows else DEFAULT_TOP
+            return rows_from_scan(self.from_scan, self.select, top, self.order)
+        rows = open_dataset(self.dataset, self.split, text_column=self.text_column, label_column=self.label_column,
+                            label_names=self.label_names)
+        if not self.indices:
+            return rows, list(range(len(rows)))
+        spec = self.indices if isinstance(self.indices, str) else ",".join(str(i) for i in self.indices)
+        return rows, parse_indices(spec, len(rows))
 
     def resolve(self) -> Texts:
         self.check()
-        if self.from_scan is not None:
-            from reportgen.scan.selection import DEFAULT_TOP
-            from reportgen.scan.to_report import texts_from_scan
-
-            return texts_from_scan(self.from_scan, self.select, DEFAULT_TOP if self.top is None else self.top,
-                                   self.order)
         if self.texts:
             return Texts(texts=list(self.texts), indices=[None] * len(self.texts), labels=[None] * len(self.texts),
                          class_names=self.label_names)
-        rows = open_dataset(self.dataset, self.split, text_column=self.text_column, label_column=self.label_column,
-                            label_names=self.label_names)
-        spec = self.indices if isinstance(self.indices, str) else ",".join(str(i) for i in self.indices)
-        chosen = parse_indices(spec, len(rows))
+        rows, chosen = self.locate()
         return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen),
-                     class_names=rows.class_names, dataset=self.dataset, split=rows.split)
+                     class_names=rows.class_names, dataset=rows.name, split=rows.split)
 
 
 @dataclass
@@ -128,8 +145,9 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             dataset: str | None = None, split: str = "test", indices: str | list[int] | None = None,
             texts: list[str] | None = None, text_column: str | None = None, label_column: str | None = None,
             label_names: list[str] | None = None, method: str | list[str] = "integrated-gradients",
-            steps: int = 50, quadrature: str = "gauss-legendre", target: str = "predicted", max_length: int = 512,
-            device: str = "auto", batch_size: int | None = None, precision: str = "fp32",
+            steps: int | str = AUTO_STEPS, tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS,
+            quadrature: str | None = None, target: str = "predicted", max_length: int = 512, device: str = "auto",
+            batch_size: int | None = None, precision: str = "fp32",
             faithfulness: bool = True, include_paths: bool = False, scale: str = "shared",
             granularity: str = "word", progress: bool = True) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
@@ -142,9 +160,10 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=texts, text_column=text_column,
                          label_column=label_column, label_names=label_names),
-               ExplainOptions(methods=methods, steps=steps, quadrature=quadrature, target=target,
-                              max_length=max_length, batch_size=batch_size, precision=precision,
-                              faithfulness=faithfulness, include_paths=include_paths, progress=progress),
+               ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
+                              quadrature=quadrature, target=target, max_length=max_length, batch_size=batch_size,
+                              precision=precision, faithfulness=faithfulness, include_paths=include_paths,
+                              progress=progress),
                ViewOptions(scale=scale, granularity=granularity))
 
 
@@ -154,7 +173,7 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     options.check()
     view.check()
     selection.check()
-    _check_no_input_is_overwritten(outputs or [], [models.base, models.finetuned, selection.dataset,
+    check_no_input_is_overwritten(outputs or [], [models.base, models.finetuned, selection.dataset,
                                                    selection.from_scan])
     check_writable(outputs or [])
     chosen = selection.resolve()
@@ -167,7 +186,7 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     return ExplainedReport(run_pipeline(loaded, chosen, options), view)
 
 
-def _check_no_input_is_overwritten(outputs: list[Path | None], inputs: list[object]) -> None:
+def check_no_input_is_overwritten(outputs: list[Path | None], inputs: list[object]) -> None:
     """An output named like a checkpoint or the dataset would destroy it; say so before anything runs."""
     given = {Path(str(i)).expanduser().resolve(): str(i) for i in inputs
              if isinstance(i, (str, Path)) and Path(str(i)).expanduser().is_file()}

@@ -23,7 +23,24 @@ gradient-weighted attention were the two methods that beat random orders on almo
 latter at about 1/100 of IG's cost; gradient × input did worse than random, attention rollout little
 better. Any method stays available with --method."""
 
+CORPUS_METHOD = "attention-gradient"
+"""`reportgen corpus` attributes every row with one method, so cost matters: on the demo's models
+gradient-weighted attention beat random orders on 19–20 of 20 reviews for both models, at about
+1/100 of integrated gradients' cost (docs/faithfulness.md); gradient × input did worse than random."""
+
 QUADRATURES = ("gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid")
+AUTO_STEPS = "auto"
+"""--steps auto: each text's integrated gradients refined on a nested grid until its delta is within
+--tolerance; measured against fixed steps and Captum in docs/benchmarks.md ("Adaptive steps")."""
+DEFAULT_TOLERANCE = 0.01
+DEFAULT_MAX_STEPS = 257
+DELTA_FLOOR = 0.01
+"""Logits: a text whose F(x) − F(x′) is smaller is held to tolerance × DELTA_FLOOR, not to a share of ~0."""
+
+
+def allowed_delta(logit_change: float, tolerance: float) -> float:
+    """The largest |convergence delta| that --tolerance accepts for a text with this F(x) − F(x′)."""
+    return tolerance * max(abs(logit_change), DELTA_FLOOR)
 PRECISIONS = ("fp32", "bf16", "fp16")
 POOLINGS = ("mean-all", "masked-mean", "cls")
 """mean-all: mean over every position, padding included (the user's model); masked-mean: mean

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 import reportgen
 from reportgen.attribution import AttributionSettings, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.choices import DEFAULT_METHODS
+from reportgen.attribution.integrated_gradients import check_steps
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
@@ -38,8 +39,10 @@ class ExplainOptions:
     """Everything that decides what a report computes (how it looks is decided when rendering)."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
-    steps: int = 50
-    quadrature: str = "gauss-legendre"
+    steps: int | str = AUTO_STEPS  # integrated gradients: a fixed count, or refined per text until within tolerance
+    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
+    tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
+    max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
     target: str = "predicted"
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
@@ -54,10 +57,14 @@ class ExplainOptions:
             raise ReportgenError("--method: give at least one method")
         if len(set(self.methods)) != len(self.methods):
             raise ReportgenError(f"--method lists a method twice: {','.join(self.methods)}")
-        if self.steps < 1:
-            raise ReportgenError(f"--steps must be at least 1 (got {self.steps})")
+        check_steps(self.steps, self.tolerance, self.max_steps)
         for method in self.methods:  # unknown names fail here, before any model is loaded
-            make_attributor(method, AttributionSettings(batch_size=1), steps=self.steps, quadrature=self.quadrature)
+            make_attributor(method, AttributionSettings(batch_size=1), **self.path_options())
+
+    def path_options(self) -> dict[str, object]:
+        """What integrated gradients takes from these options (`make_attributor`'s keywords)."""
+        return {"steps": self.steps, "quadrature": self.quadrature, "tolerance": self.tolerance,
+                "max_steps": self.max_steps}
 
 
 @dataclass
@@ -133,8 +140,13 @@ class _Explainer:
 
     def attributor(self, method: str, batch_size: int):
         settings = AttributionSettings(batch_size=batch_size, precision=self.options.precision,
-                                       on_progress=self.bar.update)
-        return make_attributor(method, settings, steps=self.options.steps, quadrature=self.options.quadrature)
+                                       on_progress=self.bar.update, on_planned=self.planned)
+        return make_attributor(method, settings, **self.options.path_options())
+
+    def planned(self, rows: int) -> None:
+        """Integrated gradients with auto steps learns how many rows a text needs as it goes."""
+        self.bar.total += rows
+        self.bar.refresh()
 
     def method_results(self, run: _Run, method: str) -> list[MethodResult]:
         attributor = self.attributor(method, run.batch_size)
@@ -154,7 +166,7 @@ class _Explainer:
             scores=stored(scores[i, : lengths[i]].tolist()), pad_share=shares[i],
             convergence_delta=None if result.convergence_delta is None else float(result.convergence_delta[i]),
             target_logit_change=None if result.logit_change is None else float(result.logit_change[i]),
-            faithfulness=faithfulness[i],
+            faithfulness=faithfulness[i], steps=None if result.steps is None else int(result.steps[i]),
         ) for i in range(len(run.inputs))]
 
     def towards_common(self, run: _Run, method: str) -> list[list[float]]:
@@ -181,8 +193,8 @@ class _Explainer:
 
 
 def _planned_rows(options: ExplainOptions, texts: int, models: int) -> int:
-    rows = sum(make_attributor(method, AttributionSettings(batch_size=1), steps=options.steps,
-                               quadrature=options.quadrature).rows(texts) for method in options.methods)
+    rows = sum(make_attributor(method, AttributionSettings(batch_size=1), **options.path_options()).rows(texts)
+               for method in options.methods)
     if options.faithfulness:
         rows += forward_rows(texts, FaithfulnessSettings(random_orders=options.random_orders),
                              methods=len(options.methods))
@@ -296,9 +308,12 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
     any_model = next(iter(models.values()))
     infos = [m.info for m in models.values()]
     has_ig = "integrated-gradients" in options.methods
+    auto = has_ig and options.steps == AUTO_STEPS
+    ig = make_attributor("integrated-gradients", AttributionSettings(batch_size=1), **options.path_options())
     return ReportMeta(
         methods=list(options.methods),
-        steps=options.steps if has_ig else None, quadrature=options.quadrature if has_ig else None,
+        steps=options.steps if has_ig else None, quadrature=ig.quadrature if has_ig else None,
+        tolerance=options.tolerance if auto else None, max_steps=options.max_steps if auto else None,
         target=options.target, device=device_name(any_model.device), max_length=options.max_length,
         class_names=class_names,
         dataset=texts.dataset if options.include_paths else shareable_name(texts.dataset), split=texts.split,

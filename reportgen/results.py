@@ -72,6 +72,7 @@ class MethodResult:
     convergence_delta: float | None = None  # integrated gradients only: sum(scores) - (F(x) - F(x'))
     target_logit_change: float | None = None  # F(x) - F(x'), the amount IG must explain
     faithfulness: Faithfulness | None = None
+    steps: int | None = None  # integrated gradients only: gradient evaluations this sample took (they vary with auto)
 
     @property
     def relative_delta(self) -> float | None:
@@ -139,7 +140,7 @@ class FaithfulnessMeta:
 @dataclass
 class ReportMeta:
     methods: list[str]  # the first is the report's main method (summary, sentence, chart)
-    steps: int | None  # integrated gradients only
+    steps: int | str | None  # integrated gradients only: the fixed count, or "auto" (per sample: MethodResult.steps)
     quadrature: str | None
     target: str
     device: str
@@ -152,6 +153,8 @@ class ReportMeta:
     models: list[ModelInfo]
     precision: str = "fp32"
     faithfulness: FaithfulnessMeta | None = None
+    tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
+    max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
     schema_version: int = SCHEMA_VERSION
 
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import random
 from pathlib import Path
 
 import torch
@@ -115,4 +117,19 @@ def write_dataset(path: Path, fmt: str, text_column: str = "text", label_column:
         datasets.DatasetDict({"test": table.cast(features)}).save_to_disk(str(path))
     else:
         raise ValueError(fmt)
+    return path
+
+
+def random_texts(count: int, seed: int = 0) -> list[str]:
+    """Texts of 1 to 60 words, so some are cut at a small --max-length and lengths vary a lot."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 60))) for _ in range(count)]
+
+
+def write_csv(path: Path, texts: list[str], labels: list[int] | None) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"] if labels is not None else ["text"])
+        for i, text in enumerate(texts):
+            writer.writerow([text, labels[i]] if labels is not None else [text])
     return path

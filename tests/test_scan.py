@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import random
 import re
 from pathlib import Path
 
@@ -24,25 +23,10 @@ from reportgen.loading.models import load_model
 from reportgen.scan.predict import predict_rows
 from reportgen.scan.records import COLUMNS, ScanLog, ScanRow, partial_path, read_scan, sidecar_path
 from reportgen.scan.selection import count_outcomes, select_rows
-from tests.builders import WORDS, load_user_module
+from tests.builders import load_user_module, random_texts, write_csv
 
 MAX_LENGTH = 48
 ROWS = 40
-
-
-def random_texts(count: int, seed: int = 0) -> list[str]:
-    """Texts of 1 to 60 words, so some are cut at MAX_LENGTH and lengths vary a lot."""
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 60))) for _ in range(count)]
-
-
-def write_csv(path: Path, texts: list[str], labels: list[int] | None) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"] if labels is not None else ["text"])
-        for i, text in enumerate(texts):
-            writer.writerow([text, labels[i]] if labels is not None else [text])
-    return path
 
 
 @torch.no_grad()

@@ -6,15 +6,18 @@ from reportgen.attribution.base import AttributionSettings, Attributor, TokenSco
 from reportgen.attribution.gradients import Gradient, GradientXInput
 from reportgen.attribution.integrated_gradients import IntegratedGradients
 from reportgen.attribution.quadrature import QUADRATURES
-from reportgen.choices import METHODS, is_signed
+from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, METHODS, is_signed
 from reportgen.attribution.rollout import AttentionGradient, AttentionRollout
 from reportgen.errors import ReportgenError
 
-def make_attributor(method: str, settings: AttributionSettings, *, steps: int = 50,
-                    quadrature: str = "gauss-legendre") -> Attributor:
-    """The attributor for a CLI method name (`steps`/`quadrature` matter for integrated gradients only)."""
+def make_attributor(method: str, settings: AttributionSettings, *, steps: int | str = 50,
+                    quadrature: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
+                    max_steps: int = DEFAULT_MAX_STEPS) -> Attributor:
+    """The attributor for a CLI method name (the other keywords matter for integrated gradients only;
+    quadrature None: the default rule for `steps`)."""
     if method == "integrated-gradients":
-        return IntegratedGradients(settings, steps=steps, quadrature=quadrature)
+        return IntegratedGradients(settings, steps=steps, quadrature=quadrature, tolerance=tolerance,
+                                   max_steps=max_steps)
     if method == "gradient-x-input":
         return GradientXInput(settings)
     if method == "gradient":

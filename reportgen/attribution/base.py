@@ -27,6 +27,7 @@ class TokenScores:
     scores: torch.Tensor  # (batch, seq) fp32; padding positions included
     convergence_delta: torch.Tensor | None = None  # (batch,) Σ scores − (F(x) − F(x′))
     logit_change: torch.Tensor | None = None  # (batch,) F(x) − F(x′)
+    steps: torch.Tensor | None = None  # (batch,) IG's gradient evaluations per text (they differ with steps="auto")
 
 
 @dataclass
@@ -34,6 +35,7 @@ class AttributionSettings:
     batch_size: int  # rows (text × path step) per forward/backward pass
     precision: str = "fp32"
     on_progress: Callable[[int], None] | None = None
+    on_planned: Callable[[int], None] | None = None  # rows a method adds to its plan while it runs (IG's auto steps)
 
 
 class Attributor(ABC):

@@ -98,7 +98,6 @@ def rollout_layer(attention: torch.Tensor) -> torch.Tensor:
 class _AttentionFlow(Attributor):
     """Shared loop: per-layer matrices from one eager pass per batch, read out through the pooling."""
 
-
     def rows(self, num_texts: int) -> int:
         return num_texts
 

@@ -18,6 +18,7 @@ import torch
 from reportgen.demo.assets import CLASS_NAMES, DemoAssets, imdb_rows, locate_assets, seed_reviews
 from reportgen.demo.cache import CheckpointCache
 from reportgen.demo.training import TrainSettings, pretrained_classifier, train_base, train_finetuned
+from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
 from reportgen.loading.device import resolve_device
@@ -107,12 +108,16 @@ def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -
 
 
 def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int, seed: int, device: str,
-             cache_dir: Path, retrain: bool, seed_reviews_only: bool, methods: tuple[str, ...], steps: int, output: Path,
-             json_path: Path | None, progress: bool, markdown_path: Path | None = None) -> None:
+             cache_dir: Path, retrain: bool, seed_reviews_only: bool, methods: tuple[str, ...], steps: int | str,
+             output: Path, json_path: Path | None, progress: bool, markdown_path: Path | None = None,
+             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS) -> None:
     started = time.monotonic()
     settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size,
                              epochs=epochs, seed=seed)
     settings.check()
+    options = ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
+                             max_length=max_length, progress=progress)
+    options.check()  # before minutes of training, not after
     check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
@@ -141,8 +146,7 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
         chosen = [r.index for r in cases]
         texts = Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen), class_names=CLASS_NAMES,
                       dataset=f"{rows.name}, held-out rows", split=rows.split)
-    report = explain(models, texts, ExplainOptions(methods=methods, steps=steps, max_length=max_length,
-                                                   progress=progress))
+    report = explain(models, texts, options)
     ExplainedReport(report).save(output, json=json_path, markdown=markdown_path)
     accuracy = {role: outcomes.accuracy(role) for role in ("base", "finetuned")}
     click.echo(f"Held-out accuracy on {len(heldout)} reviews: base {accuracy['base']:.1%}, "

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 FOR, AGAINST = "for", "against"  # CSS classes: blue (#2166ac) and red (#b2182b), as in the token shades
+MORE, LESS = "more", "less"  # teal and brown, as the difference view's shades (fine-tuned − base)
 LINE_STYLES = ("solid", "dashed", "dotted")
 SERIES_CLASSES = 4  # s0…s3, then the colours repeat
 LABEL_CHARS = 16  # longer word labels are shortened (the hover title keeps the whole word)
@@ -72,6 +73,18 @@ class Bar:
     value_text: str
     value_x: float
     value_anchor: str  # "s" right of a bar for, "e" left of a bar against
+    interval: Whisker | None = None  # a confidence interval drawn across the bar
+
+
+@dataclass
+class Whisker:
+    """An interval from x1 to x2 at height y, with end caps from y1 to y2."""
+
+    x1: float
+    x2: float
+    y: float
+    y1: float
+    y2: float
 
 
 @dataclass
@@ -182,14 +195,28 @@ def _no_data(title: str) -> Text:
     return Text(f"{title}: no data", 8, 24, "s")
 
 
-def bar_chart(panels: Sequence[tuple[str, Sequence[tuple[str, float]]]], *,
+def _bar_entry(entry: Sequence) -> tuple[str, float, tuple[float, float] | None]:
+    """(label, value) or (label, value, low, high): a bar, with its interval when there is one."""
+    label, value = entry[0], float(entry[1])
+    interval = (float(entry[2]), float(entry[3])) if len(entry) == 4 else None
+    if interval is not None and not all(math.isfinite(v) for v in interval):
+        interval = None
+    return label, value, interval
+
+
+def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
               title: str = "Strongest words for and against the class",
-              for_text: str = "for", against_text: str = "against") -> BarChart:
+              for_text: str = "for", against_text: str = "against",
+              classes: tuple[str, str] = (FOR, AGAINST)) -> BarChart:
     """Horizontal bars, one panel per model (e.g. base and fine-tuned side by side): bars right of
     the zero line are evidence for the class, left of it against. One x scale serves every panel
-    so bar lengths compare across models. Bars keep the order given, one row each."""
-    panels = [(name, [(label, float(v)) for label, v in bars if math.isfinite(v)]) for name, bars in panels]
-    values = [v for _, bars in panels for _, v in bars]
+    so bar lengths compare across models. Bars keep the order given, one row each.
+
+    A bar given as (label, value, low, high) carries a confidence interval, drawn as a whisker
+    across it; `classes` colour the bars right and left of zero (e.g. MORE, LESS for differences).
+    """
+    panels = [(name, [e for e in map(_bar_entry, bars) if math.isfinite(e[1])]) for name, bars in panels]
+    values = [v for _, bars in panels for _, value, interval in bars for v in (value, *(interval or ()))]
     if not values:
         return BarChart(title, f"{title}: no data", PANEL_WIDTH, EMPTY_HEIGHT, [], message=_no_data(title))
     lo, hi = min(0.0, *values), max(0.0, *values)
@@ -207,15 +234,23 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple[str, float]]]], *,
         x_of = _scale(lo, hi, left, right)
         zero = x_of(0.0)
         shapes = []
-        for row, (label, value) in enumerate(bars):
+        for row, (label, value, interval) in enumerate(bars):
             end = x_of(value)
             top = TOP + row * ROW + (ROW - BAR) / 2
             positive = value >= 0
+            whisker, title_text, outer = None, f"{label}: {value:+.4g}", end
+            if interval is not None:
+                low, high = x_of(min(interval)), x_of(max(interval))
+                middle = top + BAR / 2
+                whisker = Whisker(_r(low), _r(high), _r(middle), _r(middle - 4), _r(middle + 4))
+                title_text += f" [{min(interval):+.4g}, {max(interval):+.4g}]"
+                outer = max(end, high) if positive else min(end, low)
             shapes.append(Bar(
-                label=_short(label), title=f"{label}: {value:+.4g}", value=value, css=FOR if positive else AGAINST,
+                label=_short(label), title=title_text, value=value, css=classes[0] if positive else classes[1],
                 x=_r(min(zero, end)), y=_r(top), width=_r(abs(end - zero)), height=BAR,
                 label_x=_r(origin + WORD_WIDTH - 6), text_y=_r(top + BAR - 2), value_text=number(value),
-                value_x=_r(end + 4 if positive else end - 4), value_anchor="s" if positive else "e"))
+                value_x=_r(outer + 4 if positive else outer - 4), value_anchor="s" if positive else "e",
+                interval=whisker))
         ends = [(lo, left, "s"), (hi, right, "e")]
         ticks = [_x_tick(x, bottom, number(v), anchor) for v, x, anchor in ends if v != 0]
         if all(abs(zero - x) >= 28 for v, x, _ in ends if v != 0):  # else "0" would overlap an end's label
@@ -224,8 +259,10 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple[str, float]]]], *,
         out.append(BarPanel(title=_short(name, 48), title_x=origin, title_y=TOP - 10, zero_x=_r(zero),
                             plot_top=TOP - 2, plot_bottom=bottom, plot_left=left, plot_right=right, bars=shapes,
                             ticks=ticks, message=empty))
-        described.append(f"{name}: " + (", ".join(f"{label} {value:+.3g}" for label, value in bars) or "no words"))
-    legend = _legend([(FOR, for_text), (AGAINST, against_text)], 0, height - 5, 9)
+        described.append(f"{name}: " + (", ".join(
+            f"{label} {value:+.3g}" + (f" (interval {min(i):+.3g} to {max(i):+.3g})" if i else "")
+            for label, value, i in bars) or "no words"))
+    legend = _legend([(classes[0], for_text), (classes[1], against_text)], 0, height - 5, 9)
     description = (f"{title}. Bars right of zero are {for_text}, left of zero {against_text}. "
                    + "; ".join(described) + ".")
     return BarChart(title, description, width, height, out, legend)

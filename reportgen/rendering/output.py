@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from reportgen.errors import ReportgenError
 
@@ -108,6 +110,26 @@ def write_atomically(files: dict[Path, str]) -> None:
             temporary.unlink(missing_ok=True)
         for backup in backups.values():
             backup.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle whose content replaces `path` only once the block finishes without error.
+
+    For files written piece by piece (Parquet row groups): a temporary sibling, fsync'ed and
+    renamed into place, so a kill never leaves a half-written file under the real name.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:  # os.open applies the umask, as for any new file
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise _cannot_write(exc, path) from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _restore(replaced: list[Path], backups: dict[Path, Path]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from reportgen.choices import GRANULARITIES, SCALES, is_signed, method_title
+from reportgen.choices import GRANULARITIES, SCALES, allowed_delta, is_signed, method_title
 from reportgen.comparison import most_changed
 from reportgen.faithfulness.agreement import rank_agreement
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
@@ -303,20 +303,38 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
                             "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve)
 
 
+def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, str | None]:
+    """IG's convergence delta, the steps it took, and a warning when it is too large to trust.
+
+    With auto steps (`tolerance` set) a sample is flagged when it stopped at --max-steps with its
+    delta above the tolerance, by the rule the refinement used; with fixed steps, above 5 %.
+    """
+    if result.convergence_delta is None:
+        return None, None
+    relative = result.relative_delta or 0.0
+    delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
+    if result.steps is not None:
+        delta += f" after {result.steps} path steps"
+    if tolerance is None:
+        if relative <= DELTA_WARNING:
+            return delta, None
+        return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
+                       "Raise --steps for trustworthy scores.")
+    if abs(result.convergence_delta) <= allowed_delta(result.target_logit_change or 0.0, tolerance):
+        return delta, None
+    return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
+                   f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
+                   "Raise --max-steps for trustworthy scores.")
+
+
 def _column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
             class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
-            curve_fractions: list[float] | None) -> ColumnView:
+            curve_fractions: list[float] | None, tolerance: float | None = None) -> ColumnView:
     result = model.methods[method]
     values = unit_scores(sample, pieces, result.scores)
     own_max = _scale_max(values)
     scale = own_max if scale_max is None else scale_max
-    delta = warning = None
-    if result.convergence_delta is not None:
-        relative = result.relative_delta or 0.0
-        delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
-        if relative > DELTA_WARNING:
-            warning = (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
-                       "Raise --steps for trustworthy scores.")
+    delta, warning = _delta(result, tolerance)
     mark = _mark(model, sample.label)
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
@@ -361,7 +379,7 @@ def _method_block(number: int, position: int, sample: SampleResult, method: str,
                  default=0.0)
     curve_fractions = report.meta.faithfulness.curve_fractions if report.meta.faithfulness else None
     columns = [_column(role, sample, model, method, pieces, names, infos[role], shared if scale == "shared" else None,
-                       kind, curve_fractions) for role, model in sample.models.items()]
+                       kind, curve_fractions, report.meta.tolerance) for role, model in sample.models.items()]
     faith = [f"{c.title.lower()} {c.faithfulness.verdict}" for c in columns if c.faithfulness]
     return MethodBlock(
         method=method, title=method_title(method), anchor=f"sample-{number}-{method}", open=position == 0,
@@ -491,7 +509,14 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
     exact = all(s.words_exact for s in report.samples)
     samples = [_sample_view(n, s, report, scale, granularity) for n, s in enumerate(report.samples, start=1)]
     method_text = ", ".join(method_title(m) for m in meta.methods)
-    if meta.steps is not None:
+    if meta.tolerance is not None:
+        taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
+                 for method in meta.methods if m.methods[method].steps is not None]
+        span = f"{min(taken)}–{max(taken)}" if taken and min(taken) != max(taken) else f"{taken[0]}" if taken else "no"
+        method_text += (f"; integrated gradients with {span} steps per sample ({meta.quadrature}, nested), each refined "
+                        f"until its convergence delta is within {100 * meta.tolerance:g}% of F(x)−F(x′), at most "
+                        f"{meta.max_steps}")
+    elif meta.steps is not None:
         method_text += f"; integrated gradients with {meta.steps} steps ({meta.quadrature})"
     data = meta.dataset or "free text"
     if meta.split:

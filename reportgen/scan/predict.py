@@ -52,14 +52,16 @@ def model_settings(models: dict[str, LoadedModel], max_length: int) -> dict[str,
     return settings
 
 
+def dataset_settings(rows: Rows) -> dict[str, Any]:
+    """Which dataset, columns and classes the rows come from; a different row count means another dataset."""
+    return {"dataset": local_or_name(rows.name), "split": rows.split, "text_column": rows.text_column,
+            "label_column": rows.label_column, "label_names": rows.class_names, "dataset_rows": len(rows)}
+
+
 def scan_meta(models: dict[str, LoadedModel], rows: Rows, *, max_length: int, precision: str,
               class_names: list[str]) -> dict[str, Any]:
     """The header of a scan file: `settings` must match for a rerun to resume onto it."""
-    settings = {
-        **model_settings(models, max_length), "precision": precision,
-        "dataset": local_or_name(rows.name), "split": rows.split, "text_column": rows.text_column,
-        "label_column": rows.label_column, "label_names": rows.class_names, "dataset_rows": len(rows),
-    }
+    settings = {**model_settings(models, max_length), "precision": precision, **dataset_settings(rows)}
     return {"format": FORMAT, "version": FORMAT_VERSION, "settings": settings, "class_names": class_names,
             "models": [asdict(models[role].info) for role in ROLES], "reportgen": reportgen.__version__,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
@@ -96,14 +98,14 @@ def make_row(index: int, label: int | None, base: torch.Tensor, finetuned: torch
                    gap=round(0.5 * float((base - finetuned).abs().sum()), 6))
 
 
-def _check_labels(indices: list[int], labels: list[int | None], num_classes: int) -> None:
+def check_labels(indices: list[int], labels: list[int | None], num_classes: int) -> None:
     for index, label in zip(indices, labels):
         if label is not None and not 0 <= label < num_classes:
             raise ReportgenError(f"row {index} has label {label}, but the models have {num_classes} classes "
                                  f"(0 to {num_classes - 1}); is --label-column the right column?")
 
 
-def _same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
+def same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
     """Whether two models take identical inputs, so one tokenization serves both."""
     return (type(a.tokenizer) is type(b.tokenizer) and a.tokenizer.name_or_path == b.tokenizer.name_or_path
             and len(a.tokenizer) == len(b.tokenizer) and a.info.pads_to_max_length == b.info.pads_to_max_length)
@@ -122,10 +124,10 @@ class _Window:
 def _prepare(models: dict[str, LoadedModel], rows: Rows, indices: list[int], max_length: int,
              sort_by_length: bool) -> _Window:
     texts, labels = rows.texts(indices), rows.labels(indices)
-    _check_labels(indices, labels, models["base"].info.num_classes)
+    check_labels(indices, labels, models["base"].info.num_classes)
     encoded: dict[str, EncodedTexts] = {}
     for role, model in models.items():
-        twin = next((r for r in encoded if _same_inputs(models[r], model)), None)
+        twin = next((r for r in encoded if same_inputs(models[r], model)), None)
         encoded[role] = encoded[twin] if twin else encode(model.tokenizer, texts, max_length,
                                                           model.info.pads_to_max_length)
     order = length_order(encoded) if sort_by_length else list(range(len(indices)))

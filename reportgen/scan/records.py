@@ -15,6 +15,7 @@ computed; the header's `settings` let a rerun resume only onto a file made the s
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
-from reportgen.rendering.output import write_atomically
+from reportgen.rendering.output import atomic_file, write_atomically
 
 if TYPE_CHECKING:
     import pyarrow
@@ -106,6 +107,16 @@ def collects(path: Path) -> bool:
 def partial_path(path: Path) -> Path:
     """Where a JSON or Parquet scan collects its rows until it is finished."""
     return path.with_name(path.name + ".partial")
+
+
+def rank_log_path(path: Path, rank: int) -> Path:
+    """Where rank `rank` of a scan launched by torchrun collects its rows until rank 0 merges them."""
+    return path.with_name(f"{path.name}.rank{rank}.partial")
+
+
+def rank_logs(path: Path) -> list[Path]:
+    """Every rank's log beside `path`, this run's or an interrupted earlier run's (any world size)."""
+    return sorted(path.parent.glob(f"{glob.escape(path.name)}.rank*.partial"))
 
 
 def sidecar_path(path: Path) -> Path:
@@ -299,17 +310,8 @@ def write_parquet(path: Path, meta: dict[str, Any], rows: list[ScanRow]) -> None
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist([asdict(r) for r in rows], schema=_parquet_schema(meta))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:  # os.open applies the umask, as for any new file
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as handle:
-            pq.write_table(table, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise ReportgenError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    with atomic_file(path) as handle:
+        pq.write_table(table, handle)
 
 
 class ScanLog:
@@ -318,16 +320,18 @@ class ScanLog:
     Opening it resumes an existing file, but only one made with the same settings.
     """
 
-    def __init__(self, path: Path, meta: dict[str, Any], *, overwrite: bool) -> None:
+    def __init__(self, path: Path, meta: dict[str, Any], *, overwrite: bool, rank: int | None = None) -> None:
+        """`rank`: a rank's own log beside `path` (JSON lines, always started afresh), for rank 0 to absorb."""
         check_extension(path)
         self.path = path
         self.meta = meta
-        self.collects = collects(path)
-        self.log_path = partial_path(path) if self.collects else path
+        self.collects = collects(path) or rank is not None
+        self.log_path = rank_log_path(path, rank) if rank is not None else \
+            partial_path(path) if self.collects else path
         self.added = 0
         self._handle = None
         self.rows: list[ScanRow] = []
-        if overwrite:
+        if overwrite or rank is not None:
             self._start([])
         else:
             self._resume()
@@ -371,6 +375,31 @@ class ScanLog:
 
     def done(self) -> set[int]:
         return {row.index for row in self.rows}
+
+    def absorb(self, logs: list[Path]) -> int:
+        """Append the rows of other ranks' logs that this log lacks, then delete those logs.
+
+        Only logs made with the same settings are taken: rank logs left by an interrupted run with
+        other settings are refused like any other file made differently.
+        """
+        done, added = self.done(), 0
+        for log in logs:
+            if not log.is_file():
+                raise ReportgenError(f"{log} is missing: every rank must write beside {self.path} on a file "
+                                     "system that rank 0 sees too (a shared directory across nodes)")
+            existing, _ = _read_json_lines(log)
+            differences = describe_mismatch(existing.settings, self.meta["settings"])
+            if differences:
+                raise ReportgenError(f"{log} holds rows made with other settings ({'; '.join(differences)}); "
+                                     "rerun with the same settings, or pass --overwrite to start again")
+            fresh = [row for row in existing.rows if row.index not in done]
+            if fresh:
+                self.append(fresh)
+                done.update(row.index for row in fresh)
+                added += len(fresh)
+        for log in logs:
+            log.unlink(missing_ok=True)
+        return added
 
     def append(self, rows: list[ScanRow]) -> None:
         """Write a finished batch and flush it, so an interrupt loses at most the batch in flight."""

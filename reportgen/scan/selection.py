@@ -45,6 +45,12 @@ class Outcomes:
                                    else self.base_wrong_finetuned_right)
         return right / self.labelled
 
+    def cells(self) -> list[list[str]]:
+        """The 2×2 table as text, "count (share)": rows base right/wrong, columns fine-tuned right/wrong."""
+        n = self.labelled
+        return [[count_share(self.both_right, n), count_share(self.base_right_finetuned_wrong, n)],
+                [count_share(self.base_wrong_finetuned_right, n), count_share(self.both_wrong, n)]]
+
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "accuracy": {role: self.accuracy(role) for role in ("base", "finetuned")}}
 
@@ -60,28 +66,26 @@ def count_outcomes(rows: list[ScanRow]) -> Outcomes:
                     base_right_finetuned_wrong=count(False, True), disagree=sum(1 for r in rows if r.disagree))
 
 
-def _share(count: int, total: int) -> str:
+def count_share(count: int, total: int) -> str:
     return f"{count} ({100 * count / total:.1f}%)" if total else str(count)
 
 
-def format_outcomes(outcomes: Outcomes) -> str:
+def format_outcomes(outcomes: Outcomes, done: str = "scanned") -> str:
     """A few lines for the terminal: accuracies, the 2×2 table, disagreements."""
-    lines = [f"Rows scanned: {outcomes.rows}; with a label: {outcomes.labelled}"]
+    lines = [f"Rows {done}: {outcomes.rows}; with a label: {outcomes.labelled}"]
     if outcomes.labelled:
         for role, title in (("base", "base"), ("finetuned", "fine-tuned")):
             accuracy = outcomes.accuracy(role)
             right = round(accuracy * outcomes.labelled)
             lines.append(f"Accuracy, {title:<10} {accuracy:.4f} ({right}/{outcomes.labelled})")
-        n = outcomes.labelled
-        cells = [[_share(outcomes.both_right, n), _share(outcomes.base_right_finetuned_wrong, n)],
-                 [_share(outcomes.base_wrong_finetuned_right, n), _share(outcomes.both_wrong, n)]]
+        cells = outcomes.cells()
         width = max(16, *(len(c) for row in cells for c in row))
         lines += ["", f"{'':<12}{'fine-tuned right':>{width}}  {'fine-tuned wrong':>{width}}",
                   f"{'base right':<12}{cells[0][0]:>{width}}  {cells[0][1]:>{width}}",
                   f"{'base wrong':<12}{cells[1][0]:>{width}}  {cells[1][1]:>{width}}", ""]
     else:
         lines.append("No labels, so no accuracy and no right/wrong table; --select disagree still works.")
-    lines.append(f"The models disagree on {_share(outcomes.disagree, outcomes.rows)} rows.")
+    lines.append(f"The models disagree on {count_share(outcomes.disagree, outcomes.rows)} rows.")
     return "\n".join(lines)
 
 

@@ -7,16 +7,15 @@ from pathlib import Path
 import click
 
 from reportgen.errors import ReportgenError
-from reportgen.loading.data import open_dataset
+from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel
-from reportgen.pipeline import Texts
 from reportgen.scan.predict import model_settings
 from reportgen.scan.records import ScanFile, describe_mismatch, read_scan
 from reportgen.scan.selection import SELECTIONS, select_rows
 
 
-def texts_from_scan(path: Path, select: str, top: int | None, order: str) -> Texts:
-    """The rows a scan selects, read from the dataset the scan recorded, most telling first."""
+def rows_from_scan(path: Path, select: str, top: int | None, order: str) -> tuple[Rows, list[int]]:
+    """The dataset a scan recorded and the rows it selects, most telling first; texts not read yet."""
     scan = read_scan(path)
     chosen = select_rows(scan.rows, select, top, order, source=str(path))
     if not chosen:
@@ -31,9 +30,7 @@ def texts_from_scan(path: Path, select: str, top: int | None, order: str) -> Tex
     if len(rows) != settings["dataset_rows"]:
         raise ReportgenError(f"{settings['dataset']} has {len(rows)} rows now, but {settings['dataset_rows']} "
                              f"when {path} was made; rescan it")
-    indices = [row.index for row in chosen]
-    return Texts(texts=rows.texts(indices), indices=indices, labels=rows.labels(indices),
-                 class_names=rows.class_names, dataset=settings["dataset"], split=rows.split)
+    return rows, [row.index for row in chosen]
 
 
 def check_scan_models(scan: ScanFile, models: dict[str, LoadedModel], max_length: int) -> None:

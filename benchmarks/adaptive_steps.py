@@ -1,0 +1,441 @@
+"""Time to a trustworthy delta: reportgen's `--steps auto` against Captum and fixed steps.
+
+On the demo's two trained classifiers (the user's architecture and checkpoint format: BERT, mean
+over all positions with padding, Linear-ReLU-Dropout-Linear head), held-out IMDB reviews at
+--max-length tokens, each model explaining its own predicted class:
+
+- reportgen `--steps auto --tolerance T` (nested trapezoid grids, each sample refined alone);
+- Captum `LayerIntegratedGradients` with its default Gauss–Legendre rule at n_steps 16, 32, 64,
+  128, 256, per model, up to the smallest n that brings *every* sample to |delta| within T: the
+  fixed-steps time a Captum user pays for the same accuracy;
+- reportgen at a fixed 50 Gauss–Legendre steps (its old default).
+
+It prints times, the share of samples within tolerance, the steps the samples needed, and achieved
+FLOP/s against this CPU's fp32 peak; `--tune` first measures rows/s per batch size. `--study`
+instead computes the IG integrand on dense nested grids (trapezoid and Clenshaw–Curtis, 4·2^j
+intervals) with the ReLU head and with a GELU head, and compares nested rules offline: the
+measurement behind the choice of the trapezoid grid. Not a test; figures go in docs/benchmarks.md.
+
+    REPORTGEN_CACHE=/tmp/rg-demo/cache python benchmarks/adaptive_steps.py --reviews 8 --tune 16,32,64
+    REPORTGEN_CACHE=/tmp/rg-demo/cache python benchmarks/adaptive_steps.py --study --reviews 4
+
+Needs the demo models (`reportgen demo` caches them) and, for the comparison, captum (`bench` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from benchmarks.attribution import Run, agreement, captum_available, captum_call, ig_flops_per_sample, timed  # noqa: E402
+from reportgen.attribution import AttributionSettings, TokenScores  # noqa: E402
+from reportgen.attribution.integrated_gradients import (GRID, SCORE_CHANGE_GUARD, IntegratedGradients,  # noqa: E402
+                                                         _Path, baseline_ids)
+from reportgen.attribution.base import word_embeddings  # noqa: E402
+from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
+from reportgen.choices import allowed_delta  # noqa: E402
+from reportgen.commands.demo import split_rows  # noqa: E402
+from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
+from reportgen.demo.cache import CheckpointCache, default_cache_dir  # noqa: E402
+from reportgen.demo.training import TrainSettings  # noqa: E402
+from reportgen.inference import predict_logits  # noqa: E402
+from reportgen.loading.inputs import EncodedTexts, encode  # noqa: E402
+from reportgen.loading.models import LoadedModel, load_model  # noqa: E402
+
+CAPTUM_STEPS = (16, 32, 64, 128, 256)
+CPU = torch.device("cpu")
+
+
+# ---------------------------------------------------------------- models, reviews, machine
+
+def demo_models(reviews: int, max_length: int) -> tuple[dict[str, LoadedModel], list[str], list[int]]:
+    """Both cached demo checkpoints, loaded as `reportgen report` loads them, and the first held-out reviews."""
+    settings = TrainSettings()
+    assets = locate_assets()
+    cache = CheckpointCache(default_cache_dir(), settings, assets.versions)
+    if not cache.complete():
+        raise SystemExit(f"no trained demo models in {cache.folder}: run `reportgen demo` first (or set REPORTGEN_CACHE)")
+    rows = imdb_rows(assets.reviews_csv)
+    _, heldout = split_rows(len(rows), settings)
+    chosen = heldout[:reviews]
+    models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir), pooling="mean-all",
+                               device=CPU) for role in ("base", "finetuned")}
+    if max_length != settings.max_length:
+        print(f"NOTE: the demo models were trained at {settings.max_length} tokens and run here at {max_length}: "
+              "fine for timing and deltas, not for their accuracy", flush=True)
+    return models, rows.texts(chosen), chosen
+
+
+def cpu_peak() -> dict[str, object]:
+    """fp32 peak from lscpu: cores × FMA units × SIMD lanes × 2 FLOPs × clock.
+
+    Two AVX-512 FMA units per core (Xeon Scalable parts have two; lscpu cannot say), 16 fp32
+    lanes with AVX-512 (8 with AVX2), and the clock from lscpu's max MHz, else BogoMIPS / 2 (the
+    TSC rate; the real AVX-512 clock under load is unknown, so the peak is nominal).
+    """
+    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    field = dict((k.strip(), v.strip()) for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line))
+    cores = int(field.get("Core(s) per socket", 1)) * int(field.get("Socket(s)", 1))
+    lanes = 16 if "avx512f" in field.get("Flags", "") else 8
+    mhz = float(field["CPU max MHz"]) if "CPU max MHz" in field else float(field.get("BogoMIPS", 0)) / 2
+    fma_units = 2
+    peak = cores * fma_units * lanes * 2 * mhz * 1e6
+    return {"model": field.get("Model name"), "cores": cores, "fma_units_per_core": fma_units, "fp32_lanes": lanes,
+            "clock_ghz": mhz / 1e3, "clock_source": "CPU max MHz" if "CPU max MHz" in field else "BogoMIPS / 2",
+            "fp32_peak_gflops": peak / 1e9}
+
+
+def row_flops(model: LoadedModel, seq: int) -> tuple[float, float]:
+    """Nominal FLOPs of one forward row and of one forward+backward row (benchmarks/attribution.py's model)."""
+    config = model.module.bert.config
+    head = [config.hidden_size] + [layer.out_features for layer in model.module.classifier
+                                   if isinstance(layer, torch.nn.Linear)]
+    endpoints = ig_flops_per_sample(config, seq, 0, head)  # two forward rows
+    return endpoints / 2, ig_flops_per_sample(config, seq, 1, head) - endpoints
+
+
+# ---------------------------------------------------------------- the comparison
+
+def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, run: Run,
+                   keep: dict[str, TokenScores], tolerance: float, max_steps: int):
+    """A timed call of reportgen's engine (auto when run.steps == 0); keeps the full result."""
+    steps = "auto" if run.steps == 0 else run.steps
+    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size), steps=steps,
+                                     quadrature=None if steps == "auto" else run.quadrature, tolerance=tolerance,
+                                     max_steps=max_steps)
+
+    def call():
+        keep[run.label] = attributor.attribute(model, inputs, targets)
+        return keep[run.label].scores, keep[run.label].convergence_delta
+    return call
+
+
+def within(scores: torch.Tensor, delta: torch.Tensor, tolerance: float) -> list[bool]:
+    """|delta| ≤ tolerance · |F(x) − F(x′)| (with reportgen's floor), F(x) − F(x′) = Σ scores − delta."""
+    change = scores.sum(dim=1) - delta
+    return [abs(float(d)) <= allowed_delta(float(c), tolerance) for d, c in zip(delta, change)]
+
+
+def tune(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, sizes: list[int]) -> dict[int, float]:
+    """Rows/s of reportgen's fixed-steps IG on 2 reviews × 64 trapezoid steps, per batch size (the fastest
+    of its repeats when a size is listed more than once)."""
+    rates = {}
+    two, target = inputs.select([0, 1]), targets[:2]
+    for size in sizes:
+        run = Run("reportgen", "riemann-trapezoid", 64, "fp32", size)
+        timed(CPU, run, reportgen_call(model, two, target, run, {}, 0.01, 257))
+        rates[size] = max(rates.get(size, 0.0), 2 * 64 / run.seconds[0])  # repeated sizes: the fastest
+        print(f"  batch {size:3d}: {rates[size]:.2f} rows/s (load {run.load[0]:.1f})", flush=True)
+    return rates
+
+
+def compare(args: argparse.Namespace) -> dict:
+    models, texts, rows = demo_models(args.reviews, args.max_length)
+    peak = cpu_peak()
+    info = {"machine": platform.machine(), "cpu": peak, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "reviews": rows, "max_length": args.max_length,
+            "tolerance": args.tolerance, "max_steps": args.max_steps, "batch_size": args.batch_size}
+    if captum_available():
+        import captum
+        info["captum"] = captum.__version__
+    else:
+        print("NOTE: captum is not installed (pip install captum): Captum runs are skipped.", flush=True)
+    print(json.dumps(info, indent=1), flush=True)
+    prepared = {}
+    for role, model in models.items():
+        inputs = encode(model.tokenizer, texts, args.max_length, pad_to_max_length=True)
+        targets = predict_logits(model, inputs, batch_size=args.batch_size).argmax(dim=-1)
+        prepared[role] = (model, inputs, targets)
+    info["real_tokens"] = prepared["base"][1].lengths()
+    if args.tune:
+        print("rows/s by batch size (base model):", flush=True)
+        info["tune"] = tune(*prepared["base"], [int(size) for size in args.tune.split(",")] * args.repeats)
+        if args.tune_only:
+            return {"info": info}
+    for role, (model, inputs, targets) in prepared.items():  # warm-up: allocator growth, lazy initialisation
+        run = Run("reportgen", "riemann-trapezoid", 2, "fp32", args.batch_size)
+        timed(CPU, run, reportgen_call(model, inputs.select([0]), targets[:1], run, {}, 0.01, 257))
+    kept: dict[str, dict[str, TokenScores]] = {role: {} for role in prepared}
+    runs: dict[str, dict[str, Run]] = {role: {} for role in prepared}
+
+    def run_once(role: str, engine: str, quadrature: str, steps: int) -> Run:
+        model, inputs, targets = prepared[role]
+        fresh = Run(engine, quadrature, steps, "fp32", args.batch_size)
+        run = runs[role].setdefault(fresh.label, fresh)
+        call = captum_call(model, inputs, targets, run) if engine == "captum" else \
+            reportgen_call(model, inputs, targets, run, kept[role], args.tolerance, args.max_steps)
+        timed(CPU, run, call)
+        ok = within(run.scores, run.delta, args.tolerance)
+        taken = f"  steps {kept[role][run.label].steps.tolist()}" if steps == 0 else ""
+        print(f"  {role:9s} {engine:9s} {'auto' if steps == 0 else steps:>4} {quadrature:17s} {run.seconds[-1]:7.1f} s  "
+              f"within {sum(ok)}/{len(ok)}  (load {run.load[-1]:.1f}){taken}", flush=True)
+        return run
+
+    captum_steps = {}
+    for role in args.models.split(","):  # one model at a time: its three engines close together in time
+        run_once(role, "reportgen", GRID.rule, 0)
+        run_once(role, "reportgen", "gauss-legendre", 50)
+        for steps in CAPTUM_STEPS if captum_available() else ():
+            run = run_once(role, "captum", "gauss-legendre", steps)
+            if all(within(run.scores, run.delta, args.tolerance)):
+                captum_steps[role] = steps
+                break
+    for _ in range(args.repeats - 1):  # again, interleaved; each figure is the fastest call
+        for role in args.models.split(","):
+            run_once(role, "reportgen", GRID.rule, 0)
+            run_once(role, "reportgen", "gauss-legendre", 50)
+            if role in captum_steps:
+                run_once(role, "captum", "gauss-legendre", captum_steps[role])
+    return summarise(args, info, {role: prepared[role] for role in args.models.split(",")}, runs, kept,
+                     captum_steps, peak)
+
+
+def captum_label(steps: int) -> str:
+    return Run("captum", "gauss-legendre", steps, "fp32", 0).label
+
+
+def summarise(args, info, prepared, runs, kept, captum_steps, peak) -> dict:
+    """The figures for docs/benchmarks.md: per model and both models together."""
+    auto_label = f"reportgen {GRID.rule} 0 fp32"
+    fixed_label = "reportgen gauss-legendre 50 fp32"
+    table, steps_taken = [], []
+    total = {"auto": 0.0, "fixed 50": 0.0, "captum": 0.0}
+    for role, (model, inputs, targets) in prepared.items():
+        forward, row = row_flops(model, args.max_length)
+        auto = kept[role][auto_label]
+        taken = auto.steps.tolist()
+        steps_taken += taken
+        candidates = {"reportgen auto": (runs[role][auto_label], sum(taken) * row),
+                      "reportgen GL 50": (runs[role][fixed_label], len(inputs) * (50 * row + 2 * forward))}
+        n = captum_steps.get(role) or max((n for n in CAPTUM_STEPS if captum_label(n) in runs[role]), default=None)
+        if n is not None:
+            name = f"Captum GL {n}" + ("" if role in captum_steps else " (largest tried; not all within)")
+            candidates[name] = (runs[role][captum_label(n)], len(inputs) * (n * row + 2 * forward))
+        for name, (run, flops) in candidates.items():
+            seconds = min(run.seconds)
+            ok = within(run.scores, run.delta, args.tolerance)
+            relative = (run.delta.abs() / (run.scores.sum(1) - run.delta).abs()).tolist()
+            table.append({"model": role, "run": name, "seconds": seconds, "load": run.load, "within": sum(ok),
+                          "samples": len(ok), "max_relative_delta": max(relative),
+                          "median_relative_delta": statistics.median(relative),
+                          "gflops_per_s": flops / seconds / 1e9,
+                          "share_of_peak": flops / seconds / 1e9 / peak["fp32_peak_gflops"]})
+        total["auto"] += min(runs[role][auto_label].seconds)
+        total["fixed 50"] += min(runs[role][fixed_label].seconds)
+        if role in captum_steps:
+            total["captum"] += min(runs[role][captum_label(captum_steps[role])].seconds)
+    ladder = {role: {label: {"seconds": run.seconds, "within": sum(within(run.scores, run.delta, args.tolerance))}
+                     for label, run in role_runs.items() if label.startswith("captum")}
+              for role, role_runs in runs.items()}
+    agreement_auto_captum = {role: agreement(kept[role][auto_label].scores,
+                                             runs[role][captum_label(n)].scores,
+                                             prepared[role][1].attention_mask.bool()
+                                             & ~prepared[role][1].special_tokens_mask.bool())
+                             for role, n in captum_steps.items()}
+    result = {"info": info, "table": table, "steps_taken": dict(sorted(Counter(steps_taken).items())),
+              "captum_steps": captum_steps, "captum_ladder": ladder, "total_seconds": total,
+              "speedup_vs_captum": total["captum"] / total["auto"] if len(captum_steps) == len(prepared) else None,
+              "speedup_vs_fixed_50": total["fixed 50"] / total["auto"],
+              "agreement_auto_vs_captum": agreement_auto_captum}
+    print("\n| model | run | seconds | within tolerance | max / median \\|delta\\| ÷ \\|F(x)−F(x′)\\| | GFLOP/s | of fp32 peak |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for row in table:
+        print(f"| {row['model']} | {row['run']} | {row['seconds']:.1f} | {row['within']}/{row['samples']} | "
+              f"{100 * row['max_relative_delta']:.2f} % / {100 * row['median_relative_delta']:.2f} % | "
+              f"{row['gflops_per_s']:.0f} | {100 * row['share_of_peak']:.0f} % |")
+    print(f"\nsteps per sample and model with auto: {result['steps_taken']}  (mean {np.mean(steps_taken):.1f})")
+    print(f"Captum's smallest n with every sample within tolerance: {captum_steps or 'none up to 256'}")
+    print(f"totals (both models): {json.dumps({k: round(v, 1) for k, v in total.items()})}")
+    if result["speedup_vs_captum"]:
+        print(f"auto vs Captum at equal accuracy: ×{result['speedup_vs_captum']:.2f}")
+    print(f"auto vs reportgen GL 50: ×{result['speedup_vs_fixed_50']:.2f}")
+    for role, values in agreement_auto_captum.items():
+        print(f"{role}: auto vs Captum Spearman min {values['spearman_min']:.4f}, mean {values['spearman_mean']:.4f}")
+    return result
+
+
+# ---------------------------------------------------------------- the study: which nested rule
+
+def clenshaw_curtis(intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes (1 − cos(kπ/N))/2 and weights on [0, 1] (Trefethen's clencurt, N even)."""
+    theta = np.pi * np.arange(intervals + 1) / intervals
+    inner = np.ones(intervals - 1)
+    for k in range(1, intervals // 2):
+        inner -= 2 * np.cos(2 * k * theta[1:-1]) / (4 * k * k - 1)
+    inner -= np.cos(intervals * theta[1:-1]) / (intervals**2 - 1)
+    weights = np.empty(intervals + 1)
+    weights[[0, -1]] = 1 / (intervals**2 - 1)
+    weights[1:-1] = 2 * inner / intervals
+    return (1 - np.cos(theta)) / 2, weights / 2
+
+
+def simpson(intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simpson = one Richardson step on the trapezoid grids (4·T_N − T_{N/2}) / 3: the same nested nodes."""
+    fine = np.array(nodes_and_weights("riemann-trapezoid", intervals + 1)[1])
+    coarse = np.zeros(intervals + 1)
+    coarse[::2] = nodes_and_weights("riemann-trapezoid", intervals // 2 + 1)[1]
+    return np.linspace(0, 1, intervals + 1), (4 * fine - coarse) / 3
+
+
+def trapezoid(intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.linspace(0, 1, intervals + 1), np.array(nodes_and_weights("riemann-trapezoid", intervals + 1)[1])
+
+
+STUDY_RULES = {"trapezoid": trapezoid, "simpson": simpson, "clenshaw-curtis": clenshaw_curtis}
+
+
+def integrand(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, alphas: np.ndarray,
+              batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """IG's integrand per token and F, at every α, for every text: (texts, nodes, seq) and (texts, nodes)."""
+    x = word_embeddings(model, inputs.input_ids)
+    x_base = word_embeddings(model, baseline_ids(inputs, model.tokenizer.pad_token_id))
+    path = _Path(model, x, x_base, inputs.attention_mask, targets, "fp32")
+    values = torch.zeros(len(inputs), len(alphas), x.shape[1])
+    logits = torch.zeros(len(inputs), len(alphas))
+    rows = [(i, k) for i in range(len(inputs)) for k in range(len(alphas))]
+    for start in range(0, len(rows), batch_size):
+        text = torch.tensor([i for i, _ in rows[start:start + batch_size]])
+        node = torch.tensor([k for _, k in rows[start:start + batch_size]])
+        values[text, node], logits[text, node] = path.contributions(text, torch.tensor(alphas, dtype=torch.float32)[node])
+    return values, logits
+
+
+def study_integrands(args: argparse.Namespace) -> dict:
+    """IG's integrand on the union of the trapezoid and Clenshaw–Curtis grids of 2^study_level intervals,
+    for every review, demo model and head (ReLU, the user's; GELU, a smooth one)."""
+    models, texts, rows = demo_models(args.reviews, args.max_length)
+    finest = 2**args.study_level
+    alphas = np.unique(np.concatenate([trapezoid(finest)[0], clenshaw_curtis(finest)[0]]).round(15))
+    print(f"{len(rows)} reviews, {len(alphas)} nodes per path", flush=True)
+    paths = {}
+    for role, model in models.items():
+        inputs = encode(model.tokenizer, texts, args.max_length, pad_to_max_length=True)
+        for head in ("relu", "gelu"):
+            model.module.classifier[1] = torch.nn.ReLU() if head == "relu" else torch.nn.GELU()
+            targets = predict_logits(model, inputs, batch_size=args.batch_size).argmax(dim=-1)
+            started = time.perf_counter()
+            paths[f"{role} {head}"] = integrand(model, inputs, targets, alphas, args.batch_size)
+            print(f"  {role} {head}: {time.perf_counter() - started:.0f} s", flush=True)
+    return {"alphas": alphas, "reviews": rows, "paths": paths}
+
+
+def study(args: argparse.Namespace) -> dict:
+    """Per nested rule, head and stopping rule: gradients needed to reach the tolerance, and token error then.
+
+    The integrands are saved to (and, when it exists, read from) --study-data, so the analysis can be
+    rerun without computing them again.
+    """
+    saved = Path(args.study_data) if args.study_data else None
+    if saved is not None and saved.exists():
+        data = torch.load(saved, weights_only=False)
+    else:
+        data = study_integrands(args)
+        if saved is not None:
+            torch.save(data, saved)
+    alphas = data["alphas"]
+    index = {round(float(a), 12): k for k, a in enumerate(alphas)}
+    levels = range(1, int(np.log2(2**args.study_level // GRID.start)) + 1)  # grids of 8 … 2^study_level intervals
+    finest = GRID.start * 2 ** levels[-1]
+    union = np.zeros(len(alphas))  # trapezoid on all nodes: an independent reference for jumpy integrands
+    union[:-1] += np.diff(alphas) / 2
+    union[1:] += np.diff(alphas) / 2
+    records = []
+    for name, (values, logits) in data["paths"].items():
+        role, head = name.split()
+        values = values.double()
+        change = logits[:, index[1.0]] - logits[:, index[0.0]]
+        reference = torch.einsum("k,tks->ts", torch.tensor(union), values) if head == "relu" else \
+            estimate(values, index, clenshaw_curtis, finest)
+        for rule_name, rule in STUDY_RULES.items():
+            estimates = [estimate(values, index, rule, GRID.start * 2**level) for level in [0, *levels]]
+            for i in range(values.shape[0]):
+                records.append(stopping(role, head, rule_name, i, estimates, reference[i], float(change[i]),
+                                        args.tolerance))
+    summary = {}
+    for record in records:
+        for stop, (steps, error) in record["stops"].items():
+            key = f"{record['head']} | {record['rule']} | {stop}"
+            entry = summary.setdefault(key, {"gradients": 0, "capped": 0, "errors": []})
+            entry["gradients"] += steps if steps else GRID.size(levels[-1])
+            entry["capped"] += steps is None
+            if error is not None:
+                entry["errors"].append(error)
+    print(f"\n{len(data['reviews'])} reviews × 2 models per head; tolerance {args.tolerance}")
+    print(f"| head | nested rule | stop when | gradients (all samples; {GRID.size(levels[-1])} where not reached) | "
+          f"not reached by {GRID.size(levels[-1])} | token L1 error at stop: max / mean |")
+    print("| --- | --- | --- | ---: | ---: | ---: |")
+    for key, entry in sorted(summary.items()):
+        errors = entry["errors"] or [float("nan")]
+        print(f"| {key} | {entry['gradients']} | {entry['capped']} | {100 * max(errors):.2f} % / "
+              f"{100 * statistics.fmean(errors):.2f} % |")
+    return {"reviews": data["reviews"], "nodes": len(alphas), "records": records, "summary": summary}
+
+
+def estimate(values: torch.Tensor, index: dict, rule, intervals: int) -> torch.Tensor:
+    nodes, weights = rule(intervals)
+    columns = [index[round(float(a), 12)] for a in nodes]
+    return torch.einsum("k,tks->ts", torch.tensor(weights), values[:, columns])
+
+
+def stopping(role: str, head: str, rule: str, i: int, estimates: list[torch.Tensor], reference: torch.Tensor,
+             change: float, tolerance: float) -> dict:
+    """Where each stopping rule would stop this sample's refinement, and the token error there."""
+    stops = {}
+    guard = SCORE_CHANGE_GUARD * tolerance
+    for name in ("delta", "delta + scores settled"):
+        stops[name] = (None, None)
+        for level in range(1, len(estimates)):
+            scores, previous = estimates[level][i], estimates[level - 1][i]
+            ok = abs(float(scores.sum()) - change) <= allowed_delta(change, tolerance)
+            if name != "delta":
+                ok = ok and float((scores - previous).abs().sum()) <= guard * float(scores.abs().sum())
+            if ok:
+                error = float((scores - reference).abs().sum() / reference.abs().sum())
+                stops[name] = (GRID.start * 2**level + 1, error)
+                break
+    return {"model": role, "head": head, "rule": rule, "sample": i, "change": change, "stops": stops}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviews", type=int, default=8, help="held-out reviews (the first of the demo's split)")
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--tolerance", type=float, default=0.01)
+    parser.add_argument("--max-steps", type=int, default=257)
+    parser.add_argument("--batch-size", type=int, default=32, help="rows per pass, both engines")
+    parser.add_argument("--tune", default=None, help="comma-separated batch sizes to time first")
+    parser.add_argument("--tune-only", action="store_true", help="stop after --tune (its sizes --repeats times)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed calls of reportgen auto, reportgen GL 50 and Captum at its smallest passing n_steps; "
+                             "the fastest counts (the Captum rungs below it run once)")
+    parser.add_argument("--models", default="finetuned,base", help="which demo models, in this order")
+    parser.add_argument("--study", action="store_true", help="compare nested rules on dense grids instead")
+    parser.add_argument("--study-level", type=int, default=7, help="finest study grid: 2^level intervals")
+    parser.add_argument("--study-data", default=None, help="save the study's integrands here (read them if it exists)")
+    parser.add_argument("--json", default=None, help="write every figure here")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    result = study(args) if args.study else compare(args)
+    result["wall_seconds"] = time.perf_counter() - started
+    result["load_average_at_end"] = os.getloadavg()
+    print(f"\nwall time {result['wall_seconds'] / 60:.1f} min", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""`reportgen corpus`: attribute a whole selection of rows, on one process or many, then aggregate.
+
+Every rank (one without torchrun) attributes its share of the rows still to do and writes them
+as Parquet parts; rank 0 waits for the others, merges the parts, aggregates per word and writes
+the HTML report, its JSON and the words' Parquet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shlex
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reportgen.api import ModelSpec, Selection, check_no_input_is_overwritten
+from reportgen.commands.scan import check_class_counts
+from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
+from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
+from reportgen.corpus.store import META, CorpusStore, corpus_meta
+from reportgen.corpus.view import CorpusFacts, pp, render_corpus
+from reportgen.distributed import (Ranks, SharedProgress, describe_devices, gather, session, shard, share_from_main,
+                                   where_am_i)
+from reportgen.errors import ReportgenError
+from reportgen.loading.data import Rows
+from reportgen.loading.models import LoadedModel, check_max_length
+from reportgen.pipeline import encoder_name, resolve_class_names, shareable_info, shareable_name, versions
+from reportgen.rendering.output import atomic_file, check_writable, write_atomically
+from reportgen.scan.predict import ROLES, check_labels, dataset_settings, model_settings
+from reportgen.scan.records import read_scan
+from reportgen.scan.selection import SELECTIONS, format_outcomes
+from reportgen.scan.to_report import check_scan_models
+
+AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
+LABEL_SLICE = 4096  # rows whose labels are checked at a time
+
+
+@dataclass
+class CorpusOutputs:
+    """The report and, beside it by default, its aggregates (JSON, Parquet) and the per-row store."""
+
+    html: Path
+    json: Path | None = None
+    words: Path | None = None
+    scores: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.json = self.json or self.html.with_suffix(".json")
+        self.words = self.words or self.html.with_name(f"{self.html.stem}.words.parquet")
+        self.scores = self.scores or self.html.with_name(f"{self.html.stem}-scores")
+
+    def files(self) -> list[Path]:
+        return [self.html, self.json, self.words]
+
+
+@dataclass
+class RowChoice:
+    """Which of the selected rows to attribute: all, the first N, or N at random (seeded)."""
+
+    limit: int | None = None
+    sample: int | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.limit is not None and self.sample is not None:
+            raise ReportgenError("give --limit (the first N rows) or --sample (N random rows), not both")
+        for name, value in (("limit", self.limit), ("sample", self.sample)):
+            if value is not None and value < 1:
+                raise ReportgenError(f"--{name} must be at least 1 (got {value})")
+
+    def apply(self, indices: list[int]) -> list[int]:
+        if self.limit is not None:
+            return indices[:self.limit]
+        if self.sample is not None and self.sample < len(indices):
+            return sorted(random.Random(self.seed).sample(indices, self.sample))
+        return indices
+
+    def describe(self, selection: Selection, chosen: int) -> str:
+        """Which rows, in words, for the report's header."""
+        if selection.from_scan is not None:
+            what = f"the rows of {selection.from_scan.name} with {SELECTIONS[selection.select]}"
+            what += f" (top {selection.top} by {selection.order})" if selection.top is not None else ""
+        elif selection.indices:
+            what = "the rows given by --indices"
+        else:
+            what = "the dataset"
+        if self.limit is not None:
+            return f"the first {chosen:,} of {what}"
+        if self.sample is not None:
+            return f"{chosen:,} random rows of {what} (seed {self.seed})"
+        return what if what != "the dataset" else "every row of the dataset"
+
+
+def parse_target_class(spec: str | None, class_names: list[str]) -> int | None:
+    """--target-class: a class name or index; None keeps each row's true label."""
+    if spec is None:
+        return None
+    if spec in class_names:
+        return class_names.index(spec)
+    if spec.isdigit() and int(spec) < len(class_names):
+        return int(spec)
+    raise ReportgenError(f"--target-class '{spec}': give a class name ({', '.join(class_names)}) or an index "
+                         f"below {len(class_names)}")
+
+
+def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, include_paths: bool) -> str:
+    """`reportgen report …` for one row of this corpus, without --indices and -o (the example adds them)."""
+    name = str if include_paths else shareable_name
+    encoder = models.encoder if include_paths else encoder_name(models.encoder)  # as the header names it
+    parts = ["reportgen", "report", "--base", name(str(models.base)), "--finetuned", name(str(models.finetuned)),
+             "--encoder", encoder, "--max-length", str(options.max_length), "--dataset", name(rows.name)]
+    if models.pooling != "mean-all":
+        parts += ["--pooling", models.pooling]
+    if rows.split:
+        parts += ["--split", rows.split]
+    if rows.text_column != "text":
+        parts += ["--text-column", rows.text_column]
+    if rows.label_column not in (None, "label"):
+        parts += ["--label-column", rows.label_column]
+    if rows.class_names:
+        parts += ["--label-names", ",".join(rows.class_names)]
+    parts += ["--target", "label" if options.target_class is None else str(options.target_class),
+              "--method", options.method]
+    if options.method == "integrated-gradients":
+        parts += ["--steps", str(options.steps), "--quadrature", options.quadrature]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def json_ready(value: Any) -> Any:
+    """NaN (an interval no replicate could estimate) becomes null: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, statistics: AggregateOptions,
+               choice: RowChoice, outputs: CorpusOutputs, *, target_class: str | None = None,
+               overwrite: bool = False, include_paths: bool = False, progress: bool = True) -> Aggregates | None:
+    """Check everything cheap first, then attribute, merge, aggregate and write (rank 0 returns the aggregates)."""
+    started = time.perf_counter()
+    options.check()
+    statistics.check()
+    choice.check()
+    selection.check(all_rows=True)
+    check_no_input_is_overwritten(outputs.files(), [models.base, models.finetuned, selection.dataset,
+                                                    selection.from_scan])
+    with session(models.device) as ranks:
+        if ranks.is_main:
+            check_writable(outputs.files() + [outputs.scores / META])
+        rows, indices = selection.locate(all_rows=True)
+        indices = choice.apply(indices)
+        if not indices:
+            raise ReportgenError("nothing to attribute: the selection holds no rows")
+        if target_class is None and rows.label_column is None:
+            raise ReportgenError(f"{rows.name} has no label column, so the rows have no true class to explain toward: "
+                                 "name it with --label-column, or give the class with --target-class")
+        loaded = ModelSpec(models.base, models.finetuned, models.encoder, models.pooling, str(ranks.device),
+                           models.tokenizer).load()
+        check_max_length(loaded, options.max_length)
+        if selection.from_scan is not None:
+            check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
+        class_names = resolve_class_names(rows.class_names, check_class_counts(loaded))
+        options.target_class = parse_target_class(target_class, class_names)
+        _check_labels(rows, indices, len(class_names), options.target_class)
+        settings = {**model_settings(loaded, options.max_length), **options.settings(), **dataset_settings(rows)}
+        meta = corpus_meta(settings, class_names, [asdict(loaded[role].info) for role in ROLES])
+        store, todo = _open_store(ranks, outputs.scores, meta, overwrite, indices)
+        places = gather(where_am_i(ranks), ranks)
+        attribution_seconds = _attribute(ranks, loaded, options, rows, store, todo, len(indices), progress)
+        if not ranks.is_main:
+            return None
+        store.merge()
+        result = aggregate(store.read, selection_flags(indices, len(rows)), statistics)
+        facts = CorpusFacts(
+            models=[m.info if include_paths else shareable_info(m.info) for m in loaded.values()],
+            class_names=class_names, dataset=rows.name if include_paths else shareable_name(rows.name),
+            split=rows.split, selection=choice.describe(selection, len(indices)), method=options.method,
+            steps=options.steps if options.method == "integrated-gradients" else None,
+            quadrature=options.quadrature if options.method == "integrated-gradients" else None,
+            target_class=options.target_class, max_length=options.max_length, precision=options.precision,
+            devices=describe_devices(places), world_size=ranks.world_size, seconds=time.perf_counter() - started,
+            attribution_seconds=attribution_seconds,
+            computed=len(todo), reused=len(indices) - len(todo), created=store.meta["created"], versions=versions(),
+            command_prefix=report_command(models, rows, options, include_paths),
+            outputs=[outputs.json.name, outputs.words.name])
+        _write(result, facts, outputs)
+        _announce(result, outputs)
+        return result
+
+
+def _check_labels(rows: Rows, indices: list[int], num_classes: int, target_class: int | None) -> None:
+    """Every label a class of the models, and (without --target-class) every row labelled: now, not after hours.
+    Read a slice at a time, so memory stays small whatever the number of rows."""
+    for start in range(0, len(indices), LABEL_SLICE):
+        chunk = indices[start:start + LABEL_SLICE]
+        labels = rows.labels(chunk)
+        check_labels(chunk, labels, num_classes)
+        targets_for(chunk, labels, target_class)
+
+
+def _open_store(ranks: Ranks, folder: Path, meta: dict[str, Any], overwrite: bool,
+                indices: list[int]) -> tuple[CorpusStore, list[int]]:
+    """Rank 0 resumes or starts the store and finds the rows still to do; the others join it then."""
+    todo = None
+    if ranks.is_main:
+        store = CorpusStore.prepare(folder, meta, overwrite=overwrite)
+        done = store.done(meta["settings"]["dataset_rows"])
+        todo = sorted(i for i in indices if not done[i])  # ascending: each writer's parts form a sorted run
+        if len(todo) < len(indices):
+            click.echo(f"Resuming {folder}: {len(indices) - len(todo):,} of the {len(indices):,} rows are already "
+                       f"there, {len(todo):,} to go.", err=True)
+    todo = share_from_main(todo, ranks)  # also the barrier: rank 0 has prepared the folder
+    if not ranks.is_main:
+        store = CorpusStore.join(folder, meta, ranks.rank)
+    return store, todo
+
+
+def _attribute(ranks: Ranks, models: dict[str, LoadedModel], options: CorpusOptions, rows: Rows,
+               store: CorpusStore, todo: list[int], total: int, progress: bool) -> float:
+    """This rank's share of the rows, saved batch by batch; rank 0 returns once every rank is done.
+
+    Returns the seconds from the first batch until every rank had finished.
+    """
+    started = time.perf_counter()
+    writer = store.writer(ranks.rank)
+    shared = SharedProgress(ranks, "corpus", total=total, initial=total - len(todo), enabled=progress)
+    try:
+        for batch in RowAttributor(models, options).batches(rows, shard(todo, ranks)):
+            writer.write(batch)
+            shared.advance(len(batch))
+        shared.wait_for_others()
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: the rows finished so far are saved in {store.parts_dir}; run the same command "
+                   "again to resume.", err=True)
+        raise
+    finally:
+        shared.close()
+    return time.perf_counter() - started
+
+
+def _write(result: Aggregates, facts: CorpusFacts, outputs: CorpusOutputs) -> None:
+    """The words' Parquet first, then the HTML and JSON together (each file whole, or untouched)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    about = json_ready(asdict(facts))
+    document = {"format": AGGREGATES_FORMAT, "version": 1, "meta": about, **json_ready(result.to_dict())}
+    table = pa.Table.from_pylist(result.word_table(), schema=_words_schema(about))
+    with atomic_file(outputs.words) as handle:
+        pq.write_table(table, handle)
+    write_atomically({outputs.html: render_corpus(result, facts),
+                      outputs.json: json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"})
+
+
+def _words_schema(about: dict[str, Any]):
+    import pyarrow as pa
+
+    fields = [pa.field("group", pa.string()), pa.field("word", pa.string()), pa.field("rows", pa.int64()),
+              pa.field("occurrences", pa.int64())]
+    fields += [pa.field(f"{part}_{key}", pa.float64()) for part in ("base", "finetuned", "difference")
+               for key in ("mean", "low", "high")]
+    return pa.schema(fields, metadata={AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
+
+
+def _announce(result: Aggregates, outputs: CorpusOutputs) -> None:
+    if result.outcomes is not None:
+        click.echo(format_outcomes(result.outcomes, done="attributed"), err=True)
+    everything = result.groups["all"]
+    for title, words in (("More in fine-tuned", everything.more), ("Less in fine-tuned", everything.less)):
+        listed = ", ".join(f"{w.word} {pp(w.difference.mean)}" for w in words[:8])
+        click.echo(f"{title}: {listed or 'no word'}", err=True)
+    click.echo(f"Wrote {outputs.html}, {outputs.json} and {outputs.words}; per-row scores in "
+               f"{outputs.scores / 'rows.parquet'}.", err=True)

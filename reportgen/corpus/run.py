@@ -1,0 +1,161 @@
+"""Attribute many rows with both models toward one common class, a batch of rows at a time.
+
+Both models explain the same class for a row (its true label, or the class the user names), so
+their scores answer the same question and can be compared; wordpieces are merged into the
+text's words with the fast tokenizer's word ids (`reportgen.words`). Nothing is kept between
+batches: each batch's rows go to the caller (the store) as soon as they are computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.batching import default_batch_size
+from reportgen.choices import CORPUS_METHOD, METHODS
+from reportgen.errors import ReportgenError
+from reportgen.inference import predict_logits
+from reportgen.loading.data import Rows
+from reportgen.loading.inputs import EncodedTexts, encode
+from reportgen.loading.models import LoadedModel
+from reportgen.scan.predict import ROLES, check_labels, same_inputs
+from reportgen.words import group_words, word_scores
+
+@dataclass
+class CorpusOptions:
+    """What the attributions of a corpus are: changing any of these makes stored rows unusable."""
+
+    method: str = CORPUS_METHOD
+    steps: int = 50
+    quadrature: str = "gauss-legendre"
+    target_class: int | None = None  # None: each row's true label
+    max_length: int = 512
+    batch_size: int | None = None  # texts per batch; None: pick for the device
+    precision: str = "fp32"
+
+    def check(self) -> None:
+        if "," in self.method:
+            raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
+        if self.method not in METHODS:
+            raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
+        if self.steps < 1:
+            raise ReportgenError(f"--steps must be at least 1 (got {self.steps})")
+        self.attributor(1)  # an unknown quadrature fails here, before any model is loaded
+
+    def attributor(self, batch_size: int):
+        return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
+                               steps=self.steps, quadrature=self.quadrature)
+
+    def settings(self) -> dict[str, Any]:
+        """The options a resumed run must share with the stored rows (steps only matter for IG)."""
+        out: dict[str, Any] = {"method": self.method, "precision": self.precision, "target_class": self.target_class}
+        if self.method == "integrated-gradients":
+            out |= {"steps": self.steps, "quadrature": self.quadrature}
+        return out
+
+
+@dataclass
+class CorpusRow:
+    """One dataset row through both models: verdicts, and each model's score per word of the text.
+
+    Scores are the raw sums of each word's wordpiece scores toward `target`; `*_total` is the
+    model's Σ|score| over all the text's tokens ([CLS] and [SEP] included, padding not), so
+    `score / total` is the word's share of that model's influence (`reportgen.comparison.normalise`).
+    """
+
+    index: int
+    label: int | None
+    target: int
+    base_pred: int
+    base_prob: float  # probability of the model's own prediction
+    base_target_prob: float  # probability of the target class
+    finetuned_pred: int
+    finetuned_prob: float
+    finetuned_target_prob: float
+    truncated: bool
+    words: list[str]
+    starts: list[int]  # character offsets of each word in the row's text
+    ends: list[int]
+    base_scores: list[float]
+    finetuned_scores: list[float]
+    base_total: float
+    finetuned_total: float
+
+
+def targets_for(indices: list[int], labels: list[int | None], target_class: int | None) -> list[int]:
+    """The common class of each row: the given class, else the true label (a row without one is an error)."""
+    if target_class is not None:
+        return [target_class] * len(indices)
+    for index, label in zip(indices, labels):
+        if label is None:
+            raise ReportgenError(f"row {index} has no label, so there is no true class to explain; give the class "
+                                 "to explain every row toward with --target-class")
+    return [int(label) for label in labels]
+
+
+class RowAttributor:
+    """Both models' predictions and word scores for batches of rows, on the models' device."""
+
+    def __init__(self, models: dict[str, LoadedModel], options: CorpusOptions) -> None:
+        self.models = models
+        self.options = options
+        device = models["base"].device
+        self.batch_size = options.batch_size or default_batch_size(device)
+        # One attributor per model: a batch size that had to shrink on out-of-memory stays shrunk.
+        self.attributors = {role: options.attributor(self.batch_size) for role in ROLES}
+
+    def batches(self, rows: Rows, indices: list[int]) -> Iterator[list[CorpusRow]]:
+        """`batch_size` rows at a time, in the order given."""
+        for start in range(0, len(indices), self.batch_size):
+            yield self.attribute(rows, indices[start:start + self.batch_size])
+
+    def _encode(self, texts: list[str]) -> dict[str, EncodedTexts]:
+        encoded: dict[str, EncodedTexts] = {}
+        for role, model in self.models.items():
+            twin = next((r for r in encoded if same_inputs(self.models[r], model)), None)
+            encoded[role] = encoded[twin] if twin else encode(model.tokenizer, texts, self.options.max_length,
+                                                              model.info.pads_to_max_length)
+        first, second = (encoded[role] for role in ROLES)
+        if first is not second and first.tokens(self.models["base"].tokenizer) != \
+                second.tokens(self.models["finetuned"].tokenizer):
+            raise ReportgenError("the base and fine-tuned models split the texts into different wordpieces; a corpus "
+                                 "compares word scores, so the models need the same tokenizer (--encoder)")
+        if not first.words_exact:
+            raise ReportgenError("the models' tokenizer is a slow (Python) one, which gives no word boundaries; "
+                                 "a corpus needs a fast tokenizer (tokenizer.json beside the model or encoder)")
+        return encoded
+
+    def attribute(self, rows: Rows, indices: list[int]) -> list[CorpusRow]:
+        texts, labels = rows.texts(indices), rows.labels(indices)
+        check_labels(indices, labels, self.models["base"].info.num_classes)
+        targets = targets_for(indices, labels, self.options.target_class)
+        target_tensor = torch.tensor(targets, dtype=torch.long)
+        encoded = self._encode(texts)
+        verdicts, scores = {}, {}
+        for role, model in self.models.items():
+            logits = predict_logits(model, encoded[role], batch_size=self.batch_size, precision=self.options.precision)
+            verdicts[role] = logits.softmax(dim=-1).cpu()
+            scores[role] = self.attributors[role].attribute(model, encoded[role], target_tensor).scores.cpu()
+        inputs = encoded["base"]
+        out = []
+        for i, (index, text) in enumerate(zip(indices, texts)):
+            length = int(inputs.attention_mask[i].sum())
+            words = [w for w in group_words(inputs.word_ids[i], inputs.offsets[i], text) if w.start is not None]
+            per_model: dict[str, Any] = {}
+            for role in ROLES:
+                probabilities = verdicts[role][i]
+                predicted = int(probabilities.argmax())
+                token_scores = scores[role][i, :length].tolist()
+                per_model |= {f"{role}_pred": predicted, f"{role}_prob": float(probabilities[predicted]),
+                              f"{role}_target_prob": float(probabilities[targets[i]]),
+                              f"{role}_scores": word_scores(words, token_scores),
+                              f"{role}_total": math.fsum(abs(s) for s in token_scores)}
+            out.append(CorpusRow(index=index, label=labels[i], target=targets[i], truncated=inputs.truncated[i],
+                                 words=[w.text for w in words], starts=[w.start for w in words],
+                                 ends=[w.end for w in words], **per_model))
+        return out

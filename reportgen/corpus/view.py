@@ -1,0 +1,309 @@
+"""Turn a corpus's aggregates into exactly what `templates/corpus.html.j2` prints.
+
+Every number is formatted, every shade chosen and every chart laid out here (with the report's
+colour scale and chart geometry), so the template only places strings; it autoescapes them all.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reportgen.choices import is_signed, method_title
+from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
+from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
+from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
+from reportgen.rendering.html import environment
+from reportgen.rendering.view_model import LegendView, TokenView, _describe as describe_model, role_title
+from reportgen.results import ModelInfo
+
+ROLES = ("base", "finetuned")
+GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of them are in the JSON)
+FLOOR_METHODS = ("attention-gradient", "attention-rollout")
+FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
+              "about 1/max-length of a model's influence (for the user's mean over all positions): a word's share "
+              "grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in the row). "
+              "The floor is the same for both models, so it cancels in fine-tuned − base, which carries the "
+              "signal; for per-model shares that are not floored, use --method integrated-gradients.")
+
+
+@dataclass
+class CorpusFacts:
+    """What was run, as the header says it: names and hashes only, never local paths (unless asked)."""
+
+    models: list[ModelInfo]
+    class_names: list[str]
+    dataset: str | None
+    split: str | None
+    selection: str  # "the first 2,000 rows", …
+    method: str
+    steps: int | None  # integrated gradients only
+    quadrature: str | None
+    target_class: int | None  # None: each row's true label
+    max_length: int
+    precision: str
+    devices: str
+    world_size: int
+    seconds: float  # the whole command on rank 0: loading, attribution, merge, statistics
+    attribution_seconds: float  # from the first batch until every rank had finished
+    computed: int  # rows attributed by this run
+    reused: int  # rows found in the store from earlier runs
+    created: str
+    versions: dict[str, str]
+    command_prefix: str  # `reportgen report …` without --indices and -o, for the example rows
+    outputs: list[str] = field(default_factory=list)  # file names of the aggregates beside the HTML
+
+
+@dataclass
+class WordRow:
+    word: str
+    anchor: str  # its examples' section, when it has one
+    rows: str
+    base: str
+    finetuned: str
+    difference: str
+    relative: str
+    interval: str
+    clear: bool  # the interval excludes zero
+    css: str  # the difference's shade
+
+
+@dataclass
+class ExampleView:
+    heading: str
+    verdicts: str
+    change: str
+    columns: list[tuple[str, list[TokenView]]]  # (title, tokens): base, fine-tuned, their difference
+    command: str
+
+
+@dataclass
+class WordExamples:
+    word: str
+    anchor: str
+    summary: str
+    examples: list[ExampleView]
+
+
+@dataclass
+class GroupView:
+    title: str
+    rows: str
+    more: list[WordRow]
+    less: list[WordRow]
+    words: int  # words with at least min-count rows in the group
+    empty: str  # what to say when no word has enough rows
+
+
+@dataclass
+class CorpusView:
+    title: str
+    lede: str
+    models: list[tuple[str, str]]
+    header: list[tuple[str, str]]
+    accuracy: list[tuple[str, str]]
+    outcome_cells: list[list[str]] | None
+    disagree: str
+    normalisation: str
+    ranking: str
+    more: list[WordRow]
+    less: list[WordRow]
+    chart: BarChart
+    examples: list[WordExamples]
+    groups: list[GroupView]
+    shades: list[Shade]
+    legends: list[LegendView]
+    notes: list[str]
+    generator: str
+    levels: int = LEVELS
+
+
+def pp(value: float) -> str:
+    """A difference of shares, in percentage points, to 3 significant digits (changes can be small)."""
+    return f"{100 * value:+.3g} pp"
+
+
+def share(value: float) -> str:
+    return f"{100 * value:.3g} %"
+
+
+def relative(change: float, base: float) -> str:
+    """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's."""
+    return f"{100 * change / base:+.1f} %" if base else "—"
+
+
+def duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
+def interval_text(estimate: Estimate, scale: float = 100) -> str:
+    if math.isnan(estimate.low) or math.isnan(estimate.high):
+        return "—"
+    return f"[{scale * estimate.low:+.3g}, {scale * estimate.high:+.3g}]"
+
+
+def _word_row(w: WordStats, scale: float, listed: dict[str, str]) -> WordRow:
+    return WordRow(word=w.word, anchor=listed.get(w.word, ""), rows=f"{w.rows:,}",
+                   base=share(w.base.mean), finetuned=share(w.finetuned.mean), difference=pp(w.difference.mean),
+                   relative=relative(w.difference.mean, w.base.mean),
+                   interval=interval_text(w.difference), clear=w.difference.excludes_zero,
+                   css=css_class(level_of(w.difference.mean, scale), "difference"))
+
+
+def _class_name(names: list[str], value: int | None) -> str:
+    if value is None:
+        return "unknown"
+    return names[value] if 0 <= value < len(names) else str(value)
+
+
+def _verdict(names: list[str], predicted: int, probability: float, label: int | None) -> str:
+    mark = "" if label is None else (" ✓" if predicted == label else " ✗")
+    return f"{_class_name(names, predicted)} ({probability:.2f}){mark}"
+
+
+def _snippet(example: Example, values: list[float], scale: float, kind: str, what: str,
+             number: Callable[[float], str]) -> list[TokenView]:
+    """One column of an example: the words around the word, shaded like a report column, "…" where cut."""
+    tokens = [TokenView("…", "", "cut", "z cut", "")] if example.cut_before else []
+    for position, (word, value) in enumerate(zip(example.snippet, values)):
+        level = level_of(abs(value) if kind == "unsigned" else value, scale)
+        tokens.append(TokenView(word.text, repr(value), f"{word.text} {number(value)} {what}",
+                                css_class(level, kind) + (" focus" if word.focus else ""),
+                                word.lead if position or example.cut_before else ""))
+    if example.cut_after:
+        tokens.append(TokenView("…", "", "cut", "z cut", " "))
+    return tokens
+
+
+def _example_view(example: Example, facts: CorpusFacts, kind: str) -> ExampleView:
+    names = facts.class_names
+    values = {role: [getattr(w, role) for w in example.snippet] for role in ROLES}
+    values["difference"] = [f - b for b, f in zip(values["base"], values["finetuned"])]
+    shared = max((abs(v) for role in ROLES for v in values[role]), default=0.0)
+    columns = [(role_title(role), _snippet(example, values[role], shared, kind,
+                                           f"of the {role_title(role).lower()} model's influence", share))
+               for role in ROLES]
+    columns.append(("Fine-tuned − base", _snippet(example, values["difference"],
+                                                  max((abs(v) for v in values["difference"]), default=0.0),
+                                                  "difference", "fine-tuned − base", pp)))
+    index = example.index
+    return ExampleView(
+        heading=f"Row {index}" + (f" · true label {_class_name(names, example.label)}" if example.label is not None
+                                  else ""),
+        verdicts=f"Base {_verdict(names, example.base_pred, example.base_prob, example.label)} · fine-tuned "
+                 f"{_verdict(names, example.finetuned_pred, example.finetuned_prob, example.label)}",
+        change=f"“{example.snippet[[w.focus for w in example.snippet].index(True)].text}” here: base "
+               f"{share(example.base_share)} → fine-tuned {share(example.finetuned_share)} of the model's influence "
+               f"({pp(example.finetuned_share - example.base_share)})",
+        columns=columns,
+        command=f"{facts.command_prefix} --indices {index} -o {shlex.quote(f'row-{index}.html')}")
+
+
+def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: float, min_count: int) -> GroupView:
+    rows = f"{group.rows:,} rows" + (f" ({100 * group.rows / total:.1f} %)" if total and group.name != "all" else "")
+    return GroupView(title=group.title[0].upper() + group.title[1:], rows=rows,
+                     more=[_word_row(w, scale, listed) for w in group.more[:GROUP_WORDS]],
+                     less=[_word_row(w, scale, listed) for w in group.less[:GROUP_WORDS]], words=len(group.words),
+                     empty=f"No word occurs in {min_count} or more of these rows; lower --min-count to see some.")
+
+
+def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]:
+    method = method_title(facts.method)
+    if facts.steps is not None:
+        method += f", {facts.steps} steps ({facts.quadrature})"
+    data = facts.dataset or "—"
+    if facts.split:
+        data += f", split {facts.split}"
+    target = ("each row's true label" if facts.target_class is None
+              else f"class {_class_name(facts.class_names, facts.target_class)} for every row")
+    rows = f"{aggregates.rows:,} ({facts.selection})"
+    work = f"{duration(facts.seconds)} in all; {facts.computed:,} rows attributed in {duration(facts.attribution_seconds)}"
+    if facts.computed:
+        work += f" ({facts.computed / max(facts.attribution_seconds, 1e-9):.2f} rows/s)"
+    if facts.reused:
+        work += f"; {facts.reused:,} reused from earlier runs"
+    options = aggregates.options
+    return [("Data", data), ("Rows", rows), ("Method", method), ("Target", target),
+            ("Max length", f"{facts.max_length} tokens"),
+            ("Devices", f"{facts.devices} · {facts.precision} · world size {facts.world_size}"),
+            ("Time taken", work),
+            ("Statistics", f"words in ≥ {options.min_count} rows · {options.bootstrap:,} bootstrap replicates "
+                           f"(seed {options.seed}) · {'punctuation included' if options.keep_punctuation else 'words with a letter or digit only'}"),
+            ("Created", facts.created), ("Versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items()))]
+
+
+def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
+    all_rows = aggregates.groups["all"]
+    kind = "signed" if is_signed(facts.method) else "unsigned"
+    listed = {w.word: f"word-{n}" for n, w in enumerate(all_rows.more + all_rows.less, start=1)}
+    scale = max((abs(w.difference.mean) for w in all_rows.more + all_rows.less), default=0.0)
+    outcomes = aggregates.outcomes
+    accuracy = []
+    if outcomes is not None:
+        for role in ROLES:
+            value = outcomes.accuracy(role)
+            right = round(value * outcomes.labelled)
+            accuracy.append((role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
+    chart_bars = [(w.word, 100 * w.difference.mean, 100 * w.difference.low, 100 * w.difference.high)
+                  for w in all_rows.more + all_rows.less[::-1]]
+    chart = bar_chart([("Fine-tuned − base, pp of each model's influence", chart_bars)],
+                      title=f"Words fine-tuning gave more or less of the say ({100 * CONFIDENCE:.0f} % intervals)",
+                      for_text="more in fine-tuned", against_text="less in fine-tuned", classes=(MORE, LESS))
+    examples = []
+    for w in all_rows.more + all_rows.less:
+        items = aggregates.examples.get(w.word, [])
+        examples.append(WordExamples(w.word, listed[w.word],
+                                     f"{pp(w.difference.mean)} {interval_text(w.difference)} over {w.rows:,} rows",
+                                     [_example_view(e, facts, kind) for e in items]))
+    direction = ("toward the true class (blue: for it, red: against it)" if kind == "signed"
+                 else "toward the true class (magnitude only: the method does not say for or against)")
+    clear = sum(w.difference.excludes_zero for w in all_rows.words)
+    notes = [f"Of the {len(all_rows.words):,} words in at least {aggregates.options.min_count} rows, {clear:,} have a "
+             f"{100 * CONFIDENCE:.0f} % interval of the difference that excludes zero."]
+    if facts.outputs:
+        notes.append("Every word's statistics, per outcome group, are in " + " and ".join(facts.outputs) + ".")
+    if facts.method in FLOOR_METHODS:
+        notes.append(FLOOR_NOTE)
+    return CorpusView(
+        title="What fine-tuning changed — base vs fine-tuned",
+        lede=(f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, per word, "
+              f"{direction}. Which words does the fine-tuned model lean on more than the base, and which less?"),
+        models=[(role_title(m.role), describe_model(m)) for m in facts.models],
+        header=_header(facts, aggregates),
+        accuracy=accuracy,
+        outcome_cells=outcomes.cells() if outcomes is not None else None,
+        disagree=(f"The models disagree on {outcomes.disagree:,} rows." if outcomes is not None else
+                  "The rows have no labels, so there is no accuracy and no table of outcomes."),
+        normalisation=("Each model's word scores on a row are divided by its total Σ|score| over that row's tokens "
+                       "(the same normalisation as the report's difference view), so they are shares of that model's "
+                       "influence and a model with larger logits cannot dominate. A word's mean share is taken over "
+                       "its occurrences in the rows that contain it; the difference is fine-tuned − base, in "
+                       "percentage points (pp) of those shares."),
+        ranking=(f"Intervals: {100 * CONFIDENCE:.0f} % percentile intervals from {aggregates.options.bootstrap:,} "
+                 f"Poisson-bootstrap replicates over rows (seed {aggregates.options.seed}). Words are ranked by the "
+                 "end of the interval nearest zero, so a word ranks high only when the change is both large and "
+                 "sure; a word whose interval includes zero is shown in grey."),
+        more=[_word_row(w, scale, listed) for w in all_rows.more],
+        less=[_word_row(w, scale, listed) for w in all_rows.less],
+        chart=chart, examples=examples,
+        groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count)
+                for name, g in aggregates.groups.items() if name != "all"],
+        shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
+        legends=[_legend("Model columns: share of the model's influence", kind),
+                 _legend("Fine-tuned − base", "difference")],
+        notes=notes, generator=f"reportgen {facts.versions.get('reportgen', '')}")
+
+
+def _legend(caption: str, kind: str) -> LegendView:
+    """A snippet's scale runs from 0 (or −max) to the largest |value| in that snippet."""
+    low, words = ("0", ("", "")) if kind == "unsigned" else \
+        ("−max", ("less", "more") if kind == "difference" else ("against", "for"))
+    levels = range(0, LEVELS + 1) if kind == "unsigned" else range(-LEVELS, LEVELS + 1)
+    return LegendView(caption, low, "max", words[0], words[1], [css_class(level, kind) for level in levels])
+
+
+def render_corpus(aggregates: Aggregates, facts: CorpusFacts) -> str:
+    return environment().get_template("corpus.html.j2").render(view=build_corpus_view(aggregates, facts))
