@@ -32,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from reportgen.choices import CORPUS_METHOD, METHODS  # noqa: E402
+
 ENV = os.environ | {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -92,9 +94,9 @@ def tiny_inputs(rows: int, folder: Path) -> list[str]:
             str(encoder), "--max-length", "64", "--dataset", str(folder / f"rows-{rows}.csv")]
 
 
-def corpus(inputs: list[str], output: Path, device: str, batch_size: str) -> list[str]:
-    return ["corpus", *inputs, "--device", device, "--batch-size", batch_size, "-q", "--overwrite",
-            "-o", str(output)]
+def corpus(inputs: list[str], output: Path, args: argparse.Namespace) -> list[str]:
+    return ["corpus", *inputs, "--device", args.device, "--batch-size", args.batch_size, "--method", args.method,
+            "-q", "--overwrite", "-o", str(output)]
 
 
 def main() -> None:
@@ -104,6 +106,7 @@ def main() -> None:
     parser.add_argument("--memory-rows", type=int, nargs="*", default=[500, 2000, 8000],
                         help="rows per memory run (none: skip the memory part)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--method", default=CORPUS_METHOD, choices=METHODS)
     parser.add_argument("--batch-size", default="auto")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
@@ -115,25 +118,25 @@ def main() -> None:
         folder = Path(temporary)
         if not args.skip_throughput:
             inputs = demo_inputs(args.throughput_rows, folder)
-            print(f"Throughput: demo models, {args.throughput_rows} held-out reviews, 256 tokens, "
-                  "gradient-weighted attention\n")
+            print(f"Throughput: demo models, {args.throughput_rows} held-out reviews, 256 tokens, {args.method}\n")
             print("| processes | wall s (whole command) | attribution s | rows/s (attribution) | peak RSS MiB |")
             print("| ---: | ---: | ---: | ---: | ---: |")
             for processes in args.processes:
                 output = folder / f"p{processes}.html"
-                seconds, rss = run(corpus(inputs, output, args.device, args.batch_size), processes, folder)
+                seconds, rss = run(corpus(inputs, output, args), processes, folder)
                 meta = json.loads(output.with_suffix(".json").read_text())["meta"]
                 rate = meta["computed"] / meta["attribution_seconds"]
                 print(f"| {processes} | {seconds:.1f} | {meta['attribution_seconds']:.1f} | {rate:.2f} | {rss} |",
                       flush=True)
         if not args.memory_rows:
             return
-        print("\nMemory against rows: tiny random models (hidden 32, 2 layers), 64 tokens, one process\n")
+        print(f"\nMemory against rows: tiny random models (hidden 32, 2 layers), 64 tokens, {args.method}, "
+              "one process\n")
         print("| rows | wall s | rows/s (attribution) | peak RSS MiB | rows.parquet KiB |")
         print("| ---: | ---: | ---: | ---: | ---: |")
         for rows in args.memory_rows:
             output = folder / f"m{rows}.html"
-            seconds, rss = run(corpus(tiny_inputs(rows, folder), output, args.device, args.batch_size), 1, folder)
+            seconds, rss = run(corpus(tiny_inputs(rows, folder), output, args), 1, folder)
             meta = json.loads(output.with_suffix(".json").read_text())["meta"]
             size = (folder / f"m{rows}-scores" / "rows.parquet").stat().st_size // 1024
             print(f"| {rows:,} | {seconds:.1f} | {meta['computed'] / meta['attribution_seconds']:.0f} | {rss} | "

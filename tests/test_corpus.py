@@ -231,7 +231,7 @@ def test_rows_made_with_other_settings_are_refused(checkpoints, encoder_dir, dat
     assert invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "4")).exit_code == 0
     before = (tmp_path / "corpus-scores" / "rows.parquet").read_bytes()
     for extra, named in ((["--max-length", "32"], "max_length: 48 in the file, 32 now"),
-                         (["--method", "gradient"], "method: 'attention-gradient' in the file, 'gradient' now"),
+                         (["--method", "attention-gradient"], "method: 'gradient' in the file, 'attention-gradient' now"),
                          (["--target-class", "1"], "target_class: None in the file, 1 now")):
         refused = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "4", *extra))
         assert refused.exit_code == 1 and named in refused.output, refused.output

@@ -157,11 +157,14 @@ class IntegratedGradients(Attributor):
 
         Rows wait in one queue in the order they became known; each pass takes the next batch of
         rows, whichever texts they belong to, so passes stay full while texts finish at different
-        levels, and a text that needs more steps never makes another compute more.
+        levels, and a text that needs more steps never makes another compute more. The first grids
+        are queued shortest text first, so a pass mixes texts of similar length and trimming
+        padding keys (attention.py) still pays.
         """
         count, seq = path.x.shape[:2]
         texts = [_Refinement(seq, path.x.device) for _ in range(count)]
-        queue = deque((i, k) for i in range(count) for k in GRID.new_nodes(0))
+        by_length = sorted(range(count), key=lambda i: int(path.mask[i].sum()))
+        queue = deque((i, k) for i in by_length for k in GRID.new_nodes(0))
         scores = torch.zeros(count, seq, device=path.x.device)
         change = torch.zeros(count, device=path.x.device)
         steps = torch.zeros(count, dtype=torch.long)

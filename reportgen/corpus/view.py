@@ -25,8 +25,9 @@ FLOOR_METHODS = ("attention-gradient", "attention-rollout")
 FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
               "about 1/max-length of a model's influence (for the user's mean over all positions): a word's share "
               "grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in the row). "
-              "The floor is the same for both models, so it cancels in fine-tuned − base, which carries the "
-              "signal; for per-model shares that are not floored, use --method integrated-gradients.")
+              "The floor cancels in fine-tuned − base, but on the demo's models what was left did not rank words "
+              "like integrated gradients did; for corpus statistics prefer --method gradient (the default) or "
+              "integrated-gradients (docs/corpus.md).")
 
 
 @dataclass
