@@ -129,17 +129,22 @@ def within(scores: torch.Tensor, delta: torch.Tensor, tolerance: float) -> list[
     return [abs(float(d)) <= allowed_delta(float(c), tolerance) for d, c in zip(delta, change)]
 
 
-def tune(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, sizes: list[int]) -> dict[int, float]:
-    """Rows/s of reportgen's fixed-steps IG on 2 reviews × 64 trapezoid steps, per batch size (the fastest
-    of its repeats when a size is listed more than once)."""
-    rates = {}
-    two, target = inputs.select([0, 1]), targets[:2]
+def tune(prepared: dict, sizes: list[int], tolerance: float, max_steps: int) -> dict[str, dict[int, float]]:
+    """Per batch size: rows/s of fixed-steps IG (base model, 2 reviews × 64 trapezoid steps: whole
+    passes of one review) and seconds of `--steps auto` on every review (fine-tuned model: passes
+    that mix reviews). A size listed more than once keeps its fastest call."""
+    fixed, auto = {}, {}
+    model, inputs, targets = prepared["base"]
     for size in sizes:
         run = Run("reportgen", "riemann-trapezoid", 64, "fp32", size)
-        timed(CPU, run, reportgen_call(model, two, target, run, {}, 0.01, 257))
-        rates[size] = max(rates.get(size, 0.0), 2 * 64 / run.seconds[0])  # repeated sizes: the fastest
-        print(f"  batch {size:3d}: {rates[size]:.2f} rows/s (load {run.load[0]:.1f})", flush=True)
-    return rates
+        timed(CPU, run, reportgen_call(model, inputs.select([0, 1]), targets[:2], run, {}, tolerance, max_steps))
+        fixed[size] = max(fixed.get(size, 0.0), 2 * 64 / run.seconds[0])
+        run = Run("reportgen", GRID.rule, 0, "fp32", size)
+        timed(CPU, run, reportgen_call(*prepared["finetuned"], run, {}, tolerance, max_steps))
+        auto[size] = min(auto.get(size, float("inf")), run.seconds[0])
+        print(f"  batch {size:3d}: fixed {fixed[size]:.2f} rows/s (best so far), auto {run.seconds[0]:.1f} s "
+              f"(load {run.load[0]:.1f})", flush=True)
+    return {"fixed_rows_per_s": fixed, "auto_seconds": auto}
 
 
 def compare(args: argparse.Namespace) -> dict:
@@ -161,8 +166,9 @@ def compare(args: argparse.Namespace) -> dict:
         prepared[role] = (model, inputs, targets)
     info["real_tokens"] = prepared["base"][1].lengths()
     if args.tune:
-        print("rows/s by batch size (base model):", flush=True)
-        info["tune"] = tune(*prepared["base"], [int(size) for size in args.tune.split(",")] * args.repeats)
+        print("by batch size:", flush=True)
+        info["tune"] = tune(prepared, [int(size) for size in args.tune.split(",")] * args.repeats, args.tolerance,
+                            args.max_steps)
         if args.tune_only:
             return {"info": info}
     for role, (model, inputs, targets) in prepared.items():  # warm-up: allocator growth, lazy initialisation
@@ -227,7 +233,7 @@ def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict
         auto = kept[role][auto_label]
         taken = auto.steps.tolist()
         steps_taken += taken
-        candidates = {"reportgen auto": (runs[role][auto_label], sum(taken) * row),
+        candidates = {"reportgen auto": (runs[role][auto_label], sum(taken) * row + len(inputs) * 2 * forward),
                       "reportgen GL 50": (runs[role][fixed_label], len(inputs) * (50 * row + 2 * forward))}
         n = captum_steps.get(role) or max((n for n in CAPTUM_STEPS if captum_label(n) in runs[role]), default=None)
         if n is not None:

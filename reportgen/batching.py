@@ -14,7 +14,12 @@ PRECISIONS = dict(zip(PRECISION_NAMES, (None, torch.bfloat16, torch.float16)))  
 
 
 def default_batch_size(device: torch.device) -> int:
-    """Rows (sample × path step) per forward/backward pass when the user says `auto`."""
+    """Rows (sample × path step) per forward/backward pass when the user gives no --batch-size.
+
+    CPU: 16, measured (docs/benchmarks.md, "Rows per pass on the CPU"): from 8 to 64 rows the rate
+    is within a few per cent at 128–512 tokens, 16 the fastest at 512, and memory grows with the
+    rows. CUDA: 256, halved by `ChunkRunner` on out-of-memory.
+    """
     return 256 if device.type == "cuda" else 16
 
 
