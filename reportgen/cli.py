@@ -57,7 +57,7 @@ def parse_steps(value: str) -> int | str:
 
 
 def path_step_options(command):
-    """--steps, --tolerance and --max-steps: how many integrated-gradients steps, for `report` and `demo`."""
+    """--steps, --tolerance and --max-steps: how many integrated-gradients steps (report, demo, corpus)."""
     options = [
         click.option("--steps", default=AUTO_STEPS, show_default=True, metavar="auto|N",
                      help="Integrated-gradients path steps. auto: each sample starts on a grid of 5 steps and is "
@@ -72,6 +72,12 @@ def path_step_options(command):
                           "steps); a sample that reaches it above --tolerance is flagged in the report."),
     ]
     return with_options(command, options)
+
+
+quadrature_option = click.option(
+    "--quadrature", type=click.Choice(QUADRATURES), default=None,
+    help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
+         "--steps auto always refines riemann-trapezoid grids].")
 
 
 BATCH_HELP = {
@@ -259,9 +265,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
                    "through all layers, read out where the model pools; class-independent), attention-gradient "
                    "(unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific).")
 @path_step_options
-@click.option("--quadrature", type=click.Choice(QUADRATURES), default=None,
-              help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
-                   "--steps auto always refines riemann-trapezoid grids].")
+@quadrature_option
 @click.option("--target", default="predicted", show_default=True,
               help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
 @click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
@@ -394,9 +398,8 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
                    "words (awful, boring, great, …) matched those of integrated gradients (signed, complete, 12-40× "
                    "the cost), while attention methods give every token a floor that drowns corpus averages "
                    "(docs/corpus.md).")
-@click.option("--steps", default=50, show_default=True, type=int, help="Integrated-gradients path steps.")
-@click.option("--quadrature", type=click.Choice(QUADRATURES), default="gauss-legendre", show_default=True,
-              help="How integrated gradients places its steps along the path.")
+@path_step_options
+@quadrature_option
 @click.option("--target-class", metavar="CLASS",
               help="Explain every row toward this class (a name from --label-names or an index) instead of its "
                    "true label; needed when the data has no labels.")
@@ -428,8 +431,8 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @friendly_errors
 def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
-           steps, quadrature, target_class, min_count, bootstrap, seed, top_words, examples, keep_punctuation,
-           output, json_path, words_path, scores, overwrite, include_paths, quiet):
+           steps, tolerance, max_steps, quadrature, target_class, min_count, bootstrap, seed, top_words, examples,
+           keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths, quiet):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
 
     Attributes every selected row with both models toward one common class (its true label),
@@ -443,7 +446,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
       reportgen corpus --base base.pth --finetuned finetuned.pth --dataset imdb --split test \\
           --sample 2000 -o corpus.html --scores corpus-scores/
       reportgen corpus --base base.pth --finetuned finetuned.pth --dataset reviews.csv \\
-          --method integrated-gradients --steps 32 --min-count 10 -o ig.html
+          --method integrated-gradients --min-count 10 -o ig.html   # IG steps per row: --steps auto
       reportgen corpus --from-scan scan.csv --select base-wrong \\
           --base base.pth --finetuned finetuned.pth -o base-wrong.html    # only the rows a scan picked
       reportgen corpus … --dataset unlabelled.csv --target-class positive  # data without labels
@@ -465,7 +468,8 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                       select=select, top=top, order=order),
-            CorpusOptions(method=method, steps=steps, quadrature=quadrature, max_length=max_length,
+            CorpusOptions(method=method, steps=parse_steps(steps), quadrature=quadrature, tolerance=tolerance,
+                          max_steps=max_steps, max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,
                              examples=examples, keep_punctuation=keep_punctuation),

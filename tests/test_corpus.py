@@ -16,17 +16,21 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import torch
 from click.testing import CliRunner
 
 import reportgen.corpus.aggregate as aggregate_module
+from reportgen.choices import allowed_delta
 from reportgen.cli import main
 from reportgen.corpus.aggregate import AggregateOptions, aggregate, replicate_weights, selection_flags
+from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor
 from reportgen.corpus.store import CorpusStore
 from reportgen.distributed import Ranks, describe_devices, rank_device, shard, start
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
+from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.scan.predict import scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, read_scan
@@ -270,6 +274,92 @@ def test_a_folder_that_is_not_a_corpus_is_left_alone(checkpoints, encoder_dir, d
     assert refused.exit_code == 1 and "is not empty and holds no reportgen corpus" in refused.output
 
 
+# ---- integrated gradients: steps per row, convergence ------------------------------------------
+
+def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, encoder_dir, dataset, tmp_path):
+    """--steps auto (the default) stores each row's steps and delta, equal to a direct attribution of
+    the row; the header states their spread and how many rows missed the tolerance, per model."""
+    output = tmp_path / "ig.html"
+    result = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "integrated-gradients",
+                                "--limit", "6", "--tolerance", "0.02", "--max-steps", "33"))
+    assert result.exit_code == 0, result.output
+    stored = stored_rows(tmp_path / "ig-scores")
+    rows = open_dataset(str(dataset), None)
+    for role in ("base", "finetuned"):
+        model = load_model(str(checkpoints[role]), role=role, encoder=str(encoder_dir), pooling="mean-all",
+                           device=resolve_device("cpu"))
+        options = CorpusOptions(method="integrated-gradients", tolerance=0.02, max_steps=33, max_length=MAX_LENGTH)
+        inputs = encode(model.tokenizer, rows.texts(list(range(6))), MAX_LENGTH, model.info.pads_to_max_length)
+        direct = options.attributor(16).attribute(model, inputs, torch.tensor([r["target"] for r in stored]))
+        assert [r[f"{role}_steps"] for r in stored] == direct.steps.tolist()
+        assert set(direct.steps.tolist()) <= {9, 17, 33}  # the nested grids (a first grid of 5 never stops)
+        assert [r[f"{role}_delta"] for r in stored] == pytest.approx(direct.convergence_delta.tolist(), abs=1e-5)
+        for row in stored:  # a row stops early only within tolerance
+            if row[f"{role}_steps"] < 33:
+                assert abs(row[f"{role}_delta"]) <= allowed_delta(row[f"{role}_logit_change"], 0.02)
+    page = Page()
+    page.feed(output.read_text())
+    text = " ".join(page.text)
+    assert "steps chosen per row" in text and "within 2 % of F(x)−F(x′), at most 33" in text
+    for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
+        missed = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.02) for r in stored)
+        steps = sorted(r[f"{role}_steps"] for r in stored)
+        spread = f"{steps[0]} steps" if steps[0] == steps[-1] else f"{steps[0]}–{steps[-1]} steps"
+        assert f"{title}: {spread}" in text
+        assert (f"{missed} of 6 rows above 2 %" if missed else "every row within 2 %") in text
+    data = json.loads(output.with_suffix(".json").read_text())
+    assert data["meta"]["path"] == {"steps": "auto", "quadrature": "riemann-trapezoid", "tolerance": 0.02,
+                                    "max_steps": 33}
+    assert data["meta"]["convergence"]["base"]["rows"] == 6
+    commands = [c for c in page.text if c.startswith("reportgen report ")]
+    assert commands and all("--tolerance 0.02 --max-steps 33" in c for c in commands)
+
+    # Other tolerances make other rows: a rerun with one is refused by name.
+    refused = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "integrated-gradients",
+                                 "--limit", "6", "--tolerance", "0.05", "--max-steps", "33"))
+    assert refused.exit_code == 1 and "tolerance: 0.02 in the file, 0.05 now" in refused.output
+
+
+def test_a_folder_from_an_older_corpus_format_is_refused_with_advice(checkpoints, encoder_dir, dataset, tmp_path):
+    output = tmp_path / "corpus.html"
+    assert invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "2")).exit_code == 0
+    meta_path = tmp_path / "corpus-scores" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["version"] = 1  # before the integrated-gradients columns
+    meta_path.write_text(json.dumps(meta))
+    refused = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "2"))
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
+    assert "corpus format 1, this one reads 2" in refused.output and "--overwrite" in refused.output
+
+
+def test_fixed_steps_say_how_many_rows_do_not_add_up(checkpoints, encoder_dir, dataset, tmp_path):
+    output = tmp_path / "fixed.html"
+    result = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "integrated-gradients",
+                                "--limit", "6", "--steps", "2", "--quadrature", "riemann-left",
+                                "--tolerance", "0.001"))
+    assert result.exit_code == 0, result.output
+    stored = stored_rows(tmp_path / "fixed-scores")
+    assert {r["base_steps"] for r in stored} == {r["finetuned_steps"] for r in stored} == {2}
+    missed = sum(abs(r["base_delta"]) > allowed_delta(r["base_logit_change"], 0.001) for r in stored)
+    assert missed > 0  # two left-Riemann steps do not add up to 0.1 %
+    text = " ".join(Page.parsed(output.read_text()).text)
+    assert "2 steps (riemann-left)" in text and f"Base: 2 steps, {missed} of 6 rows above 0.1 %" in text
+    assert "--steps auto refines each row until it is within" in text
+
+
+def test_path_summary_counts_and_medians():
+    rows = [{"index": i, "base_steps": steps, "finetuned_steps": 17, "base_delta": delta, "finetuned_delta": 0.0,
+             "base_logit_change": 2.0, "finetuned_logit_change": 0.001}
+            for i, (steps, delta) in enumerate([(9, 0.01), (17, 0.03), (33, -0.019), (257, 0.1), (17, 0.0)])]
+    summary = summarise_paths(reader(rows, batch=2), selection_flags([0, 1, 2, 3], 5), 0.01)
+    base, finetuned = summary["base"], summary["finetuned"]
+    assert (base.rows, base.fewest_steps, base.median_steps, base.most_steps) == (4, 9, 17, 257)
+    assert base.mean_steps == pytest.approx((9 + 17 + 33 + 257) / 4)
+    assert base.above_tolerance == 2  # 0.03 and 0.1 exceed 1 % of 2.0; −0.019 does not
+    assert base.worst_relative_delta == pytest.approx(0.05)
+    assert (finetuned.above_tolerance, finetuned.median_steps) == (0, 17)  # a change below the floor: 1 % of 0.01
+
+
 # ---- the bootstrap -----------------------------------------------------------------------------
 
 def synthetic_rows(count: int, seed: int = 0) -> list[dict]:
@@ -358,6 +448,12 @@ class Page(HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+
+    @classmethod
+    def parsed(cls, html: str) -> Page:
+        page = cls()
+        page.feed(html)
+        return page
 
     def having(self, tag: str, css: str | None = None) -> list[dict]:
         return [a for t, a in self.tags if t == tag and (css is None or css in (a.get("class") or "").split())]

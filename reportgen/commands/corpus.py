@@ -20,7 +20,9 @@ import click
 
 from reportgen.api import ModelSpec, Selection, check_no_input_is_overwritten
 from reportgen.commands.scan import check_class_counts
+from reportgen.choices import AUTO_STEPS
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
+from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.corpus.view import CorpusFacts, pp, render_corpus
@@ -126,8 +128,11 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
         parts += ["--label-names", ",".join(rows.class_names)]
     parts += ["--target", "label" if options.target_class is None else str(options.target_class),
               "--method", options.method]
-    if options.method == "integrated-gradients":
-        parts += ["--steps", str(options.steps), "--quadrature", options.quadrature]
+    path = options.path_settings()
+    if path.get("steps") == AUTO_STEPS:
+        parts += ["--tolerance", f"{path['tolerance']:g}", "--max-steps", str(path["max_steps"])]
+    elif path:
+        parts += ["--steps", str(path["steps"]), "--quadrature", path["quadrature"]]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -179,13 +184,15 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
         if not ranks.is_main:
             return None
         store.merge()
-        result = aggregate(store.read, selection_flags(indices, len(rows)), statistics)
+        selected = selection_flags(indices, len(rows))
+        result = aggregate(store.read, selected, statistics)
+        convergence = summarise_paths(store.read, selected, options.tolerance) \
+            if options.integrated_gradients else None
         facts = CorpusFacts(
             models=[m.info if include_paths else shareable_info(m.info) for m in loaded.values()],
             class_names=class_names, dataset=rows.name if include_paths else shareable_name(rows.name),
             split=rows.split, selection=choice.describe(selection, len(indices)), method=options.method,
-            steps=options.steps if options.method == "integrated-gradients" else None,
-            quadrature=options.quadrature if options.method == "integrated-gradients" else None,
+            path=options.path_settings(), convergence=convergence,
             target_class=options.target_class, max_length=options.max_length, precision=options.precision,
             devices=describe_devices(places), world_size=ranks.world_size, seconds=time.perf_counter() - started,
             attribution_seconds=attribution_seconds,

@@ -15,9 +15,10 @@ from typing import Any
 
 import torch
 
-from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.choices import CORPUS_METHOD, METHODS
+from reportgen.attribution.integrated_gradients import check_steps
+from reportgen.choices import AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, METHODS
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.data import Rows
@@ -31,8 +32,10 @@ class CorpusOptions:
     """What the attributions of a corpus are: changing any of these makes stored rows unusable."""
 
     method: str = CORPUS_METHOD
-    steps: int = 50
-    quadrature: str = "gauss-legendre"
+    steps: int | str = AUTO_STEPS  # integrated gradients, as for a report: refined per row until within tolerance
+    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
+    tolerance: float = DEFAULT_TOLERANCE
+    max_steps: int = DEFAULT_MAX_STEPS
     target_class: int | None = None  # None: each row's true label
     max_length: int = 512
     batch_size: int | None = None  # texts per batch; None: pick for the device
@@ -43,20 +46,36 @@ class CorpusOptions:
             raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
         if self.method not in METHODS:
             raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
-        if self.steps < 1:
-            raise ReportgenError(f"--steps must be at least 1 (got {self.steps})")
+        check_steps(self.steps, self.tolerance, self.max_steps)
         self.attributor(1)  # an unknown quadrature fails here, before any model is loaded
+
+    @property
+    def integrated_gradients(self) -> bool:
+        return self.method == "integrated-gradients"
+
+    @property
+    def auto_steps(self) -> bool:
+        return self.integrated_gradients and self.steps == AUTO_STEPS
 
     def attributor(self, batch_size: int):
         return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
-                               steps=self.steps, quadrature=self.quadrature)
+                               steps=self.steps, quadrature=self.quadrature, tolerance=self.tolerance,
+                               max_steps=self.max_steps)
+
+    def path_settings(self) -> dict[str, Any]:
+        """How integrated gradients walked its paths (empty for other methods): the quadrature as run,
+        and the tolerance and cap where the steps were chosen per row."""
+        if not self.integrated_gradients:
+            return {}
+        out: dict[str, Any] = {"steps": self.steps, "quadrature": self.attributor(1).quadrature}
+        if self.auto_steps:
+            out |= {"tolerance": self.tolerance, "max_steps": self.max_steps}
+        return out
 
     def settings(self) -> dict[str, Any]:
         """The options a resumed run must share with the stored rows (steps only matter for IG)."""
-        out: dict[str, Any] = {"method": self.method, "precision": self.precision, "target_class": self.target_class}
-        if self.method == "integrated-gradients":
-            out |= {"steps": self.steps, "quadrature": self.quadrature}
-        return out
+        return {"method": self.method, "precision": self.precision, "target_class": self.target_class,
+                **self.path_settings()}
 
 
 @dataclass
@@ -85,6 +104,14 @@ class CorpusRow:
     finetuned_scores: list[float]
     base_total: float
     finetuned_total: float
+    # Integrated gradients only (None for other methods): gradient evaluations of the row (they differ
+    # with --steps auto), and the completeness check Σ scores − (F(x) − F(x′)) with F(x) − F(x′).
+    base_steps: int | None = None
+    finetuned_steps: int | None = None
+    base_delta: float | None = None
+    finetuned_delta: float | None = None
+    base_logit_change: float | None = None
+    finetuned_logit_change: float | None = None
 
 
 def targets_for(indices: list[int], labels: list[int | None], target_class: int | None) -> list[int]:
@@ -136,11 +163,13 @@ class RowAttributor:
         targets = targets_for(indices, labels, self.options.target_class)
         target_tensor = torch.tensor(targets, dtype=torch.long)
         encoded = self._encode(texts)
-        verdicts, scores = {}, {}
+        verdicts, scores, paths = {}, {}, {}
         for role, model in self.models.items():
             logits = predict_logits(model, encoded[role], batch_size=self.batch_size, precision=self.options.precision)
             verdicts[role] = logits.softmax(dim=-1).cpu()
-            scores[role] = self.attributors[role].attribute(model, encoded[role], target_tensor).scores.cpu()
+            result = self.attributors[role].attribute(model, encoded[role], target_tensor)
+            scores[role] = result.scores.cpu()
+            paths[role] = _path_columns(role, result)
         inputs = encoded["base"]
         out = []
         for i, (index, text) in enumerate(zip(indices, texts)):
@@ -154,8 +183,18 @@ class RowAttributor:
                 per_model |= {f"{role}_pred": predicted, f"{role}_prob": float(probabilities[predicted]),
                               f"{role}_target_prob": float(probabilities[targets[i]]),
                               f"{role}_scores": word_scores(words, token_scores),
-                              f"{role}_total": math.fsum(abs(s) for s in token_scores)}
+                              f"{role}_total": math.fsum(abs(s) for s in token_scores),
+                              **{name: values[i] for name, values in paths[role].items()}}
             out.append(CorpusRow(index=index, label=labels[i], target=targets[i], truncated=inputs.truncated[i],
                                  words=[w.text for w in words], starts=[w.start for w in words],
                                  ends=[w.end for w in words], **per_model))
         return out
+
+
+def _path_columns(role: str, result: TokenScores) -> dict[str, list]:
+    """A model's IG columns per row of the batch (none for methods without a path)."""
+    if result.convergence_delta is None:
+        return {}
+    return {f"{role}_steps": [int(n) for n in result.steps.tolist()],
+            f"{role}_delta": result.convergence_delta.cpu().tolist(),
+            f"{role}_logit_change": result.logit_change.cpu().tolist()}

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import pyarrow
 
 FORMAT = "reportgen-corpus"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the integrated-gradients columns (steps, delta, logit change per model)
 PARQUET_KEY = FORMAT.encode()  # the schema metadata entry holding the settings
 META = "meta.json"
 MERGED = "rows.parquet"
@@ -57,10 +57,13 @@ def schema(settings: dict[str, Any]) -> pyarrow.Schema:
     types = {"index": integer, "label": integer, "target": integer, "truncated": pa.bool_(),
              "words": pa.list_(text), "starts": pa.list_(pa.int32()), "ends": pa.list_(pa.int32()),
              "base_scores": pa.list_(pa.float32()), "finetuned_scores": pa.list_(pa.float32())}
+    optional = {"label"}  # null where unknown; the path columns are null for methods without a path
     for role in ("base", "finetuned"):
         types |= {f"{role}_pred": integer, f"{role}_prob": number, f"{role}_target_prob": number,
-                  f"{role}_total": number}
-    return pa.schema([pa.field(name, types[name], nullable=name == "label") for name in COLUMNS],
+                  f"{role}_total": number, f"{role}_steps": integer, f"{role}_delta": number,
+                  f"{role}_logit_change": number}
+        optional |= {f"{role}_steps", f"{role}_delta", f"{role}_logit_change"}
+    return pa.schema([pa.field(name, types[name], nullable=name in optional) for name in COLUMNS],
                      metadata={PARQUET_KEY: json.dumps(settings, sort_keys=True).encode("utf-8")})
 
 

@@ -10,13 +10,15 @@ import math
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from reportgen.choices import is_signed, method_title
+from reportgen.choices import AUTO_STEPS, is_signed, method_title
 from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
+from reportgen.corpus.convergence import PathSummary
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
 from reportgen.rendering.html import environment
-from reportgen.rendering.view_model import LegendView, TokenView, _describe as describe_model, role_title
+from reportgen.rendering.view_model import LegendView, TokenView, describe_model, role_title
 from reportgen.results import ModelInfo
 
 ROLES = ("base", "finetuned")
@@ -40,8 +42,8 @@ class CorpusFacts:
     split: str | None
     selection: str  # "the first 2,000 rows", …
     method: str
-    steps: int | None  # integrated gradients only
-    quadrature: str | None
+    path: dict[str, Any]  # integrated gradients' steps, quadrature (and tolerance, max_steps with auto); else empty
+    convergence: dict[str, PathSummary] | None  # per model, integrated gradients only
     target_class: int | None  # None: each row's true label
     max_length: int
     precision: str
@@ -213,8 +215,8 @@ def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: fl
 
 def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]:
     method = method_title(facts.method)
-    if facts.steps is not None:
-        method += f", {facts.steps} steps ({facts.quadrature})"
+    if facts.path:
+        method += ", " + _path_text(facts.path)
     data = facts.dataset or "—"
     if facts.split:
         data += f", split {facts.split}"
@@ -227,13 +229,41 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
     if facts.reused:
         work += f"; {facts.reused:,} reused from earlier runs"
     options = aggregates.options
-    return [("Data", data), ("Rows", rows), ("Method", method), ("Target", target),
+    convergence = [("Convergence", _convergence_text(facts))] if facts.convergence else []
+    return [("Data", data), ("Rows", rows), ("Method", method), *convergence, ("Target", target),
             ("Max length", f"{facts.max_length} tokens"),
             ("Devices", f"{facts.devices} · {facts.precision} · world size {facts.world_size}"),
             ("Time taken", work),
             ("Statistics", f"words in ≥ {options.min_count} rows · {options.bootstrap:,} bootstrap replicates "
                            f"(seed {options.seed}) · {'punctuation included' if options.keep_punctuation else 'words with a letter or digit only'}"),
             ("Created", facts.created), ("Versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items()))]
+
+
+def _path_text(path: dict[str, Any]) -> str:
+    if path["steps"] == AUTO_STEPS:
+        return (f"steps chosen per row ({path['quadrature']}, nested grids) until the convergence delta is within "
+                f"{100 * path['tolerance']:g} % of F(x)−F(x′), at most {path['max_steps']}")
+    return f"{path['steps']} steps ({path['quadrature']})"
+
+
+def _convergence_text(facts: CorpusFacts) -> str:
+    """Per model: the steps its rows took, and how many did not add up within the tolerance."""
+    parts = []
+    for role in ROLES:
+        paths = facts.convergence[role]
+        tolerance = paths.tolerance
+        spread = (f"{paths.fewest_steps} steps" if paths.fewest_steps == paths.most_steps else
+                  f"{paths.fewest_steps}–{paths.most_steps} steps (median {paths.median_steps}, mean "
+                  f"{paths.mean_steps:.0f})")
+        missed = (f"every row within {100 * tolerance:g} %" if paths.above_tolerance == 0 else
+                  f"{paths.above_tolerance:,} of {paths.rows:,} rows above {100 * tolerance:g} % (worst "
+                  f"{100 * paths.worst_relative_delta:.1f} %)")
+        parts.append(f"{role_title(role)}: {spread}, {missed}")
+    advice = ""
+    if any(p.above_tolerance for p in facts.convergence.values()):
+        advice = (" — raise --max-steps to bring them within" if facts.path["steps"] == AUTO_STEPS
+                  else " — --steps auto refines each row until it is within")
+    return "; ".join(parts) + advice
 
 
 def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:

@@ -541,7 +541,7 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
                 ("Versions", ", ".join(f"{k} {v}" for k, v in meta.versions.items()))],
-        models=[(role_title(m.role), _describe(m)) for m in meta.models],
+        models=[(role_title(m.role), describe_model(m)) for m in meta.models],
         roles=roles,
         summary=[_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)],
         samples=samples, shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
@@ -559,7 +559,8 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
     )
 
 
-def _describe(info: ModelInfo) -> str:
+def describe_model(info: ModelInfo) -> str:
+    """A model as the header names it: file name, SHA-256, format (shared with the corpus report)."""
     parts = [info.name]
     if info.sha256:
         parts.append(f"sha256 {info.sha256}")

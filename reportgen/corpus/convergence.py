@@ -1,0 +1,63 @@
+"""How far integrated gradients can be trusted over a corpus: the steps each row took, and the rows
+whose attributions do not add up to F(x) − F(x′) within the tolerance.
+
+A corpus report averages thousands of rows, so one flag per row (as a report gives) would be lost;
+instead the header states the spread of steps and how many rows missed the tolerance, per model.
+The numbers come from the stored rows, so a resumed or sharded run states them for every row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.choices import allowed_delta
+from reportgen.corpus.aggregate import Rows
+from reportgen.scan.predict import ROLES
+
+
+@dataclass
+class PathSummary:
+    """One model's integrated-gradients paths over the selected rows."""
+
+    tolerance: float  # what "adds up" meant: --tolerance (with fixed --steps too)
+    rows: int
+    fewest_steps: int
+    median_steps: int
+    most_steps: int
+    mean_steps: float
+    above_tolerance: int  # rows with |Σ scores − (F(x) − F(x′))| above `allowed_delta`
+    worst_relative_delta: float  # the largest |delta| / max(|F(x) − F(x′)|, the floor)
+
+
+def summarise_paths(rows: Rows, selected: np.ndarray, tolerance: float) -> dict[str, PathSummary]:
+    """Per model: the steps its rows took and how many missed `tolerance` (one pass, memory flat in rows)."""
+    columns = ["index"] + [f"{role}_{name}" for role in ROLES for name in ("steps", "delta", "logit_change")]
+    steps = {role: Counter() for role in ROLES}
+    above = dict.fromkeys(ROLES, 0)
+    worst = dict.fromkeys(ROLES, 0.0)
+    for batch in rows(columns):
+        for row in batch:
+            if not selected[row["index"]]:
+                continue
+            for role in ROLES:
+                delta, change = row[f"{role}_delta"], row[f"{role}_logit_change"]
+                steps[role][row[f"{role}_steps"]] += 1
+                above[role] += abs(delta) > allowed_delta(change, tolerance)
+                worst[role] = max(worst[role], abs(delta) / allowed_delta(change, 1.0))
+    return {role: _summary(tolerance, steps[role], above[role], worst[role]) for role in ROLES}
+
+
+def _summary(tolerance: float, steps: Counter, above: int, worst: float) -> PathSummary:
+    rows = sum(steps.values())
+    ordered = sorted(steps)
+    seen, median = 0, ordered[0]
+    for value in ordered:  # the lower median, from the counts
+        seen += steps[value]
+        if 2 * seen >= rows:
+            median = value
+            break
+    mean = sum(value * count for value, count in steps.items()) / rows
+    return PathSummary(tolerance, rows, ordered[0], median, ordered[-1], mean, above, worst)
