@@ -26,6 +26,39 @@ def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
     return runs
 
 
+APOSTROPHES = ("'", "\u2019")  # ' and ’
+
+
+def _joined_at_apostrophes(runs: list[tuple[int, int]], word_ids: Sequence[int | None],
+                           offsets: Sequence[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Contractions and possessives as one word: BERT's pre-tokenizer splits "couldn't" into the
+    words "couldn" "'" "t", which a reader (and a corpus's word counts) would see as fragments.
+
+    Runs are joined only where an apostrophe touches letters or digits on both sides, with no space
+    between, so quotes ('great') and "rock 'n' roll" stay as they are.
+    """
+    def span(run: tuple[int, int]) -> tuple[int, int] | None:
+        first, last = run
+        start, end = offsets[first][0], offsets[last - 1][1]
+        return None if word_ids[first] is None or end <= start else (start, end)
+
+    joined: list[tuple[int, int]] = []
+    i = 0
+    while i < len(runs):
+        first, last = runs[i]
+        while i + 2 < len(runs):
+            left, mark, right = span((first, last)), span(runs[i + 1]), span(runs[i + 2])
+            if not (left and mark and right and left[1] == mark[0] and mark[1] == right[0]
+                    and text[mark[0]:mark[1]] in APOSTROPHES and text[left[1] - 1].isalnum()
+                    and text[right[0]].isalnum()):
+                break
+            last = runs[i + 2][1]
+            i += 2
+        joined.append((first, last))
+        i += 1
+    return joined
+
+
 def _with_accents(text: str, end: int) -> int:
     """BERT drops combining accents ("e" + U+0301) from its offsets; they belong to the letter before."""
     while end < len(text) and unicodedata.combining(text[end]):
@@ -53,7 +86,7 @@ def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int
         raise ValueError(f"{len(word_ids)} word ids, {len(offsets)} offsets"
                          + (f" and {len(tokens)} tokens" if tokens is not None else "") + ": they must align")
     words = []
-    for first, last in _runs(word_ids):
+    for first, last in _joined_at_apostrophes(_runs(word_ids), word_ids, offsets, text):
         start, end = offsets[first][0], offsets[last - 1][1]
         if word_ids[first] is None or end <= start:
             words.append(Word(_token_text(tokens, first, last), None, None, first, last))

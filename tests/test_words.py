@@ -59,7 +59,7 @@ def test_real_bert_words_keep_the_original_spelling(bert):
         ("Café", ["cafe"]), ("naïve", ["naive"]),  # accents stripped and lower-cased by BERT, not in the words
         ("—", ["—"]),
         ("well", ["well"]), ("-", ["-"]), ("made", ["made"]), (",", [","]),  # punctuation splits: 3 words
-        ("don", ["don"]), ("'", ["'"]), ("t", ["t"]),
+        ("don't", ["don", "'", "t"]),  # a contraction is one word
         ("<", ["<"]), ("br", ["br"]), ("/", ["/"]), (">", [">"]),
         ("<", ["<"]), ("br", ["br"]), ("/", ["/"]), (">", [">"]),
         ("日", ["日"]), ("本", ["本"]), ("語", ["語"]),  # every CJK character is a word of its own
@@ -73,6 +73,17 @@ def test_real_bert_words_keep_the_original_spelling(bert):
     words = words_of(bert, [TRICKY])[0]
     assert_consistent(words, TRICKY, sum(len(p) for _, p in got))
     assert words[0] == Word("[CLS]", None, None, 0, 1) and words[-1].start is None
+
+
+def test_apostrophes_join_words_only_inside_a_word(bert):
+    text = "I couldn't stand the film's ending, we’ve seen 'great' rock 'n' roll '90s"
+    assert [(w, len(p)) for w, p in pieces(bert, text)][1:-1] == [
+        ("I", 1), ("couldn't", 3), ("stand", 1), ("the", 1), ("film's", 3), ("ending", 1), (",", 1),
+        ("we’ve", 3), ("seen", 1),  # the typographic apostrophe too
+        ("'", 1), ("great", 1), ("'", 1),  # quotes stay apart from the word they quote
+        ("rock", 1), ("'", 1), ("n", 1), ("'", 1), ("roll", 1), ("'", 1), ("90s", 1),
+    ]
+    assert_consistent(words_of(bert, [text])[0], text, sum(len(p) for _, p in pieces(bert, text)))
 
 
 def test_decomposed_accents_stay_in_the_word(bert):
