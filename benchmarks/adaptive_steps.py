@@ -162,8 +162,8 @@ def compare(args: argparse.Namespace) -> dict:
     device = resolve_device(args.device)
     if args.model == BERT_BASE:
         args.samples, args.small, args.smooth_head, args.tokenizer = args.reviews, False, False, None
-        workdir = Path(tempfile.mkdtemp(prefix="adaptive-steps-"))
-        model, description = build_model(args, workdir, device)
+        with tempfile.TemporaryDirectory() as workdir:  # the checkpoint is read into memory, then deleted
+            model, description = build_model(args, Path(workdir), device)
         texts, rows = load_texts(args)
         models = {BERT_BASE: model}
     else:
@@ -176,11 +176,13 @@ def compare(args: argparse.Namespace) -> dict:
             "precision": args.precision, "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "reviews": rows, "max_length": args.max_length,
             "tolerance": args.tolerance, "max_steps": args.max_steps, "batch_size": args.batch_size}
-    if captum_available():
+    use_captum = captum_available() and not args.no_captum
+    if use_captum:
         import captum
         info["captum"] = captum.__version__
     else:
-        print("NOTE: captum is not installed (pip install captum): Captum runs are skipped.", flush=True)
+        print("NOTE: " + ("--no-captum" if args.no_captum else "captum is not installed (pip install captum)")
+              + ": Captum runs are skipped.", flush=True)
     print(json.dumps(info, indent=1), flush=True)
     prepared = {}
     for role, model in models.items():
@@ -223,7 +225,7 @@ def compare(args: argparse.Namespace) -> dict:
         run_once(role, "reportgen", GRID.rule, 0)
         run_once(role, "reportgen", "gauss-legendre", 50)
         ladder = CAPTUM_STEPS if role in ladders else CAPTUM_STEPS[-1:]
-        for steps in ladder if captum_available() else ():
+        for steps in ladder if use_captum else ():
             run = run_once(role, "captum", "gauss-legendre", steps)
             if all(within(run.scores, run.delta, args.tolerance)) and len(ladder) > 1:
                 captum_steps[role] = steps  # the smallest n that brings every sample within tolerance
@@ -475,6 +477,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="every engine's precision")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the device's peak, where the script has none")
     parser.add_argument("--seed", type=int, default=0, help="with --model bert-base: weights and sampled texts")
+    parser.add_argument("--layers", type=int, default=12, help="with --model bert-base: encoder layers (12; fewer "
+                        "for a smoke run)")
+    parser.add_argument("--no-captum", action="store_true", help="time reportgen alone, even where captum is installed")
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--tolerance", type=float, default=0.01)
     parser.add_argument("--max-steps", type=int, default=257)

@@ -122,9 +122,10 @@ def build_model(args: argparse.Namespace, workdir: Path, device: torch.device) -
         config = pretrained.config
         description = "all-MiniLM-L6-v2 encoder (6 layers, hidden 384, pretrained) + random head"
     else:
-        config = BertConfig()  # bert-base-uncased's sizes: 12 layers, hidden 768, 12 heads, FFN 3072
+        # bert-base-uncased's sizes: 12 layers, hidden 768, 12 heads, FFN 3072 (--layers: fewer, for a smoke run)
+        config = BertConfig(num_hidden_layers=args.layers)
         pretrained = None
-        description = "bert-base size (12 layers, hidden 768), randomly initialised"
+        description = f"bert-base size ({args.layers} layers, hidden 768), randomly initialised"
     config.save_pretrained(encoder)
     if args.tokenizer:
         AutoTokenizer.from_pretrained(args.tokenizer).save_pretrained(encoder)
@@ -344,6 +345,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="the pretrained MiniLM-L6 encoder instead of bert-base size")
     parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--layers", type=int, default=12, help="encoder layers without --small (bert-base: 12)")
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--steps", type=int, default=50, help="steps of the equal-steps comparison")
     parser.add_argument("--quadrature", default="riemann-left", choices=sorted(CAPTUM_METHODS),
