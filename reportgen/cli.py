@@ -395,7 +395,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @click.option("--method", default=CORPUS_METHOD, show_default=True, type=click.Choice(METHODS), metavar="METHOD",
               help="One attribution method: " + ", ".join(METHODS) + ". The default, the gradient norm (unsigned, "
                    "toward the true class), costs one backward pass per text; on the demo's models its most-gained "
-                   "words (awful, boring, great, …) matched those of integrated gradients (signed, complete, 12-40× "
+                   "words (awful, boring, great, …) matched those of integrated gradients (signed, complete, 12-70× "
                    "the cost), while attention methods give every token a floor that drowns corpus averages "
                    "(docs/corpus.md).")
 @path_step_options
