@@ -368,6 +368,19 @@ def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
     assert bars and all("for" in b.classes or "against" in b.classes for b in bars)
 
 
+def test_chart_labels_say_which_occurrence_of_a_repeated_word_a_bar_is():
+    """'great' three times: three bars, told apart by their place in the text; 'plot' once, unnumbered."""
+    built = report([sample(["[CLS]", "great", "plot", "great", "great", ",", ",", "[SEP]"], "great plot great great,,",
+                           scores={"base": [0.0, 3.0, -1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
+                                   "finetuned": [0.0, 1.0, 2.0, -3.0, 0.5, 0.1, 0.0, 0.0]})])
+    chart = [svg for svg in parse_html(render_html(built)).find_all("svg") if "bar-chart" in svg.classes][0]
+    words = [t.text() for t in chart.find_all("text") if not t.text().lstrip("+-").replace(".", "").isdigit()]
+    base, finetuned = words[1:5], words[6:11]
+    assert base == ["great (1)", "great (2)", "great (3)", "plot"]  # strongest for first, then the one against
+    assert finetuned == ["plot", "great (1)", "great (3)", ",", "great (2)"]  # punctuation unnumbered
+    assert "great" not in words
+
+
 def test_faithfulness_is_shown_per_column_in_the_summary_and_at_the_end():
     methods = ("integrated-gradients", "gradient-x-input")
     built = report([sample(long_tokens(12, s), methods=methods, seed=s, index=s, faithful=True) for s in range(2)],

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from reportgen.choices import GRANULARITIES, SCALES, allowed_delta, is_signed, method_title
-from reportgen.comparison import most_changed
+from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import rank_agreement
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
@@ -391,19 +391,36 @@ def _method_block(number: int, position: int, sample: SampleResult, method: str,
 
 def _chart(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> BarChart:
     """The strongest words for and against each model's target, side by side, from the main method."""
+    specials = {i for i, piece in enumerate(pieces) if piece.special}
+    labels = _occurrence_labels(pieces)
     panels = []
     for role, model in sample.models.items():
         values = unit_scores(sample, pieces, model.methods[method].scores)
-        real = [(v, i) for i, v in enumerate(values) if not pieces[i].special]
         if is_signed(method):
-            top = sorted(real, reverse=True)[:CHART_WORDS]
-            bottom = sorted(real)[:CHART_WORDS]
-            bars = [(pieces[i].text, v) for v, i in top if v > 0] + \
-                   [(pieces[i].text, v) for v, i in reversed(bottom) if v < 0]
+            top, bottom = strongest(values, CHART_WORDS, skip=specials)
+            bars = [(labels[i], v) for i, v in top] + [(labels[i], v) for i, v in reversed(bottom)]
         else:
-            bars = [(pieces[i].text, abs(v)) for v, i in sorted(real, key=lambda p: -abs(p[0]))[:CHART_WORDS]]
+            top, _ = strongest([abs(v) for v in values], CHART_WORDS, skip=specials)
+            bars = [(labels[i], v) for i, v in top]
         panels.append((f"{role_title(role)} → {class_names[model.target]}", bars))
     return bar_chart(panels, title=f"Strongest words ({method_title(method).lower()})")
+
+
+def _occurrence_labels(pieces: list[Unit]) -> list[str]:
+    """A word that occurs more than once is labelled with which occurrence it is ("great (3)": the
+    third "great" of the text), so a chart's repeated bars read as different places, not a glitch.
+    Punctuation is left unnumbered: "." is clear enough, and "(7)" beside it would be noise."""
+    total: dict[str, int] = {}
+    for piece in pieces:
+        total[piece.text.lower()] = total.get(piece.text.lower(), 0) + 1
+    seen: dict[str, int] = {}
+    labels = []
+    for piece in pieces:
+        key = piece.text.lower()
+        seen[key] = seen.get(key, 0) + 1
+        numbered = total[key] > 1 and not piece.special and any(c.isalnum() for c in piece.text)  # not ". (7)"
+        labels.append(f"{piece.text} ({seen[key]})" if numbered else piece.text)
+    return labels
 
 
 def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
