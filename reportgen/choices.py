@@ -45,6 +45,8 @@ DELTA_FLOOR = 0.01
 def allowed_delta(logit_change: float, tolerance: float) -> float:
     """The largest |convergence delta| that --tolerance accepts for a text with this F(x) − F(x′)."""
     return tolerance * max(abs(logit_change), DELTA_FLOOR)
+
+
 PRECISIONS = ("fp32", "bf16", "fp16")
 POOLINGS = ("mean-all", "masked-mean", "cls")
 """mean-all: mean over every position, padding included (the user's model); masked-mean: mean

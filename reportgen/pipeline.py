@@ -16,9 +16,9 @@ from tqdm.auto import tqdm
 
 import reportgen
 from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.attribution.integrated_gradients import PathSteps
 from reportgen.batching import default_batch_size
-from reportgen.attribution.integrated_gradients import check_steps
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE
+from reportgen.choices import AUTO_STEPS, DEFAULT_METHODS
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
@@ -35,14 +35,11 @@ TARGETS_HELP = "predicted (each model's own predicted class), label (the true la
 
 
 @dataclass
-class ExplainOptions:
-    """Everything that decides what a report computes (how it looks is decided when rendering)."""
+class ExplainOptions(PathSteps):
+    """Everything that decides what a report computes (how it looks is decided when rendering);
+    integrated gradients' steps come from `PathSteps`."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
-    steps: int | str = AUTO_STEPS  # integrated gradients: a fixed count, or refined per text until within tolerance
-    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
-    tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
-    max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
     target: str = "predicted"
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
@@ -57,14 +54,9 @@ class ExplainOptions:
             raise ReportgenError("--method: give at least one method")
         if len(set(self.methods)) != len(self.methods):
             raise ReportgenError(f"--method lists a method twice: {','.join(self.methods)}")
-        check_steps(self.steps, self.tolerance, self.max_steps)
+        self.check_path()
         for method in self.methods:  # unknown names fail here, before any model is loaded
             make_attributor(method, AttributionSettings(batch_size=1), **self.path_options())
-
-    def path_options(self) -> dict[str, object]:
-        """What integrated gradients takes from these options (`make_attributor`'s keywords)."""
-        return {"steps": self.steps, "quadrature": self.quadrature, "tolerance": self.tolerance,
-                "max_steps": self.max_steps}
 
 
 @dataclass

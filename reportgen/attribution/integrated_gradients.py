@@ -56,6 +56,24 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
 
 
 @dataclass
+class PathSteps:
+    """How integrated gradients walks its paths: the options a report and a corpus both take."""
+
+    steps: int | str = AUTO_STEPS  # a fixed count, or refined per text until within tolerance
+    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
+    tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
+    max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
+
+    def check_path(self) -> None:
+        check_steps(self.steps, self.tolerance, self.max_steps)
+
+    def path_options(self) -> dict[str, object]:
+        """What integrated gradients takes from these options (`make_attributor`'s keywords)."""
+        return {"steps": self.steps, "quadrature": self.quadrature, "tolerance": self.tolerance,
+                "max_steps": self.max_steps}
+
+
+@dataclass
 class _Path:
     """The straight paths x′ → x of a batch of texts; a row is one text at one point α of its path."""
 

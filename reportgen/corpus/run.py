@@ -17,8 +17,8 @@ import torch
 
 from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.attribution.integrated_gradients import check_steps
-from reportgen.choices import AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, METHODS
+from reportgen.attribution.integrated_gradients import PathSteps
+from reportgen.choices import AUTO_STEPS, CORPUS_METHOD, METHODS
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.data import Rows
@@ -27,15 +27,13 @@ from reportgen.loading.models import LoadedModel
 from reportgen.scan.predict import ROLES, check_labels, same_inputs
 from reportgen.words import group_words, word_scores
 
+
 @dataclass
-class CorpusOptions:
-    """What the attributions of a corpus are: changing any of these makes stored rows unusable."""
+class CorpusOptions(PathSteps):
+    """What the attributions of a corpus are: changing any of these makes stored rows unusable
+    (integrated gradients' steps come from `PathSteps`, as for a report)."""
 
     method: str = CORPUS_METHOD
-    steps: int | str = AUTO_STEPS  # integrated gradients, as for a report: refined per row until within tolerance
-    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
-    tolerance: float = DEFAULT_TOLERANCE
-    max_steps: int = DEFAULT_MAX_STEPS
     target_class: int | None = None  # None: each row's true label
     max_length: int = 512
     batch_size: int | None = None  # texts per batch; None: pick for the device
@@ -46,7 +44,7 @@ class CorpusOptions:
             raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
         if self.method not in METHODS:
             raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
-        check_steps(self.steps, self.tolerance, self.max_steps)
+        self.check_path()
         self.attributor(1)  # an unknown quadrature fails here, before any model is loaded
 
     @property
@@ -59,8 +57,7 @@ class CorpusOptions:
 
     def attributor(self, batch_size: int):
         return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
-                               steps=self.steps, quadrature=self.quadrature, tolerance=self.tolerance,
-                               max_steps=self.max_steps)
+                               **self.path_options())
 
     def path_settings(self) -> dict[str, Any]:
         """How integrated gradients walked its paths (empty for other methods): the quadrature as run,
