@@ -140,9 +140,10 @@ def within(scores: torch.Tensor, delta: torch.Tensor, tolerance: float) -> list[
 
 def tune(prepared: dict, sizes: list[int], tolerance: float, max_steps: int, device: torch.device,
          precision: str) -> dict[str, dict[int, float]]:
-    """Per batch size: rows/s of fixed-steps IG (base model, 2 reviews × 64 trapezoid steps: whole
-    passes of one review) and seconds of `--steps auto` on every review (fine-tuned model: passes
-    that mix reviews). A size listed more than once keeps its fastest call."""
+    """Per batch size: rows/s of fixed-steps IG (the first model, the demo's base: 2 reviews × 64
+    trapezoid steps, whole passes of one review) and seconds of `--steps auto` on every review (the
+    last model, the demo's fine-tuned: passes that mix reviews). A size listed more than once keeps
+    its fastest call."""
     fixed, auto = {}, {}
     first, last = list(prepared)[0], list(prepared)[-1]
     model, inputs, targets = prepared[first]

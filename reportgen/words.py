@@ -26,6 +26,14 @@ def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
     return runs
 
 
+def _span(run: tuple[int, int], word_ids: Sequence[int | None],
+          offsets: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The run's characters in the text, or None for tokens without a span ([CLS], [SEP], slow tokenizers)."""
+    first, last = run
+    start, end = offsets[first][0], offsets[last - 1][1]
+    return None if word_ids[first] is None or end <= start else (start, end)
+
+
 APOSTROPHES = ("'", "\u2019")  # ' and ’
 
 
@@ -37,17 +45,12 @@ def _joined_at_apostrophes(runs: list[tuple[int, int]], word_ids: Sequence[int |
     Runs are joined only where an apostrophe touches letters or digits on both sides, with no space
     between, so quotes ('great') and "rock 'n' roll" stay as they are.
     """
-    def span(run: tuple[int, int]) -> tuple[int, int] | None:
-        first, last = run
-        start, end = offsets[first][0], offsets[last - 1][1]
-        return None if word_ids[first] is None or end <= start else (start, end)
-
     joined: list[tuple[int, int]] = []
     i = 0
     while i < len(runs):
         first, last = runs[i]
         while i + 2 < len(runs):
-            left, mark, right = span((first, last)), span(runs[i + 1]), span(runs[i + 2])
+            left, mark, right = (_span(run, word_ids, offsets) for run in ((first, last), runs[i + 1], runs[i + 2]))
             if not (left and mark and right and left[1] == mark[0] and mark[1] == right[0]
                     and text[mark[0]:mark[1]] in APOSTROPHES and text[left[1] - 1].isalnum()
                     and text[right[0]].isalnum()):
@@ -87,11 +90,11 @@ def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int
                          + (f" and {len(tokens)} tokens" if tokens is not None else "") + ": they must align")
     words = []
     for first, last in _joined_at_apostrophes(_runs(word_ids), word_ids, offsets, text):
-        start, end = offsets[first][0], offsets[last - 1][1]
-        if word_ids[first] is None or end <= start:
+        span = _span((first, last), word_ids, offsets)
+        if span is None:
             words.append(Word(_token_text(tokens, first, last), None, None, first, last))
         else:
-            end = _with_accents(text, end)
+            start, end = span[0], _with_accents(text, span[1])
             words.append(Word(text[start:end], start, end, first, last))
     return words
 

@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from reportgen.api import ModelSpec, Selection, check_no_input_is_overwritten
-from reportgen.commands.scan import check_class_counts
 from reportgen.choices import AUTO_STEPS
+from reportgen.commands.scan import check_class_counts
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for

@@ -85,5 +85,3 @@ class ExplainedReport:
         meta = self.report.meta
         return (f"<ExplainedReport: {len(self.report.samples)} samples, methods {', '.join(meta.methods)}, "
                 f"models {', '.join(m.name for m in meta.models)}>")
-
-

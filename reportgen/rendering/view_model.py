@@ -7,6 +7,7 @@ was most faithful) are made here, so the template only lays things out and can b
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 from reportgen.choices import GRANULARITIES, SCALES, allowed_delta, is_signed, method_title
@@ -410,14 +411,12 @@ def _occurrence_labels(pieces: list[Unit]) -> list[str]:
     """A word that occurs more than once is labelled with which occurrence it is ("great (3)": the
     third "great" of the text), so a chart's repeated bars read as different places, not a glitch.
     Punctuation is left unnumbered: "." is clear enough, and "(7)" beside it would be noise."""
-    total: dict[str, int] = {}
-    for piece in pieces:
-        total[piece.text.lower()] = total.get(piece.text.lower(), 0) + 1
-    seen: dict[str, int] = {}
+    total = Counter(piece.text.lower() for piece in pieces)
+    seen: Counter[str] = Counter()
     labels = []
     for piece in pieces:
         key = piece.text.lower()
-        seen[key] = seen.get(key, 0) + 1
+        seen[key] += 1
         numbered = total[key] > 1 and not piece.special and any(c.isalnum() for c in piece.text)  # not ". (7)"
         labels.append(f"{piece.text} ({seen[key]})" if numbered else piece.text)
     return labels
