@@ -49,8 +49,10 @@ def allowed_delta(logit_change: float, tolerance: float) -> float:
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 POOLINGS = ("mean-all", "masked-mean", "cls")
-"""mean-all: mean over every position, padding included (the user's model); masked-mean: mean
-over real tokens only; cls: the [CLS] position's hidden state."""
+"""mean-all: mean over every position, padding included (the mean-pooled BERT state dict of
+docs/models.md); masked-mean: mean over real tokens only; cls: the [CLS] position's hidden state."""
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+"""File endings of a state-dict checkpoint; anything else is a Hugging Face model directory or a hub id."""
 SCALES = ("shared", "per-column")
 GRANULARITIES = ("word", "wordpiece")
 

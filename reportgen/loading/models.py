@@ -16,12 +16,12 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from reportgen.choices import CHECKPOINT_SUFFIXES
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
-from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path
+from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.results import ModelInfo
 
-CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 T = TypeVar("T")
 
@@ -187,6 +187,5 @@ def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torc
         if not (path / "config.json").is_file():
             raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")
         return load_huggingface(str(path), role=role, device=device)
-    if path.suffix in CHECKPOINT_SUFFIXES or looks_like_path(spec):
-        raise ReportgenError(f"--{role}: no such file: {spec}")
+    check_model_exists(spec, role)
     return load_huggingface(spec, role=role, device=device)
