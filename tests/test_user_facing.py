@@ -105,3 +105,18 @@ def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoin
     assert lines[-1] == "torch imported: False"
     assert len(lines) == 2 and lines[0].startswith("Error: ") and message in lines[0]
     assert not (tmp_path / "r.html").exists()
+
+
+def test_readme_leads_with_the_commands_a_quick_start_and_how_to_read_a_report():
+    headings = re.findall(r"^## (.+)$", (ROOT / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert headings[:3] == ["Two commands", "Quick start", "How to read a report"]
+    assert {"Layout", "Reference"} <= set(headings)
+
+
+@pytest.mark.parametrize("document", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))])
+def test_every_local_link_leads_somewhere(document):
+    """The reference moved from the README into docs/: each relative link must still find its file."""
+    path = ROOT / document
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8"))
+    broken = [t for t in targets if "://" not in t and not (path.parent / t).exists()]
+    assert not broken, f"{document}: {broken}"
