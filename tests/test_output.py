@@ -86,7 +86,10 @@ def test_an_unwritable_output_fails_before_models_are_loaded(command, monkeypatc
     monkeypatch.setattr(report_command, "load_pair", never)
     monkeypatch.setattr(scan_command, "load_pair", never)
     monkeypatch.setattr(scan_command, "open_dataset", never)
-    args = [command, "--base", "b.pth", "--finetuned", "f.pth", "--dataset", "d.csv", "-q"]
+    for name in ("b.pth", "f.pth"):  # there, so that only the output is wrong
+        (tmp_path / name).touch()
+    args = [command, "--base", str(tmp_path / "b.pth"), "--finetuned", str(tmp_path / "f.pth"), "--dataset", "d.csv",
+            "-q"]
     args += ["--indices", "0", "-o", "/proc/x.html"] if command == "report" else ["-o", "/proc/x.csv"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output

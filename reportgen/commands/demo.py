@@ -123,13 +123,15 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
     check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
-    rows = imdb_rows(assets.reviews_csv)
-    train, heldout = split_rows(len(rows), settings)
     cache = CheckpointCache(cache_dir, settings, assets.versions)
-    if retrain or not cache.complete():
+    training = retrain or not cache.complete()
+    if training:  # said before anything slow, reading the reviews included
         click.echo(f"Training two classifiers on {train_size} IMDB reviews ({max_length} tokens, "
                    f"{epochs} epoch(s) of fine-tuning) on {where}. {TRAINING_TIME} This machine has "
                    f"{os.cpu_count()} CPU cores.", err=True)
+    rows = imdb_rows(assets.reviews_csv)
+    train, heldout = split_rows(len(rows), settings)
+    if training:
         states = train_both(assets, rows, train, settings, where, progress)
         cache.save(states, {"settings": settings.to_dict(), "train_rows": len(train), "heldout_rows": len(heldout),
                             "train_seconds": round(time.monotonic() - started, 1)})
