@@ -267,7 +267,8 @@ def main() -> None:
                     results.append(result)
                     print(json.dumps(asdict(result)), flush=True)
 
-    title = {"user": "mean-pooled state dict (mean-all, padded to max_length)", "hf": "Hugging Face models (ignore padding)"}
+    title = {"user": "mean-pooled state dict (mean-all, padded to max_length)",
+             "hf": "Hugging Face models (ignore padding)"}
     load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)"
     print(f"\nMachine: {machine(device)}; torch {torch.__version__}; batch size {batch_size}; {load}")
     print("Command: python " + " ".join(sys.argv))

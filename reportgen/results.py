@@ -16,6 +16,8 @@ from reportgen.errors import ReportgenError
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
+CORPUS_AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
+"""The "format" of a `reportgen corpus` NAME.json: not a report's data, so `reportgen render` names it."""
 
 
 SIGNIFICANT_DIGITS = 8
@@ -176,7 +178,7 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
-        if version is None and isinstance(data, dict) and data.get("format") == "reportgen-corpus-aggregates":
+        if version is None and isinstance(data, dict) and data.get("format") == CORPUS_AGGREGATES_FORMAT:
             raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a report's "
                                  "data: open the corpus HTML written beside it, or rerun `reportgen corpus` (it "
                                  "resumes from --scores) to write it again; `reportgen render` reads "

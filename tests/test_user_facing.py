@@ -99,7 +99,7 @@ def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoin
     command = ["report", *[x for pair in given.items() for x in pair], "--text", "fine", "-o",
                str(tmp_path / "r.html")]
     done = subprocess.run([sys.executable, "-c", WITNESS, *command], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1, done.stderr
     assert lines[-1] == "torch imported: False"
@@ -113,7 +113,10 @@ def test_readme_leads_with_the_commands_a_quick_start_and_how_to_read_a_report()
     assert {"Layout", "Reference"} <= set(headings)
 
 
-@pytest.mark.parametrize("document", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))])
+DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_local_link_leads_somewhere(document):
     """The reference moved from the README into docs/: each relative link must still find its file."""
     path = ROOT / document

@@ -33,12 +33,12 @@ from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.pipeline import encoder_name, resolve_class_names, shareable_info, shareable_name, versions
 from reportgen.rendering.output import atomic_file, check_writable, write_atomically
+from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import ROLES, check_labels, dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
 
-AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
 LABEL_SLICE = 4096  # rows whose labels are checked at a time
 
 
@@ -260,7 +260,7 @@ def _write(result: Aggregates, facts: CorpusFacts, outputs: CorpusOutputs) -> No
     import pyarrow.parquet as pq
 
     about = json_ready(asdict(facts))
-    document = {"format": AGGREGATES_FORMAT, "version": 1, "meta": about, **json_ready(result.to_dict())}
+    document = {"format": CORPUS_AGGREGATES_FORMAT, "version": 1, "meta": about, **json_ready(result.to_dict())}
     table = pa.Table.from_pylist(result.word_table(), schema=_words_schema(about))
     with atomic_file(outputs.words) as handle:
         pq.write_table(table, handle)
@@ -275,7 +275,7 @@ def _words_schema(about: dict[str, Any]):
               pa.field("occurrences", pa.int64())]
     fields += [pa.field(f"{part}_{key}", pa.float64()) for part in ("base", "finetuned", "difference")
                for key in ("mean", "low", "high")]
-    return pa.schema(fields, metadata={AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
+    return pa.schema(fields, metadata={CORPUS_AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
 
 
 def _announce(result: Aggregates, outputs: CorpusOutputs) -> None:
