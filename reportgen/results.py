@@ -35,7 +35,7 @@ class ModelInfo:
     role: str  # "base" or "finetuned"
     name: str  # file or directory name, or hub id
     source: str  # the path or hub id as given (the name only, unless the report includes paths)
-    format: str  # "checkpoint" (the user's state dict) or "huggingface"
+    format: str  # "checkpoint" (a mean-pooled BERT state dict) or "huggingface"
     sha256: str | None  # first 12 hex digits of the weights' SHA-256, when they are local files
     encoder: str | None  # config/tokenizer source for checkpoints (its name, unless paths are included)
     pooling: str | None  # mean-all, masked-mean, cls; None for Hugging Face heads

@@ -34,7 +34,7 @@ SCORE_CHANGE_GUARD = 5
 Σ|score|) since the previous level. The delta checks only the *sum* of the scores, which can land
 within tolerance by cancellation while single tokens are still far off. Measured on 8 held-out
 reviews × the demo's 2 models (docs/benchmarks.md, "Which nested rule"): stopping on the delta alone
-accepted scores up to 3.8 % (L1) from a 255-node reference with the user's ReLU head, 2.2 % with a
+accepted scores up to 3.8 % (L1) from a 255-node reference with the state-dict format's ReLU head, 2.2 % with a
 GELU head; with this guard, 1.2 % and 0.4 %, for 13 % more gradients."""
 
 

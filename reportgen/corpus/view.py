@@ -26,7 +26,8 @@ GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of th
 FLOOR_METHODS = ("attention-gradient", "attention-rollout")
 FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
               "about 1/max-length of a model's influence (for --pooling mean-all, a mean over all positions): a "
-              "word's share grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in the row). "
+              "word's share grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in "
+              "the row). "
               "The floor cancels in fine-tuned − base, but on the demo's models what was left did not rank words "
               "like integrated gradients did; for corpus statistics prefer --method gradient (the default) or "
               "integrated-gradients (docs/corpus.md).")

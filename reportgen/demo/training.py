@@ -1,6 +1,6 @@
-"""The user's two training regimes, on a pretrained BERT: head only (base) and everything (fine-tuned).
+"""The two training regimes, on a pretrained BERT: head only (base) and everything (fine-tuned).
 
-Both models are the user's module (`PooledBertClassifier`, mean over ALL positions, head
+Both models are reportgen's `PooledBertClassifier` (mean over ALL positions, head
 Linear-ReLU-Dropout-Linear) and start from the same weights: the pretrained encoder plus one
 seeded random head. The base model trains its head on features of the frozen encoder (computed
 once, in eval mode, so its many head epochs are cheap); the fine-tuned model trains every weight
@@ -70,7 +70,7 @@ def load_encoder_weights(bert: nn.Module, encoder_dir: Path) -> None:
 
 
 def pretrained_classifier(encoder_dir: Path, settings: TrainSettings) -> PooledBertClassifier:
-    """The user's module: pretrained encoder, a random head seeded by `settings.seed`."""
+    """A `PooledBertClassifier`: pretrained encoder, a random head seeded by `settings.seed`."""
     config = AutoConfig.from_pretrained(encoder_dir)
     config._attn_implementation = "sdpa"
     torch.manual_seed(settings.seed)
@@ -145,7 +145,7 @@ def _schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float)
 
 def train_finetuned(model: PooledBertClassifier, inputs: EncodedTexts, labels: list[int],
                     settings: TrainSettings, progress: bool = True) -> None:
-    """Every weight trained end to end, on inputs padded to max_length as the user's were."""
+    """Every weight trained end to end, on inputs padded to max_length, as mean-all models are."""
     targets = _labels(labels, inputs)
     model.requires_grad_(True).train()
     head_ids = {id(p) for p in model.classifier.parameters()}

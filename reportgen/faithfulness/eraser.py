@@ -10,7 +10,7 @@ and [SEP]. With m_k = ceil(k·n) (so at least one token once n ≥ 1) and p = p_
 
 averaged over k ∈ KS (AOPC). "Deleted" means removed from the sequence: later tokens shift left and the
 row is re-padded with [PAD] to the input's width, with its attention mask, so a model that pools over
-padding (the user's mean-all) still sees max_length positions. [CLS]/[SEP] are never deleted and never
+padding (mean-all) still sees max_length positions. [CLS]/[SEP] are never deleted and never
 counted; padding is never a candidate. Signed methods rank by evidence *for* c (most positive first),
 unsigned ones by magnitude; ties go to the earlier position. The same numbers for random rankings
 (mean over `random_orders` seeded permutations, each seeded by the text's own token ids, so a text

@@ -1,6 +1,6 @@
-"""Turn texts into model inputs exactly as the user's pipeline did.
+"""Turn texts into model inputs exactly as the models' own training pipeline did.
 
-The user's model averages over every position, padding included, so padding is part of the
+A mean-all model averages over every position, padding included, so padding is part of the
 input: models that need it are padded to `max_length`, the others only to the longest text.
 """
 

@@ -1,7 +1,7 @@
 """Predict many dataset rows with both models, batch by batch, forward passes only.
 
 Rows run in batches of similar token length. Models whose pooling averages over every position
-(the user's `mean-all`) still see every text padded to `max_length`, exactly as in training:
+(`mean-all`) still see every text padded to `max_length`, exactly as in training:
 their predictions depend on it; similar lengths only let attention skip the padding keys that
 no query may see (`predict_logits`), which is exact. Models whose pooling ignores padding
 (masked-mean, cls, Hugging Face heads) get each batch padded only to its longest text, which
