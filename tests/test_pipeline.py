@@ -11,6 +11,7 @@ from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.pipeline import ExplainOptions, Texts, explain
 from reportgen.results import stored
+from tests.tolerances import assert_close_fp32, row_magnitude
 
 MAX_LENGTH = 48
 TEXTS = ["the acting was wonderful but the plot was boring", "awful, dull movie", "not good. not good at all",
@@ -52,7 +53,7 @@ def test_difference_explains_the_true_label_for_both_models(labelled, models):
         for i, sample in enumerate(report.samples):
             assert sample.difference.target == labels[i] and sample.difference.reason == "the true label"
             got = sample.difference.scores["gradient-x-input"][role]
-            assert got == pytest.approx(want[i], rel=1e-4, abs=1e-6)
+            assert_close_fp32(torch.tensor(got), torch.tensor(want[i]), row_magnitude(torch.tensor(want[i])))
             if sample.models[role].target == labels[i]:  # no extra attribution: the main scores serve
                 assert got == sample.models[role].methods["gradient-x-input"].scores
     for sample in report.samples:
