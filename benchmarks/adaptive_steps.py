@@ -49,7 +49,7 @@ from benchmarks.attribution import (Run, agreement, build_model, captum_availabl
                                     ig_flops_per_sample, load_texts, peak_tflops, timed)
 from reportgen.attribution import AttributionSettings, TokenScores  # noqa: E402
 from reportgen.attribution.integrated_gradients import (GRID, SCORE_CHANGE_GUARD, IntegratedGradients,  # noqa: E402
-                                                         _Path, baseline_ids)
+                                                         PathSteps, _Path, baseline_ids)
 from reportgen.attribution.base import word_embeddings  # noqa: E402
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
 from reportgen.choices import allowed_delta  # noqa: E402
@@ -122,9 +122,9 @@ def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tens
                    keep: dict[str, TokenScores], tolerance: float, max_steps: int):
     """A timed call of reportgen's engine (auto when run.steps == 0); keeps the full result."""
     steps = "auto" if run.steps == 0 else run.steps
-    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision), steps=steps,
-                                     quadrature=None if steps == "auto" else run.quadrature, tolerance=tolerance,
-                                     max_steps=max_steps)
+    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision),
+                                     PathSteps(steps=steps, quadrature=None if steps == "auto" else run.quadrature,
+                                               tolerance=tolerance, max_steps=max_steps))
 
     def call():
         keep[run.label] = attributor.attribute(model, inputs, targets)

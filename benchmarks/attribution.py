@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from reportgen.attribution import AttributionSettings  # noqa: E402
 from reportgen.attribution import attention as trimmed_attention  # noqa: E402
-from reportgen.attribution.integrated_gradients import IntegratedGradients, baseline_ids  # noqa: E402
+from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps, baseline_ids  # noqa: E402
 from reportgen.batching import autocast, default_batch_size  # noqa: E402
 from reportgen.inference import predict_logits  # noqa: E402
 from reportgen.loading.classifier import PooledBertClassifier  # noqa: E402
@@ -248,7 +248,7 @@ def memory_phase(model, inputs, targets, batches: dict[str, int], device) -> lis
 
 def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, run: Run):
     attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision),
-                                     steps=run.steps, quadrature=run.quadrature)
+                                     PathSteps(steps=run.steps, quadrature=run.quadrature))
 
     def call():
         result = attributor.attribute(model, inputs, targets)

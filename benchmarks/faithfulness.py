@@ -16,7 +16,8 @@ import time
 
 import torch
 
-from reportgen.attribution import METHODS, AttributionSettings, make_attributor
+from reportgen.attribution import AttributionSettings, PathSteps, make_attributor
+from reportgen.methods import METHODS
 from reportgen.demo.trained import trained_demo
 from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
 from reportgen.inference import predict_logits
@@ -59,7 +60,8 @@ def main() -> None:
     for method in args.methods.split(","):
         for role, model in models.items():
             inputs, targets, chance = prepared[role]
-            attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size), steps=args.steps)
+            attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size),
+                                         PathSteps(steps=args.steps))
             started = time.perf_counter()
             scores = attributor.attribute(model, inputs, targets).scores
             attribution_seconds = time.perf_counter() - started

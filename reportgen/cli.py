@@ -10,7 +10,8 @@ import click
 
 from reportgen import __version__
 from reportgen.choices import (AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE,
-                               GRANULARITIES, METHODS, POOLINGS, PRECISIONS, QUADRATURES, SCALES)
+                               GRANULARITIES, POOLINGS, PRECISIONS, QUADRATURES, SCALES)
+from reportgen.methods import METHODS, methods_help
 from reportgen.errors import ReportgenError
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
@@ -260,10 +261,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @selection_options
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
-                   "integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
-                   "backward pass), gradient (unsigned sensitivity), attention-rollout (unsigned: attention flow "
-                   "through all layers, read out where the model pools; class-independent), attention-gradient "
-                   "(unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific).")
+                   + methods_help() + ".")
 @path_step_options
 @quadrature_option
 @click.option("--target", default="predicted", show_default=True,

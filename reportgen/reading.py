@@ -6,7 +6,7 @@ same sentence as a fresh run; HTML and Markdown both come from the same parts.
 
 from __future__ import annotations
 
-from reportgen.choices import is_signed
+from reportgen.methods import is_signed
 from reportgen.rendering.sentences import Part, sentence_parts, to_markdown
 from reportgen.results import SampleResult, Word
 from reportgen.words import word_scores

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from reportgen.attribution import AttributionSettings, attention
-from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps
 from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner
 from reportgen.errors import ReportgenError
@@ -64,7 +64,7 @@ def encoded(model: LoadedModel):
 def integrated_gradients(model, inputs, targets, *, batch_size=8, steps=8, quadrature="gauss-legendre",
                          precision="fp32"):
     settings = AttributionSettings(batch_size=batch_size, precision=precision)
-    return IntegratedGradients(settings, steps=steps, quadrature=quadrature).attribute(model, inputs, targets)
+    return IntegratedGradients(settings, PathSteps(steps=steps, quadrature=quadrature)).attribute(model, inputs, targets)
 
 
 # ---------------------------------------------------------------- bf16 autocast on the CPU
@@ -138,7 +138,7 @@ def test_integrated_gradients_after_out_of_memory_equals_the_run_without(user_mo
     targets = torch.tensor([label for _, label in REVIEWS])
     failing = limited(user_model, limit=5)
     settings = AttributionSettings(batch_size=16)
-    attributor = IntegratedGradients(settings, steps=6)
+    attributor = IntegratedGradients(settings, PathSteps(steps=6))
     backed_off = attributor.attribute(failing, inputs, targets)
     assert attributor.runner.batch_size == 4  # tried 16, then 8, settled on 4 for the path
     failed = [rows for rows in failing.passes if rows > failing.limit]
@@ -175,7 +175,7 @@ def test_integrated_gradients_memory_grows_with_the_batch_not_the_steps(user_mod
     for steps in (4, 64):
         counted = limited(user_model, limit=10**9)
         with LargestTensor() as mode:
-            IntegratedGradients(AttributionSettings(batch_size=8), steps=steps).attribute(counted, inputs, targets)
+            IntegratedGradients(AttributionSettings(batch_size=8), PathSteps(steps=steps)).attribute(counted, inputs, targets)
         largest[steps], passes[steps] = mode.numel, counted.passes
     assert max(passes[4]) <= 8 * 2 and max(passes[64]) <= 8 * 2  # path rows ≤ batch; endpoints x and x′
     assert max(rows for rows in passes[64][:-1]) == 8  # the path really ran full batches

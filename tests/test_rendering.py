@@ -12,13 +12,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reportgen.attribution import is_signed
 from reportgen.comparison import difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
+from reportgen.methods import is_signed, method_title
 from reportgen.reading import describe
 from reportgen.rendering.html import render_html
-from reportgen.rendering.view_model import method_title
 from reportgen.results import (Difference, Faithfulness, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo,
                                Report, ReportMeta, SampleResult, stored, words_from_wordpieces)
 

@@ -18,7 +18,8 @@ import torch
 from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
 from reportgen.attribution.integrated_gradients import PathSteps
-from reportgen.choices import AUTO_STEPS, CORPUS_METHOD, METHODS
+from reportgen.choices import CORPUS_METHOD
+from reportgen.methods import METHODS, REGISTRY
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.data import Rows
@@ -44,27 +45,26 @@ class CorpusOptions(PathSteps):
             raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
         if self.method not in METHODS:
             raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
-        self.check_path()
-        self.attributor(1)  # an unknown quadrature fails here, before any model is loaded
+        self.check_path()  # an unknown quadrature fails here, before any model is loaded
 
     @property
     def integrated_gradients(self) -> bool:
-        return self.method == "integrated-gradients"
+        return REGISTRY[self.method].walks_path
 
     @property
     def auto_steps(self) -> bool:
-        return self.integrated_gradients and self.steps == AUTO_STEPS
+        return self.integrated_gradients and self.adaptive
 
     def attributor(self, batch_size: int):
         return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
-                               **self.path_options())
+                               self)
 
     def path_settings(self) -> dict[str, Any]:
         """How integrated gradients walked its paths (empty for other methods): the quadrature as run,
         and the tolerance and cap where the steps were chosen per row."""
         if not self.integrated_gradients:
             return {}
-        out: dict[str, Any] = {"steps": self.steps, "quadrature": self.attributor(1).quadrature}
+        out: dict[str, Any] = {"steps": self.steps, "quadrature": self.rule}
         if self.auto_steps:
             out |= {"tolerance": self.tolerance, "max_steps": self.max_steps}
         return out

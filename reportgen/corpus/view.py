@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.choices import AUTO_STEPS, is_signed, method_title
+from reportgen.choices import AUTO_STEPS
+from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
 from reportgen.corpus.convergence import PathSummary
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
@@ -23,7 +24,6 @@ from reportgen.results import ModelInfo
 
 ROLES = ("base", "finetuned")
 GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of them are in the JSON)
-FLOOR_METHODS = ("attention-gradient", "attention-rollout")
 FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
               "about 1/max-length of a model's influence (for the user's mean over all positions): a word's share "
               "grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in the row). "
@@ -296,7 +296,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
              f"{100 * CONFIDENCE:.0f} % interval of the difference that excludes zero."]
     if facts.outputs:
         notes.append("Every word's statistics, per outcome group, are in " + " and ".join(facts.outputs) + ".")
-    if facts.method in FLOOR_METHODS:
+    if facts.method in REGISTRY and REGISTRY[facts.method].needs == "attention":
         notes.append(FLOOR_NOTE)
     return CorpusView(
         title="What fine-tuning changed — base vs fine-tuned",

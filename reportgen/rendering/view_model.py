@@ -10,7 +10,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reportgen.choices import GRANULARITIES, SCALES, allowed_delta, is_signed, method_title
+from reportgen.choices import GRANULARITIES, SCALES, allowed_delta
+from reportgen.methods import is_signed, method_title
 from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import rank_agreement
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
