@@ -53,7 +53,7 @@ from reportgen.attribution.integrated_gradients import (GRID, SCORE_CHANGE_GUARD
 from reportgen.attribution.base import word_embeddings  # noqa: E402
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
 from reportgen.choices import allowed_delta  # noqa: E402
-from reportgen.commands.demo import split_rows  # noqa: E402
+from reportgen.demo.training import split_rows  # noqa: E402
 from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
 from reportgen.demo.cache import CheckpointCache, default_cache_dir  # noqa: E402
 from reportgen.demo.training import TrainSettings  # noqa: E402

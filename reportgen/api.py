@@ -20,7 +20,7 @@ from reportgen.loading.device import resolve_device
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer
 from reportgen.pipeline import ExplainOptions, Texts, explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
-from reportgen.rendering.output import check_writable
+from reportgen.output import check_writable
 from reportgen.results import ModelInfo
 
 @dataclass

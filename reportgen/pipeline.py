@@ -24,10 +24,11 @@ from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
                                     measure_faithfulness, random_reference)
 from reportgen.inference import predict_logits
+from reportgen.loading.checks import check_class_counts
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
-from reportgen.reading import describe
+from reportgen.rendering.reading import describe
 from reportgen.results import (Difference, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo, Report,
                                ReportMeta, SampleResult, stored)
 from reportgen.words import group_words
@@ -196,11 +197,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     """Explain every text with every model and method; tokens must agree across models to be shown side by side."""
     options.check()
     check_max_length(models, options.max_length)
-    num_classes = {m.info.num_classes for m in models.values()}
-    if len(num_classes) != 1:
-        raise ReportgenError("the models have different numbers of classes: "
-                             + ", ".join(f"{role} {m.info.num_classes}" for role, m in models.items()))
-    class_names = resolve_class_names(texts.class_names, num_classes.pop())
+    class_names = resolve_class_names(texts.class_names, check_class_counts(models))
     encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length)
                for role, m in models.items()}
     tokens = {role: encoded[role].tokens(m.tokenizer) for role, m in models.items()}

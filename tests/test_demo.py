@@ -10,7 +10,8 @@ import torch
 from transformers import AutoTokenizer
 
 from reportgen.commands import demo as demo_command
-from reportgen.commands.demo import pick_cases, run_demo, split_rows
+from reportgen.commands.demo import pick_cases, run_demo
+from reportgen.demo.training import split_rows
 from reportgen.demo import assets as demo_assets
 from reportgen.demo.cache import CheckpointCache
 from reportgen.demo.training import TrainSettings, train_base, train_finetuned

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from reportgen.attribution import AttributionSettings, attention
+from reportgen.attribution import AttributionSettings
+from reportgen.loading import attention
 from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps
 from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner

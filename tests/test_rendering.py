@@ -16,7 +16,7 @@ from reportgen.comparison import difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
 from reportgen.methods import is_signed, method_title
-from reportgen.reading import describe
+from reportgen.rendering.reading import describe
 from reportgen.rendering.html import render_html
 from reportgen.results import (Difference, Faithfulness, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo,
                                Report, ReportMeta, SampleResult, stored, words_from_wordpieces)

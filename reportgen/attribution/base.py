@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.attribution.base import (AttributionSettings, Attributor, TokenScores, check_finite,
                                         target_logit_gradient, word_embeddings)
 from reportgen.attribution.quadrature import DoublingTrapezoid, nodes_and_weights

@@ -8,26 +8,19 @@ from pathlib import Path
 import click
 
 from reportgen.batching import default_batch_size
-from reportgen.commands.report import load_pair
+from reportgen.api import ModelSpec
 from reportgen.distributed import (Ranks, SharedProgress, barrier, describe_devices, gather, session, shard,
                                    share_from_main, where_am_i)
 from reportgen.errors import ReportgenError
+from reportgen.loading.checks import check_class_counts
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.pipeline import resolve_class_names
-from reportgen.rendering.output import check_writable
+from reportgen.output import check_writable
 from reportgen.scan.predict import predict_rows, scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs
 from reportgen.scan.selection import (DEFAULT_TOP, NEEDS_LABELS, SELECTIONS, check_selection, count_outcomes,
                                       format_indices, format_outcomes, format_selection, labels_needed, select_rows)
-
-
-def check_class_counts(models: dict[str, LoadedModel]) -> int:
-    counts = {m.info.num_classes for m in models.values()}
-    if len(counts) != 1:
-        raise ReportgenError("the models have different numbers of classes: "
-                             + ", ".join(f"{role} {m.info.num_classes}" for role, m in models.items()))
-    return counts.pop()
 
 
 def _predict_into(log: ScanLog, models: dict[str, LoadedModel], rows: Rows, mine: list[int],
@@ -102,7 +95,7 @@ def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str
     rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
-    models = load_pair(base, finetuned, encoder=encoder, pooling=pooling, device=str(ranks.device))
+    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
     places = gather(where_am_i(ranks), ranks)

@@ -25,7 +25,8 @@ from reportgen.inference import predict_logits
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel
-from reportgen.scan.predict import ROLES, check_labels, same_inputs
+from reportgen.loading.checks import check_labels, same_inputs
+from reportgen.scan.predict import ROLES
 from reportgen.words import group_words, word_scores
 
 

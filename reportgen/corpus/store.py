@@ -32,7 +32,7 @@ import numpy as np
 import reportgen
 from reportgen.corpus.run import CorpusRow
 from reportgen.errors import ReportgenError
-from reportgen.rendering.output import atomic_file, write_atomically
+from reportgen.output import atomic_file, write_atomically
 from reportgen.scan.records import describe_mismatch
 
 if TYPE_CHECKING:

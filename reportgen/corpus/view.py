@@ -19,7 +19,8 @@ from reportgen.corpus.convergence import PathSummary
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
 from reportgen.rendering.html import environment
-from reportgen.rendering.view_model import LegendView, TokenView, describe_model, role_title
+from reportgen.rendering.pieces import role_title
+from reportgen.rendering.view_model import LegendView, TokenView, describe_model
 from reportgen.results import ModelInfo
 
 ROLES = ("base", "finetuned")

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts

@@ -16,12 +16,12 @@ from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import rank_agreement
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
-from reportgen.reading import verdict_parts
+from reportgen.rendering.reading import verdict_parts
+from reportgen.rendering.pieces import role_title
 from reportgen.rendering.sentences import Part
 from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
 from reportgen.words import word_scores
 
-ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
 DELTA_WARNING = 0.05  # flag IG when |delta| exceeds 5 % of |F(x) − F(x′)|
 TOP_K = 5
 CHART_WORDS = 6  # bars per direction and model in a sample's chart
@@ -34,10 +34,6 @@ def fmt(score: float) -> str:
 
 def pct(share: float) -> str:
     return f"{100 * share:.1f}%"
-
-
-def role_title(role: str) -> str:
-    return ROLE_TITLES.get(role, role)
 
 
 @dataclass

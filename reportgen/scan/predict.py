@@ -22,6 +22,7 @@ import torch
 import reportgen
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel
@@ -96,19 +97,6 @@ def make_row(index: int, label: int | None, base: torch.Tensor, finetuned: torch
     return ScanRow(index=index, label=label, base_pred=base_pred, base_prob=round(float(base[base_pred]), 6),
                    finetuned_pred=finetuned_pred, finetuned_prob=round(float(finetuned[finetuned_pred]), 6),
                    gap=round(0.5 * float((base - finetuned).abs().sum()), 6))
-
-
-def check_labels(indices: list[int], labels: list[int | None], num_classes: int) -> None:
-    for index, label in zip(indices, labels):
-        if label is not None and not 0 <= label < num_classes:
-            raise ReportgenError(f"row {index} has label {label}, but the models have {num_classes} classes "
-                                 f"(0 to {num_classes - 1}); is --label-column the right column?")
-
-
-def same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
-    """Whether two models take identical inputs, so one tokenization serves both."""
-    return (type(a.tokenizer) is type(b.tokenizer) and a.tokenizer.name_or_path == b.tokenizer.name_or_path
-            and len(a.tokenizer) == len(b.tokenizer) and a.info.pads_to_max_length == b.info.pads_to_max_length)
 
 
 @dataclass

@@ -7,11 +7,11 @@ same sentence as a fresh run; HTML and Markdown both come from the same parts.
 from __future__ import annotations
 
 from reportgen.methods import is_signed
+from reportgen.rendering.pieces import role_title
 from reportgen.rendering.sentences import Part, sentence_parts, to_markdown
 from reportgen.results import SampleResult, Word
 from reportgen.words import word_scores
 
-ROLE_NAMES = {"base": "Base", "finetuned": "Fine-tuned"}
 LEAD_WORDS = 3
 
 
@@ -40,7 +40,7 @@ def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> 
     roles = list(sample.models)
     models = sample.models
     return sentence_parts(
-        {role: ROLE_NAMES.get(role, role) for role in roles},
+        {role: role_title(role) for role in roles},
         {role: class_names[models[role].predicted] for role in roles},
         {role: models[role].probabilities[models[role].predicted] for role in roles},
         {role: lead_words(sample, role, method) for role in roles},
