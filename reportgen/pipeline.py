@@ -230,8 +230,7 @@ def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], t
     for role, model in models.items():
         batch_size = options.batch_size or default_batch_size(model.device)
         logits = predict_logits(model, encoded[role], batch_size=batch_size, precision=options.precision)
-        probabilities = logits.softmax(dim=-1).cpu()
-        predicted = probabilities.argmax(dim=-1)
+        probabilities, predicted = (verdict.cpu() for verdict in model.verdicts(logits))
         targets = choose_targets(options.target, predicted, texts.labels, model.info.num_classes)
         runs[role] = _Run(model, encoded[role], probabilities, predicted, targets, predicted.clone(), batch_size)
     for i, label in enumerate(texts.labels):

@@ -164,7 +164,7 @@ class RowAttributor:
         verdicts, scores, paths = {}, {}, {}
         for role, model in self.models.items():
             logits = predict_logits(model, encoded[role], batch_size=self.batch_size, precision=self.options.precision)
-            verdicts[role] = logits.softmax(dim=-1).cpu()
+            verdicts[role] = [verdict.cpu() for verdict in model.verdicts(logits)]
             result = self.attributors[role].attribute(model, encoded[role], target_tensor)
             scores[role] = result.scores.cpu()
             paths[role] = _path_columns(role, result)
@@ -175,8 +175,7 @@ class RowAttributor:
             words = [w for w in group_words(inputs.word_ids[i], inputs.offsets[i], text) if w.start is not None]
             per_model: dict[str, Any] = {}
             for role in ROLES:
-                probabilities = verdicts[role][i]
-                predicted = int(probabilities.argmax())
+                probabilities, predicted = verdicts[role][0][i], int(verdicts[role][1][i])
                 token_scores = scores[role][i, :length].tolist()
                 per_model |= {f"{role}_pred": predicted, f"{role}_prob": float(probabilities[predicted]),
                               f"{role}_target_prob": float(probabilities[targets[i]]),

@@ -217,7 +217,7 @@ def _probabilities(model: LoadedModel, inputs: EncodedTexts, scores: torch.Tenso
                               counts[text, step], keep[step], pad_token_id)
         with autocast(device, settings.precision), trimmed_padding_keys(model.module):
             logits = model.logits(mask, input_ids=ids)
-        probabilities[row] = logits.float().softmax(dim=-1).gather(1, targets[text].view(-1, 1)).squeeze(1)
+        probabilities[row] = model.verdicts(logits).probabilities.gather(1, targets[text].view(-1, 1)).squeeze(1)
 
     ChunkRunner(settings.batch_size, settings.on_progress).run(len(rows), work)
     table = probabilities.view(len(inputs), len(perturbations)).cpu().double()
