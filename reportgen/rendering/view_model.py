@@ -14,6 +14,7 @@ from reportgen.choices import GRANULARITIES, SCALES, allowed_delta
 from reportgen.methods import is_signed, method_title
 from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import rank_agreement
+from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
 from reportgen.rendering.reading import verdict_parts
@@ -289,15 +290,16 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
     f = result.faithfulness
     if f is None or curve_fractions is None:
         return None
-    comp_ok, suff_ok = f.comprehensiveness > f.random_comprehensiveness, f.sufficiency < f.random_sufficiency
+    comp_ok, suff_ok = beats_random(f)
+    comprehensiveness, sufficiency, deletion = f.scores["comprehensiveness"], f.scores["sufficiency"], f.curves["deletion"]
     verdict = {(True, True): "beats random on both", (True, False): "beats random on comprehensiveness only",
                (False, True): "beats random on sufficiency only", (False, False): "no better than random"}[
         (comp_ok, suff_ok)]
     curve = line_chart([100 * x for x in curve_fractions],
-                       [("top-ranked removed first", f.curve, "solid"), ("random order", f.random_curve, "dashed")],
+                       [("top-ranked removed first", deletion.values, "solid"), ("random order", deletion.random, "dashed")],
                        title="Deletion curve: p(target) as tokens are removed")
-    return FaithfulnessView(f"{f.comprehensiveness:.3f}", f"{f.sufficiency:.3f}", f"{f.random_comprehensiveness:.3f}",
-                            f"{f.random_sufficiency:.3f}", verdict,
+    return FaithfulnessView(f"{comprehensiveness.value:.3f}", f"{sufficiency.value:.3f}", f"{comprehensiveness.random:.3f}",
+                            f"{sufficiency.random:.3f}", verdict,
                             "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve)
 
 
@@ -458,9 +460,9 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
         flags.append("truncated")
     if any(c.delta_warning for block in view.methods for c in block.columns):
         flags.append("IG delta high")
-    comprehensiveness = [f"{m.methods[method].faithfulness.comprehensiveness:.3f} "
-                         f"(random {m.methods[method].faithfulness.random_comprehensiveness:.3f})"
-                         for m in sample.models.values() if m.methods[method].faithfulness is not None]
+    measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
+                if m.methods[method].faithfulness is not None]
+    comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
         cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {_mark(m, sample.label)}".strip()
@@ -478,20 +480,17 @@ def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]
     rows, verdicts = [], []
     roles = [m.role for m in report.meta.models]
     for role in roles:
-        best_method, best_value, role_rows = None, -math.inf, []
+        means = {}
         for method in report.meta.methods:
-            metrics = [s.models[role].methods[method].faithfulness for s in report.samples]
-            metrics = [f for f in metrics if f is not None]
-            if not metrics:
-                continue
-            mean = {name: sum(getattr(f, name) for f in metrics) / len(metrics)
-                    for name in ("comprehensiveness", "sufficiency", "random_comprehensiveness", "random_sufficiency")}
-            value = mean["comprehensiveness"] - mean["sufficiency"]
-            if value > best_value:
-                best_method, best_value = method, value
-            role_rows.append(FaithfulnessRow(method_title(method), role_title(role),
-                                             f"{mean['comprehensiveness']:.3f}", f"{mean['random_comprehensiveness']:.3f}",
-                                             f"{mean['sufficiency']:.3f}", f"{mean['random_sufficiency']:.3f}", False))
+            measured = mean_scores([f for s in report.samples
+                                    if (f := s.models[role].methods[method].faithfulness) is not None])
+            if measured is not None:
+                means[method] = measured
+        best = most_faithful(means)
+        best_method, best_value = best if best else (None, -math.inf)
+        role_rows = [FaithfulnessRow(method_title(method), role_title(role), f"{mean.comprehensiveness:.3f}",
+                                     f"{mean.random_comprehensiveness:.3f}", f"{mean.sufficiency:.3f}",
+                                     f"{mean.random_sufficiency:.3f}", False) for method, mean in means.items()]
         for row in role_rows:
             row.best = row.method == method_title(best_method) and len(role_rows) > 1
         rows += role_rows
