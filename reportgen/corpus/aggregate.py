@@ -30,6 +30,7 @@ import numpy as np
 
 from reportgen.errors import ReportgenError
 from reportgen.scan.selection import Outcomes
+from reportgen.words import is_word
 
 GROUPS: dict[str, str] = {
     "all": "every row",
@@ -159,10 +160,6 @@ def outcome_group(row: dict[str, Any]) -> str | None:
     right = (row["base_pred"] == label, row["finetuned_pred"] == label)
     return {(False, True): "base-wrong", (True, False): "finetuned-wrong", (True, True): "both-right",
             (False, False): "both-wrong"}[right]
-
-
-def is_word(text: str) -> bool:
-    return any(c.isalnum() for c in text)
 
 
 def shares(scores: list[float], total: float) -> np.ndarray:

@@ -21,7 +21,7 @@ from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.pieces import role_title
 from reportgen.rendering.sentences import Part
 from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
-from reportgen.words import word_scores
+from reportgen.words import is_special_token, is_word, word_scores
 
 DELTA_WARNING = 0.05  # flag IG when |delta| exceeds 5 % of |F(x) − F(x′)|
 TOP_K = 5
@@ -219,21 +219,17 @@ def units(sample: SampleResult, granularity: str) -> list[Unit]:
         for position, token in enumerate(sample.tokens):
             continuation = token.startswith("##") and len(token) > 2
             out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
-                            _is_special(token), continuation, "" if continuation or position == 0 else " "))
+                            is_special_token(token), continuation, "" if continuation or position == 0 else " "))
         return out
     previous_end: int | None = None
     for number, word in enumerate(sample.words):
         pieces = sample.tokens[word.first_token:word.last_token]
         glued = word.start is not None and previous_end is not None and word.start == previous_end
         out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
-                        word.start is None and len(pieces) == 1 and _is_special(pieces[0]), False,
+                        word.start is None and len(pieces) == 1 and is_special_token(pieces[0]), False,
                         "" if number == 0 or glued else " "))
         previous_end = word.end if word.end is not None else previous_end
     return out
-
-
-def _is_special(token: str) -> bool:
-    return token.startswith("[") and token.endswith("]")
 
 
 def unit_scores(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
@@ -262,11 +258,10 @@ def _token_views(pieces: list[Unit], values: list[float], token_scores: list[flo
 
 
 def _top(pieces: list[Unit], values: list[float], scale_max: float, sign: int, kind: str) -> list[TopToken]:
-    ranked = sorted(((v * sign, -i) for i, v in enumerate(values) if v * sign > 0 and not pieces[i].special),
-                    reverse=True)[:TOP_K]
-    return [TopToken(pieces[-i].text, _position(pieces[-i]), fmt(values[-i]),
-                     css_class(level_of(values[-i] if kind != "unsigned" else abs(values[-i]), scale_max), kind))
-            for _, i in ranked]
+    positive, negative = strongest(values, TOP_K, {i for i, piece in enumerate(pieces) if piece.special})
+    return [TopToken(pieces[i].text, _position(pieces[i]), fmt(value),
+                     css_class(level_of(value if kind != "unsigned" else abs(value), scale_max), kind))
+            for i, value in (positive if sign > 0 else negative)]
 
 
 def _legend(caption: str, scale_max: float, kind: str) -> LegendView:
@@ -416,7 +411,7 @@ def _occurrence_labels(pieces: list[Unit]) -> list[str]:
     for piece in pieces:
         key = piece.text.lower()
         seen[key] += 1
-        numbered = total[key] > 1 and not piece.special and any(c.isalnum() for c in piece.text)  # not ". (7)"
+        numbered = total[key] > 1 and not piece.special and is_word(piece.text)  # not ". (7)"
         labels.append(f"{piece.text} ({seen[key]})" if numbered else piece.text)
     return labels
 
@@ -424,7 +419,7 @@ def _occurrence_labels(pieces: list[Unit]) -> list[str]:
 def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     if len(methods) < 2:
         return []
-    keep = [i for i, t in enumerate(sample.tokens) if not _is_special(t)]
+    keep = [i for i, t in enumerate(sample.tokens) if not is_special_token(t)]
     views = []
     for role, model in sample.models.items():
         ranked = {m: [model.methods[m].scores[i] if is_signed(m) else abs(model.methods[m].scores[i]) for i in keep]
