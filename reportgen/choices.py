@@ -32,6 +32,10 @@ DELTA_FLOOR = 0.01
 """Logits: a text whose F(x) − F(x′) is smaller is held to tolerance × DELTA_FLOOR, not to a share of ~0."""
 
 
+FIXED_STEPS_DELTA = 0.05
+"""Fixed --steps: a text's integrated gradients do not add up when |delta| exceeds 5 % of |F(x) − F(x′)|."""
+
+
 def allowed_delta(logit_change: float, tolerance: float) -> float:
     """The largest |convergence delta| that --tolerance accepts for a text with this F(x) − F(x′)."""
     return tolerance * max(abs(logit_change), DELTA_FLOOR)

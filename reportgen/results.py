@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
 
 SCHEMA_VERSION = 3
@@ -90,6 +91,15 @@ class MethodResult:
         if self.convergence_delta is None or self.target_logit_change is None:
             return None
         return abs(self.convergence_delta) / max(abs(self.target_logit_change), 1e-12)
+
+    def adds_up(self, tolerance: float | None) -> bool:
+        """Whether the scores add up to F(x) − F(x′): with auto steps (`tolerance` set) by the rule the
+        refinement used (`allowed_delta`), with fixed steps within FIXED_STEPS_DELTA; True without a delta."""
+        if self.convergence_delta is None:
+            return True
+        if tolerance is None:
+            return (self.relative_delta or 0.0) <= FIXED_STEPS_DELTA
+        return abs(self.convergence_delta) <= allowed_delta(self.target_logit_change or 0.0, tolerance)
 
 
 @dataclass

@@ -17,10 +17,11 @@ from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
 from reportgen.corpus.convergence import PathSummary
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
-from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
+from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.pieces import role_title
-from reportgen.rendering.view_model import LegendView, TokenView, describe_model
+from reportgen.rendering.pieces import (LegendView, all_shades, describe_model, fixed_steps, generator, legend, mark,
+                                       role_title, versions_line)
+from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
 ROLES = ("base", "finetuned")
@@ -164,8 +165,8 @@ def _class_name(names: list[str], value: int | None) -> str:
 
 
 def _verdict(names: list[str], predicted: int, probability: float, label: int | None) -> str:
-    mark = "" if label is None else (" ✓" if predicted == label else " ✗")
-    return f"{_class_name(names, predicted)} ({probability:.2f}){mark}"
+    shown = mark(predicted, label)
+    return f"{_class_name(names, predicted)} ({probability:.2f})" + (f" {shown}" if shown else "")
 
 
 def _snippet(example: Example, values: list[float], scale: float, kind: str, what: str,
@@ -237,14 +238,14 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
             ("Time taken", work),
             ("Statistics", f"words in ≥ {options.min_count} rows · {options.bootstrap:,} bootstrap replicates "
                            f"(seed {options.seed}) · {'punctuation included' if options.keep_punctuation else 'words with a letter or digit only'}"),
-            ("Created", facts.created), ("Versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items()))]
+            ("Created", facts.created), ("Versions", versions_line(facts.versions))]
 
 
 def _path_text(path: dict[str, Any]) -> str:
     if path["steps"] == AUTO_STEPS:
         return (f"steps chosen per row ({path['quadrature']}, nested grids) until the convergence delta is within "
                 f"{100 * path['tolerance']:g} % of F(x)−F(x′), at most {path['max_steps']}")
-    return f"{path['steps']} steps ({path['quadrature']})"
+    return fixed_steps(path["steps"], path["quadrature"])
 
 
 def _convergence_text(facts: CorpusFacts) -> str:
@@ -323,18 +324,15 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         chart=chart, examples=examples,
         groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count)
                 for name, g in aggregates.groups.items() if name != "all"],
-        shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
+        shades=all_shades(),
         legends=[_legend("Model columns: share of the model's influence", kind),
                  _legend("Fine-tuned − base", "difference")],
-        notes=notes, generator=f"reportgen {facts.versions.get('reportgen', '')}")
+        notes=notes, generator=generator(facts.versions))
 
 
 def _legend(caption: str, kind: str) -> LegendView:
     """A snippet's scale runs from 0 (or −max) to the largest |value| in that snippet."""
-    low, words = ("0", ("", "")) if kind == "unsigned" else \
-        ("−max", ("less", "more") if kind == "difference" else ("against", "for"))
-    levels = range(0, LEVELS + 1) if kind == "unsigned" else range(-LEVELS, LEVELS + 1)
-    return LegendView(caption, low, "max", words[0], words[1], [css_class(level, kind) for level in levels])
+    return legend(caption, kind, "−max", "max", ("less", "more"))
 
 
 def render_corpus(aggregates: Aggregates, facts: CorpusFacts) -> str:

@@ -10,20 +10,19 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reportgen.choices import GRANULARITIES, SCALES, allowed_delta
 from reportgen.methods import is_signed, method_title
 from reportgen.comparison import most_changed, strongest
-from reportgen.faithfulness.agreement import rank_agreement
+from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
-from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
+from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of
 from reportgen.rendering.reading import verdict_parts
-from reportgen.rendering.pieces import role_title
+from reportgen.rendering.pieces import (LegendView, all_shades, describe_model, fixed_steps, generator, legend, mark,
+                                       role_title, versions_line)
 from reportgen.rendering.sentences import Part
 from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
 from reportgen.words import is_special_token, is_word, word_scores
 
-DELTA_WARNING = 0.05  # flag IG when |delta| exceeds 5 % of |F(x) − F(x′)|
 TOP_K = 5
 CHART_WORDS = 6  # bars per direction and model in a sample's chart
 
@@ -57,16 +56,6 @@ class TokenView:
     title: str  # hover text
     css: str  # shade class plus "cont"/"special" markers
     lead: str
-
-
-@dataclass
-class LegendView:
-    caption: str
-    low: str
-    high: str
-    low_word: str  # "against", "less in fine-tuned", ""
-    high_word: str
-    swatches: list[str]
 
 
 @dataclass
@@ -196,17 +185,11 @@ class ReportView:
     notes: list[str] = field(default_factory=list)
 
 
-def _mark(model: ModelAttribution, label: int | None) -> str:
-    if label is None:
-        return ""
-    return "✓" if model.predicted == label else "✗"
-
-
 def outcome(sample: SampleResult) -> str:
     """'base ✗ · fine-tuned ✓' at a glance; 'no label' when the label is unknown."""
     if sample.label is None:
         return "no label"
-    return " · ".join(f"{role_title(role).lower()} {_mark(m, sample.label)}" for role, m in sample.models.items())
+    return " · ".join(f"{role_title(role).lower()} {mark(m.predicted, sample.label)}" for role, m in sample.models.items())
 
 
 # --- units: words or wordpieces ------------------------------------------------------------------------
@@ -265,13 +248,7 @@ def _top(pieces: list[Unit], values: list[float], scale_max: float, sign: int, k
 
 
 def _legend(caption: str, scale_max: float, kind: str) -> LegendView:
-    if kind == "unsigned":
-        levels, low, low_word, high_word = range(0, LEVELS + 1), "0", "", ""
-    else:
-        levels, low = range(-LEVELS, LEVELS + 1), fmt(-scale_max)
-        low_word, high_word = ("less in fine-tuned", "more in fine-tuned") if kind == "difference" \
-            else ("against", "for")
-    return LegendView(caption, low, fmt(scale_max), low_word, high_word, [css_class(level, kind) for level in levels])
+    return legend(caption, kind, fmt(-scale_max), fmt(scale_max), ("less in fine-tuned", "more in fine-tuned"))
 
 
 def _scale_max(values: list[float]) -> float:
@@ -310,13 +287,11 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
     delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
     if result.steps is not None:
         delta += f" after {result.steps} path steps"
+    if result.adds_up(tolerance):
+        return delta, None
     if tolerance is None:
-        if relative <= DELTA_WARNING:
-            return delta, None
         return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
                        "Raise --steps for trustworthy scores.")
-    if abs(result.convergence_delta) <= allowed_delta(result.target_logit_change or 0.0, tolerance):
-        return delta, None
     return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
                    f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
                    "Raise --max-steps for trustworthy scores.")
@@ -330,11 +305,11 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     own_max = _scale_max(values)
     scale = own_max if scale_max is None else scale_max
     delta, warning = _delta(result, tolerance)
-    mark = _mark(model, sample.label)
+    shown = mark(model.predicted, sample.label)
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
         prediction=f"{class_names[model.predicted]} ({model.probabilities[model.predicted]:.2f})",
-        target=class_names[model.target], mark=mark, verdict_css={"✓": "right", "✗": "wrong"}.get(mark, "unknown"),
+        target=class_names[model.target], mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
         tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens),
         legend=_legend(f"{role_title(role)} scale", scale, kind) if scale_max is None else None,
         pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
@@ -422,9 +397,7 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     keep = [i for i, t in enumerate(sample.tokens) if not is_special_token(t)]
     views = []
     for role, model in sample.models.items():
-        ranked = {m: [model.methods[m].scores[i] if is_signed(m) else abs(model.methods[m].scores[i]) for i in keep]
-                  for m in methods}
-        matrix = rank_agreement([ranked[m] for m in methods])
+        matrix = method_agreement(model, methods, keep)
         rows = [[method_title(a)] + ["—" if i == j else ("n/a" if math.isnan(matrix[i][j]) else f"{matrix[i][j]:+.2f}")
                                     for j in range(len(methods))] for i, a in enumerate(methods)]
         views.append(AgreementView(role_title(role), [method_title(m) for m in methods], rows))
@@ -460,7 +433,7 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
     comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
-        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {_mark(m, sample.label)}".strip()
+        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {mark(m.predicted, sample.label)}".strip()
                for m in sample.models.values()],
         comprehensiveness=comprehensiveness, outcome=view.outcome, flags=", ".join(flags),
     )
@@ -524,7 +497,7 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
                         f"until its convergence delta is within {100 * meta.tolerance:g}% of F(x)−F(x′), at most "
                         f"{meta.max_steps}")
     elif meta.steps is not None:
-        method_text += f"; integrated gradients with {meta.steps} steps ({meta.quadrature})"
+        method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"
@@ -547,12 +520,11 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         header=[("Methods", method_text), ("Target", meta.target), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
-                ("Versions", ", ".join(f"{k} {v}" for k, v in meta.versions.items()))],
+                ("Versions", versions_line(meta.versions))],
         models=[(role_title(m.role), describe_model(m)) for m in meta.models],
         roles=roles,
         summary=[_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)],
-        samples=samples, shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
-        generator=f"reportgen {meta.versions.get('reportgen', '')}", unit_name=granularity,
+        samples=samples, shades=all_shades(), generator=generator(meta.versions), unit_name=granularity,
         scale_note=("One colour scale per sample and method, shared by both model columns, so shades compare "
                     "across models." if scale == "shared" else
                     "Each column has its own colour scale: compare shades within a column, not across."),
@@ -565,14 +537,3 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         notes=notes,
     )
 
-
-def describe_model(info: ModelInfo) -> str:
-    """A model as the header names it: file name, SHA-256, format (shared with the corpus report)."""
-    parts = [info.name]
-    if info.sha256:
-        parts.append(f"sha256 {info.sha256}")
-    if info.format == "checkpoint":
-        parts.append(f"state dict on encoder {info.encoder}, pooling {info.pooling}")
-    else:
-        parts.append("Hugging Face model")
-    return " · ".join(parts)

@@ -20,7 +20,6 @@ from typing import Any
 import torch
 
 import reportgen
-from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
