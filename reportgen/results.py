@@ -237,7 +237,8 @@ def _method_from_dict(data: dict[str, Any]) -> MethodResult:
 
 
 def _sample_from_dict(data: dict[str, Any]) -> SampleResult:
-    models = {role: ModelAttribution(**{**m, "methods": {name: _method_from_dict(r) for name, r in m["methods"].items()}})
+    models = {role: ModelAttribution(**{**m, "methods": {name: _method_from_dict(r)
+                                                        for name, r in m["methods"].items()}})
               for role, m in data["models"].items()}
     difference = Difference(**data["difference"]) if data.get("difference") else None
     words = [Word(**w) for w in data.get("words", [])]
@@ -260,7 +261,8 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
             result = {k: m[k] for k in ("scores", "pad_share", "convergence_delta", "target_logit_change")}
             models[role] = {"probabilities": m["probabilities"], "predicted": m["predicted"], "target": m["target"],
                             "methods": {method: result}}
-        samples.append({**sample, "models": models, "words": [asdict(w) for w in words_from_wordpieces(sample["tokens"])],
+        words = [asdict(w) for w in words_from_wordpieces(sample["tokens"])]
+        samples.append({**sample, "models": models, "words": words,
                         "words_exact": False, "difference": None, "sentence": ""})
     return {"meta": meta, "samples": samples}
 

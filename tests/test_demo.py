@@ -52,7 +52,8 @@ def test_fine_tuning_changes_the_encoder(encoder_dir, training_data):
     model = make_classifier(encoder_dir, seed=5)
     before = _snapshot(model)
     train_finetuned(model, *training_data, SETTINGS, progress=False)
-    changed = [k for k, v in model.state_dict().items() if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
+    changed = [k for k, v in model.state_dict().items()
+               if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
     assert changed, "fine-tuning left every encoder weight untouched"
 
 

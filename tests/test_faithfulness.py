@@ -94,7 +94,8 @@ def test_ties_go_to_the_earlier_position(stub):
     signed, unsigned = (measure_faithfulness(stub, STUB_INPUTS, tied, STUB_TARGETS, flag, FaithfulnessSettings())[0]
                         for flag in (True, False))
     p = sigmoid(2.5)
-    assert signed.scores["comprehensiveness"].by_k[-1] == approx(p - sigmoid(0.0))  # a (pos 1) and c (pos 3): b is against
+    # a (pos 1) and c (pos 3): b is against
+    assert signed.scores["comprehensiveness"].by_k[-1] == approx(p - sigmoid(0.0))
     assert unsigned.scores["comprehensiveness"].by_k[-1] == approx(p - sigmoid(1.5))  # |±.5| all tie: a and b
 
 
@@ -108,7 +109,8 @@ def test_one_token_text_and_the_target_class(stub):
     """n = 1: every k deletes c, and every random order is the method's; the target here is class 0."""
     result = measure_faithfulness(stub, STUB_INPUTS, STUB_SCORES, STUB_TARGETS, True, FaithfulnessSettings())[1]
     p = 1 - sigmoid(0.5)  # p_0 of [CLS] c [SEP]
-    assert result.scores["comprehensiveness"].value == approx(p - 0.5) and result.scores["sufficiency"].value == approx(0.0)
+    assert result.scores["comprehensiveness"].value == approx(p - 0.5)
+    assert result.scores["sufficiency"].value == approx(0.0)
     assert result.scores["comprehensiveness"].random == approx(result.scores["comprehensiveness"].value)
     assert result.curves["deletion"].random == approx(result.curves["deletion"].values)
 
@@ -224,7 +226,8 @@ def test_real_bert_equals_a_per_text_loop(signed, bert, inputs, scores, checkpoi
     for result, reference in zip(results, expected):
         for name, values in reference.items():
             assert by_reference_names(result)[name] == pytest.approx(values, abs=2e-5), name
-        assert result.scores["comprehensiveness"].value == pytest.approx(sum(reference["comprehensiveness_by_k"]) / len(KS), abs=2e-5)
+        assert result.scores["comprehensiveness"].value == pytest.approx(
+            sum(reference["comprehensiveness_by_k"]) / len(KS), abs=2e-5)
         assert result.scores["sufficiency"].random == pytest.approx(
             sum(reference["random_sufficiency_by_k"]) / len(KS), abs=2e-5)
 
@@ -273,7 +276,8 @@ def test_special_tokens_stay_and_rows_keep_the_input_width(kind, bert, hf_dir, e
 
 
 def random_fields(result: Faithfulness) -> list[float]:
-    return [*result.scores["comprehensiveness"].random_by_k, *result.scores["sufficiency"].random_by_k, *result.curves["deletion"].random]
+    return [*result.scores["comprehensiveness"].random_by_k, *result.scores["sufficiency"].random_by_k,
+            *result.curves["deletion"].random]
 
 
 def long_stub_texts(lengths: list[int], width: int = 40) -> EncodedTexts:

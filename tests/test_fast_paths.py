@@ -65,7 +65,8 @@ def encoded(model: LoadedModel):
 def integrated_gradients(model, inputs, targets, *, batch_size=8, steps=8, quadrature="gauss-legendre",
                          precision="fp32"):
     settings = AttributionSettings(batch_size=batch_size, precision=precision)
-    return IntegratedGradients(settings, PathSteps(steps=steps, quadrature=quadrature)).attribute(model, inputs, targets)
+    attributor = IntegratedGradients(settings, PathSteps(steps=steps, quadrature=quadrature))
+    return attributor.attribute(model, inputs, targets)
 
 
 # ---------------------------------------------------------------- bf16 autocast on the CPU
@@ -176,7 +177,8 @@ def test_integrated_gradients_memory_grows_with_the_batch_not_the_steps(user_mod
     for steps in (4, 64):
         counted = limited(user_model, limit=10**9)
         with LargestTensor() as mode:
-            IntegratedGradients(AttributionSettings(batch_size=8), PathSteps(steps=steps)).attribute(counted, inputs, targets)
+            attributor = IntegratedGradients(AttributionSettings(batch_size=8), PathSteps(steps=steps))
+            attributor.attribute(counted, inputs, targets)
         largest[steps], passes[steps] = mode.numel, counted.passes
     assert max(passes[4]) <= 8 * 2 and max(passes[64]) <= 8 * 2  # path rows ≤ batch; endpoints x and x′
     assert max(rows for rows in passes[64][:-1]) == 8  # the path really ran full batches
@@ -212,7 +214,8 @@ def test_trimmed_attention_is_used_and_exact(which, request, monkeypatch):
     spy = KeyLengths(monkeypatch)
     trimmed = integrated_gradients(model, short, targets, steps=4)
     logits = predict_logits(model, short, batch_size=2)
-    layers = model.module.config.num_hidden_layers if which == "hf_model" else model.module.bert.config.num_hidden_layers
+    config = model.module.config if which == "hf_model" else model.module.bert.config
+    layers = config.num_hidden_layers
     assert len(spy.lengths) >= 3 * layers and set(spy.lengths) == {longest}  # SDPA, on real keys only
     config = model.module.config if which == "hf_model" else model.module.bert.config
     assert config._attn_implementation == "sdpa"  # restored afterwards

@@ -8,10 +8,10 @@ import torch
 
 from reportgen.attribution import AttributionSettings
 from reportgen.attribution.perturbation import PerturbationAttributor
-from reportgen.loading.inputs import EncodedTexts, encode
-from reportgen.loading.models import LoadedModel, load_model
+from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.models import LoadedModel
 from reportgen.perturbation import removal_logits, remove_tokens
-from tests.test_attribution import MAX_LENGTH, TEXTS
+from tests.test_faithfulness import bert, inputs  # noqa: F401 (the tiny BERT and its encoded texts, as fixtures)
 
 PAD = 0
 
@@ -22,17 +22,6 @@ def test_removed_tokens_shift_left_and_the_row_is_repadded_to_its_width():
     out, mask = remove_tokens(ids, kept, PAD)
     assert out.tolist() == [[101, 8, 102, PAD, PAD, PAD], [101, 5, 102, PAD, PAD, PAD]]
     assert mask.tolist() == [[1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0]]
-
-
-@pytest.fixture(scope="module")
-def bert(checkpoints, encoder_dir) -> LoadedModel:
-    return load_model(str(checkpoints["base"]), role="base", encoder=str(encoder_dir), pooling="mean-all",
-                      device=torch.device("cpu"))
-
-
-@pytest.fixture(scope="module")
-def inputs(bert) -> EncodedTexts:
-    return encode(bert.tokenizer, TEXTS, MAX_LENGTH, pad_to_max_length=True)
 
 
 def by_hand(model: LoadedModel, inputs: EncodedTexts, text: int, drop: set[int]) -> torch.Tensor:
@@ -87,4 +76,5 @@ def test_the_base_runs_each_coalition_and_hands_over_target_logits(bert, inputs)
         full = by_hand(bert, inputs, text, set())[targets[text]]
         for position in (1, 2, inputs.lengths()[text] - 2):
             expected = full - by_hand(bert, inputs, text, {position})[targets[text]]
-            assert float(scores[text, position]) == pytest.approx(float(expected), abs=1e-4 * max(1.0, float(full.abs())))
+            allowed = 1e-4 * max(1.0, float(full.abs()))
+            assert float(scores[text, position]) == pytest.approx(float(expected), abs=allowed)

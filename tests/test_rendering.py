@@ -269,8 +269,8 @@ def test_wordpieces_mark_special_tokens_and_continuations(mixed_report):
 def test_hostile_text_is_escaped():
     text = "<script>alert('x')</script> {{ 7*7 }} & \"quotes\" <img src=x onerror=alert(1)>"
     tokens = ["[CLS]", "<", "script", ">", "{", "{", "7", "*", "7", "}", "}", "&", "[SEP]"]
-    built = report([sample(tokens, text, faithful=True)], dataset="<b>data</b>", names=("<i>base</i>.pth", "{{ 6*6 }}.pth"),
-                   faithful=True)
+    built = report([sample(tokens, text, faithful=True)], dataset="<b>data</b>",
+                   names=("<i>base</i>.pth", "{{ 6*6 }}.pth"), faithful=True)
     html = render_html(built, granularity="wordpiece")
     lowered = html.lower()
     assert "<script" not in lowered and "<img" not in lowered and "<b>" not in lowered and "<i>" not in lowered
@@ -350,7 +350,8 @@ def test_difference_view_has_its_own_scale_and_lists_changed_words():
     assert [float(s.attrs["data-score"]) for s in column.find_all("span", data_score=True)] == [0.0, -0.5, 0.0, 0.5]
     assert [s.classes[1] for s in column.find_all("span", data_score=True)] == ["z", "dn8", "z", "dp8"]
     (caption, low, high), = legends(column)
-    assert caption.startswith("Difference scale") and low == "-0.5 less in fine-tuned" and high == "+0.5 more in fine-tuned"
+    assert caption.startswith("Difference scale")
+    assert low == "-0.5 less in fine-tuned" and high == "+0.5 more in fine-tuned"
     table = column.find_all("table", "top")[0].find_all("tbody")[0].find_all("tr")[0].find_all("td")
     assert [c.text().strip() for c in table] == ["c", "+50.0 pp", "a", "-50.0 pp"]
     assert "the true label" in column.text()
@@ -361,7 +362,8 @@ def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
     sections = document.find_all("section", "sample")
     first = sections[0]
     sentence = first.find_all("p", "sentence")[0]
-    assert sentence.text().startswith("Base predicted negative (0.80)") and "fine-tuned predicted positive" in sentence.text()
+    assert sentence.text().startswith("Base predicted negative (0.80)")
+    assert "fine-tuned predicted positive" in sentence.text()
     assert sentence.find_all("em"), "the lead words are emphasised"
     charts = [svg for svg in first.find_all("svg") if "bar-chart" in svg.classes]
     assert len(charts) == 1 and charts[0].attrs.get("role") == "img"

@@ -1,4 +1,5 @@
-"""What each CLI command does, as plain functions testable without Click; what several commands share is here (commands never import each other)."""
+"""What each CLI command does, as plain functions testable without Click; what several commands share is
+here (commands never import each other)."""
 
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ def _open_log(ranks: Ranks, output: Path, meta: dict, overwrite: bool, total: in
         log = ScanLog(output, meta, overwrite=True, rank=ranks.rank)
     barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
     if ranks.is_main:
-        unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size) if not rank_log_path(output, r).is_file()]
+        unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size)
+                  if not rank_log_path(output, r).is_file()]
         if unseen:
             raise ReportgenError(f"rank 0 cannot see {unseen[0]}: every rank must write beside {output} on a file "
                                  "system all nodes share; give -o a path on a shared directory")

@@ -318,7 +318,7 @@ def _bootstrap(rows: StoredRows, selected: np.ndarray, vocabulary: Vocabulary, c
                 base[cols] += np.outer(words.base[keep], weights)
                 finetuned[cols] += np.outer(words.finetuned[keep], weights)
                 count[cols] += np.outer(words.count[keep], weights)
-        for name, (lookup, base, finetuned, count) in where.items():
+        for name, (_lookup, base, finetuned, count) in where.items():
             intervals = [_percentiles(part, count) for part in (base, finetuned, finetuned - base)]
             for column, type_id in enumerate(chunk[name]):
                 out[name][int(type_id)] = tuple(Estimate(math.nan, float(low[column]), float(high[column]))
@@ -327,7 +327,8 @@ def _bootstrap(rows: StoredRows, selected: np.ndarray, vocabulary: Vocabulary, c
 
 
 def _percentiles(weighted_sum: np.ndarray, weighted_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The central CONFIDENCE interval of each word's replicate means (replicates that drew none of its rows skipped)."""
+    """The central CONFIDENCE interval of each word's replicate means (replicates that drew none of its rows
+    skipped)."""
     tail = 100 * (1 - CONFIDENCE) / 2
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a word no replicate drew: NaN, not a warning

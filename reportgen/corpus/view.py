@@ -17,10 +17,10 @@ from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
 from reportgen.corpus.convergence import PathSummary
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
-from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of
+from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.pieces import (LegendView, all_shades, describe_model, fixed_steps, generator, legend, mark,
-                                       role_title, versions_line)
+from reportgen.rendering.pieces import (LegendView, PageView, all_shades, describe_model, fixed_steps, generator,
+                                       legend, mark, role_title, versions_line)
 from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
@@ -103,11 +103,7 @@ class GroupView:
 
 
 @dataclass
-class CorpusView:
-    title: str
-    lede: str
-    models: list[tuple[str, str]]
-    header: list[tuple[str, str]]
+class CorpusView(PageView):
     accuracy: list[tuple[str, str]]
     outcome_cells: list[list[str]] | None
     disagree: str
@@ -118,10 +114,8 @@ class CorpusView:
     chart: BarChart
     examples: list[WordExamples]
     groups: list[GroupView]
-    shades: list[Shade]
     legends: list[LegendView]
     notes: list[str]
-    generator: str
     levels: int = LEVELS
 
 
@@ -225,7 +219,8 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
     target = ("each row's true label" if facts.target_class is None
               else f"class {_class_name(facts.class_names, facts.target_class)} for every row")
     rows = f"{aggregates.rows:,} ({facts.selection})"
-    work = f"{duration(facts.seconds)} in all; {facts.computed:,} rows attributed in {duration(facts.attribution_seconds)}"
+    work = (f"{duration(facts.seconds)} in all; {facts.computed:,} rows attributed in "
+            f"{duration(facts.attribution_seconds)}")
     if facts.computed:
         work += f" ({facts.computed / max(facts.attribution_seconds, 1e-9):.2f} rows/s)"
     if facts.reused:
@@ -237,7 +232,9 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
             ("Devices", f"{facts.devices} · {facts.precision} · world size {facts.world_size}"),
             ("Time taken", work),
             ("Statistics", f"words in ≥ {options.min_count} rows · {options.bootstrap:,} bootstrap replicates "
-                           f"(seed {options.seed}) · {'punctuation included' if options.keep_punctuation else 'words with a letter or digit only'}"),
+                           f"(seed {options.seed}) · "
+                           + ("punctuation included" if options.keep_punctuation
+                              else "words with a letter or digit only")),
             ("Created", facts.created), ("Versions", versions_line(facts.versions))]
 
 

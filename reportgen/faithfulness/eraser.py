@@ -198,7 +198,8 @@ def _target_probabilities(model: LoadedModel, inputs: EncodedTexts, scores: torc
     which = torch.tensor([p.ranking for p in perturbations])
     sizes = torch.where(keep, counts + (real & ~candidates).sum(dim=1, keepdim=True),
                         real.sum(dim=1, keepdim=True) - counts)
-    real, candidates, ranks, counts, keep, which = [t.to(device) for t in (real, candidates, ranks, counts, keep, which)]
+    real, candidates, ranks, counts, keep, which = (t.to(device)
+                                                     for t in (real, candidates, ranks, counts, keep, which))
 
     def kept_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         text, step = rows // len(perturbations), rows % len(perturbations)

@@ -33,6 +33,19 @@ class LegendView:
     swatches: list[str]
 
 
+@dataclass
+class PageView:
+    """What `_base.html.j2` shows around any page: its title and lede, the models and header facts,
+    the colour shades it uses, and the footer's generator."""
+
+    title: str
+    lede: str
+    models: list[tuple[str, str]]  # (role title, description)
+    header: list[tuple[str, str]]  # (fact, value)
+    shades: list[Shade]
+    generator: str
+
+
 def legend(caption: str, kind: str, low: str, high: str, difference_words: tuple[str, str]) -> LegendView:
     """A colour scale's legend: unsigned from 0 to `high`; signed and difference from `low` to `high`,
     with "against"/"for" or `difference_words` at the ends."""

@@ -15,10 +15,10 @@ from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
-from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of
+from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.reading import verdict_parts
-from reportgen.rendering.pieces import (LegendView, all_shades, describe_model, fixed_steps, generator, legend, mark,
-                                       role_title, versions_line)
+from reportgen.rendering.pieces import (LegendView, PageView, all_shades, describe_model, fixed_steps, generator,
+                                       legend, mark, role_title, versions_line)
 from reportgen.rendering.sentences import Part
 from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
 from reportgen.words import is_special_token, is_word, word_scores
@@ -164,15 +164,10 @@ class FaithfulnessRow:
 
 
 @dataclass
-class ReportView:
-    title: str
-    explanation: str
-    header: list[tuple[str, str]]
-    models: list[tuple[str, str]]
+class ReportView(PageView):
     roles: list[tuple[str, str]]  # (role, title)
     summary: list[SummaryRow]
     samples: list[SampleView]
-    shades: list[Shade]
     scale_note: str
     unit_name: str  # "word" or "wordpiece"
     faithfulness: bool
@@ -180,7 +175,6 @@ class ReportView:
     faithfulness_verdicts: list[str]
     faithfulness_note: str
     difference_note: str
-    generator: str = ""
     levels: int = LEVELS
     notes: list[str] = field(default_factory=list)
 
@@ -189,7 +183,8 @@ def outcome(sample: SampleResult) -> str:
     """'base ✗ · fine-tuned ✓' at a glance; 'no label' when the label is unknown."""
     if sample.label is None:
         return "no label"
-    return " · ".join(f"{role_title(role).lower()} {mark(m.predicted, sample.label)}" for role, m in sample.models.items())
+    return " · ".join(f"{role_title(role).lower()} {mark(m.predicted, sample.label)}"
+                      for role, m in sample.models.items())
 
 
 # --- units: words or wordpieces ------------------------------------------------------------------------
@@ -263,15 +258,17 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
     if f is None or curve_fractions is None:
         return None
     comp_ok, suff_ok = beats_random(f)
-    comprehensiveness, sufficiency, deletion = f.scores["comprehensiveness"], f.scores["sufficiency"], f.curves["deletion"]
+    comprehensiveness, sufficiency = f.scores["comprehensiveness"], f.scores["sufficiency"]
+    deletion = f.curves["deletion"]
     verdict = {(True, True): "beats random on both", (True, False): "beats random on comprehensiveness only",
                (False, True): "beats random on sufficiency only", (False, False): "no better than random"}[
         (comp_ok, suff_ok)]
     curve = line_chart([100 * x for x in curve_fractions],
-                       [("top-ranked removed first", deletion.values, "solid"), ("random order", deletion.random, "dashed")],
+                       [("top-ranked removed first", deletion.values, "solid"),
+                        ("random order", deletion.random, "dashed")],
                        title="Deletion curve: p(target) as tokens are removed")
-    return FaithfulnessView(f"{comprehensiveness.value:.3f}", f"{sufficiency.value:.3f}", f"{comprehensiveness.random:.3f}",
-                            f"{sufficiency.random:.3f}", verdict,
+    return FaithfulnessView(f"{comprehensiveness.value:.3f}", f"{sufficiency.value:.3f}",
+                            f"{comprehensiveness.random:.3f}", f"{sufficiency.random:.3f}", verdict,
                             "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve)
 
 
@@ -410,7 +407,8 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
     methods = report.meta.methods
     where = f"row {sample.index}" if sample.index is not None else f"text {number}"
     return SampleView(
-        anchor=f"sample-{number}", heading=f"Sample {number}: {where}", sentence=verdict_parts(sample, names, methods[0]),
+        anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
+        sentence=verdict_parts(sample, names, methods[0]),
         text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
         outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
         chart=_chart(sample, methods[0], pieces, names),
@@ -493,9 +491,9 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
                  for method in meta.methods if m.methods[method].steps is not None]
         span = f"{min(taken)}–{max(taken)}" if taken and min(taken) != max(taken) else f"{taken[0]}" if taken else "no"
-        method_text += (f"; integrated gradients with {span} steps per sample ({meta.quadrature}, nested), each refined "
-                        f"until its convergence delta is within {100 * meta.tolerance:g}% of F(x)−F(x′), at most "
-                        f"{meta.max_steps}")
+        method_text += (f"; integrated gradients with {span} steps per sample ({meta.quadrature}, nested), "
+                        f"each refined until its convergence delta is within {100 * meta.tolerance:g}% of "
+                        f"F(x)−F(x′), at most {meta.max_steps}")
     elif meta.steps is not None:
         method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
     data = meta.dataset or "free text"
@@ -516,7 +514,7 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         "Words were reconstructed from '##' continuations (the data has no tokenizer offsets)."]
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
-        explanation=explanation(meta.methods),
+        lede=explanation(meta.methods),
         header=[("Methods", method_text), ("Target", meta.target), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
