@@ -52,6 +52,10 @@ def imports(path: Path) -> list[tuple[int, str]]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "reportgen" and node.level == 0:
+            # `from reportgen import distributed` imports the room; `from reportgen import __version__` the package
+            found += [(node.lineno, f"reportgen.{alias.name}" if (PACKAGE / alias.name).exists()
+                       or (PACKAGE / f"{alias.name}.py").exists() else "reportgen") for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))
         elif isinstance(node, ast.ImportFrom) and node.level:

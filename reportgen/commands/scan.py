@@ -9,8 +9,7 @@ import click
 
 from reportgen.batching import default_batch_size
 from reportgen.api import ModelSpec
-from reportgen.distributed import (Ranks, SharedProgress, barrier, describe_devices, gather, session, shard,
-                                   share_from_main, where_am_i)
+from reportgen import distributed
 from reportgen.errors import ReportgenError
 from reportgen.loading.checks import check_class_counts
 from reportgen.loading.data import Rows, open_dataset
@@ -24,14 +23,15 @@ from reportgen.scan.selection import (DEFAULT_TOP, NEEDS_LABELS, SELECTIONS, che
 
 
 def _predict_into(log: ScanLog, models: dict[str, LoadedModel], rows: Rows, mine: list[int],
-                  progress: SharedProgress, *, max_length: int, batch_size: int, precision: str) -> None:
+                  progress: distributed.SharedProgress, *, max_length: int, batch_size: int, precision: str) -> None:
     """Append this rank's predictions to its log batch by batch."""
     for batch in predict_rows(models, rows, mine, max_length=max_length, batch_size=batch_size, precision=precision):
         log.append(batch)
         progress.advance(len(batch))
 
 
-def _open_log(ranks: Ranks, output: Path, meta: dict, overwrite: bool, total: int) -> tuple[ScanLog, list[int]]:
+def _open_log(ranks: distributed.Ranks, output: Path, meta: dict, overwrite: bool,
+              total: int) -> tuple[ScanLog, list[int]]:
     """Rank 0 resumes (or restarts) the output and folds in rank logs an interrupted run left; every
     rank then gets the same list of rows still to do, and the other ranks a log of their own."""
     todo: list[int] | None = None
@@ -48,10 +48,10 @@ def _open_log(ranks: Ranks, output: Path, meta: dict, overwrite: bool, total: in
         if done:
             click.echo(f"Resuming {output}: {len(done)} rows are already there, {len(todo)} to go." if todo
                        else f"{output} already holds all {total} rows; nothing to predict.", err=True)
-    todo = share_from_main(todo, ranks)
+    todo = distributed.share_from_main(todo, ranks)
     if not ranks.is_main:
         log = ScanLog(output, meta, overwrite=True, rank=ranks.rank)
-    barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
+    distributed.barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
     if ranks.is_main:
         unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size)
                   if not rank_log_path(output, r).is_file()]
@@ -80,7 +80,7 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         raise ReportgenError("scan needs --dataset: a hub name, a save_to_disk directory or a data file")
     if limit is not None and limit < 1:
         raise ReportgenError(f"--limit must be at least 1 (got {limit})")
-    with session(device) as ranks:
+    with distributed.session(device) as ranks:
         if ranks.is_main:
             check_writable([output])  # before loading anything: the rows are appended to it as they finish
         return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
@@ -89,7 +89,7 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
                      output=output, overwrite=overwrite, select=select, top=top, order=order, progress=progress)
 
 
-def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
+def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
           batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
           select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
@@ -99,14 +99,14 @@ def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
-    places = gather(where_am_i(ranks), ranks)
+    places = distributed.gather(distributed.where_am_i(ranks), ranks)
     total = len(rows) if limit is None else min(limit, len(rows))
     log, todo = _open_log(ranks, output, scan_meta(models, rows, max_length=max_length, precision=precision,
                                                    class_names=class_names), overwrite, total)
-    shared = SharedProgress(ranks, "scan", total=total, initial=total - len(todo), enabled=progress)
+    shared = distributed.SharedProgress(ranks, "scan", total=total, initial=total - len(todo), enabled=progress)
     started = time.perf_counter()
     try:
-        _predict_into(log, models, rows, shard(todo, ranks), shared, max_length=max_length,
+        _predict_into(log, models, rows, distributed.shard(todo, ranks), shared, max_length=max_length,
                       batch_size=batch_size or default_batch_size(ranks.device), precision=precision)
         shared.wait_for_others()
     except BaseException as exc:
@@ -126,7 +126,8 @@ def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str
     scanned = log.finalise(outcomes.to_dict())
     if todo:
         click.echo(f"Predicted {len(todo)} rows with both models in {seconds:.1f} s "
-                   f"({len(todo) / max(seconds, 1e-9):.1f} rows/s) on {describe_devices(places)}, {precision}.",
+                   f"({len(todo) / max(seconds, 1e-9):.1f} rows/s) on {distributed.describe_devices(places)}, "
+                   f"{precision}.",
                    err=True)
     click.echo(f"Wrote {output}.", err=True)
     if len(scanned) > total:

@@ -19,8 +19,7 @@ from reportgen.corpus.convergence import PathSummary
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.pieces import (LegendView, PageView, all_shades, describe_model, fixed_steps, generator,
-                                       legend, mark, role_title, versions_line)
+from reportgen.rendering import pieces
 from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
@@ -103,7 +102,7 @@ class GroupView:
 
 
 @dataclass
-class CorpusView(PageView):
+class CorpusView(pieces.PageView):
     accuracy: list[tuple[str, str]]
     outcome_cells: list[list[str]] | None
     disagree: str
@@ -114,7 +113,7 @@ class CorpusView(PageView):
     chart: BarChart
     examples: list[WordExamples]
     groups: list[GroupView]
-    legends: list[LegendView]
+    legends: list[pieces.LegendView]
     notes: list[str]
     levels: int = LEVELS
 
@@ -159,7 +158,7 @@ def _class_name(names: list[str], value: int | None) -> str:
 
 
 def _verdict(names: list[str], predicted: int, probability: float, label: int | None) -> str:
-    shown = mark(predicted, label)
+    shown = pieces.mark(predicted, label)
     return f"{_class_name(names, predicted)} ({probability:.2f})" + (f" {shown}" if shown else "")
 
 
@@ -182,8 +181,9 @@ def _example_view(example: Example, facts: CorpusFacts, kind: str) -> ExampleVie
     values = {role: [getattr(w, role) for w in example.snippet] for role in ROLES}
     values["difference"] = [f - b for b, f in zip(values["base"], values["finetuned"])]
     shared = max((abs(v) for role in ROLES for v in values[role]), default=0.0)
-    columns = [(role_title(role), _snippet(example, values[role], shared, kind,
-                                           f"of the {role_title(role).lower()} model's influence", share))
+    columns = [(pieces.role_title(role),
+                _snippet(example, values[role], shared, kind,
+                         f"of the {pieces.role_title(role).lower()} model's influence", share))
                for role in ROLES]
     columns.append(("Fine-tuned − base", _snippet(example, values["difference"],
                                                   max((abs(v) for v in values["difference"]), default=0.0),
@@ -235,14 +235,14 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
                            f"(seed {options.seed}) · "
                            + ("punctuation included" if options.keep_punctuation
                               else "words with a letter or digit only")),
-            ("Created", facts.created), ("Versions", versions_line(facts.versions))]
+            ("Created", facts.created), ("Versions", pieces.versions_line(facts.versions))]
 
 
 def _path_text(path: dict[str, Any]) -> str:
     if path["steps"] == AUTO_STEPS:
         return (f"steps chosen per row ({path['quadrature']}, nested grids) until the convergence delta is within "
                 f"{100 * path['tolerance']:g} % of F(x)−F(x′), at most {path['max_steps']}")
-    return fixed_steps(path["steps"], path["quadrature"])
+    return pieces.fixed_steps(path["steps"], path["quadrature"])
 
 
 def _convergence_text(facts: CorpusFacts) -> str:
@@ -257,7 +257,7 @@ def _convergence_text(facts: CorpusFacts) -> str:
         missed = (f"every row within {100 * tolerance:g} %" if paths.above_tolerance == 0 else
                   f"{paths.above_tolerance:,} of {paths.rows:,} rows above {100 * tolerance:g} % (worst "
                   f"{100 * paths.worst_relative_delta:.1f} %)")
-        parts.append(f"{role_title(role)}: {spread}, {missed}")
+        parts.append(f"{pieces.role_title(role)}: {spread}, {missed}")
     advice = ""
     if any(p.above_tolerance for p in facts.convergence.values()):
         advice = (" — raise --max-steps to bring them within" if facts.path["steps"] == AUTO_STEPS
@@ -276,7 +276,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         for role in ROLES:
             value = outcomes.accuracy(role)
             right = round(value * outcomes.labelled)
-            accuracy.append((role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
+            accuracy.append((pieces.role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
     chart_bars = [(w.word, 100 * w.difference.mean, 100 * w.difference.low, 100 * w.difference.high)
                   for w in all_rows.more + all_rows.less[::-1]]
     chart = bar_chart([("Fine-tuned − base, pp of each model's influence", chart_bars)],
@@ -301,7 +301,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         title="What fine-tuning changed — base vs fine-tuned",
         lede=(f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, per word, "
               f"{direction}. Which words does the fine-tuned model lean on more than the base, and which less?"),
-        models=[(role_title(m.role), describe_model(m)) for m in facts.models],
+        models=[(pieces.role_title(m.role), pieces.describe_model(m)) for m in facts.models],
         header=_header(facts, aggregates),
         accuracy=accuracy,
         outcome_cells=outcomes.cells() if outcomes is not None else None,
@@ -321,15 +321,15 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         chart=chart, examples=examples,
         groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count)
                 for name, g in aggregates.groups.items() if name != "all"],
-        shades=all_shades(),
+        shades=pieces.all_shades(),
         legends=[_legend("Model columns: share of the model's influence", kind),
                  _legend("Fine-tuned − base", "difference")],
-        notes=notes, generator=generator(facts.versions))
+        notes=notes, generator=pieces.generator(facts.versions))
 
 
-def _legend(caption: str, kind: str) -> LegendView:
+def _legend(caption: str, kind: str) -> pieces.LegendView:
     """A snippet's scale runs from 0 (or −max) to the largest |value| in that snippet."""
-    return legend(caption, kind, "−max", "max", ("less", "more"))
+    return pieces.legend(caption, kind, "−max", "max", ("less", "more"))
 
 
 def render_corpus(aggregates: Aggregates, facts: CorpusFacts) -> str:
