@@ -45,18 +45,35 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from benchmarks.attribution import (Run, agreement, build_model, captum_available, captum_call,  # noqa: E402
-                                    ig_flops_per_sample, load_texts, peak_tflops, timed)
+from benchmarks.attribution import (  # noqa: E402
+    Run,
+    agreement,
+    build_model,
+    captum_available,
+    captum_call,
+    ig_flops_per_sample,
+    load_texts,
+    peak_tflops,
+    timed,
+)
 from reportgen.attribution import AttributionSettings, TokenScores  # noqa: E402
-from reportgen.attribution.integrated_gradients import (GRID, SCORE_CHANGE_GUARD, IntegratedGradients,  # noqa: E402
-                                                         PathSteps, _Path, baseline_ids)
 from reportgen.attribution.base import word_embeddings  # noqa: E402
+from reportgen.attribution.integrated_gradients import (  # noqa: E402
+    GRID,
+    SCORE_CHANGE_GUARD,
+    IntegratedGradients,
+    PathSteps,
+    _Path,
+    baseline_ids,
+)
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
 from reportgen.choices import allowed_delta  # noqa: E402
-from reportgen.demo.training import split_rows  # noqa: E402
 from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
 from reportgen.demo.cache import CheckpointCache, default_cache_dir  # noqa: E402
-from reportgen.demo.training import TrainSettings  # noqa: E402
+from reportgen.demo.training import (
+    TrainSettings,  # noqa: E402
+    split_rows,  # noqa: E402
+)
 from reportgen.inference import predict_logits  # noqa: E402
 from reportgen.loading.device import resolve_device  # noqa: E402
 from reportgen.loading.inputs import EncodedTexts, encode  # noqa: E402

@@ -16,13 +16,13 @@ import time
 import torch
 
 from reportgen.attribution import AttributionSettings, PathSteps, make_attributor
-from reportgen.methods import METHODS
 from reportgen.demo.trained import trained_demo
 from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
 from reportgen.faithfulness.summary import beats_random, mean_scores
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
+from reportgen.methods import METHODS
 from reportgen.pipeline import device_name
 
 

@@ -9,12 +9,21 @@ from pathlib import Path
 import click
 
 from reportgen import __version__
-from reportgen.choices import (AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE,
-                               GRANULARITIES, POOLINGS, PRECISIONS, QUADRATURES, SCALES)
-from reportgen.methods import METHODS, methods_help
+from reportgen.choices import (
+    AUTO_STEPS,
+    CORPUS_METHOD,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_METHODS,
+    DEFAULT_TOLERANCE,
+    GRANULARITIES,
+    POOLINGS,
+    PRECISIONS,
+    QUADRATURES,
+    SCALES,
+)
 from reportgen.errors import ReportgenError
+from reportgen.methods import METHODS, methods_help
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
-
 
 
 def friendly_errors(command):

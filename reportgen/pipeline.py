@@ -21,16 +21,32 @@ from reportgen.batching import default_batch_size
 from reportgen.choices import DEFAULT_METHODS
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
-from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
-                                    measure_faithfulness, random_reference)
+from reportgen.faithfulness import (
+    CURVE_FRACTIONS,
+    KS,
+    FaithfulnessSettings,
+    RandomReference,
+    forward_rows,
+    measure_faithfulness,
+    random_reference,
+)
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_class_counts
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
 from reportgen.rendering.reading import describe
-from reportgen.results import (Difference, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo, Report,
-                               ReportMeta, SampleResult, stored)
+from reportgen.results import (
+    Difference,
+    FaithfulnessMeta,
+    MethodResult,
+    ModelAttribution,
+    ModelInfo,
+    Report,
+    ReportMeta,
+    SampleResult,
+    stored,
+)
 from reportgen.words import group_words
 
 TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"

@@ -17,8 +17,7 @@ if chromium_path() is None:
 
 @pytest.fixture(scope="module")
 def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
-    from reportgen.api import ExplainedReport
-    from reportgen.api import ModelSpec
+    from reportgen.api import ExplainedReport, ModelSpec
     from reportgen.pipeline import ExplainOptions, Texts, explain
 
     models = ModelSpec(str(checkpoints["base"]), str(checkpoints["finetuned"]), str(encoder_dir), "mean-all",

@@ -32,7 +32,6 @@ from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
-from reportgen.scan.predict import scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, read_scan
 from tests.builders import random_texts, write_csv
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,10 +10,9 @@ from transformers import AutoTokenizer
 
 from reportgen.commands import demo as demo_command
 from reportgen.commands.demo import pick_cases, run_demo
-from reportgen.demo.training import split_rows
 from reportgen.demo import assets as demo_assets
 from reportgen.demo.cache import CheckpointCache
-from reportgen.demo.training import TrainSettings, train_base, train_finetuned
+from reportgen.demo.training import TrainSettings, split_rows, train_base, train_finetuned
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.inputs import encode

@@ -14,8 +14,14 @@ from torch import nn
 
 from reportgen.attribution import AttributionSettings, make_attributor
 from reportgen.errors import ReportgenError
-from reportgen.faithfulness import CURVE_FRACTIONS, KS, Faithfulness, FaithfulnessSettings, forward_rows, \
-    measure_faithfulness
+from reportgen.faithfulness import (
+    CURVE_FRACTIONS,
+    KS,
+    Faithfulness,
+    FaithfulnessSettings,
+    forward_rows,
+    measure_faithfulness,
+)
 from reportgen.faithfulness.eraser import random_order, token_counts
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import EncodedTexts, encode

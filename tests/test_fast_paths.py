@@ -15,12 +15,12 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from reportgen.attribution import AttributionSettings
-from reportgen.loading import attention
 from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps
 from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading import attention
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
 from tests.builders import REVIEWS

@@ -7,7 +7,7 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
@@ -16,10 +16,23 @@ from reportgen.comparison import difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
 from reportgen.methods import is_signed, method_title
-from reportgen.rendering.reading import describe
 from reportgen.rendering.html import render_html
-from reportgen.results import (Curve, Difference, Faithfulness, FaithfulnessMeta, MethodResult, ModelAttribution,
-                               ModelInfo, Report, ReportMeta, SampleResult, Score, stored, words_from_wordpieces)
+from reportgen.rendering.reading import describe
+from reportgen.results import (
+    Curve,
+    Difference,
+    Faithfulness,
+    FaithfulnessMeta,
+    MethodResult,
+    ModelAttribution,
+    ModelInfo,
+    Report,
+    ReportMeta,
+    SampleResult,
+    Score,
+    stored,
+    words_from_wordpieces,
+)
 
 ROLES = ("base", "finetuned")
 VOID = {"meta", "link", "br", "img", "input", "hr", "wbr", "source", "col", "area", "base", "embed", "track"}

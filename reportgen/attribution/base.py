@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 from reportgen.methods import REGISTRY, MethodInfo

@@ -18,13 +18,19 @@ from dataclasses import dataclass
 
 import torch
 
-from reportgen.loading.attention import trimmed_padding_keys
-from reportgen.attribution.base import (AttributionSettings, Attributor, TokenScores, check_finite,
-                                        target_logit_gradient, word_embeddings)
+from reportgen.attribution.base import (
+    AttributionSettings,
+    Attributor,
+    TokenScores,
+    check_finite,
+    target_logit_gradient,
+    word_embeddings,
+)
 from reportgen.attribution.quadrature import DoublingTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, allowed_delta
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 

@@ -14,18 +14,18 @@ from pathlib import Path
 import click
 import torch
 
+from reportgen.api import ExplainedReport
+from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
 from reportgen.demo.assets import CLASS_NAMES, DemoAssets, imdb_rows, locate_assets, seed_reviews
 from reportgen.demo.cache import CheckpointCache
 from reportgen.demo.training import TrainSettings, pretrained_classifier, split_rows, train_base, train_finetuned
-from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
-from reportgen.pipeline import ExplainOptions, Texts, explain
-from reportgen.api import ExplainedReport
 from reportgen.output import check_writable
+from reportgen.pipeline import ExplainOptions, Texts, explain
 from reportgen.scan.predict import predict_rows
 from reportgen.scan.records import ScanRow
 from reportgen.scan.selection import count_outcomes, format_outcomes, select_rows

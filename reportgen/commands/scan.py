@@ -7,19 +7,29 @@ from pathlib import Path
 
 import click
 
-from reportgen.batching import default_batch_size
-from reportgen.api import ModelSpec
 from reportgen import distributed
+from reportgen.api import ModelSpec
+from reportgen.batching import default_batch_size
 from reportgen.errors import ReportgenError
 from reportgen.loading.checks import check_class_counts
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel, check_max_length
-from reportgen.pipeline import resolve_class_names
 from reportgen.output import check_writable
+from reportgen.pipeline import resolve_class_names
 from reportgen.scan.predict import predict_rows, scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs
-from reportgen.scan.selection import (DEFAULT_TOP, NEEDS_LABELS, SELECTIONS, check_selection, count_outcomes,
-                                      format_indices, format_outcomes, format_selection, labels_needed, select_rows)
+from reportgen.scan.selection import (
+    DEFAULT_TOP,
+    NEEDS_LABELS,
+    SELECTIONS,
+    check_selection,
+    count_outcomes,
+    format_indices,
+    format_outcomes,
+    format_selection,
+    labels_needed,
+    select_rows,
+)
 
 
 def _predict_into(log: ScanLog, models: dict[str, LoadedModel], rows: Rows, mine: list[int],

@@ -16,16 +16,16 @@ from typing import Any
 import torch
 
 from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
-from reportgen.batching import default_batch_size
 from reportgen.attribution.integrated_gradients import PathSteps
+from reportgen.batching import default_batch_size
 from reportgen.choices import CORPUS_METHOD
-from reportgen.methods import METHODS, REGISTRY
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel
-from reportgen.loading.checks import check_labels, same_inputs
+from reportgen.methods import METHODS, REGISTRY
 from reportgen.scan.predict import ROLES
 from reportgen.words import group_words, word_scores
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportgen.choices import AUTO_STEPS
-from reportgen.methods import REGISTRY, is_signed, method_title
-from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
+from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Estimate, Example, GroupStats, WordStats
 from reportgen.corpus.convergence import PathSummary
+from reportgen.methods import REGISTRY, is_signed, method_title
+from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering import pieces
 from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 

@@ -19,8 +19,8 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoConfig
 
-from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.classifier import LEGACY_KEYS, PooledBertClassifier, pool
 from reportgen.loading.inputs import EncodedTexts
 

@@ -13,7 +13,6 @@ from typing import TypeVar
 import torch
 from transformers import PreTrainedTokenizerBase
 
-
 T = TypeVar("T")
 
 

@@ -6,11 +6,11 @@ same sentence as a fresh run; HTML and Markdown both come from the same parts.
 
 from __future__ import annotations
 
+from reportgen.comparison import strongest
 from reportgen.methods import is_signed
 from reportgen.rendering.pieces import role_title
 from reportgen.rendering.sentences import Part, sentence_parts, to_markdown
 from reportgen.results import SampleResult
-from reportgen.comparison import strongest
 from reportgen.words import is_special_token, is_word, word_scores
 
 LEAD_WORDS = 3

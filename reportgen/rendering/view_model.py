@@ -10,15 +10,25 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reportgen.methods import is_signed, method_title
 from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
+from reportgen.methods import is_signed, method_title
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
+from reportgen.rendering.pieces import (
+    LegendView,
+    PageView,
+    all_shades,
+    describe_model,
+    fixed_steps,
+    generator,
+    legend,
+    mark,
+    role_title,
+    versions_line,
+)
 from reportgen.rendering.reading import verdict_parts
-from reportgen.rendering.pieces import (LegendView, PageView, all_shades, describe_model, fixed_steps, generator,
-                                       legend, mark, role_title, versions_line)
 from reportgen.rendering.sentences import Part
 from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
 from reportgen.words import is_special_token, is_word, word_scores
