@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
+from reportgen.attribution import AttributionSettings, PathSteps, TokenScores, make_attributor
 from reportgen.attribution.integrated_gradients import GRID, _Path
 from reportgen.choices import allowed_delta
 from reportgen.errors import ReportgenError
@@ -59,14 +59,14 @@ def auto(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor = TARGE
          planned: list[int] | None = None) -> TokenScores:
     settings = AttributionSettings(batch_size=batch_size, on_progress=None if progress is None else progress.append,
                                    on_planned=None if planned is None else planned.append)
-    attributor = make_attributor("integrated-gradients", settings, steps="auto", tolerance=tolerance,
-                                 max_steps=max_steps)
+    attributor = make_attributor("integrated-gradients", settings,
+                                 PathSteps(steps="auto", tolerance=tolerance, max_steps=max_steps))
     return attributor.attribute(model, inputs, targets)
 
 
 def fixed(model: LoadedModel, inputs: EncodedTexts, steps: int, quadrature: str) -> TokenScores:
-    attributor = make_attributor("integrated-gradients", AttributionSettings(batch_size=256), steps=steps,
-                                 quadrature=quadrature)
+    attributor = make_attributor("integrated-gradients", AttributionSettings(batch_size=256),
+                                 PathSteps(steps=steps, quadrature=quadrature))
     return attributor.attribute(model, inputs, TARGETS)
 
 

@@ -14,12 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from reportgen.attribution import AttributionSettings, attention
-from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.attribution import AttributionSettings
+from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps
 from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading import attention
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
 from tests.builders import REVIEWS
@@ -65,7 +66,8 @@ def encoded(model: LoadedModel):
 def integrated_gradients(model, inputs, targets, *, batch_size=8, steps=8, quadrature="gauss-legendre",
                          precision="fp32"):
     settings = AttributionSettings(batch_size=batch_size, precision=precision)
-    return IntegratedGradients(settings, steps=steps, quadrature=quadrature).attribute(model, inputs, targets)
+    attributor = IntegratedGradients(settings, PathSteps(steps=steps, quadrature=quadrature))
+    return attributor.attribute(model, inputs, targets)
 
 
 # ---------------------------------------------------------------- bf16 autocast on the CPU
@@ -139,7 +141,7 @@ def test_integrated_gradients_after_out_of_memory_equals_the_run_without(user_mo
     targets = torch.tensor([label for _, label in REVIEWS])
     failing = limited(user_model, limit=5)
     settings = AttributionSettings(batch_size=16)
-    attributor = IntegratedGradients(settings, steps=6)
+    attributor = IntegratedGradients(settings, PathSteps(steps=6))
     backed_off = attributor.attribute(failing, inputs, targets)
     assert attributor.runner.batch_size == 4  # tried 16, then 8, settled on 4 for the path
     failed = [rows for rows in failing.passes if rows > failing.limit]
@@ -177,7 +179,8 @@ def test_integrated_gradients_memory_grows_with_the_batch_not_the_steps(user_mod
     for steps in (4, 64):
         counted = limited(user_model, limit=10**9)
         with LargestTensor() as mode:
-            IntegratedGradients(AttributionSettings(batch_size=8), steps=steps).attribute(counted, inputs, targets)
+            attributor = IntegratedGradients(AttributionSettings(batch_size=8), PathSteps(steps=steps))
+            attributor.attribute(counted, inputs, targets)
         largest[steps], passes[steps] = mode.numel, counted.passes
     assert max(passes[4]) <= 8 * 2 and max(passes[64]) <= 8 * 2  # path rows ≤ batch; endpoints x and x′
     assert max(rows for rows in passes[64][:-1]) == 8  # the path really ran full batches
@@ -213,7 +216,8 @@ def test_trimmed_attention_is_used_and_exact(which, request, monkeypatch):
     spy = KeyLengths(monkeypatch)
     trimmed = integrated_gradients(model, short, targets, steps=4)
     logits = predict_logits(model, short, batch_size=2)
-    layers = model.module.config.num_hidden_layers if which == "hf_model" else model.module.bert.config.num_hidden_layers
+    config = model.module.config if which == "hf_model" else model.module.bert.config
+    layers = config.num_hidden_layers
     assert len(spy.lengths) >= 3 * layers and set(spy.lengths) == {longest}  # SDPA, on real keys only
     config = model.module.config if which == "hf_model" else model.module.bert.config
     assert config._attn_implementation == "sdpa"  # restored afterwards

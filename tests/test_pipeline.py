@@ -76,7 +76,8 @@ def test_every_method_is_measured_and_words_cover_the_tokens(labelled):
         for model in sample.models.values():
             for result in model.methods.values():
                 f = result.faithfulness
-                assert f is not None and f.curve[0] == pytest.approx(model.probabilities[model.target], abs=1e-5)
+                assert f is not None
+                assert f.curves["deletion"].values[0] == pytest.approx(model.probabilities[model.target], abs=1e-5)
 
 
 def test_unlabelled_texts_use_the_finetuned_prediction(models):
