@@ -227,7 +227,8 @@ def test_trimmed_attention_is_used_and_exact(which, request, monkeypatch):
     full = integrated_gradients(model, short, targets, steps=4)
     assert set(spy.lengths) == {MAX_LENGTH}
     assert_close_fp32(trimmed.scores, full.scores, row_magnitude(full.scores))
-    assert_close_fp32(trimmed.convergence_delta, full.convergence_delta, delta_magnitude(full.scores, full.logit_change))
+    assert_close_fp32(trimmed.convergence_delta, full.convergence_delta,
+                      delta_magnitude(full.scores, full.logit_change))
     torch.testing.assert_close(logits, predict_logits(model, short, batch_size=2), rtol=1e-5, atol=1e-6)
 
 
