@@ -19,10 +19,12 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer
-from reportgen.pipeline import ExplainOptions, Texts, explain as run_pipeline
+from reportgen.output import check_writable
+from reportgen.pipeline import ExplainOptions, Texts
+from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
-from reportgen.rendering.output import check_writable
 from reportgen.results import ModelInfo
+
 
 @dataclass
 class Selection:

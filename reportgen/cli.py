@@ -9,12 +9,22 @@ from pathlib import Path
 import click
 
 from reportgen import __version__
-from reportgen.choices import (AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE,
-                               GRANULARITIES, METHODS, POOLINGS, PRECISIONS, QUADRATURES, SCALES)
+from reportgen.choices import (
+    AUTO_STEPS,
+    CORPUS_METHOD,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_METHODS,
+    DEFAULT_TOLERANCE,
+    GRANULARITIES,
+    POOLINGS,
+    PRECISIONS,
+    QUADRATURES,
+    SCALES,
+)
 from reportgen.errors import ReportgenError
 from reportgen.loading.hub import check_model_exists
+from reportgen.methods import METHODS, methods_help
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
-
 
 
 def friendly_errors(command):
@@ -139,7 +149,8 @@ def dataset_options(command):
                      help="A hub dataset name (with --split), a save_to_disk directory, or a local "
                           ".csv/.json/.jsonl/.parquet file."),
         click.option("--split", default="test", show_default=True, help="Split of a hub or saved dataset."),
-        click.option("--text-column", metavar="NAME", help="Text column (default: detected: text, review, sentence, …)."),
+        click.option("--text-column", metavar="NAME",
+                     help="Text column (default: detected: text, review, sentence, …)."),
         click.option("--label-column", metavar="NAME",
                      help="Label column (default: detected: label, labels, sentiment, …; none is fine)."),
         click.option("--label-names", metavar="A,B,…",
@@ -264,18 +275,17 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @main.command()
 @model_options
 @dataset_options
-@click.option("--indices", metavar="LIST", help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
-@click.option("--text", "texts", multiple=True, metavar="TEXT", help="Free text to explain instead of dataset rows (repeatable).")
+@click.option("--indices", metavar="LIST",
+              help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
+@click.option("--text", "texts", multiple=True, metavar="TEXT",
+              help="Free text to explain instead of dataset rows (repeatable).")
 @click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
               help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
 @selection_options
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
-                   "integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
-                   "backward pass), gradient (unsigned sensitivity), attention-rollout (unsigned: attention flow "
-                   "through all layers, read out where the model pools; class-independent), attention-gradient "
-                   "(unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific).")
+                   + methods_help() + ".")
 @path_step_options
 @quadrature_option
 @click.option("--target", default="predicted", show_default=True,
@@ -358,7 +368,8 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
               help="Reviews neither model trains on: accuracy is measured and cases are picked there.")
 @click.option("--epochs", default=2, show_default=True, type=int, help="Fine-tuning passes over the training reviews.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the data split, the head and training.")
-@click.option("--device", default="auto", show_default=True, help="auto (a GPU when there is one), cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (a GPU when there is one), cpu, cuda or cuda:N.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where trained checkpoints are kept [default: $REPORTGEN_CACHE or ~/.cache/reportgen].")
 @click.option("--retrain", is_flag=True, help="Train again even if the cache holds these checkpoints.")

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from transformers import AutoTokenizer
 
 from reportgen.commands import demo as demo_command
-from reportgen.commands.demo import pick_cases, run_demo, split_rows
+from reportgen.commands.demo import pick_cases, run_demo
 from reportgen.demo import assets as demo_assets
 from reportgen.demo.cache import CheckpointCache
-from reportgen.demo.training import TrainSettings, train_base, train_finetuned
+from reportgen.demo.training import TrainSettings, split_rows, train_base, train_finetuned
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.inputs import encode
@@ -51,7 +50,8 @@ def test_fine_tuning_changes_the_encoder(encoder_dir, training_data):
     model = make_classifier(encoder_dir, seed=5)
     before = _snapshot(model)
     train_finetuned(model, *training_data, SETTINGS, progress=False)
-    changed = [k for k, v in model.state_dict().items() if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
+    changed = [k for k, v in model.state_dict().items()
+               if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
     assert changed, "fine-tuning left every encoder weight untouched"
 
 

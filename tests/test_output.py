@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import reportgen.rendering.output as output_module
+import reportgen.output as output_module
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
-from reportgen.rendering.output import check_writable, write_atomically
+from reportgen.output import check_writable, write_atomically
 
 
 def failing_on_call(number: int, monkeypatch) -> list[tuple[str, str]]:
@@ -77,14 +77,13 @@ def test_unwritable_places_are_found_before_any_work(tmp_path):
 
 @pytest.mark.parametrize("command", ["report", "scan"])
 def test_an_unwritable_output_fails_before_models_are_loaded(command, monkeypatch, tmp_path):
-    import reportgen.commands.report as report_command
     import reportgen.commands.scan as scan_command
+    from reportgen.api import ModelSpec
 
     def never(*args, **kwargs):
         raise AssertionError("models were loaded although the output cannot be written")
 
-    monkeypatch.setattr(report_command, "load_pair", never)
-    monkeypatch.setattr(scan_command, "load_pair", never)
+    monkeypatch.setattr(ModelSpec, "load", never)
     monkeypatch.setattr(scan_command, "open_dataset", never)
     for name in ("b.pth", "f.pth"):  # there, so that only the output is wrong
         (tmp_path / name).touch()

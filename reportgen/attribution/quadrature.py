@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.errors import ReportgenError
-
 from reportgen.choices import QUADRATURES
+from reportgen.errors import ReportgenError
 
 
 def nodes_and_weights(rule: str, steps: int) -> tuple[list[float], list[float]]:

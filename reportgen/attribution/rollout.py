@@ -125,7 +125,6 @@ class AttentionRollout(_AttentionFlow):
     """Attention rollout (Abnar & Zuidema, 2020): how much each token flows into the pooled positions."""
 
     name = "attention-rollout"
-    class_specific = False  # the attention flow ignores the target: one run serves every class
 
     def layer_matrices(self, model: LoadedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        targets: torch.Tensor) -> list[torch.Tensor]:

@@ -20,21 +20,29 @@ import click
 
 from reportgen.api import ModelSpec, Selection, check_no_input_is_overwritten
 from reportgen.choices import AUTO_STEPS
-from reportgen.commands.scan import check_class_counts
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.corpus.view import CorpusFacts, pp, render_corpus
-from reportgen.distributed import (Ranks, SharedProgress, describe_devices, gather, session, shard, share_from_main,
-                                   where_am_i)
+from reportgen.distributed import (
+    Ranks,
+    SharedProgress,
+    describe_devices,
+    gather,
+    session,
+    shard,
+    share_from_main,
+    where_am_i,
+)
 from reportgen.errors import ReportgenError
+from reportgen.loading.checks import check_class_counts, check_labels
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
+from reportgen.output import atomic_file, check_writable, write_atomically
 from reportgen.pipeline import encoder_name, resolve_class_names, shareable_info, shareable_name, versions
-from reportgen.rendering.output import atomic_file, check_writable, write_atomically
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
-from reportgen.scan.predict import ROLES, check_labels, dataset_settings, model_settings
+from reportgen.scan.predict import ROLES, dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models

@@ -9,7 +9,6 @@ cases that show the point of the tool, and explains them through the same code p
 from __future__ import annotations
 
 import os
-import random
 import shlex
 import time
 from pathlib import Path
@@ -17,30 +16,21 @@ from pathlib import Path
 import click
 import torch
 
+from reportgen.api import ExplainedReport
+from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
 from reportgen.demo.assets import CLASS_NAMES, SEED_DATASET, DemoAssets, imdb_rows, locate_assets, seed_reviews
 from reportgen.demo.cache import CheckpointCache
-from reportgen.demo.training import TrainSettings, pretrained_classifier, train_base, train_finetuned
-from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
+from reportgen.demo.training import TrainSettings, pretrained_classifier, split_rows, train_base, train_finetuned
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
+from reportgen.output import check_writable
 from reportgen.pipeline import ExplainOptions, Texts, explain
-from reportgen.api import ExplainedReport
-from reportgen.rendering.output import check_writable
 from reportgen.scan.predict import predict_rows
 from reportgen.scan.records import ScanRow
 from reportgen.scan.selection import count_outcomes, format_outcomes, select_rows
-
-
-def split_rows(total: int, settings: TrainSettings) -> tuple[list[int], list[int]]:
-    """Seeded, disjoint training and held-out rows: neither model ever trains on a held-out review."""
-    if settings.train_size + settings.heldout_size > total:
-        raise ReportgenError(f"--train-size plus held-out size exceeds the {total} IMDB reviews")
-    order = list(range(total))
-    random.Random(settings.seed).shuffle(order)
-    return order[: settings.train_size], order[settings.train_size: settings.train_size + settings.heldout_size]
 
 
 def train_both(assets: DemoAssets, rows: Rows, train: list[int], settings: TrainSettings,

@@ -10,6 +10,7 @@ with AdamW, a small learning rate for the encoder and a larger one for the fresh
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoConfig
 
-from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.classifier import LEGACY_KEYS, PooledBertClassifier, pool
 from reportgen.loading.inputs import EncodedTexts
 
@@ -175,3 +176,12 @@ def train_finetuned(model: PooledBertClassifier, inputs: EncodedTexts, labels: l
                 bar.set_postfix_str(f"loss {running:.3f}")
                 bar.update()
     model.eval()
+
+
+def split_rows(total: int, settings: TrainSettings) -> tuple[list[int], list[int]]:
+    """Seeded, disjoint training and held-out rows: neither model ever trains on a held-out review."""
+    if settings.train_size + settings.heldout_size > total:
+        raise ReportgenError(f"--train-size plus held-out size exceeds the {total} IMDB reviews")
+    order = list(range(total))
+    random.Random(settings.seed).shuffle(order)
+    return order[: settings.train_size], order[settings.train_size: settings.train_size + settings.heldout_size]

@@ -59,7 +59,7 @@ def _head(endpoint: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _answers(endpoint: str) -> bool:
     """`_head` in a daemon thread, so that even a hanging DNS look-up costs at most PROBE_TIMEOUT_S."""
     result: list[bool] = []

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import nn
@@ -24,6 +24,13 @@ from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 T = TypeVar("T")
+
+
+class Verdicts(NamedTuple):
+    """What a model says about each text: its class probabilities and the class it predicts."""
+
+    probabilities: torch.Tensor  # (batch, classes) fp32
+    predicted: torch.Tensor  # (batch,) long
 
 
 @dataclass
@@ -55,6 +62,13 @@ class LoadedModel:
         embeddings are added inside the model, as usual)."""
         out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
         return out if isinstance(out, torch.Tensor) else out.logits
+
+    def verdicts(self, logits: torch.Tensor) -> Verdicts:
+        """Probabilities (softmax over the classes) and predicted class (argmax) from class logits
+        (batch, classes): the one place that reads a head's logits as a verdict, so a multi-label
+        (sigmoid) head would change only this."""
+        probabilities = logits.float().softmax(dim=-1)
+        return Verdicts(probabilities, probabilities.argmax(dim=-1))
 
 
 def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None:
