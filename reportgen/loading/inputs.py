@@ -42,6 +42,9 @@ class EncodedTexts:
     # Per text, per non-padding token: which input sequence it came from (0, or 1 for the second text
     # of a pair; None for special tokens), aligned with `tokens()` like word_ids.
     sequence_ids: list[list[int | None]] = field(default_factory=list)
+    # The texts themselves (empty where the inputs were built by hand): with word_ids and offsets they
+    # give the report's words (`reportgen.words.group_words`), the features of word-removal methods.
+    texts: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -60,7 +63,7 @@ class EncodedTexts:
                             self.special_tokens_mask[index], _pick(self.truncated, rows),
                             _pick(self.word_ids, rows), _pick(self.offsets, rows), self.words_exact,
                             None if self.token_type_ids is None else self.token_type_ids[index],
-                            _pick(self.sequence_ids, rows))
+                            _pick(self.sequence_ids, rows), _pick(self.texts, rows))
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
@@ -94,4 +97,4 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
             sequence_ids.append([None if flag else 0 for flag in special[i][kept]])
     return EncodedTexts(batch["input_ids"], batch["attention_mask"], batch["special_tokens_mask"],
                         [n > room for n in full_lengths], word_ids, offsets, exact, batch.get("token_type_ids"),
-                        sequence_ids)
+                        sequence_ids, list(texts))
