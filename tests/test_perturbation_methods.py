@@ -38,7 +38,7 @@ def test_report_with_word_removal_methods(checkpoints, encoder_dir, files, tmp_p
     assert report.meta.shapley_samples == 2 and report.meta.steps is None
     html = html_path.read_text(encoding="utf-8")
     for sample in report.samples:
-        for role, model in sample.models.items():
+        for model in sample.models.values():
             shapley, occlusion = model.methods["shapley-sampling"], model.methods["occlusion"]
             assert occlusion.convergence_delta is None and occlusion.faithfulness is not None
             assert shapley.faithfulness is not None and shapley.convergence_delta is not None
