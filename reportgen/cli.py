@@ -103,7 +103,7 @@ quadrature_option = click.option(
 
 
 shapley_samples_option = click.option(
-    "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=int, metavar="N",
+    "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=click.IntRange(min=1), metavar="N",
     help="With --method shapley-sampling: random orders of a text's words (Captum's ShapleyValueSampling); "
          "a text of W words costs 3 + N × W forward rows per model and class. Every order's values add up to "
          "the logit change exactly, so N trades the noise of single words' values for time.")

@@ -49,7 +49,7 @@ def test_report_with_word_removal_methods(checkpoints, encoder_dir, files, tmp_p
                 assert scores[0] == 0.0 and scores[-1] == 0.0
                 words = [w for w in sample.words if w.start is not None]
                 assert sum(v != 0 for v in word_scores(words, scores)) > 0
-            assert f"Additivity gap {shapley.convergence_delta:+.2g}" in html
+            assert f"Additivity gap {shapley.convergence_delta:+.2g} (Σ word values" in html
         assert set(sample.difference.difference) == {"shapley-sampling", "occlusion", "gradient"}
     assert "Shapley values from 2 random orders of the words per sample" in html
     assert "Occlusion (leave one word out)" in html and "Spearman" in html  # the agreement table

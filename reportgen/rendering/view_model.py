@@ -312,8 +312,8 @@ def _additivity(result: MethodResult, method: str, tolerance: float | None) -> t
     if not REGISTRY.get(method) or not REGISTRY[method].samples or result.convergence_delta is None:
         return _delta(result, tolerance)
     change = result.target_logit_change or 0.0
-    gap = (f"Additivity gap {result.convergence_delta:+.2g}: the word values add up to f(x) − f(no words) = "
-           f"{change:+.3g} (target logit, every word removed)")
+    gap = (f"Additivity gap {result.convergence_delta:+.2g} (Σ word values − f(x) + f(no words), where "
+           f"f(x) − f(no words) = {change:+.3g} is the target logit's drop when every word is removed)")
     if abs(result.convergence_delta) <= shapley_gap_allowed(change):
         return gap, None
     return gap, ("The Shapley values do not add up beyond fp32 rounding: the model gave different logits for "
