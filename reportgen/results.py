@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reportgen.errors import ReportgenError
+from reportgen.validation import check_report_data
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -183,6 +184,7 @@ class Report:
                 "or upgrade reportgen")
         if version == 1:
             data = upgrade_v1(data)
+        check_report_data(data)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
         if meta.get("faithfulness") is not None:

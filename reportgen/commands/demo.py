@@ -121,7 +121,7 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
     check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
-    rows = imdb_rows(assets.reviews_csv)
+    rows = imdb_rows(assets.reviews_csv, progress)
     train, heldout = split_rows(len(rows), settings)
     cache = CheckpointCache(cache_dir, settings, assets.versions)
     if retrain or not cache.complete():
