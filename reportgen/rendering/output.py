@@ -34,11 +34,11 @@ def _cannot_write(exc: OSError, path: Path | None) -> ReportgenError:
 def _identity(path: Path) -> object:
     """One file however it is named (relative, through a symlink, a hard link): its device and inode,
     or its resolved path while it does not exist."""
-    path = path.expanduser()
+    path = path.expanduser().resolve()
     try:
         status = path.stat()
     except OSError:
-        return path.resolve()
+        return path
     return status.st_dev, status.st_ino
 
 
