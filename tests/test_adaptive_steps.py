@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
-from reportgen.attribution.integrated_gradients import GRID, SCORE_CHANGE_GUARD, _Path, baseline_ids
+from reportgen.attribution.integrated_gradients import GRID, SCORE_CHANGE_GUARD, _Path, baseline_ids, check_steps
 from reportgen.attribution.base import word_embeddings
 from reportgen.choices import allowed_delta
 from reportgen.errors import ReportgenError
@@ -88,7 +88,7 @@ def refined(integrand, antiderivative, seq: int, tolerance: float = TOLERANCE, m
         rule.split()
         scores = rule.scores()
         new = rule.refine(allowed_delta(rule.change(), tolerance),
-                          SCORE_CHANGE_GUARD * tolerance * float(scores.abs().sum()))
+                          SCORE_CHANGE_GUARD * allowed_delta(float(scores.abs().sum()), tolerance))
     return rule
 
 
@@ -168,7 +168,7 @@ def test_max_nodes_caps_the_rule_exactly():
     integrand, antiderivative, exact = jumpy()
     assert refined(integrand, antiderivative, len(exact), tolerance=1e-9, max_nodes=40).size == 40
     with pytest.raises(ReportgenError, match="--max-steps must be at least 5"):
-        GRID(4, 4, CPU)
+        check_steps("auto", TOLERANCE, 4)
 
 
 # ---------------------------------------------------------------- on models

@@ -33,9 +33,9 @@ from reportgen.loading.models import LoadedModel
 GRID = AdaptiveTrapezoid
 SCORE_CHANGE_GUARD = 5
 """A text also keeps refining while its estimated score error (L1 over tokens, see AdaptiveTrapezoid)
-is above this many tolerances of its Σ|score|. The delta checks only the *sum* of the scores, which
-can land within tolerance by cancellation while single tokens are still far off (docs/benchmarks.md,
-"Which nested rule")."""
+is above this many tolerances of its Σ|score| (with the delta's floor of 0.01 logits). The delta
+checks only the *sum* of the scores, which can land within tolerance by cancellation while single
+tokens are still far off (docs/benchmarks.md, "Which nested rule")."""
 
 
 def baseline_ids(inputs: EncodedTexts, pad_token_id: int) -> torch.Tensor:
@@ -181,7 +181,7 @@ class IntegratedGradients(Attributor):
                 check_finite(current, self.name)  # a NaN never settles: stop now, not at --max-steps
                 change[i] = text.change()
                 new = text.refine(allowed_delta(float(change[i]), self.tolerance),
-                                  SCORE_CHANGE_GUARD * self.tolerance * float(current.abs().sum()))
+                                  SCORE_CHANGE_GUARD * allowed_delta(float(current.abs().sum()), self.tolerance))
                 if not new:
                     scores[i], steps[i] = current, text.size
                     continue

@@ -80,9 +80,7 @@ class AdaptiveTrapezoid:
     floor = 0.05  # each half gets at least this share of its parent's token estimate
 
     def __init__(self, seq: int, max_nodes: int, device: torch.device) -> None:
-        if max_nodes < len(self.first):
-            raise ReportgenError(f"--max-steps must be at least {len(self.first)}, the first nodes of --steps auto "
-                                 f"(got {max_nodes})")
+        """`max_nodes` ≥ 5 (integrated_gradients.check_steps says so to the user first)."""
         self.max_nodes = max_nodes
         self.alphas = list(self.first)
         self.values = torch.zeros(max_nodes, seq, device=device)
