@@ -15,6 +15,16 @@ from collections.abc import Sequence
 from reportgen.results import Word  # the data model's word: grouping here, storage there
 
 
+def is_special_token(token: str) -> bool:
+    """[CLS], [SEP], [PAD]: a tokenizer's own marker, not text."""
+    return token.startswith("[") and token.endswith("]")
+
+
+def is_word(text: str) -> bool:
+    """A word, not punctuation: it has a letter or a digit ("," and "<" are not words)."""
+    return any(character.isalnum() for character in text)
+
+
 def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
     """(first, last) token ranges of consecutive equal word ids; each special token is its own run."""
     runs: list[tuple[int, int]] = []

@@ -20,13 +20,19 @@ from dataclasses import dataclass
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
-from reportgen.attribution.base import (AttributionSettings, Attributor, TokenScores, check_finite,
-                                        target_logit_gradient, word_embeddings)
+from reportgen.attribution.base import (
+    AttributionSettings,
+    Attributor,
+    TokenScores,
+    check_finite,
+    target_logit_gradient,
+    word_embeddings,
+)
 from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, allowed_delta
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 
@@ -62,17 +68,27 @@ class PathSteps:
     """How integrated gradients walks its paths: the options a report and a corpus both take."""
 
     steps: int | str = AUTO_STEPS  # a fixed count, or refined per text until within tolerance
-    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
+    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
     tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
     max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
 
-    def check_path(self) -> None:
-        check_steps(self.steps, self.tolerance, self.max_steps)
+    @property
+    def adaptive(self) -> bool:
+        return self.steps == AUTO_STEPS
 
-    def path_options(self) -> dict[str, object]:
-        """What integrated gradients takes from these options (`make_attributor`'s keywords)."""
-        return {"steps": self.steps, "quadrature": self.quadrature, "tolerance": self.tolerance,
-                "max_steps": self.max_steps}
+    @property
+    def rule(self) -> str:
+        """The quadrature as run: the one given, else gauss-legendre for a fixed count, the trapezoid for auto."""
+        return self.quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
+
+    def check_path(self) -> None:
+        """Every mistake in these options, found before any model is loaded."""
+        check_steps(self.steps, self.tolerance, self.max_steps)
+        if self.adaptive and self.quadrature not in (None, GRID.rule):
+            raise ReportgenError(f"--quadrature {self.quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} "
+                                 f"refines a {GRID.rule} rule where its error is large")
+        if not self.adaptive:
+            nodes_and_weights(self.rule, self.steps)
 
 
 @dataclass
@@ -99,18 +115,20 @@ class _Path:
 class IntegratedGradients(Attributor):
     name = "integrated-gradients"
 
-    def __init__(self, settings: AttributionSettings, steps: int | str = 50, quadrature: str | None = None,
-                 tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS) -> None:
+    def __init__(self, settings: AttributionSettings, path: PathSteps | None = None) -> None:
+        """`path`: how to walk the paths; None: 50 Gauss–Legendre steps."""
         super().__init__(settings)
-        check_steps(steps, tolerance, max_steps)
-        self.adaptive = steps == AUTO_STEPS
-        if self.adaptive and quadrature not in (None, GRID.rule):
-            raise ReportgenError(f"--quadrature {quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} refines "
-                                 f"a {GRID.rule} rule where its error is large")
-        self.steps, self.tolerance, self.max_steps = steps, tolerance, max_steps
-        self.quadrature = quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
+        path = path or PathSteps(steps=50)
+        path.check_path()
+        self.adaptive = path.adaptive
+        self.steps, self.tolerance, self.max_steps = path.steps, path.tolerance, path.max_steps
+        self.quadrature = path.rule
         if not self.adaptive:
-            self.alphas, self.weights = nodes_and_weights(self.quadrature, steps)
+            self.alphas, self.weights = nodes_and_weights(self.quadrature, self.steps)
+
+    @classmethod
+    def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> IntegratedGradients:
+        return cls(settings, path)
 
     def rows(self, num_texts: int) -> int:
         """Fixed steps: exact. Auto: the first grid; more rows are announced through `on_planned`."""

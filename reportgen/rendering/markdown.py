@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from reportgen.rendering.characters import displayable
+
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start or
 # end markup inline (emphasis, code, links, HTML, entities, tables, strikethrough, headings' ends)…
 _SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#])")
@@ -60,7 +62,7 @@ def markdown_document(title: str, facts: Sequence[tuple[str, str]], table_header
     """The header facts as a bullet list, the summary table, then each sample's label and sentence.
 
     `sentences` are (label, sentence) with the sentence already Markdown (see
-    `reportgen.rendering.sentences.sentence`); everything else is plain text and escaped here.
+    `reportgen.rendering.reading.describe`); everything else is plain text and escaped here.
     """
     parts = [f"# {escape(title)}"]
     if facts:
@@ -69,4 +71,4 @@ def markdown_document(title: str, facts: Sequence[tuple[str, str]], table_header
     if sentences:
         parts.append("## Samples")
         parts.extend(f"### {escape(label)}\n\n{sentence}" for label, sentence in sentences)
-    return "\n\n".join(parts) + "\n"
+    return displayable("\n\n".join(parts) + "\n")
