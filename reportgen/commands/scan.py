@@ -13,6 +13,7 @@ from reportgen.distributed import (Ranks, SharedProgress, barrier, describe_devi
                                    share_from_main, where_am_i)
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset
+from reportgen.loading.labels import check_rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.pipeline import resolve_class_names
 from reportgen.rendering.output import check_writable
@@ -105,8 +106,9 @@ def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str
     models = load_pair(base, finetuned, encoder=encoder, pooling=pooling, device=str(ranks.device))
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
-    places = gather(where_am_i(ranks), ranks)
     total = len(rows) if limit is None else min(limit, len(rows))
+    check_rows(rows, range(total), len(class_names))  # before any file is opened
+    places = gather(where_am_i(ranks), ranks)
     log, todo = _open_log(ranks, output, scan_meta(models, rows, max_length=max_length, precision=precision,
                                                    class_names=class_names), overwrite, total)
     shared = SharedProgress(ranks, "scan", total=total, initial=total - len(todo), enabled=progress)
@@ -116,10 +118,12 @@ def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str
                       batch_size=batch_size or default_batch_size(ranks.device), precision=precision)
         shared.wait_for_others()
     except BaseException as exc:
-        log.close()
         if isinstance(exc, KeyboardInterrupt):
+            log.close()
             click.echo(f"Interrupted: the {len(log.rows)} rows finished so far are saved in {log.log_path}; "
                        "run the same command again to resume.", err=True)
+        else:
+            log.discard()  # a failed scan leaves no file behind that it started
         raise
     finally:
         shared.close()

@@ -20,10 +20,10 @@ from typing import Any
 import torch
 
 import reportgen
-from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
+from reportgen.loading.labels import check_labels
 from reportgen.loading.models import LoadedModel
 from reportgen.scan.records import FORMAT, FORMAT_VERSION, ScanRow
 
@@ -98,13 +98,6 @@ def make_row(index: int, label: int | None, base: torch.Tensor, finetuned: torch
                    gap=round(0.5 * float((base - finetuned).abs().sum()), 6))
 
 
-def check_labels(indices: list[int], labels: list[int | None], num_classes: int) -> None:
-    for index, label in zip(indices, labels):
-        if label is not None and not 0 <= label < num_classes:
-            raise ReportgenError(f"row {index} has label {label}, but the models have {num_classes} classes "
-                                 f"(0 to {num_classes - 1}); is --label-column the right column?")
-
-
 def same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
     """Whether two models take identical inputs, so one tokenization serves both."""
     return (type(a.tokenizer) is type(b.tokenizer) and a.tokenizer.name_or_path == b.tokenizer.name_or_path
@@ -129,7 +122,7 @@ def _prepare(models: dict[str, LoadedModel], rows: Rows, indices: list[int], max
     for role, model in models.items():
         twin = next((r for r in encoded if same_inputs(models[r], model)), None)
         encoded[role] = encoded[twin] if twin else encode(model.tokenizer, texts, max_length,
-                                                          model.info.pads_to_max_length)
+                                                          model.info.pads_to_max_length, indices)
     order = length_order(encoded) if sort_by_length else list(range(len(indices)))
     return _Window(indices, labels, encoded, order)
 
