@@ -22,7 +22,7 @@ from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.rendering.view_model import DELTA_WARNING, build_view
 from reportgen.results import Word
-from reportgen.words import word_scores
+from reportgen.words import group_words, word_scores
 from tests.builders import load_user_module, random_texts, write_csv
 from tests.tiny_models import make_deberta_v2_dir, make_roberta_dir
 
@@ -98,18 +98,22 @@ def test_roberta_takes_max_position_embeddings_minus_padding_index_minus_one(rob
                                direct_probabilities(roberta["base"], [long_text], 64)[0], atol=1e-5, rtol=1e-4)
 
 
-# ---- 2 and 4. labels the models lack; a refused scan writes nothing ------------------------------
+# ---- 2, 4 and 8. labels the models lack, missing texts; a refused scan writes nothing ------------
 
-def test_a_label_outside_the_classes_is_refused_by_every_command(checkpoints, encoder_dir, rows, tmp_path):
-    expected = "row 2 has label 5, but the models have 2 classes"
-    models = checkpoint_pair(checkpoints, encoder_dir)
-    data = ["--dataset", str(rows["bad_label"]), "--max-length", "32"]
-    assert_refused(invoke(["report", *models, *data, "--indices", "0-3", "-o", str(tmp_path / "r.html")]), expected)
-    assert_refused(invoke(["corpus", *models, *data, "-o", str(tmp_path / "c.html")]), expected)
+@pytest.mark.parametrize("data, expected", [("bad_label", "row 2 has label 5, but the models have 2 classes"),
+                                            ("missing_text", "row 2 has no text")])
+def test_a_bad_row_is_refused_by_every_command_before_any_file(data, expected, checkpoints, encoder_dir, rows,
+                                                               tmp_path):
+    """A label the models lack would be explained as a class that does not exist; a missing text (an empty
+    CSV cell) is not an empty review. Both stop every command with the row named, and nothing written."""
+    models = [*checkpoint_pair(checkpoints, encoder_dir), "--dataset", str(rows[data]), "--max-length", "32"]
+    assert_refused(invoke(["report", *models, "--indices", "1-3", "-o", str(tmp_path / "r.html")]), expected)
+    assert_refused(invoke(["corpus", *models, "-o", str(tmp_path / "c.html")]), expected)
     for suffix in (".csv", ".json", ".parquet"):
-        assert_refused(invoke(["scan", *models, *data, "-o", str(tmp_path / f"s{suffix}")]), expected)
-    leftovers = [p.name for p in tmp_path.rglob("*") if p.is_file()]
-    assert leftovers == [], leftovers
+        assert_refused(invoke(["scan", *models, "-o", str(tmp_path / f"s{suffix}")]), expected)
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+    fine = invoke(["report", *models, "--indices", "0,1", "-o", str(tmp_path / "fine.html")])
+    assert fine.exit_code == 0, fine.output  # the other rows still work
 
 
 def test_a_scan_that_fails_midway_removes_the_files_it_started(checkpoints, encoder_dir, tmp_path):
@@ -165,6 +169,11 @@ def test_byte_level_whitespace_tokens_join_a_word(roberta, tmp_path):
         assert "Ġ" not in sample["sentence"] and "Ċ" not in sample["sentence"]
     html = html_path.read_text(encoding="utf-8")
     assert "Ġ (" not in html and "*Ġ*" not in html
+    blank = encode(tokenizer, ["   "], 16, False)  # whitespace alone: no word to join, so one empty word
+    words = group_words(blank.word_ids[0], blank.offsets[0], "   ", blank.tokens(tokenizer)[0])
+    n = len(blank.word_ids[0])
+    assert n > 2 and [(w.text, w.first_token, w.last_token) for w in words] == [
+        ("<s>", 0, 1), ("", 1, n - 1), ("</s>", n - 1, n)]
 
 
 # ---- 5. modules in memory are the caller's -------------------------------------------------------
@@ -250,19 +259,7 @@ def test_a_data_parallel_checkpoint_loads_without_its_prefix(checkpoints, encode
         load_model(str(partly), role="base", encoder=str(encoder_dir), pooling="mean-all", device=CPU)
 
 
-# ---- 8 and 9. a missing text; a text that tokenizes to nothing --------------------------------------
-
-def test_a_missing_text_is_an_error_naming_the_row(checkpoints, encoder_dir, rows, tmp_path):
-    expected = "row 2 has no text"
-    models = checkpoint_pair(checkpoints, encoder_dir)
-    data = ["--dataset", str(rows["missing_text"]), "--max-length", "32"]
-    assert_refused(invoke(["report", *models, *data, "--indices", "1-3", "-o", str(tmp_path / "r.html")]), expected)
-    assert_refused(invoke(["corpus", *models, *data, "-o", str(tmp_path / "c.html")]), expected)
-    assert_refused(invoke(["scan", *models, *data, "-o", str(tmp_path / "s.csv")]), expected)
-    ok = invoke(["report", *models, *data, "--indices", "0,1", "-o", str(tmp_path / "fine.html")])
-    assert ok.exit_code == 0, ok.output  # the other rows still work
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["fine.html"]
-
+# ---- 9. a text that tokenizes to nothing --------------------------------------------------------
 
 def test_a_text_that_tokenizes_to_nothing_is_an_error_naming_it(checkpoints, encoder_dir, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
