@@ -19,8 +19,8 @@ def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_W
     """The words that pushed hardest towards the model's own target (by magnitude for unsigned methods)."""
     scores = word_scores(sample.words, sample.models[role].methods[method].scores)
     signed = is_signed(method)
-    ranked = sorted(((s if signed else abs(s), -i) for i, s in enumerate(scores) if _is_wordlike(sample.words[i])),
-                    reverse=True)
+    ranked = sorted(((s if signed else abs(s), -i) for i, s in enumerate(scores)
+                     if _is_wordlike(sample.words[i], sample.words_exact)), reverse=True)
     chosen: dict[str, str] = {}  # one mention per word, whatever its case ("Great … great")
     for score, negative_index in ranked:
         text = sample.words[-negative_index].text
@@ -29,9 +29,10 @@ def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_W
     return list(chosen.values())
 
 
-def _is_wordlike(word: Word) -> bool:
-    """Lead words are words: not [CLS]/[SEP], not a lone comma (punctuation stays in the tables and charts)."""
-    if word.start is None and word.text.startswith("[") and word.text.endswith("]"):
+def _is_wordlike(word: Word, exact: bool) -> bool:
+    """Lead words are words: not a special token ([CLS], RoBERTa's <s>: where offsets are known, a word
+    without characters of the text), not a lone comma (punctuation stays in the tables and charts)."""
+    if word.start is None and (exact or word.text.startswith("[") and word.text.endswith("]")):
         return False
     return any(character.isalnum() for character in word.text)
 

@@ -24,7 +24,7 @@ from reportgen.rendering.view_model import DELTA_WARNING, build_view
 from reportgen.results import Word
 from reportgen.words import group_words, word_scores
 from tests.builders import load_user_module, random_texts, write_csv
-from tests.tiny_models import make_deberta_v2_dir, make_roberta_dir
+from tests.tiny_models import make_architecture_dir
 
 CPU = resolve_device("cpu")
 WHITESPACE_TEXTS = ["good  acting ", "the plot\nwas dull\n\nbut the music was great  ", "  i loved it"]
@@ -33,7 +33,8 @@ WHITESPACE_TEXTS = ["good  acting ", "the plot\nwas dull\n\nbut the music was gr
 @pytest.fixture(scope="module")
 def roberta(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("roberta")
-    return {role: make_roberta_dir(folder / role, seed) for role, seed in (("base", 11), ("finetuned", 12))}
+    return {role: make_architecture_dir("roberta", folder / role, seed)
+            for role, seed in (("base", 11), ("finetuned", 12))}
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +202,7 @@ def test_deberta_v2_loads_on_the_attention_it_supports(tmp_path):
     """DeBERTa has no SDPA in transformers: it runs on eager attention and predicts like a direct call. Its
     embedding LayerNorm jumps near the all-padding baseline, so IG may miss its tolerance: then every model
     column that misses it is flagged, with auto and with fixed steps alike."""
-    folder = make_deberta_v2_dir(tmp_path / "deberta", seed=21)
+    folder = make_architecture_dir("deberta-v2", tmp_path / "deberta", seed=21)
     model = load_model(str(folder), role="base", encoder="", pooling="mean-all", device=CPU)
     assert model.module.config._attn_implementation == "eager"
     texts = ["the acting was good", "boring plot  and bad music\n"]

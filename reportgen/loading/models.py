@@ -136,7 +136,9 @@ def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[boo
     except ReportgenError:
         raise
     except Exception as exc:  # whatever transformers or torch raise: its cause, in one line
-        cause = first_line(exc) if isinstance(exc, (OSError, ValueError)) else f"{type(exc).__name__}: {first_line(exc)}"
+        cause = first_line(exc)
+        if not isinstance(exc, (OSError, ValueError)):
+            cause = f"{type(exc).__name__}: {cause}"
         if offline:
             advice = f"; the Hugging Face hub is unavailable ({offline}), so {local_hint}"
         elif not local:
