@@ -1,6 +1,7 @@
 """Every encoder sequence classifier in common use, tiny and random, through the report path with
 every method: probabilities equal a direct call of the model, integrated gradients adds up (or its
-column is flagged), and the words cover every token and every character of the text once."""
+column is flagged), the attention methods equal an explicit loop, and the words cover every token
+and every character of the text once."""
 
 from __future__ import annotations
 
@@ -33,6 +34,33 @@ def direct_probabilities(folder: Path) -> torch.Tensor:
                       .logits.softmax(-1) for text in TEXTS])
 
 
+def explicit_attention_scores(folder: Path, text: str, target: int) -> dict[str, torch.Tensor]:
+    """Attention rollout and gradient-weighted attention by their papers' recipes, one text, the
+    matrices multiplied out in full: R = M_L ⋯ M_1, then the row the head reads (its first token, or
+    the mean over tokens for a mean-pooled head)."""
+    model = AutoModelForSequenceClassification.from_pretrained(folder, attn_implementation="eager").eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    encoded = tokenizer(text, max_length=MAX_LENGTH, truncation=True, return_tensors="pt")
+    embeds = model.get_input_embeddings()(encoded["input_ids"]).detach().requires_grad_(True)
+    out = model(inputs_embeds=embeds, attention_mask=encoded["attention_mask"], output_attentions=True)
+    gradients = torch.autograd.grad(out.logits[0, target], out.attentions)
+    n = encoded["input_ids"].shape[1]
+    eye = torch.eye(n)
+    if getattr(model.config, "classifier_pooling", "cls") == "mean":
+        readout = torch.full((n,), 1.0 / n)
+    else:
+        readout = eye[0]
+    scores = {}
+    for method, layer in (("attention-rollout", lambda a, g: (0.5 * a.mean(dim=0) + 0.5 * eye)
+                           / (0.5 * a.mean(dim=0) + 0.5 * eye).sum(dim=-1, keepdim=True)),
+                          ("attention-gradient", lambda a, g: eye + (g * a).clamp(min=0).mean(dim=0))):
+        flow = eye
+        for attention, gradient in zip(out.attentions, gradients):
+            flow = layer(attention[0].detach(), gradient[0]) @ flow
+        scores[method] = readout @ flow
+    return scores
+
+
 @pytest.mark.parametrize("architecture", list(ARCHITECTURES))
 def test_every_method_on_every_architecture(architecture, tmp_path):
     folder = make_architecture_dir(architecture, tmp_path / architecture, seed=7)
@@ -54,6 +82,10 @@ def test_every_method_on_every_architecture(architecture, tmp_path):
         assert {c for c, ch in enumerate(text) if not ch.isspace()} == set(covered)
         assert not any(w.text in specials for w in sample.words if w.start is not None)
         assert not any(f"*{special}*" in sample.sentence for special in specials)
+        explicit = explicit_attention_scores(folder, text, sample.models["base"].target)
+        for method, expected in explicit.items():
+            torch.testing.assert_close(torch.tensor(sample.models["base"].methods[method].scores), expected,
+                                       rtol=1e-4, atol=1e-6 * float(expected.abs().max()))
         for column, model in zip(view.samples[i].methods[0].columns, sample.models.values()):
             result = model.methods["integrated-gradients"]
             converged = result.relative_delta <= DELTA_WARNING
