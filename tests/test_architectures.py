@@ -82,6 +82,10 @@ def test_every_method_on_every_architecture(architecture, tmp_path):
         assert {c for c, ch in enumerate(text) if not ch.isspace()} == set(covered)
         assert not any(w.text in specials for w in sample.words if w.start is not None)
         assert not any(f"*{special}*" in sample.sentence for special in specials)
+        for shown in (view, build_view(report, granularity="wordpiece")):  # special tokens are never top words
+            tops = {top.token for block in shown.samples[i].methods for column in block.columns
+                    for top in column.top_for + column.top_against}
+            assert tops and not tops & specials, tops
         explicit = explicit_attention_scores(folder, text, sample.models["base"].target)
         for method, expected in explicit.items():
             torch.testing.assert_close(torch.tensor(sample.models["base"].methods[method].scores), expected,

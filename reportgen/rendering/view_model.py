@@ -217,25 +217,30 @@ def outcome(sample: SampleResult) -> str:
 def units(sample: SampleResult, granularity: str) -> list[Unit]:
     """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets)."""
     out = []
+    specials = special_positions(sample)
     if granularity == "wordpiece":
         for position, token in enumerate(sample.tokens):
             continuation = token.startswith("##") and len(token) > 2
             out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
-                            _is_special(token), continuation, "" if continuation or position == 0 else " "))
+                            position in specials, continuation, "" if continuation or position == 0 else " "))
         return out
     previous_end: int | None = None
     for number, word in enumerate(sample.words):
         pieces = sample.tokens[word.first_token:word.last_token]
         glued = word.start is not None and previous_end is not None and word.start == previous_end
         out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
-                        word.start is None and len(pieces) == 1 and _is_special(pieces[0]), False,
+                        word.start is None and word.first_token in specials, False,
                         "" if number == 0 or glued else " "))
         previous_end = word.end if word.end is not None else previous_end
     return out
 
 
-def _is_special(token: str) -> bool:
-    return token.startswith("[") and token.endswith("]")
+def special_positions(sample: SampleResult) -> set[int]:
+    """Where the tokenizer's own tokens are ([CLS], RoBERTa's <s>): with offsets known, the tokens of
+    words without characters of the text; otherwise tokens written like [CLS]."""
+    if sample.words_exact:
+        return {t for w in sample.words if w.start is None for t in range(w.first_token, w.last_token)}
+    return {i for i, token in enumerate(sample.tokens) if token.startswith("[") and token.endswith("]")}
 
 
 def unit_scores(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
@@ -425,7 +430,8 @@ def _occurrence_labels(pieces: list[Unit]) -> list[str]:
 def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     if len(methods) < 2:
         return []
-    keep = [i for i, t in enumerate(sample.tokens) if not _is_special(t)]
+    specials = special_positions(sample)
+    keep = [i for i in range(len(sample.tokens)) if i not in specials]
     views = []
     for role, model in sample.models.items():
         ranked = {m: [model.methods[m].scores[i] if is_signed(m) else abs(model.methods[m].scores[i]) for i in keep]
