@@ -17,21 +17,13 @@ from reportgen.choices import METHODS
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import load_model
 from reportgen.rendering.view_model import DELTA_WARNING, build_view
-from tests.tiny_models import ARCHITECTURES, make_architecture_dir
+from tests.tiny_models import ARCHITECTURES, direct_probabilities, make_architecture_dir
 
 MAX_LENGTH = 32
 TEXTS = ["the acting was good  and the plot wasn't.\n", "boring, dull music ", "i loved it!"]
 IG_FLAGGED = {"deberta-v2"}
 """Tiny random DeBERTa-v2: its embedding LayerNorm varies sharply near the all-padding baseline, so 16
 path steps leave a large delta; the report must flag that column instead of passing it off."""
-
-
-@torch.no_grad()
-def direct_probabilities(folder: Path) -> torch.Tensor:
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    return torch.cat([model(**tokenizer(text, max_length=MAX_LENGTH, truncation=True, return_tensors="pt"))
-                      .logits.softmax(-1) for text in TEXTS])
 
 
 def explicit_attention_scores(folder: Path, text: str, target: int) -> dict[str, torch.Tensor]:
@@ -68,7 +60,7 @@ def test_every_method_on_every_architecture(architecture, tmp_path):
                                   max_length=MAX_LENGTH, device="cpu", faithfulness=False, progress=False)
     report = explained.report
     view = build_view(report)
-    direct = direct_probabilities(folder)
+    direct = direct_probabilities(folder, TEXTS, MAX_LENGTH)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     specials = set(tokenizer.all_special_tokens)
     for i, (sample, text) in enumerate(zip(report.samples, TEXTS)):

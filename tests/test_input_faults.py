@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner, Result
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoTokenizer
 
 import reportgen
 from reportgen.choices import DEFAULT_TOLERANCE, allowed_delta
@@ -24,7 +24,7 @@ from reportgen.rendering.view_model import DELTA_WARNING, build_view
 from reportgen.results import Word
 from reportgen.words import group_words, word_scores
 from tests.builders import load_user_module, random_texts, write_csv
-from tests.tiny_models import make_architecture_dir
+from tests.tiny_models import direct_probabilities, make_architecture_dir
 
 CPU = resolve_device("cpu")
 WHITESPACE_TEXTS = ["good  acting ", "the plot\nwas dull\n\nbut the music was great  ", "  i loved it"]
@@ -63,15 +63,6 @@ def pair(models: dict[str, Path]) -> list[str]:
 
 def checkpoint_pair(checkpoints, encoder_dir) -> list[str]:
     return [*pair(checkpoints), "--encoder", str(encoder_dir)]
-
-
-@torch.no_grad()
-def direct_probabilities(folder: Path, texts: list[str], max_length: int) -> torch.Tensor:
-    """The Hugging Face model called as its model card says, one text at a time."""
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    return torch.cat([model(**tokenizer(text, max_length=max_length, truncation=True, return_tensors="pt"))
-                      .logits.softmax(-1) for text in texts])
 
 
 # ---- 1. positions that start after the padding index ---------------------------------------------

@@ -101,3 +101,14 @@ def make_architecture_dir(name: str, folder: Path, seed: int) -> Path:
     torch.manual_seed(seed)
     config = tiny_config(getattr(transformers, config_name), tokenizer, **extra)
     return save_model(getattr(transformers, model_name)(config), tokenizer, folder)
+
+
+@torch.no_grad()
+def direct_probabilities(folder: Path, texts: list[str], max_length: int) -> torch.Tensor:
+    """A Hugging Face classifier called as its model card says, one text at a time: the reference."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return torch.cat([model(**tokenizer(text, max_length=max_length, truncation=True, return_tensors="pt"))
+                      .logits.softmax(-1) for text in texts])
