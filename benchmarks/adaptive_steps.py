@@ -45,18 +45,35 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from benchmarks.attribution import (Run, agreement, build_model, captum_available, captum_call,  # noqa: E402
-                                    ig_flops_per_sample, load_texts, peak_tflops, timed)
+from benchmarks.attribution import (  # noqa: E402
+    Run,
+    agreement,
+    build_model,
+    captum_available,
+    captum_call,
+    ig_flops_per_sample,
+    load_texts,
+    peak_tflops,
+    timed,
+)
 from reportgen.attribution import AttributionSettings, TokenScores  # noqa: E402
-from reportgen.attribution.integrated_gradients import (GRID, SCORE_CHANGE_GUARD, IntegratedGradients,  # noqa: E402
-                                                         _Path, baseline_ids)
 from reportgen.attribution.base import word_embeddings  # noqa: E402
+from reportgen.attribution.integrated_gradients import (  # noqa: E402
+    GRID,
+    SCORE_CHANGE_GUARD,
+    IntegratedGradients,
+    PathSteps,
+    _Path,
+    baseline_ids,
+)
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
 from reportgen.choices import allowed_delta  # noqa: E402
-from reportgen.commands.demo import split_rows  # noqa: E402
 from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
 from reportgen.demo.cache import CheckpointCache, default_cache_dir  # noqa: E402
-from reportgen.demo.training import TrainSettings  # noqa: E402
+from reportgen.demo.training import (
+    TrainSettings,  # noqa: E402
+    split_rows,  # noqa: E402
+)
 from reportgen.inference import predict_logits  # noqa: E402
 from reportgen.loading.device import resolve_device  # noqa: E402
 from reportgen.loading.inputs import EncodedTexts, encode  # noqa: E402
@@ -76,7 +93,8 @@ def demo_models(reviews: int, max_length: int, device: torch.device = CPU
     assets = locate_assets()
     cache = CheckpointCache(default_cache_dir(), settings, assets.versions)
     if not cache.complete():
-        raise SystemExit(f"no trained demo models in {cache.folder}: run `reportgen demo` first (or set REPORTGEN_CACHE)")
+        raise SystemExit(f"no trained demo models in {cache.folder}: run `reportgen demo` first "
+                         "(or set REPORTGEN_CACHE)")
     rows = imdb_rows(assets.reviews_csv)
     _, heldout = split_rows(len(rows), settings)
     chosen = heldout[:reviews]
@@ -122,9 +140,9 @@ def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tens
                    keep: dict[str, TokenScores], tolerance: float, max_steps: int):
     """A timed call of reportgen's engine (auto when run.steps == 0); keeps the full result."""
     steps = "auto" if run.steps == 0 else run.steps
-    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision), steps=steps,
-                                     quadrature=None if steps == "auto" else run.quadrature, tolerance=tolerance,
-                                     max_steps=max_steps)
+    attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision),
+                                     PathSteps(steps=steps, quadrature=None if steps == "auto" else run.quadrature,
+                                               tolerance=tolerance, max_steps=max_steps))
 
     def call():
         keep[run.label] = attributor.attribute(model, inputs, targets)
@@ -197,7 +215,7 @@ def compare(args: argparse.Namespace) -> dict:
                             args.max_steps, device, args.precision)
         if args.tune_only:
             return {"info": info}
-    for role, (model, inputs, targets) in prepared.items():  # warm-up: allocator growth, lazy initialisation
+    for model, inputs, targets in prepared.values():  # warm-up: allocator growth, lazy initialisation
         run = Run("reportgen", "riemann-trapezoid", 2, args.precision, args.batch_size)
         timed(device, run, reportgen_call(model, inputs.select([0]), targets[:1], run, {}, 0.01, 257))
     kept: dict[str, dict[str, TokenScores]] = {role: {} for role in prepared}
@@ -257,7 +275,7 @@ def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict
     table, steps_taken = [], []
     total = {"auto": 0.0, "fixed 50": 0.0, "captum": 0.0}
     total_cpu = dict(total)
-    for role, (model, inputs, targets) in prepared.items():
+    for role, (model, inputs, _targets) in prepared.items():
         forward, row = row_flops(model, args.max_length)
         auto = kept[role][auto_label]
         taken = auto.steps.tolist()
@@ -316,7 +334,8 @@ def summarise(args, info, prepared, runs, kept, captum_steps, peak, cpu) -> dict
             "wall": min(captum_run.seconds) / min(auto_run.seconds),
             "cpu": min(cpu[role][captum_run.label]) / min(cpu[role][auto_label])}
         print(f"{role}: auto vs Captum GL {n} (every sample within tolerance): "
-              f"×{result['speedup_vs_captum'][role]['wall']:.2f} wall, ×{result['speedup_vs_captum'][role]['cpu']:.2f} CPU")
+              f"×{result['speedup_vs_captum'][role]['wall']:.2f} wall, "
+              f"×{result['speedup_vs_captum'][role]['cpu']:.2f} CPU")
     print(f"auto vs reportgen GL 50 (all models): ×{result['speedup_vs_fixed_50']:.2f} wall, "
           f"×{result['speedup_vs_fixed_50_cpu']:.2f} CPU")
     for role, values in agreement_auto_captum.items():
@@ -366,7 +385,8 @@ def integrand(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, a
     for start in range(0, len(rows), batch_size):
         text = torch.tensor([i for i, _ in rows[start:start + batch_size]])
         node = torch.tensor([k for _, k in rows[start:start + batch_size]])
-        values[text, node], logits[text, node] = path.contributions(text, torch.tensor(alphas, dtype=torch.float32)[node])
+        alpha = torch.tensor(alphas, dtype=torch.float32)[node]
+        values[text, node], logits[text, node] = path.contributions(text, alpha)
     return values, logits
 
 
@@ -488,7 +508,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tune", default=None, help="comma-separated batch sizes to time first")
     parser.add_argument("--tune-only", action="store_true", help="stop after --tune (its sizes --repeats times)")
     parser.add_argument("--repeats", type=int, default=1,
-                        help="timed calls of reportgen auto, reportgen GL 50 and Captum at its smallest passing n_steps; "
+                        help="timed calls of reportgen auto, reportgen GL 50 and Captum at its smallest passing "
+                             "n_steps; "
                              "the fastest counts (the Captum rungs below it run once)")
     parser.add_argument("--models", default="finetuned,base", help="which demo models, in this order")
     parser.add_argument("--ladder", default="finetuned,base",

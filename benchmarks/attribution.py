@@ -37,10 +37,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from reportgen.attribution import AttributionSettings  # noqa: E402
-from reportgen.attribution import attention as trimmed_attention  # noqa: E402
-from reportgen.attribution.integrated_gradients import IntegratedGradients, baseline_ids  # noqa: E402
+from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps, baseline_ids  # noqa: E402
 from reportgen.batching import autocast, default_batch_size  # noqa: E402
 from reportgen.inference import predict_logits  # noqa: E402
+from reportgen.loading import attention as trimmed_attention  # noqa: E402
 from reportgen.loading.classifier import PooledBertClassifier  # noqa: E402
 from reportgen.loading.device import resolve_device  # noqa: E402
 from reportgen.loading.inputs import EncodedTexts, encode  # noqa: E402
@@ -248,7 +248,7 @@ def memory_phase(model, inputs, targets, batches: dict[str, int], device) -> lis
 
 def reportgen_call(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, run: Run):
     attributor = IntegratedGradients(AttributionSettings(batch_size=run.batch_size, precision=run.precision),
-                                     steps=run.steps, quadrature=run.quadrature)
+                                     PathSteps(steps=run.steps, quadrature=run.quadrature))
 
     def call():
         result = attributor.attribute(model, inputs, targets)
@@ -343,7 +343,8 @@ def peak_tflops(device: torch.device, precision: str, override: float | None) ->
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--small", action="store_true", help="the pretrained MiniLM-L6 encoder instead of bert-base size")
+    parser.add_argument("--small", action="store_true",
+                        help="the pretrained MiniLM-L6 encoder instead of bert-base size")
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--layers", type=int, default=12, help="encoder layers without --small (bert-base: 12)")
     parser.add_argument("--max-length", type=int, default=512)
@@ -353,7 +354,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fast-steps", type=int, default=16, help="reportgen's Gauss-Legendre steps")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="rows (sample × step) per pass for both engines; default: reportgen's for the device")
-    parser.add_argument("--tune", default=None, help="comma-separated batch sizes to try first; each engine then uses its fastest")
+    parser.add_argument("--tune", default=None,
+                        help="comma-separated batch sizes to try first; each engine then uses its fastest")
     parser.add_argument("--bf16", action="store_true",
                         help="also time both engines under bf16 autocast (reportgen's --precision bf16)")
     parser.add_argument("--no-trim-ablation", action="store_true",
@@ -369,8 +371,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--study-samples", type=int, default=None, help="samples for the study (default: all)")
     parser.add_argument("--repeats", type=int, default=1, help="timed calls per run, interleaved; the fastest counts")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--tokenizer", default=None, help="a tokenizer directory (default: MiniLM's bert-base-uncased vocab)")
-    parser.add_argument("--reviews-file", default=None, help="texts to use: .txt (one per line) or .csv with a text column")
+    parser.add_argument("--tokenizer", default=None,
+                        help="a tokenizer directory (default: MiniLM's bert-base-uncased vocab)")
+    parser.add_argument("--reviews-file", default=None,
+                        help="texts to use: .txt (one per line) or .csv with a text column")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for the fraction-of-peak figure")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
@@ -531,7 +535,8 @@ def main(argv: list[str] | None = None) -> dict:
     print()
     for name, values in comparisons.items():
         print(f"{name:45s} speed ×{values['speed_ratio']:.2f}  Spearman min {values['spearman_min']:.4f} "
-              f"mean {values['spearman_mean']:.4f}  max|diff|/max|score| {values['max_abs_diff_over_max_abs_score']:.2e}")
+              f"mean {values['spearman_mean']:.4f}  "
+              f"max|diff|/max|score| {values['max_abs_diff_over_max_abs_score']:.2e}")
 
     memory = None
     if not args.no_memory:

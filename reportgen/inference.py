@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 

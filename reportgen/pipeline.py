@@ -15,21 +15,38 @@ import torch
 from tqdm.auto import tqdm
 
 import reportgen
-from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.attribution import AttributionSettings, Attributor, make_attributor
 from reportgen.attribution.integrated_gradients import PathSteps
 from reportgen.batching import default_batch_size
-from reportgen.choices import AUTO_STEPS, DEFAULT_METHODS
+from reportgen.choices import DEFAULT_METHODS
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
-from reportgen.faithfulness import (CURVE_FRACTIONS, KS, FaithfulnessSettings, RandomReference, forward_rows,
-                                    measure_faithfulness, random_reference)
+from reportgen.faithfulness import (
+    CURVE_FRACTIONS,
+    KS,
+    FaithfulnessSettings,
+    RandomReference,
+    forward_rows,
+    measure_faithfulness,
+    random_reference,
+)
 from reportgen.inference import predict_logits
+from reportgen.loading.checks import check_class_counts, check_labels
 from reportgen.loading.inputs import EncodedTexts, encode
-from reportgen.loading.labels import check_labels
 from reportgen.loading.models import LoadedModel, check_max_length
-from reportgen.reading import describe
-from reportgen.results import (Difference, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo, Report,
-                               ReportMeta, SampleResult, stored)
+from reportgen.methods import REGISTRY
+from reportgen.rendering.reading import describe
+from reportgen.results import (
+    Difference,
+    FaithfulnessMeta,
+    MethodResult,
+    ModelAttribution,
+    ModelInfo,
+    Report,
+    ReportMeta,
+    SampleResult,
+    stored,
+)
 from reportgen.words import group_words
 
 TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"
@@ -55,9 +72,10 @@ class ExplainOptions(PathSteps):
             raise ReportgenError("--method: give at least one method")
         if len(set(self.methods)) != len(self.methods):
             raise ReportgenError(f"--method lists a method twice: {','.join(self.methods)}")
+        unknown = [method for method in self.methods if method not in REGISTRY]
+        if unknown:  # before any model is loaded
+            raise ReportgenError(f"unknown method '{unknown[0]}'; choose one of {', '.join(REGISTRY)}")
         self.check_path()
-        for method in self.methods:  # unknown names fail here, before any model is loaded
-            make_attributor(method, AttributionSettings(batch_size=1), **self.path_options())
 
 
 @dataclass
@@ -122,6 +140,7 @@ class _Run:
     results: dict[str, list[MethodResult]] = field(default_factory=dict)
     common_scores: dict[str, list[list[float]]] = field(default_factory=dict)
     chance: RandomReference | None = None  # the random orders' rows, shared by every method
+    attributors: dict[str, Attributor] = field(default_factory=dict)  # by method, built once per model
 
 
 class _Explainer:
@@ -131,10 +150,12 @@ class _Explainer:
         self.options = options
         self.bar = bar
 
-    def attributor(self, method: str, batch_size: int):
-        settings = AttributionSettings(batch_size=batch_size, precision=self.options.precision,
-                                       on_progress=self.bar.update, on_planned=self.planned)
-        return make_attributor(method, settings, **self.options.path_options())
+    def attributor(self, run: _Run, method: str) -> Attributor:
+        if method not in run.attributors:
+            settings = AttributionSettings(batch_size=run.batch_size, precision=self.options.precision,
+                                           on_progress=self.bar.update, on_planned=self.planned)
+            run.attributors[method] = make_attributor(method, settings, self.options)
+        return run.attributors[method]
 
     def planned(self, rows: int) -> None:
         """Integrated gradients with auto steps learns how many rows a text needs as it goes."""
@@ -142,7 +163,7 @@ class _Explainer:
         self.bar.refresh()
 
     def method_results(self, run: _Run, method: str) -> list[MethodResult]:
-        attributor = self.attributor(method, run.batch_size)
+        attributor = self.attributor(run, method)
         result = attributor.attribute(run.model, run.inputs, run.targets)
         scores = result.scores.cpu()
         shares = pad_share(scores, run.inputs.attention_mask).tolist()
@@ -166,43 +187,33 @@ class _Explainer:
         """Scores for the common class: the main ones where it is the target, else one more attribution."""
         scores = [r.scores for r in run.results[method]]
         others = [i for i in range(len(run.inputs)) if int(run.common[i]) != int(run.targets[i])]
-        attributor = self.attributor(method, run.batch_size)
-        if others and getattr(attributor, "class_specific", True):
+        if others and REGISTRY[method].class_specific:
             subset = run.inputs.select(others)
-            extra = attributor.attribute(run.model, subset, run.common[others]).scores.cpu()
+            extra = self.attributor(run, method).attribute(run.model, subset, run.common[others]).scores.cpu()
             for row, i in enumerate(others):
                 scores[i] = stored(extra[row, : len(scores[i])].tolist())
         return scores
 
-    def extra_rows(self, runs: dict[str, _Run]) -> int:
-        """Passes for the common-class attributions, known once both models have predicted."""
+    def planned_rows(self, runs: dict[str, _Run]) -> int:
+        """Every pass the report needs: each method's own, the faithfulness measures' and the
+        common-class attributions (known once both models have predicted)."""
         rows = 0
         for run in runs.values():
-            others = int((run.common != run.targets).sum())
+            texts, others = len(run.inputs), int((run.common != run.targets).sum())
             for method in self.options.methods:
-                attributor = self.attributor(method, 1)
-                rows += attributor.rows(others) if getattr(attributor, "class_specific", True) else 0
+                attributor = self.attributor(run, method)
+                rows += attributor.rows(texts) + (attributor.rows(others) if attributor.class_specific else 0)
+            if self.options.faithfulness:
+                rows += forward_rows(texts, FaithfulnessSettings(random_orders=self.options.random_orders),
+                                     methods=len(self.options.methods))
         return rows
-
-
-def _planned_rows(options: ExplainOptions, texts: int, models: int) -> int:
-    rows = sum(make_attributor(method, AttributionSettings(batch_size=1), **options.path_options()).rows(texts)
-               for method in options.methods)
-    if options.faithfulness:
-        rows += forward_rows(texts, FaithfulnessSettings(random_orders=options.random_orders),
-                             methods=len(options.methods))
-    return rows * models
 
 
 def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions) -> Report:
     """Explain every text with every model and method; tokens must agree across models to be shown side by side."""
     options.check()
     check_max_length(models, options.max_length)
-    num_classes = {m.info.num_classes for m in models.values()}
-    if len(num_classes) != 1:
-        raise ReportgenError("the models have different numbers of classes: "
-                             + ", ".join(f"{role} {m.info.num_classes}" for role, m in models.items()))
-    class_names = resolve_class_names(texts.class_names, num_classes.pop())
+    class_names = resolve_class_names(texts.class_names, check_class_counts(models))
     check_labels(texts.indices, texts.labels, len(class_names))
     encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices)
                for role, m in models.items()}
@@ -213,10 +224,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
             raise ReportgenError(f"the {first_role} and {role} models split the texts into different wordpieces; "
                                  "side-by-side reports need models with the same tokenizer (--encoder)")
     runs = _predict(models, encoded, texts, options)
-    with tqdm(total=_planned_rows(options, len(texts.texts), len(models)), desc="explain", unit="pass",
-              disable=not options.progress, leave=False) as bar:
+    with tqdm(total=0, desc="explain", unit="pass", disable=not options.progress, leave=False) as bar:
         explainer = _Explainer(options, bar)
-        bar.total += explainer.extra_rows(runs)
+        bar.total = explainer.planned_rows(runs)
         for role, run in runs.items():
             for method in options.methods:
                 bar.set_postfix_str(f"{role}, {method}")
@@ -237,8 +247,7 @@ def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], t
     for role, model in models.items():
         batch_size = options.batch_size or default_batch_size(model.device)
         logits = predict_logits(model, encoded[role], batch_size=batch_size, precision=options.precision)
-        probabilities = logits.softmax(dim=-1).cpu()
-        predicted = probabilities.argmax(dim=-1)
+        probabilities, predicted = (verdict.cpu() for verdict in model.verdicts(logits))
         targets = choose_targets(options.target, predicted, texts.labels, model.info.num_classes)
         runs[role] = _Run(model, encoded[role], probabilities, predicted, targets, predicted.clone(), batch_size)
     for i, label in enumerate(texts.labels):
@@ -301,12 +310,11 @@ def shareable_info(info: ModelInfo) -> ModelInfo:
 def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions, class_names: list[str]) -> ReportMeta:
     any_model = next(iter(models.values()))
     infos = [m.info for m in models.values()]
-    has_ig = "integrated-gradients" in options.methods
-    auto = has_ig and options.steps == AUTO_STEPS
-    ig = make_attributor("integrated-gradients", AttributionSettings(batch_size=1), **options.path_options())
+    has_path = any(REGISTRY[method].walks_path for method in options.methods)
+    auto = has_path and options.adaptive
     return ReportMeta(
         methods=list(options.methods),
-        steps=options.steps if has_ig else None, quadrature=ig.quadrature if has_ig else None,
+        steps=options.steps if has_path else None, quadrature=options.rule if has_path else None,
         tolerance=options.tolerance if auto else None, max_steps=options.max_steps if auto else None,
         target=options.target, device=device_name(any_model.device), max_length=options.max_length,
         class_names=class_names,

@@ -2,8 +2,9 @@
 
 Nothing here computes attributions or formats HTML; it only holds numbers and says how they
 turn into JSON and back, so that the outputs can never disagree. Schema 2 holds several methods
-per model, faithfulness metrics, words and the difference between the models; schema-1 files
-(one method, wordpieces only) are upgraded on reading (`upgrade_v1`).
+per model, faithfulness metrics, words and the difference between the models; schema 3 holds the
+faithfulness metrics as a mapping of named measures. Older files are upgraded on reading
+(`upgrade_v1`: one method, wordpieces only; `upgrade_v2`: flat faithfulness fields).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
 
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)
+CORPUS_AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
+"""The "format" of a `reportgen corpus` NAME.json: not a report's data, so `reportgen render` names it."""
 
 
 SIGNIFICANT_DIGITS = 8
@@ -33,7 +37,7 @@ class ModelInfo:
     role: str  # "base" or "finetuned"
     name: str  # file or directory name, or hub id
     source: str  # the path or hub id as given (the name only, unless the report includes paths)
-    format: str  # "checkpoint" (the user's state dict) or "huggingface"
+    format: str  # "checkpoint" (a mean-pooled BERT state dict) or "huggingface"
     sha256: str | None  # first 12 hex digits of the weights' SHA-256, when they are local files
     encoder: str | None  # config/tokenizer source for checkpoints (its name, unless paths are included)
     pooling: str | None  # mean-all, masked-mean, cls; None for Hugging Face heads
@@ -43,25 +47,35 @@ class ModelInfo:
 
 
 @dataclass
-class Faithfulness:
-    """ERASER metrics of one method's ranking for one model and sample (DeYoung et al. 2020).
+class Score:
+    """One faithfulness measure of a method's ranking, beside the same measure for random rankings."""
 
-    Comprehensiveness: how much p_target drops when the top-k % tokens are removed; sufficiency:
-    how much it drops when only they are kept (lower is better). Each is the mean over
-    `FaithfulnessMeta.ks`; the random_* numbers are the same for random rankings (chance level).
+    value: float  # the mean over FaithfulnessMeta.ks (AOPC)
+    random: float  # the same for random rankings (chance level)
+    by_k: list[float]  # one per FaithfulnessMeta.ks
+    random_by_k: list[float]
+
+
+@dataclass
+class Curve:
+    """p_target as a ranking's top tokens are perturbed step by step (FaithfulnessMeta.curve_fractions)."""
+
+    values: list[float]
+    random: list[float]  # the same for random rankings
+
+
+@dataclass
+class Faithfulness:
+    """Faithfulness measures of one method's ranking for one model and sample, by name.
+
+    `scores`: "comprehensiveness" (how much p_target drops when the top-k % tokens are removed) and
+    "sufficiency" (how much it drops when only they are kept; lower is better), the ERASER metrics
+    (DeYoung et al. 2020). `curves`: "deletion" (p_target after removing the top fraction of tokens).
     """
 
-    comprehensiveness: float
-    sufficiency: float
-    random_comprehensiveness: float
-    random_sufficiency: float
-    comprehensiveness_by_k: list[float]
-    sufficiency_by_k: list[float]
-    random_comprehensiveness_by_k: list[float]
-    random_sufficiency_by_k: list[float]
-    curve: list[float]  # p_target after removing the top fraction of tokens (FaithfulnessMeta.curve_fractions)
-    random_curve: list[float]
-    probability: float | None = None  # p_target(x) of the unperturbed input, where both curves start
+    scores: dict[str, Score]
+    curves: dict[str, Curve]
+    probability: float | None = None  # p_target(x) of the unperturbed input, where the curves start
 
 
 @dataclass
@@ -80,6 +94,15 @@ class MethodResult:
         if self.convergence_delta is None or self.target_logit_change is None:
             return None
         return abs(self.convergence_delta) / max(abs(self.target_logit_change), 1e-12)
+
+    def adds_up(self, tolerance: float | None) -> bool:
+        """Whether the scores add up to F(x) − F(x′): with auto steps (`tolerance` set) by the rule the
+        refinement used (`allowed_delta`), with fixed steps within FIXED_STEPS_DELTA; True without a delta."""
+        if self.convergence_delta is None:
+            return True
+        if tolerance is None:
+            return (self.relative_delta or 0.0) <= FIXED_STEPS_DELTA
+        return abs(self.convergence_delta) <= allowed_delta(self.target_logit_change or 0.0, tolerance)
 
 
 @dataclass
@@ -177,6 +200,11 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
+        if version is None and isinstance(data, dict) and data.get("format") == CORPUS_AGGREGATES_FORMAT:
+            raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a report's "
+                                 "data: open the corpus HTML written beside it, or rerun `reportgen corpus` (it "
+                                 "resumes from --scores) to write it again; `reportgen render` reads "
+                                 "`reportgen report --json` files")
         if version not in READABLE_SCHEMAS:
             raise ReportgenError(
                 f"this report data has schema version {version!r}; this reportgen reads versions "
@@ -184,6 +212,8 @@ class Report:
                 "or upgrade reportgen")
         if version == 1:
             data = upgrade_v1(data)
+        if version in (1, 2):
+            data = upgrade_v2(data)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
         if meta.get("faithfulness") is not None:
@@ -203,13 +233,20 @@ class Report:
             raise ReportgenError(f"not a reportgen report (missing or unexpected field {exc})") from None
 
 
+def _faithfulness_from_dict(data: dict[str, Any]) -> Faithfulness:
+    return Faithfulness(scores={name: Score(**score) for name, score in data["scores"].items()},
+                        curves={name: Curve(**curve) for name, curve in data["curves"].items()},
+                        probability=data.get("probability"))
+
+
 def _method_from_dict(data: dict[str, Any]) -> MethodResult:
     faithfulness = data.get("faithfulness")
-    return MethodResult(**{**data, "faithfulness": Faithfulness(**faithfulness) if faithfulness else None})
+    return MethodResult(**{**data, "faithfulness": _faithfulness_from_dict(faithfulness) if faithfulness else None})
 
 
 def _sample_from_dict(data: dict[str, Any]) -> SampleResult:
-    models = {role: ModelAttribution(**{**m, "methods": {name: _method_from_dict(r) for name, r in m["methods"].items()}})
+    models = {role: ModelAttribution(**{**m, "methods": {name: _method_from_dict(r)
+                                                        for name, r in m["methods"].items()}})
               for role, m in data["models"].items()}
     difference = Difference(**data["difference"]) if data.get("difference") else None
     words = [Word(**w) for w in data.get("words", [])]
@@ -224,7 +261,7 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """
     meta = {k: v for k, v in data["meta"].items() if k != "method"}
     method = data["meta"]["method"]
-    meta.update(methods=[method], schema_version=SCHEMA_VERSION, faithfulness=None)
+    meta.update(methods=[method], schema_version=2, faithfulness=None)
     samples = []
     for sample in data["samples"]:
         models = {}
@@ -232,9 +269,32 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
             result = {k: m[k] for k in ("scores", "pad_share", "convergence_delta", "target_logit_change")}
             models[role] = {"probabilities": m["probabilities"], "predicted": m["predicted"], "target": m["target"],
                             "methods": {method: result}}
-        samples.append({**sample, "models": models, "words": [asdict(w) for w in words_from_wordpieces(sample["tokens"])],
+        words = [asdict(w) for w in words_from_wordpieces(sample["tokens"])]
+        samples.append({**sample, "models": models, "words": words,
                         "words_exact": False, "difference": None, "sentence": ""})
     return {"meta": meta, "samples": samples}
+
+
+def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-2 report (eleven flat faithfulness fields per method) in schema-3 shape (named measures)."""
+    samples = []
+    for sample in data["samples"]:
+        models = {}
+        for role, model in sample["models"].items():
+            methods = {name: {**result, "faithfulness": _named_measures(result.get("faithfulness"))}
+                       for name, result in model["methods"].items()}
+            models[role] = {**model, "methods": methods}
+        samples.append({**sample, "models": models})
+    return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
+
+
+def _named_measures(flat: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not flat:
+        return None
+    scores = {name: {"value": flat[name], "random": flat[f"random_{name}"], "by_k": flat[f"{name}_by_k"],
+                     "random_by_k": flat[f"random_{name}_by_k"]} for name in ("comprehensiveness", "sufficiency")}
+    return {"scores": scores, "curves": {"deletion": {"values": flat["curve"], "random": flat["random_curve"]}},
+            "probability": flat.get("probability")}
 
 
 def words_from_wordpieces(tokens: list[str]) -> list[Word]:

@@ -12,7 +12,21 @@ import math
 import unicodedata
 from collections.abc import Sequence
 
-from reportgen.results import Word  # the data model's word: grouping here, storage there
+from reportgen.results import SampleResult, Word  # the data model's word: grouping here, storage there
+
+
+def special_positions(sample: SampleResult) -> set[int]:
+    """Token positions of the tokenizer's own markers ([CLS], [SEP], RoBERTa's <s> and </s>), found by
+    position, not by spelling: with offsets known (`words_exact`), the tokens of words without characters
+    of the text; otherwise (a slow tokenizer) tokens written like [CLS]."""
+    if sample.words_exact:
+        return {t for w in sample.words if w.start is None for t in range(w.first_token, w.last_token)}
+    return {i for i, token in enumerate(sample.tokens) if token.startswith("[") and token.endswith("]")}
+
+
+def is_word(text: str) -> bool:
+    """A word, not punctuation: it has a letter or a digit ("," and "<" are not words)."""
+    return any(character.isalnum() for character in text)
 
 
 def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
@@ -90,7 +104,7 @@ def _with_blanks_joined(runs: list[tuple[int, int]], blank: list[bool], word_ids
     the word that follows), or, with none there (the end of the text), the word right before it. A
     blank run with no word beside it (a whitespace-only text) stays as it is."""
     out: list[tuple[int, int]] = []
-    is_word: list[bool] = []
+    wordlike: list[bool] = []
     pending: tuple[int, int] | None = None  # blank runs waiting for the next word
     for run, empty in zip(runs, blank):
         if empty:
@@ -99,15 +113,15 @@ def _with_blanks_joined(runs: list[tuple[int, int]], blank: list[bool], word_ids
         word = word_ids[run[0]] is not None
         if pending and word:
             run = (pending[0], run[1])
-        elif pending and is_word and is_word[-1]:
+        elif pending and wordlike and wordlike[-1]:
             out[-1] = (out[-1][0], pending[1])
         elif pending:
             out.append(pending)
-            is_word.append(False)
+            wordlike.append(False)
         pending = None
         out.append(run)
-        is_word.append(word)
-    if pending and is_word and is_word[-1]:
+        wordlike.append(word)
+    if pending and wordlike and wordlike[-1]:
         out[-1] = (out[-1][0], pending[1])
     elif pending:
         out.append(pending)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
+from reportgen.attribution import AttributionSettings, PathSteps, TokenScores, make_attributor
 from reportgen.attribution.integrated_gradients import GRID, _Path
 from reportgen.choices import allowed_delta
 from reportgen.errors import ReportgenError
@@ -24,6 +24,7 @@ from reportgen.rendering.view_model import build_view
 from reportgen.results import Report
 from tests.builders import REVIEWS
 from tests.test_cli_report import files, invoke, report_args  # noqa: F401 (files: fixture)
+from tests.tolerances import assert_close_fp32, delta_magnitude, row_magnitude
 
 CPU = torch.device("cpu")
 MAX_LENGTH = 48
@@ -58,14 +59,14 @@ def auto(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor = TARGE
          planned: list[int] | None = None) -> TokenScores:
     settings = AttributionSettings(batch_size=batch_size, on_progress=None if progress is None else progress.append,
                                    on_planned=None if planned is None else planned.append)
-    attributor = make_attributor("integrated-gradients", settings, steps="auto", tolerance=tolerance,
-                                 max_steps=max_steps)
+    attributor = make_attributor("integrated-gradients", settings,
+                                 PathSteps(steps="auto", tolerance=tolerance, max_steps=max_steps))
     return attributor.attribute(model, inputs, targets)
 
 
 def fixed(model: LoadedModel, inputs: EncodedTexts, steps: int, quadrature: str) -> TokenScores:
-    attributor = make_attributor("integrated-gradients", AttributionSettings(batch_size=256), steps=steps,
-                                 quadrature=quadrature)
+    attributor = make_attributor("integrated-gradients", AttributionSettings(batch_size=256),
+                                 PathSteps(steps=steps, quadrature=quadrature))
     return attributor.attribute(model, inputs, TARGETS)
 
 
@@ -133,7 +134,7 @@ def test_a_sample_that_needs_more_steps_does_not_make_the_others_compute_more(re
     for i in range(len(inputs)):
         alone = auto(relu_model, inputs.select([i]), TARGETS[i:i + 1])
         assert int(alone.steps[0]) == steps[i]
-        torch.testing.assert_close(alone.scores[0], together.scores[i], rtol=1e-5, atol=1e-6)
+        assert_close_fp32(alone.scores[0], together.scores[i], row_magnitude(together.scores[i]))
 
 
 def test_results_do_not_depend_on_the_batch_size(relu_model):
@@ -141,8 +142,9 @@ def test_results_do_not_depend_on_the_batch_size(relu_model):
     results = [auto(relu_model, inputs, batch_size=size) for size in (2, 5, 1000)]
     for other in results[1:]:
         assert torch.equal(other.steps, results[0].steps)
-        torch.testing.assert_close(other.scores, results[0].scores, atol=1e-6, rtol=1e-5)
-        torch.testing.assert_close(other.convergence_delta, results[0].convergence_delta, atol=1e-6, rtol=1e-5)
+        assert_close_fp32(other.scores, results[0].scores, row_magnitude(results[0].scores))
+        assert_close_fp32(other.convergence_delta, results[0].convergence_delta,
+                          delta_magnitude(results[0].scores, results[0].logit_change))
 
 
 def test_max_steps_caps_the_refinement(relu_model):

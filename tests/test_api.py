@@ -5,7 +5,6 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -26,7 +25,7 @@ TEXTS = ["the acting was wonderful, but the plot-twist was boring!", "awful movi
 def explained(checkpoints, encoder_dir):
     return reportgen.explain(base=checkpoints["base"], finetuned=checkpoints["finetuned"], encoder=str(encoder_dir),
                              texts=TEXTS, method="gradient-x-input,attention-rollout", max_length=MAX_LENGTH,
-                             device="cpu", label_names=["negative", "positive"], progress=False)
+                             device="cpu", label_names=["negative", "positive"], quiet=True)
 
 
 def test_explain_returns_a_report_with_every_method(explained):
@@ -67,10 +66,10 @@ def test_modules_already_in_memory(checkpoints, encoder_dir):
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     from_memory = reportgen.explain(base=modules["base"], finetuned=modules["finetuned"], tokenizer=tokenizer,
                                     texts=TEXTS, method="gradient", max_length=MAX_LENGTH, device="cpu",
-                                    faithfulness=False, progress=False)
+                                    faithfulness=False, quiet=True)
     from_disk = reportgen.explain(base=checkpoints["base"], finetuned=checkpoints["finetuned"],
                                   encoder=str(encoder_dir), texts=TEXTS, method="gradient", max_length=MAX_LENGTH,
-                                  device="cpu", faithfulness=False, progress=False)
+                                  device="cpu", faithfulness=False, quiet=True)
     for a, b in zip(from_memory.report.samples, from_disk.report.samples):
         for role in ("base", "finetuned"):
             torch.testing.assert_close(torch.tensor(a.models[role].probabilities),
@@ -82,7 +81,7 @@ def test_modules_already_in_memory(checkpoints, encoder_dir):
     assert from_memory.report.meta.models[0].sha256 != from_memory.report.meta.models[1].sha256
     with pytest.raises(ReportgenError, match="neither"):
         reportgen.explain(base=torch.nn.Linear(2, 2), finetuned=modules["finetuned"], tokenizer=tokenizer,
-                          texts=TEXTS, device="cpu", progress=False)
+                          texts=TEXTS, device="cpu", quiet=True)
 
 
 def absolute_paths(text: str) -> list[str]:

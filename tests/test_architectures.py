@@ -13,10 +13,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import reportgen
 from reportgen.attribution.rollout import readout_weights
-from reportgen.choices import METHODS
+from reportgen.choices import FIXED_STEPS_DELTA
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import load_model
-from reportgen.rendering.view_model import DELTA_WARNING, build_view
+from reportgen.methods import METHODS
+from reportgen.rendering.view_model import build_view
 from tests.tiny_models import ARCHITECTURES, direct_probabilities, make_architecture_dir
 
 MAX_LENGTH = 32
@@ -57,7 +58,7 @@ def explicit_attention_scores(folder: Path, text: str, target: int) -> dict[str,
 def test_every_method_on_every_architecture(architecture, tmp_path):
     folder = make_architecture_dir(architecture, tmp_path / architecture, seed=7)
     explained = reportgen.explain(base=folder, finetuned=folder, texts=TEXTS, method=list(METHODS), steps=16,
-                                  max_length=MAX_LENGTH, device="cpu", faithfulness=False, progress=False)
+                                  max_length=MAX_LENGTH, device="cpu", faithfulness=False, quiet=True)
     report = explained.report
     view = build_view(report)
     direct = direct_probabilities(folder, TEXTS, MAX_LENGTH)
@@ -84,7 +85,7 @@ def test_every_method_on_every_architecture(architecture, tmp_path):
                                        rtol=1e-4, atol=1e-6 * float(expected.abs().max()))
         for column, model in zip(view.samples[i].methods[0].columns, sample.models.values()):
             result = model.methods["integrated-gradients"]
-            converged = result.relative_delta <= DELTA_WARNING
+            converged = result.relative_delta <= FIXED_STEPS_DELTA
             assert converged != (architecture in IG_FLAGGED), (architecture, result)
             assert (column.delta_warning is None) == converged
     assert "<html" in explained.html()

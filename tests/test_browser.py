@@ -17,12 +17,11 @@ if chromium_path() is None:
 
 @pytest.fixture(scope="module")
 def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
-    from reportgen.api import ExplainedReport
-    from reportgen.commands.report import load_pair
+    from reportgen.api import ExplainedReport, ModelSpec
     from reportgen.pipeline import ExplainOptions, Texts, explain
 
-    models = load_pair(str(checkpoints["base"]), str(checkpoints["finetuned"]), encoder=str(encoder_dir),
-                       pooling="mean-all", device="cpu")
+    models = ModelSpec(str(checkpoints["base"]), str(checkpoints["finetuned"]), str(encoder_dir), "mean-all",
+                       "cpu").load()
     texts = Texts(texts=["the acting was wonderful but the plot was boring",
                          "<script>document.title='pwned'</script> awful {{ 7*7 }}"],
                   indices=[0, 1], labels=[1, 0], class_names=["negative", "positive"], dataset="built", split="test")

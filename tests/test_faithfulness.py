@@ -14,8 +14,14 @@ from torch import nn
 
 from reportgen.attribution import AttributionSettings, make_attributor
 from reportgen.errors import ReportgenError
-from reportgen.faithfulness import CURVE_FRACTIONS, KS, Faithfulness, FaithfulnessSettings, forward_rows, \
-    measure_faithfulness
+from reportgen.faithfulness import (
+    CURVE_FRACTIONS,
+    KS,
+    Faithfulness,
+    FaithfulnessSettings,
+    forward_rows,
+    measure_faithfulness,
+)
 from reportgen.faithfulness.eraser import random_order, token_counts
 from reportgen.inference import predict_logits
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -72,20 +78,21 @@ def test_hand_computed_signed_ranking(stub):
     result = measure_faithfulness(stub, STUB_INPUTS, STUB_SCORES, STUB_TARGETS, True, FaithfulnessSettings())[0]
     p = sigmoid(2.5)  # [CLS] + a + b + c + d + [SEP] = 0.25 + 2 − 1 + 0.5 + 1 − 0.25
     assert result.probability == approx(p)
-    assert result.comprehensiveness_by_k == approx([p - sigmoid(0.5)] * 4 + [p - sigmoid(-0.5)])  # −a; −a −d
-    assert result.sufficiency_by_k == approx([p - sigmoid(2.0)] * 4 + [p - sigmoid(3.0)])  # a alone; a and d
-    assert result.comprehensiveness == approx(p - (4 * sigmoid(0.5) + sigmoid(-0.5)) / 5)
-    assert result.sufficiency == approx(p - (4 * sigmoid(2.0) + sigmoid(3.0)) / 5)
+    assert result.scores["comprehensiveness"].by_k == approx([p - sigmoid(0.5)] * 4 + [p - sigmoid(-0.5)])  # −a; −a −d
+    assert result.scores["sufficiency"].by_k == approx([p - sigmoid(2.0)] * 4 + [p - sigmoid(3.0)])  # a alone; a and d
+    assert result.scores["comprehensiveness"].value == approx(p - (4 * sigmoid(0.5) + sigmoid(-0.5)) / 5)
+    assert result.scores["sufficiency"].value == approx(p - (4 * sigmoid(2.0) + sigmoid(3.0)) / 5)
     # f = 0, .01, .05, .1, .2 | .3 and .5 (ceil 1.2, 2) | .7 (ceil 2.8) | 1
-    assert result.curve == approx([p] + [sigmoid(0.5)] * 4 + [sigmoid(-0.5)] * 2 + [sigmoid(-1.0)] + [0.5])
+    assert result.curves["deletion"].values == approx(
+        [p] + [sigmoid(0.5)] * 4 + [sigmoid(-0.5)] * 2 + [sigmoid(-1.0)] + [0.5])
 
 
 def test_hand_computed_unsigned_ranking(stub):
     """Unsigned: by magnitude, b (.9) first, then a (.3)."""
     result = measure_faithfulness(stub, STUB_INPUTS, STUB_SCORES, STUB_TARGETS, False, FaithfulnessSettings())[0]
     p = sigmoid(2.5)
-    assert result.comprehensiveness_by_k == approx([p - sigmoid(3.5)] * 4 + [p - sigmoid(1.5)])  # −b; −b −a
-    assert result.sufficiency_by_k == approx([p - sigmoid(-1.0)] * 4 + [p - sigmoid(1.0)])  # b alone; b and a
+    assert result.scores["comprehensiveness"].by_k == approx([p - sigmoid(3.5)] * 4 + [p - sigmoid(1.5)])  # −b; −b −a
+    assert result.scores["sufficiency"].by_k == approx([p - sigmoid(-1.0)] * 4 + [p - sigmoid(1.0)])  # b alone; b and a
 
 
 def test_ties_go_to_the_earlier_position(stub):
@@ -93,8 +100,9 @@ def test_ties_go_to_the_earlier_position(stub):
     signed, unsigned = (measure_faithfulness(stub, STUB_INPUTS, tied, STUB_TARGETS, flag, FaithfulnessSettings())[0]
                         for flag in (True, False))
     p = sigmoid(2.5)
-    assert signed.comprehensiveness_by_k[-1] == approx(p - sigmoid(0.0))  # a (pos 1) and c (pos 3): b is against
-    assert unsigned.comprehensiveness_by_k[-1] == approx(p - sigmoid(1.5))  # |±.5| all tie: a and b
+    # a (pos 1) and c (pos 3): b is against
+    assert signed.scores["comprehensiveness"].by_k[-1] == approx(p - sigmoid(0.0))
+    assert unsigned.scores["comprehensiveness"].by_k[-1] == approx(p - sigmoid(1.5))  # |±.5| all tie: a and b
 
 
 def test_token_counts_round_up():
@@ -107,9 +115,10 @@ def test_one_token_text_and_the_target_class(stub):
     """n = 1: every k deletes c, and every random order is the method's; the target here is class 0."""
     result = measure_faithfulness(stub, STUB_INPUTS, STUB_SCORES, STUB_TARGETS, True, FaithfulnessSettings())[1]
     p = 1 - sigmoid(0.5)  # p_0 of [CLS] c [SEP]
-    assert result.comprehensiveness == approx(p - 0.5) and result.sufficiency == approx(0.0)
-    assert result.random_comprehensiveness == approx(result.comprehensiveness)
-    assert result.random_curve == approx(result.curve)
+    assert result.scores["comprehensiveness"].value == approx(p - 0.5)
+    assert result.scores["sufficiency"].value == approx(0.0)
+    assert result.scores["comprehensiveness"].random == approx(result.scores["comprehensiveness"].value)
+    assert result.curves["deletion"].random == approx(result.curves["deletion"].values)
 
 
 def test_deleted_tokens_shift_left_and_rows_keep_their_width(stub):
@@ -206,6 +215,14 @@ def hand_reference(module, tokenizer, inputs: EncodedTexts, scores: torch.Tensor
     return out
 
 
+def by_reference_names(result) -> dict[str, list[float]]:
+    """The stored measures under the names `hand_reference` gives them."""
+    named = {"curve": result.curves["deletion"].values, "random_curve": result.curves["deletion"].random}
+    for name, score in result.scores.items():
+        named |= {f"{name}_by_k": score.by_k, f"random_{name}_by_k": score.random_by_k}
+    return named
+
+
 @pytest.mark.parametrize("signed", [True, False])
 def test_real_bert_equals_a_per_text_loop(signed, bert, inputs, scores, checkpoints, encoder_dir):
     settings = FaithfulnessSettings(batch_size=13, random_orders=2)
@@ -214,10 +231,11 @@ def test_real_bert_equals_a_per_text_loop(signed, bert, inputs, scores, checkpoi
     expected = hand_reference(user_module, bert.tokenizer, inputs, scores, signed, settings)
     for result, reference in zip(results, expected):
         for name, values in reference.items():
-            assert getattr(result, name) == pytest.approx(values, abs=2e-5), name
-        assert result.comprehensiveness == pytest.approx(sum(reference["comprehensiveness_by_k"]) / len(KS), abs=2e-5)
-        assert result.random_sufficiency == pytest.approx(sum(reference["random_sufficiency_by_k"]) / len(KS),
-                                                          abs=2e-5)
+            assert by_reference_names(result)[name] == pytest.approx(values, abs=2e-5), name
+        assert result.scores["comprehensiveness"].value == pytest.approx(
+            sum(reference["comprehensiveness_by_k"]) / len(KS), abs=2e-5)
+        assert result.scores["sufficiency"].random == pytest.approx(
+            sum(reference["random_sufficiency_by_k"]) / len(KS), abs=2e-5)
 
 
 def test_curve_endpoints(bert, inputs, scores):
@@ -225,12 +243,13 @@ def test_curve_endpoints(bert, inputs, scores):
     probabilities = predict_logits(bert, inputs, batch_size=8).softmax(-1)
     assert CURVE_FRACTIONS[0] == 0.0 and CURVE_FRACTIONS[-1] == 1.0 and set(KS) <= set(CURVE_FRACTIONS)
     for result, p, target, n in zip(results, probabilities, TARGETS, inputs.lengths()):
-        assert result.curve[0] == pytest.approx(float(p[target]), abs=1e-6) == result.probability
-        assert result.random_curve[0] == result.curve[0] and result.random_curve[-1] == result.curve[-1]
+        assert result.curves["deletion"].values[0] == pytest.approx(float(p[target]), abs=1e-6) == result.probability
+        deletion = result.curves["deletion"]
+        assert deletion.random[0] == deletion.values[0] and deletion.random[-1] == deletion.values[-1]
         if n > 3:  # more than one real token: some random order differs from the method's
-            assert result.curve != approx(result.random_curve)
-        assert [result.curve[CURVE_FRACTIONS.index(k)] for k in KS] == pytest.approx(
-            [result.probability - c for c in result.comprehensiveness_by_k])
+            assert result.curves["deletion"].values != approx(result.curves["deletion"].random)
+        assert [result.curves["deletion"].values[CURVE_FRACTIONS.index(k)] for k in KS] == pytest.approx(
+            [result.probability - c for c in result.scores["comprehensiveness"].by_k])
 
 
 @pytest.mark.parametrize("kind", ["mean-all", "huggingface"])
@@ -263,7 +282,8 @@ def test_special_tokens_stay_and_rows_keep_the_input_width(kind, bert, hf_dir, e
 
 
 def random_fields(result: Faithfulness) -> list[float]:
-    return [*result.random_comprehensiveness_by_k, *result.random_sufficiency_by_k, *result.random_curve]
+    return [*result.scores["comprehensiveness"].random_by_k, *result.scores["sufficiency"].random_by_k,
+            *result.curves["deletion"].random]
 
 
 def long_stub_texts(lengths: list[int], width: int = 40) -> EncodedTexts:

@@ -14,15 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from reportgen.attribution import AttributionSettings, attention
-from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.attribution import AttributionSettings
+from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps
 from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading import attention
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
 from tests.builders import REVIEWS
+from tests.tolerances import assert_close_fp32, delta_magnitude, row_magnitude
 
 CPU = torch.device("cpu")
 TEXTS = [text for text, _ in REVIEWS]
@@ -64,7 +66,8 @@ def encoded(model: LoadedModel):
 def integrated_gradients(model, inputs, targets, *, batch_size=8, steps=8, quadrature="gauss-legendre",
                          precision="fp32"):
     settings = AttributionSettings(batch_size=batch_size, precision=precision)
-    return IntegratedGradients(settings, steps=steps, quadrature=quadrature).attribute(model, inputs, targets)
+    attributor = IntegratedGradients(settings, PathSteps(steps=steps, quadrature=quadrature))
+    return attributor.attribute(model, inputs, targets)
 
 
 # ---------------------------------------------------------------- bf16 autocast on the CPU
@@ -138,7 +141,7 @@ def test_integrated_gradients_after_out_of_memory_equals_the_run_without(user_mo
     targets = torch.tensor([label for _, label in REVIEWS])
     failing = limited(user_model, limit=5)
     settings = AttributionSettings(batch_size=16)
-    attributor = IntegratedGradients(settings, steps=6)
+    attributor = IntegratedGradients(settings, PathSteps(steps=6))
     backed_off = attributor.attribute(failing, inputs, targets)
     assert attributor.runner.batch_size == 4  # tried 16, then 8, settled on 4 for the path
     failed = [rows for rows in failing.passes if rows > failing.limit]
@@ -146,9 +149,10 @@ def test_integrated_gradients_after_out_of_memory_equals_the_run_without(user_mo
 
     plain = integrated_gradients(user_model, inputs, targets, batch_size=4, steps=6)
     torch.testing.assert_close(backed_off.scores, plain.scores, rtol=0, atol=0)  # same chunks, same sums
-    torch.testing.assert_close(backed_off.convergence_delta, plain.convergence_delta, rtol=1e-5, atol=1e-6)
+    assert_close_fp32(backed_off.convergence_delta, plain.convergence_delta,
+                      delta_magnitude(plain.scores, plain.logit_change))
     unlimited = integrated_gradients(user_model, inputs, targets, batch_size=16, steps=6)
-    torch.testing.assert_close(backed_off.scores, unlimited.scores, rtol=1e-4, atol=1e-6)
+    assert_close_fp32(backed_off.scores, unlimited.scores, row_magnitude(unlimited.scores))
 
 
 # ---------------------------------------------------------------- memory does not grow with steps
@@ -175,7 +179,8 @@ def test_integrated_gradients_memory_grows_with_the_batch_not_the_steps(user_mod
     for steps in (4, 64):
         counted = limited(user_model, limit=10**9)
         with LargestTensor() as mode:
-            IntegratedGradients(AttributionSettings(batch_size=8), steps=steps).attribute(counted, inputs, targets)
+            attributor = IntegratedGradients(AttributionSettings(batch_size=8), PathSteps(steps=steps))
+            attributor.attribute(counted, inputs, targets)
         largest[steps], passes[steps] = mode.numel, counted.passes
     assert max(passes[4]) <= 8 * 2 and max(passes[64]) <= 8 * 2  # path rows ≤ batch; endpoints x and x′
     assert max(rows for rows in passes[64][:-1]) == 8  # the path really ran full batches
@@ -211,7 +216,8 @@ def test_trimmed_attention_is_used_and_exact(which, request, monkeypatch):
     spy = KeyLengths(monkeypatch)
     trimmed = integrated_gradients(model, short, targets, steps=4)
     logits = predict_logits(model, short, batch_size=2)
-    layers = model.module.config.num_hidden_layers if which == "hf_model" else model.module.bert.config.num_hidden_layers
+    config = model.module.config if which == "hf_model" else model.module.bert.config
+    layers = config.num_hidden_layers
     assert len(spy.lengths) >= 3 * layers and set(spy.lengths) == {longest}  # SDPA, on real keys only
     config = model.module.config if which == "hf_model" else model.module.bert.config
     assert config._attn_implementation == "sdpa"  # restored afterwards
@@ -220,8 +226,9 @@ def test_trimmed_attention_is_used_and_exact(which, request, monkeypatch):
     monkeypatch.setattr(attention, "AVAILABLE", False)
     full = integrated_gradients(model, short, targets, steps=4)
     assert set(spy.lengths) == {MAX_LENGTH}
-    torch.testing.assert_close(trimmed.scores, full.scores, rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(trimmed.convergence_delta, full.convergence_delta, rtol=1e-4, atol=1e-6)
+    assert_close_fp32(trimmed.scores, full.scores, row_magnitude(full.scores))
+    assert_close_fp32(trimmed.convergence_delta, full.convergence_delta,
+                      delta_magnitude(full.scores, full.logit_change))
     torch.testing.assert_close(logits, predict_logits(model, short, batch_size=2), rtol=1e-5, atol=1e-6)
 
 

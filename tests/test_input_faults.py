@@ -14,13 +14,13 @@ from click.testing import CliRunner, Result
 from transformers import AutoTokenizer
 
 import reportgen
-from reportgen.choices import DEFAULT_TOLERANCE, allowed_delta
+from reportgen.choices import DEFAULT_TOLERANCE, FIXED_STEPS_DELTA, allowed_delta
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
-from reportgen.rendering.view_model import DELTA_WARNING, build_view
+from reportgen.rendering.view_model import build_view
 from reportgen.results import Word
 from reportgen.words import group_words, word_scores
 from tests.builders import load_user_module, random_texts, write_csv
@@ -97,13 +97,15 @@ def test_roberta_takes_max_position_embeddings_minus_padding_index_minus_one(rob
 def test_a_bad_row_is_refused_by_every_command_before_any_file(data, expected, checkpoints, encoder_dir, rows,
                                                                tmp_path):
     """A label the models lack would be explained as a class that does not exist; a missing text (an empty
-    CSV cell) is not an empty review. Both stop every command with the row named, and nothing written."""
+    CSV cell) is not an empty review. Both stop every command with the row named, and nothing written:
+    no file, and no folder (the corpus's -scores folder, a missing output folder) made to check writability."""
     models = [*checkpoint_pair(checkpoints, encoder_dir), "--dataset", str(rows[data]), "--max-length", "32"]
-    assert_refused(invoke(["report", *models, "--indices", "1-3", "-o", str(tmp_path / "r.html")]), expected)
+    assert_refused(invoke(["report", *models, "--indices", "1-3", "-o", str(tmp_path / "new" / "r.html")]), expected)
     assert_refused(invoke(["corpus", *models, "-o", str(tmp_path / "c.html")]), expected)
+    assert_refused(invoke(["corpus", *models, "-o", str(tmp_path / "new" / "deeper" / "c.html")]), expected)
     for suffix in (".csv", ".json", ".parquet"):
-        assert_refused(invoke(["scan", *models, "-o", str(tmp_path / f"s{suffix}")]), expected)
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+        assert_refused(invoke(["scan", *models, "-o", str(tmp_path / "new" / f"s{suffix}")]), expected)
+    assert list(tmp_path.rglob("*")) == []
     fine = invoke(["report", *models, "--indices", "0,1", "-o", str(tmp_path / "fine.html")])
     assert fine.exit_code == 0, fine.output  # the other rows still work
 
@@ -178,10 +180,10 @@ def test_explain_leaves_modules_in_memory_as_it_found_them(checkpoints, encoder_
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     reportgen.explain(base=modules["base"], finetuned=modules["finetuned"], tokenizer=tokenizer,
                       texts=["a good film"], method="gradient,integrated-gradients", steps=4, max_length=16,
-                      device="cpu", faithfulness=False, progress=False)
+                      device="cpu", faithfulness=False, quiet=True)
     with pytest.raises(ReportgenError):  # a failed run restores them too
         reportgen.explain(base=modules["base"], finetuned=modules["finetuned"], tokenizer=tokenizer,
-                          texts=["a good film"], target="7", max_length=16, device="cpu", progress=False)
+                          texts=["a good film"], target="7", max_length=16, device="cpu", quiet=True)
     for role, module in modules.items():
         assert ([m.training for m in module.modules()], [p.requires_grad for p in module.parameters()]) == before[role]
         assert all(p.grad is None for p in module.parameters())
@@ -201,10 +203,10 @@ def test_deberta_v2_loads_on_the_attention_it_supports(tmp_path):
     flagged = []
     for steps, rule in (("auto", lambda result: abs(result.convergence_delta) <= allowed_delta(
                             result.target_logit_change, DEFAULT_TOLERANCE)),
-                        (16, lambda result: result.relative_delta <= DELTA_WARNING)):
+                        (16, lambda result: result.relative_delta <= FIXED_STEPS_DELTA)):
         explained = reportgen.explain(base=folder, finetuned=folder, texts=texts, method="integrated-gradients",
                                       steps=steps, max_steps=33, max_length=32, device="cpu", faithfulness=False,
-                                      progress=False)
+                                      quiet=True)
         view = build_view(explained.report)
         for i, sample in enumerate(explained.report.samples):
             torch.testing.assert_close(torch.tensor(sample.models["base"].probabilities), direct[i],

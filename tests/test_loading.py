@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
-from typing import TypeVar
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 
 import huggingface_hub
 import pytest

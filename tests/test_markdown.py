@@ -9,13 +9,18 @@ import pytest
 
 from reportgen.rendering.html import environment
 from reportgen.rendering.markdown import escape, markdown_document, markdown_table
-from reportgen.rendering.sentences import Part, sentence, sentence_parts
+from reportgen.rendering.sentences import Part, sentence_parts, to_markdown
 
 TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
 PREDICTED = {"base": "negative", "finetuned": "positive"}
 PROBABILITY = {"base": 0.981, "finetuned": 0.976}
 HOSTILE = ["a | b", "back\\slash", "two\nlines\r\nthree", "  padded  ", "<script>alert(1)</script>", "*bold* _it_",
            "`code`", "[link](x)", "&amp;", "- list", "1. item", "#", "~~gone~~", "\\|", ""]
+
+
+
+def sentence(*parts_by_role) -> str:
+    return to_markdown(sentence_parts(*parts_by_role))
 
 
 def split_row(line: str) -> list[str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import reportgen.rendering.output as output_module
+import reportgen.output as output_module
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
-from reportgen.rendering.output import check_writable, write_atomically
+from reportgen.output import check_writable, write_atomically
 
 
 def failing_on_call(number: int, monkeypatch) -> list[tuple[str, str]]:
@@ -70,23 +70,29 @@ def test_unwritable_places_are_found_before_any_work(tmp_path):
         check_writable([blocker / "sub" / "r.json"])
     with pytest.raises(ReportgenError, match="two different outputs"):
         check_writable([tmp_path / "same.html", tmp_path / "same.html"])
-    check_writable([tmp_path / "new" / "report.html", None])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "new"]
-    assert list((tmp_path / "new").iterdir()) == []  # the probe file is gone
+    check_writable([tmp_path / "new" / "deeper" / "report.html", None])
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]  # the probe file and the folders made for it are gone
+    (tmp_path / "kept").mkdir()
+    check_writable([tmp_path / "kept" / "report.html"])
+    assert (tmp_path / "kept").is_dir()  # a folder that was there stays
+    write_atomically({tmp_path / "new" / "deeper" / "report.html": "<p>"})  # the writer makes the folders
+    assert (tmp_path / "new" / "deeper" / "report.html").read_text() == "<p>"
 
 
 @pytest.mark.parametrize("command", ["report", "scan"])
 def test_an_unwritable_output_fails_before_models_are_loaded(command, monkeypatch, tmp_path):
-    import reportgen.commands.report as report_command
     import reportgen.commands.scan as scan_command
+    from reportgen.api import ModelSpec
 
     def never(*args, **kwargs):
         raise AssertionError("models were loaded although the output cannot be written")
 
-    monkeypatch.setattr(report_command, "load_pair", never)
-    monkeypatch.setattr(scan_command, "load_pair", never)
+    monkeypatch.setattr(ModelSpec, "load", never)
     monkeypatch.setattr(scan_command, "open_dataset", never)
-    args = [command, "--base", "b.pth", "--finetuned", "f.pth", "--dataset", "d.csv", "-q"]
+    for name in ("b.pth", "f.pth"):  # there, so that only the output is wrong
+        (tmp_path / name).touch()
+    args = [command, "--base", str(tmp_path / "b.pth"), "--finetuned", str(tmp_path / "f.pth"), "--dataset", "d.csv",
+            "-q"]
     args += ["--indices", "0", "-o", "/proc/x.html"] if command == "report" else ["-o", "/proc/x.csv"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output

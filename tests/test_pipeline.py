@@ -11,6 +11,7 @@ from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.pipeline import ExplainOptions, Texts, explain
 from reportgen.results import stored
+from tests.tolerances import assert_close_fp32, row_magnitude
 
 MAX_LENGTH = 48
 TEXTS = ["the acting was wonderful but the plot was boring", "awful, dull movie", "not good. not good at all",
@@ -52,7 +53,7 @@ def test_difference_explains_the_true_label_for_both_models(labelled, models):
         for i, sample in enumerate(report.samples):
             assert sample.difference.target == labels[i] and sample.difference.reason == "the true label"
             got = sample.difference.scores["gradient-x-input"][role]
-            assert got == pytest.approx(want[i], rel=1e-4, abs=1e-6)
+            assert_close_fp32(torch.tensor(got), torch.tensor(want[i]), row_magnitude(torch.tensor(want[i])))
             if sample.models[role].target == labels[i]:  # no extra attribution: the main scores serve
                 assert got == sample.models[role].methods["gradient-x-input"].scores
     for sample in report.samples:
@@ -75,7 +76,8 @@ def test_every_method_is_measured_and_words_cover_the_tokens(labelled):
         for model in sample.models.values():
             for result in model.methods.values():
                 f = result.faithfulness
-                assert f is not None and f.curve[0] == pytest.approx(model.probabilities[model.target], abs=1e-5)
+                assert f is not None
+                assert f.curves["deletion"].values[0] == pytest.approx(model.probabilities[model.target], abs=1e-5)
 
 
 def test_unlabelled_texts_use_the_finetuned_prediction(models):

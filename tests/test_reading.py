@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reportgen.reading import describe, lead_words
+from reportgen.rendering.reading import describe, lead_words
 from reportgen.results import MethodResult, ModelAttribution, SampleResult, Word
 
 

@@ -7,20 +7,32 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
 
-from reportgen.attribution import is_signed
 from reportgen.comparison import difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
-from reportgen.reading import describe
+from reportgen.methods import is_signed, method_title
 from reportgen.rendering.html import render_html
-from reportgen.rendering.view_model import method_title
-from reportgen.results import (Difference, Faithfulness, FaithfulnessMeta, MethodResult, ModelAttribution, ModelInfo,
-                               Report, ReportMeta, SampleResult, stored, words_from_wordpieces)
+from reportgen.rendering.reading import describe
+from reportgen.results import (
+    Curve,
+    Difference,
+    Faithfulness,
+    FaithfulnessMeta,
+    MethodResult,
+    ModelAttribution,
+    ModelInfo,
+    Report,
+    ReportMeta,
+    SampleResult,
+    Score,
+    stored,
+    words_from_wordpieces,
+)
 
 ROLES = ("base", "finetuned")
 VOID = {"meta", "link", "br", "img", "input", "hr", "wbr", "source", "col", "area", "base", "embed", "track"}
@@ -144,8 +156,10 @@ def faithfulness(seed: int) -> Faithfulness:
     by_k = [rng.uniform(0, 0.5) for _ in KS]
     random_by_k = [rng.uniform(0, 0.2) for _ in KS]
     curve = [0.9 - 0.1 * i * rng.random() for i in range(len(CURVE_FRACTIONS))]
-    return Faithfulness(sum(by_k) / len(KS), 0.1, sum(random_by_k) / len(KS), 0.2, by_k, [0.1] * len(KS),
-                        random_by_k, [0.2] * len(KS), curve, [0.9] * len(CURVE_FRACTIONS))
+    return Faithfulness(
+        scores={"comprehensiveness": Score(sum(by_k) / len(KS), sum(random_by_k) / len(KS), by_k, random_by_k),
+                "sufficiency": Score(0.1, 0.2, [0.1] * len(KS), [0.2] * len(KS))},
+        curves={"deletion": Curve(curve, [0.9] * len(CURVE_FRACTIONS))})
 
 
 def attribution(scores: dict[str, list[float]], predicted: int = 1, delta: float = 1e-3,
@@ -268,8 +282,8 @@ def test_wordpieces_mark_special_tokens_and_continuations(mixed_report):
 def test_hostile_text_is_escaped():
     text = "<script>alert('x')</script> {{ 7*7 }} & \"quotes\" <img src=x onerror=alert(1)>"
     tokens = ["[CLS]", "<", "script", ">", "{", "{", "7", "*", "7", "}", "}", "&", "[SEP]"]
-    built = report([sample(tokens, text, faithful=True)], dataset="<b>data</b>", names=("<i>base</i>.pth", "{{ 6*6 }}.pth"),
-                   faithful=True)
+    built = report([sample(tokens, text, faithful=True)], dataset="<b>data</b>",
+                   names=("<i>base</i>.pth", "{{ 6*6 }}.pth"), faithful=True)
     html = render_html(built, granularity="wordpiece")
     lowered = html.lower()
     assert "<script" not in lowered and "<img" not in lowered and "<b>" not in lowered and "<i>" not in lowered
@@ -349,7 +363,8 @@ def test_difference_view_has_its_own_scale_and_lists_changed_words():
     assert [float(s.attrs["data-score"]) for s in column.find_all("span", data_score=True)] == [0.0, -0.5, 0.0, 0.5]
     assert [s.classes[1] for s in column.find_all("span", data_score=True)] == ["z", "dn8", "z", "dp8"]
     (caption, low, high), = legends(column)
-    assert caption.startswith("Difference scale") and low == "-0.5 less in fine-tuned" and high == "+0.5 more in fine-tuned"
+    assert caption.startswith("Difference scale")
+    assert low == "-0.5 less in fine-tuned" and high == "+0.5 more in fine-tuned"
     table = column.find_all("table", "top")[0].find_all("tbody")[0].find_all("tr")[0].find_all("td")
     assert [c.text().strip() for c in table] == ["c", "+50.0 pp", "a", "-50.0 pp"]
     assert "the true label" in column.text()
@@ -360,7 +375,8 @@ def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
     sections = document.find_all("section", "sample")
     first = sections[0]
     sentence = first.find_all("p", "sentence")[0]
-    assert sentence.text().startswith("Base predicted negative (0.80)") and "fine-tuned predicted positive" in sentence.text()
+    assert sentence.text().startswith("Base predicted negative (0.80)")
+    assert "fine-tuned predicted positive" in sentence.text()
     assert sentence.find_all("em"), "the lead words are emphasised"
     charts = [svg for svg in first.find_all("svg") if "bar-chart" in svg.classes]
     assert len(charts) == 1 and charts[0].attrs.get("role") == "img"
@@ -396,8 +412,8 @@ def test_faithfulness_is_shown_per_column_in_the_summary_and_at_the_end():
     rows = closing.find_all("tbody")[0].find_all("tr")
     assert len(rows) == 4  # 2 methods × 2 models
     ig = built.samples[0].models["base"].methods["integrated-gradients"].faithfulness
-    mean = (ig.comprehensiveness + built.samples[1].models["base"].methods["integrated-gradients"]
-            .faithfulness.comprehensiveness) / 2
+    mean = (ig.scores["comprehensiveness"].value + built.samples[1].models["base"].methods["integrated-gradients"]
+            .faithfulness.scores["comprehensiveness"].value) / 2
     assert f"{mean:.3f}" in rows[0].text()
     assert "most faithful method" in closing.text()
 
@@ -484,10 +500,40 @@ def test_json_round_trip(mixed_report):
     for built in (mixed_report, report([sample(long_tokens(9, 5), methods=methods, faithful=True)], methods,
                                        dataset=None, faithful=True)):
         text = built.to_json()
-        assert json.loads(text)["meta"]["schema_version"] == 2
+        assert json.loads(text)["meta"]["schema_version"] == 3
         again = Report.from_json(text)
         assert again == built
         assert render_html(again) == render_html(built)
+
+
+def as_schema_2(data: dict) -> dict:
+    """A schema-3 report's dict as reportgen 0.2 wrote it: eleven flat faithfulness fields per method."""
+    data = json.loads(json.dumps(data))
+    data["meta"]["schema_version"] = 2
+    for sample in data["samples"]:
+        for model in sample["models"].values():
+            for result in model["methods"].values():
+                named = result["faithfulness"]
+                if named is None:
+                    continue
+                flat = {}
+                for name, score in named["scores"].items():
+                    flat |= {name: score["value"], f"random_{name}": score["random"], f"{name}_by_k": score["by_k"],
+                             f"random_{name}_by_k": score["random_by_k"]}
+                deletion = named["curves"]["deletion"]
+                result["faithfulness"] = {**flat, "curve": deletion["values"], "random_curve": deletion["random"],
+                                          "probability": named["probability"]}
+    return data
+
+
+def test_schema_2_files_are_upgraded_to_named_measures():
+    methods = ("integrated-gradients", "gradient")
+    built = report([sample(long_tokens(9, 5), methods=methods, faithful=True)], methods, dataset=None, faithful=True)
+    old = as_schema_2(built.to_dict())
+    assert "comprehensiveness_by_k" in old["samples"][0]["models"]["base"]["methods"]["gradient"]["faithfulness"]
+    again = Report.from_dict(old)
+    assert again == built and again.meta.schema_version == 3
+    assert render_html(again) == render_html(built)
 
 
 V1_REPORT = {
@@ -507,7 +553,7 @@ V1_REPORT = {
 
 def test_schema_1_files_are_read_and_rendered():
     old = Report.from_dict(json.loads(json.dumps(V1_REPORT)))
-    assert old.meta.methods == ["gradient-x-input"] and old.meta.schema_version == 2
+    assert old.meta.methods == ["gradient-x-input"] and old.meta.schema_version == 3
     assert [w.text for w in old.samples[0].words] == ["[CLS]", "great", "acting", "[SEP]"]
     assert old.samples[0].models["base"].methods["gradient-x-input"].scores == [0.0, 0.5, 0.25, -0.125, 0.0]
     document = parse_html(render_html(old))
@@ -519,5 +565,5 @@ def test_schema_1_files_are_read_and_rendered():
 def test_unknown_schema_says_which_versions_are_read():
     future = json.loads(json.dumps(V1_REPORT))
     future["meta"]["schema_version"] = 9
-    with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2"):
+    with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2, 3"):
         Report.from_dict(future)

@@ -7,13 +7,14 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
-from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.attribution import AttributionSettings, PathSteps, make_attributor
 from reportgen.attribution.rollout import rollout_layer
 from reportgen.loading.classifier import pool
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, load_model
 from tests.builders import load_user_module
 from tests.test_attribution import MAX_LENGTH, TARGETS, TEXTS
+from tests.tolerances import assert_close_fp32, row_magnitude
 
 POOLINGS = ["mean-all", "masked-mean", "cls", "huggingface"]
 METHODS = ["attention-rollout", "attention-gradient"]
@@ -90,7 +91,7 @@ def reference_scores(method: str, pooling: str, reference: torch.nn.Module, inpu
 
 
 def attribute(model: LoadedModel, inputs: EncodedTexts, method: str, batch_size: int = 4) -> torch.Tensor:
-    attributor = make_attributor(method, AttributionSettings(batch_size=batch_size), steps=3)
+    attributor = make_attributor(method, AttributionSettings(batch_size=batch_size), PathSteps(steps=3))
     assert attributor.signed is False and attributor.rows(len(inputs)) == len(inputs)
     return attributor.attribute(model, inputs, TARGETS).scores
 
@@ -113,7 +114,7 @@ def test_results_do_not_depend_on_the_batch_size(method, setup):
     _, model, _, inputs = setup
     results = [attribute(model, inputs, method, batch_size=size) for size in (1, 3, 1000)]
     for other in results[1:]:
-        torch.testing.assert_close(other, results[0], atol=1e-6, rtol=1e-5)
+        assert_close_fp32(other, results[0], row_magnitude(results[0]))
 
 
 def test_gradient_weighting_is_class_specific(setup):

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import reportgen.scan.predict as predict_module
-from reportgen.cli import main
 from reportgen.api import Selection
+from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device

@@ -9,15 +9,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.batching import ChunkRunner, autocast
-from reportgen.choices import is_signed
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
+from reportgen.methods import REGISTRY, MethodInfo
+
+if TYPE_CHECKING:
+    from reportgen.attribution.integrated_gradients import PathSteps
 
 
 @dataclass
@@ -39,20 +43,34 @@ class AttributionSettings:
 
 
 class Attributor(ABC):
-    """One attribution method. `signed` says whether scores can be evidence against the target."""
+    """One attribution method; what it is (signed, class-specific, …) is its `reportgen.methods` record."""
 
     name: str
-    class_specific: bool = True  # False: the scores ignore the target (attention rollout), so one run serves every class
+
+    @property
+    def info(self) -> MethodInfo:
+        return REGISTRY[self.name]
 
     @property
     def signed(self) -> bool:
-        """For/against the target, or magnitude only: one list of such methods, in `reportgen.choices`."""
-        return is_signed(self.name)
+        """For/against the target, or magnitude only."""
+        return self.info.signed
+
+    @property
+    def class_specific(self) -> bool:
+        """False: the scores ignore the target (attention rollout), so one run serves every class."""
+        return self.info.class_specific
 
     def __init__(self, settings: AttributionSettings) -> None:
         self.settings = settings
         # One runner per attributor: a batch size that had to shrink stays shrunk for later texts.
         self.runner = ChunkRunner(settings.batch_size, settings.on_progress)
+
+    @classmethod
+    def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> Attributor:
+        """The attributor for a run's options: each method takes its own (integrated gradients its path
+        steps); a method without options ignores them."""
+        return cls(settings)
 
     @abstractmethod
     def rows(self, num_texts: int) -> int:

@@ -18,13 +18,19 @@ from dataclasses import dataclass
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
-from reportgen.attribution.base import (AttributionSettings, Attributor, TokenScores, check_finite,
-                                        target_logit_gradient, word_embeddings)
+from reportgen.attribution.base import (
+    AttributionSettings,
+    Attributor,
+    TokenScores,
+    check_finite,
+    target_logit_gradient,
+    word_embeddings,
+)
 from reportgen.attribution.quadrature import DoublingTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, allowed_delta
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 
@@ -34,7 +40,7 @@ SCORE_CHANGE_GUARD = 5
 Σ|score|) since the previous level. The delta checks only the *sum* of the scores, which can land
 within tolerance by cancellation while single tokens are still far off. Measured on 8 held-out
 reviews × the demo's 2 models (docs/benchmarks.md, "Which nested rule"): stopping on the delta alone
-accepted scores up to 3.8 % (L1) from a 255-node reference with the user's ReLU head, 2.2 % with a
+accepted scores up to 3.8 % (L1) from a 255-node reference with the state-dict format's ReLU head, 2.2 % with a
 GELU head; with this guard, 1.2 % and 0.4 %, for 13 % more gradients."""
 
 
@@ -64,13 +70,23 @@ class PathSteps:
     tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
     max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
 
-    def check_path(self) -> None:
-        check_steps(self.steps, self.tolerance, self.max_steps)
+    @property
+    def adaptive(self) -> bool:
+        return self.steps == AUTO_STEPS
 
-    def path_options(self) -> dict[str, object]:
-        """What integrated gradients takes from these options (`make_attributor`'s keywords)."""
-        return {"steps": self.steps, "quadrature": self.quadrature, "tolerance": self.tolerance,
-                "max_steps": self.max_steps}
+    @property
+    def rule(self) -> str:
+        """The quadrature as run: the one given, else gauss-legendre for a fixed count, the nested grid's for auto."""
+        return self.quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
+
+    def check_path(self) -> None:
+        """Every mistake in these options, found before any model is loaded."""
+        check_steps(self.steps, self.tolerance, self.max_steps)
+        if self.adaptive and self.quadrature not in (None, GRID.rule):
+            raise ReportgenError(f"--quadrature {self.quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} "
+                                 f"refines the nested {GRID.rule} grid")
+        if not self.adaptive:
+            nodes_and_weights(self.rule, self.steps)
 
 
 @dataclass
@@ -123,20 +139,22 @@ class _Refinement:
 class IntegratedGradients(Attributor):
     name = "integrated-gradients"
 
-    def __init__(self, settings: AttributionSettings, steps: int | str = 50, quadrature: str | None = None,
-                 tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS) -> None:
+    def __init__(self, settings: AttributionSettings, path: PathSteps | None = None) -> None:
+        """`path`: how to walk the paths; None: 50 Gauss–Legendre steps."""
         super().__init__(settings)
-        check_steps(steps, tolerance, max_steps)
-        self.adaptive = steps == AUTO_STEPS
-        if self.adaptive and quadrature not in (None, GRID.rule):
-            raise ReportgenError(f"--quadrature {quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} refines "
-                                 f"the nested {GRID.rule} grid")
-        self.steps, self.tolerance, self.max_steps = steps, tolerance, max_steps
-        self.quadrature = quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
+        path = path or PathSteps(steps=50)
+        path.check_path()
+        self.adaptive = path.adaptive
+        self.steps, self.tolerance, self.max_steps = path.steps, path.tolerance, path.max_steps
+        self.quadrature = path.rule
         if not self.adaptive:
-            self.alphas, self.weights = nodes_and_weights(self.quadrature, steps)
+            self.alphas, self.weights = nodes_and_weights(self.quadrature, self.steps)
         else:
-            self.last_level = GRID.last_level(max_steps)
+            self.last_level = GRID.last_level(self.max_steps)
+
+    @classmethod
+    def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> IntegratedGradients:
+        return cls(settings, path)
 
     def rows(self, num_texts: int) -> int:
         """Fixed steps: exact. Auto: the first grid; more rows are announced through `on_planned`."""

@@ -3,8 +3,8 @@
 IG is an integral over α ∈ [0, 1]; any quadrature rule is (nodes α_k, weights w_k) with
 Σ w_k = 1. Gauss–Legendre is exact for polynomials of degree 2·steps − 1, so on a smooth
 integrand (a head with tanh/GELU, as Hugging Face classifiers have) it reaches a given
-convergence delta with far fewer steps than a Riemann sum. A ReLU in the head (the user's
-Linear-ReLU-Linear) makes the integrand jump wherever a unit switches along the path; then every
+convergence delta with far fewer steps than a Riemann sum. A ReLU in the head (the state-dict
+format's Linear-ReLU-Linear) makes the integrand jump wherever a unit switches along the path; then every
 rule's error shrinks only about like 1/steps and Gauss–Legendre has no edge (measured in
 docs/benchmarks.md).
 
@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.errors import ReportgenError
-
 from reportgen.choices import QUADRATURES
+from reportgen.errors import ReportgenError
 
 
 def nodes_and_weights(rule: str, steps: int) -> tuple[list[float], list[float]]:

@@ -55,7 +55,7 @@ def attention_forward(model: LoadedModel, attention_mask: torch.Tensor, *, input
             out = model.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
                                output_attentions=True)
             logits, attentions = out.logits, out.attentions
-        else:  # the user's module: encoder with attentions, then its own pooling and head
+        else:  # reportgen's PooledBertClassifier: encoder with attentions, then its own pooling and head
             module = model.module
             out = module.bert(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
                               output_attentions=True)
@@ -131,7 +131,6 @@ class AttentionRollout(_AttentionFlow):
     """Attention rollout (Abnar & Zuidema, 2020): how much each token flows into the pooled positions."""
 
     name = "attention-rollout"
-    class_specific = False  # the attention flow ignores the target: one run serves every class
 
     def layer_matrices(self, model: LoadedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        targets: torch.Tensor) -> list[torch.Tensor]:

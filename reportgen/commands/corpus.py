@@ -20,26 +20,32 @@ import click
 
 from reportgen.api import ModelSpec, Selection, check_no_input_is_overwritten
 from reportgen.choices import AUTO_STEPS
-from reportgen.commands.scan import check_class_counts
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.corpus.view import CorpusFacts, pp, render_corpus
-from reportgen.distributed import (Ranks, SharedProgress, describe_devices, gather, session, shard, share_from_main,
-                                   where_am_i)
+from reportgen.distributed import (
+    Ranks,
+    SharedProgress,
+    describe_devices,
+    gather,
+    session,
+    shard,
+    share_from_main,
+    where_am_i,
+)
 from reportgen.errors import ReportgenError
+from reportgen.loading.checks import ROWS_AT_A_TIME, check_class_counts, check_rows
 from reportgen.loading.data import Rows
-from reportgen.loading.labels import ROWS_AT_A_TIME, check_rows
 from reportgen.loading.models import LoadedModel, check_max_length
+from reportgen.output import atomic_file, check_writable, write_atomically
 from reportgen.pipeline import encoder_name, resolve_class_names, shareable_info, shareable_name, versions
-from reportgen.rendering.output import atomic_file, check_writable, write_atomically
+from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import ROLES, dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
-
-AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
 
 
 @dataclass
@@ -260,7 +266,7 @@ def _write(result: Aggregates, facts: CorpusFacts, outputs: CorpusOutputs) -> No
     import pyarrow.parquet as pq
 
     about = json_ready(asdict(facts))
-    document = {"format": AGGREGATES_FORMAT, "version": 1, "meta": about, **json_ready(result.to_dict())}
+    document = {"format": CORPUS_AGGREGATES_FORMAT, "version": 1, "meta": about, **json_ready(result.to_dict())}
     table = pa.Table.from_pylist(result.word_table(), schema=_words_schema(about))
     with atomic_file(outputs.words) as handle:
         pq.write_table(table, handle)
@@ -275,7 +281,7 @@ def _words_schema(about: dict[str, Any]):
               pa.field("occurrences", pa.int64())]
     fields += [pa.field(f"{part}_{key}", pa.float64()) for part in ("base", "finetuned", "difference")
                for key in ("mean", "low", "high")]
-    return pa.schema(fields, metadata={AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
+    return pa.schema(fields, metadata={CORPUS_AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
 
 
 def _announce(result: Aggregates, outputs: CorpusOutputs) -> None:

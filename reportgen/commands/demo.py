@@ -1,44 +1,36 @@
-"""`reportgen demo`: the user's situation, for real, on local assets — then the report.
+"""`reportgen demo`: a base and a fine-tuned classifier trained for real, on local assets — then the report.
 
-Trains a base (frozen encoder) and a fine-tuned classifier of the user's exact architecture and
-checkpoint format on real IMDB reviews, caches them, measures both on held-out reviews, picks the
+Trains a base (frozen encoder) and a fine-tuned classifier in the mean-pooled BERT state-dict format
+(docs/models.md) on real IMDB reviews, caches them, measures both on held-out reviews, picks the
 cases that show the point of the tool, and explains them through the same code path as
-`reportgen report` (the checkpoints are loaded back from disk like any user's).
+`reportgen report` (the checkpoints are loaded back from disk like any others).
 """
 
 from __future__ import annotations
 
-import random
+import os
+import shlex
 import time
 from pathlib import Path
 
 import click
 import torch
 
-from reportgen.demo.assets import CLASS_NAMES, DemoAssets, imdb_rows, locate_assets, seed_reviews
-from reportgen.demo.cache import CheckpointCache
-from reportgen.demo.training import TrainSettings, pretrained_classifier, train_base, train_finetuned
+from reportgen.api import ExplainedReport
 from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
+from reportgen.demo.assets import CLASS_NAMES, SEED_DATASET, DemoAssets, imdb_rows, locate_assets, seed_reviews
+from reportgen.demo.cache import CheckpointCache
+from reportgen.demo.training import TrainSettings, pretrained_classifier, split_rows, train_base, train_finetuned
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
+from reportgen.output import check_writable
 from reportgen.pipeline import ExplainOptions, Texts, explain
-from reportgen.api import ExplainedReport
-from reportgen.rendering.output import check_writable
 from reportgen.scan.predict import predict_rows
 from reportgen.scan.records import ScanRow
 from reportgen.scan.selection import count_outcomes, format_outcomes, select_rows
-
-
-def split_rows(total: int, settings: TrainSettings) -> tuple[list[int], list[int]]:
-    """Seeded, disjoint training and held-out rows: neither model ever trains on a held-out review."""
-    if settings.train_size + settings.heldout_size > total:
-        raise ReportgenError(f"--train-size plus held-out size exceeds the {total} IMDB reviews")
-    order = list(range(total))
-    random.Random(settings.seed).shuffle(order)
-    return order[: settings.train_size], order[settings.train_size: settings.train_size + settings.heldout_size]
 
 
 def train_both(assets: DemoAssets, rows: Rows, train: list[int], settings: TrainSettings,
@@ -121,17 +113,20 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
     check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
+    cache = CheckpointCache(cache_dir, settings, assets.versions)
+    training = retrain or not cache.complete()
+    if training:  # said before anything slow, reading the reviews included
+        click.echo(f"Training two classifiers on {train_size} IMDB reviews ({max_length} tokens, "
+                   f"{epochs} epoch(s) of fine-tuning) on {where}. {TRAINING_TIME} This machine has "
+                   f"{os.cpu_count()} CPU cores.", err=True)
     rows = imdb_rows(assets.reviews_csv)
     train, heldout = split_rows(len(rows), settings)
-    cache = CheckpointCache(cache_dir, settings, assets.versions)
-    if retrain or not cache.complete():
-        click.echo(f"Training two classifiers on {train_size} IMDB reviews ({max_length} tokens, "
-                   f"{epochs} epoch(s) of fine-tuning) on {where}…", err=True)
+    if training:
         states = train_both(assets, rows, train, settings, where, progress)
         cache.save(states, {"settings": settings.to_dict(), "train_rows": len(train), "heldout_rows": len(heldout),
                             "train_seconds": round(time.monotonic() - started, 1)})
     else:
-        click.echo(f"Using cached checkpoints in {cache.folder}", err=True)
+        click.echo(f"Using cached checkpoints in {cache.folder}: no training. {CACHED_TIME}", err=True)
     models = {role: load_model(str(cache.path(role)), role=role, encoder=str(assets.encoder_dir),
                                pooling="mean-all", device=where) for role in ("base", "finetuned")}
     scanned = heldout_predictions(cache, models, rows, heldout, where, progress)
@@ -140,7 +135,7 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
     if seed_reviews_only:
         seeds = seed_reviews()
         texts = Texts(texts=[s.text for s in seeds], indices=[s.index for s in seeds], labels=[s.label for s in seeds],
-                      class_names=CLASS_NAMES, dataset="the user's IMDB test reviews (seed_reviews.json)", split="test")
+                      class_names=CLASS_NAMES, dataset=SEED_DATASET, split="test")
     else:
         cases = pick_cases(scanned, rows, max_length, models["base"].tokenizer)
         chosen = [r.index for r in cases]
@@ -153,3 +148,21 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
                f"fine-tuned {accuracy['finetuned']:.1%}.", err=True)
     click.echo(f"Wrote {output}" + "".join(f", {p}" for p in (json_path, markdown_path) if p)
                + f" in {time.monotonic() - started:.0f} s. Open it in a browser: {output.resolve().as_uri()}", err=True)
+    click.echo(reuse_hint(cache, assets.encoder_dir, max_length), err=True)
+
+
+TRAINING_TIME = ("With the default sizes this takes about 6 minutes on 2 idle CPU cores, up to half an hour when "
+                 "other jobs share them (more reviews, tokens or epochs take longer; not measured on a GPU). "
+                 "Progress bars show the rest; later runs reuse the cached checkpoints.")
+CACHED_TIME = "The report takes about a minute on 2 CPU cores."
+"""Measured with `reportgen demo` on a 2-core x86_64 CPU (docs/demo.md): 5 min 43 s cold on a mostly idle
+machine, 26 min on one that other jobs kept busy, 49 s with cached checkpoints."""
+
+
+def reuse_hint(cache: CheckpointCache, encoder_dir: Path, max_length: int) -> str:
+    """Where the demo's models are and a `reportgen report` command, ready to run, that explains a text with them."""
+    command = ["reportgen", "report", "--base", str(cache.path("base")), "--finetuned", str(cache.path("finetuned")),
+               "--encoder", str(encoder_dir), "--max-length", str(max_length), "--label-names",
+               ",".join(CLASS_NAMES), "--text", "A slow start, then a wonderful film.", "-o", "my-report.html"]
+    return (f"The demo's models are cached in {cache.folder} (base.pth, finetuned.pth); their encoder is "
+            f"{encoder_dir}. Explain your own text with them:\n  {shlex.join(command)}")

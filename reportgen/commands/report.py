@@ -5,13 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reportgen.api import ExplainedReport, ModelSpec, Selection, ViewOptions, run
-from reportgen.commands.render import announce_written
-from reportgen.loading.models import LoadedModel
+from reportgen.commands import announce_written
 from reportgen.pipeline import ExplainOptions
-
-
-def load_pair(base: str, finetuned: str, *, encoder: str, pooling: str, device: str) -> dict[str, LoadedModel]:
-    return ModelSpec(base, finetuned, encoder, pooling, device).load()
 
 
 def run_report(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions, *,

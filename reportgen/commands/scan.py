@@ -7,39 +7,41 @@ from pathlib import Path
 
 import click
 
+from reportgen import distributed
+from reportgen.api import ModelSpec
 from reportgen.batching import default_batch_size
-from reportgen.commands.report import load_pair
-from reportgen.distributed import (Ranks, SharedProgress, barrier, describe_devices, gather, session, shard,
-                                   share_from_main, where_am_i)
 from reportgen.errors import ReportgenError
+from reportgen.loading.checks import check_class_counts, check_rows
 from reportgen.loading.data import Rows, open_dataset
-from reportgen.loading.labels import check_rows
 from reportgen.loading.models import LoadedModel, check_max_length
+from reportgen.output import check_writable
 from reportgen.pipeline import resolve_class_names
-from reportgen.rendering.output import check_writable
 from reportgen.scan.predict import predict_rows, scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs
-from reportgen.scan.selection import (DEFAULT_TOP, NEEDS_LABELS, SELECTIONS, check_selection, count_outcomes,
-                                      format_indices, format_outcomes, format_selection, labels_needed, select_rows)
-
-
-def check_class_counts(models: dict[str, LoadedModel]) -> int:
-    counts = {m.info.num_classes for m in models.values()}
-    if len(counts) != 1:
-        raise ReportgenError("the models have different numbers of classes: "
-                             + ", ".join(f"{role} {m.info.num_classes}" for role, m in models.items()))
-    return counts.pop()
+from reportgen.scan.selection import (
+    DEFAULT_TOP,
+    NEEDS_LABELS,
+    SELECTIONS,
+    check_selection,
+    count_outcomes,
+    format_indices,
+    format_outcomes,
+    format_selection,
+    labels_needed,
+    select_rows,
+)
 
 
 def _predict_into(log: ScanLog, models: dict[str, LoadedModel], rows: Rows, mine: list[int],
-                  progress: SharedProgress, *, max_length: int, batch_size: int, precision: str) -> None:
+                  progress: distributed.SharedProgress, *, max_length: int, batch_size: int, precision: str) -> None:
     """Append this rank's predictions to its log batch by batch."""
     for batch in predict_rows(models, rows, mine, max_length=max_length, batch_size=batch_size, precision=precision):
         log.append(batch)
         progress.advance(len(batch))
 
 
-def _open_log(ranks: Ranks, output: Path, meta: dict, overwrite: bool, total: int) -> tuple[ScanLog, list[int]]:
+def _open_log(ranks: distributed.Ranks, output: Path, meta: dict, overwrite: bool,
+              total: int) -> tuple[ScanLog, list[int]]:
     """Rank 0 resumes (or restarts) the output and folds in rank logs an interrupted run left; every
     rank then gets the same list of rows still to do, and the other ranks a log of their own."""
     todo: list[int] | None = None
@@ -56,12 +58,13 @@ def _open_log(ranks: Ranks, output: Path, meta: dict, overwrite: bool, total: in
         if done:
             click.echo(f"Resuming {output}: {len(done)} rows are already there, {len(todo)} to go." if todo
                        else f"{output} already holds all {total} rows; nothing to predict.", err=True)
-    todo = share_from_main(todo, ranks)
+    todo = distributed.share_from_main(todo, ranks)
     if not ranks.is_main:
         log = ScanLog(output, meta, overwrite=True, rank=ranks.rank)
-    barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
+    distributed.barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
     if ranks.is_main:
-        unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size) if not rank_log_path(output, r).is_file()]
+        unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size)
+                  if not rank_log_path(output, r).is_file()]
         if unseen:
             raise ReportgenError(f"rank 0 cannot see {unseen[0]}: every rank must write beside {output} on a file "
                                  "system all nodes share; give -o a path on a shared directory")
@@ -87,7 +90,7 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         raise ReportgenError("scan needs --dataset: a hub name, a save_to_disk directory or a data file")
     if limit is not None and limit < 1:
         raise ReportgenError(f"--limit must be at least 1 (got {limit})")
-    with session(device) as ranks:
+    with distributed.session(device) as ranks:
         if ranks.is_main:
             check_writable([output])  # before loading anything: the rows are appended to it as they finish
         return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
@@ -96,25 +99,25 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
                      output=output, overwrite=overwrite, select=select, top=top, order=order, progress=progress)
 
 
-def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
+def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
           batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
           select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
     rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
-    models = load_pair(base, finetuned, encoder=encoder, pooling=pooling, device=str(ranks.device))
+    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
     total = len(rows) if limit is None else min(limit, len(rows))
     check_rows(rows, range(total), len(class_names))  # before any file is opened
-    places = gather(where_am_i(ranks), ranks)
+    places = distributed.gather(distributed.where_am_i(ranks), ranks)
     log, todo = _open_log(ranks, output, scan_meta(models, rows, max_length=max_length, precision=precision,
                                                    class_names=class_names), overwrite, total)
-    shared = SharedProgress(ranks, "scan", total=total, initial=total - len(todo), enabled=progress)
+    shared = distributed.SharedProgress(ranks, "scan", total=total, initial=total - len(todo), enabled=progress)
     started = time.perf_counter()
     try:
-        _predict_into(log, models, rows, shard(todo, ranks), shared, max_length=max_length,
+        _predict_into(log, models, rows, distributed.shard(todo, ranks), shared, max_length=max_length,
                       batch_size=batch_size or default_batch_size(ranks.device), precision=precision)
         shared.wait_for_others()
     except BaseException as exc:
@@ -136,7 +139,8 @@ def _scan(ranks: Ranks, *, base: str, finetuned: str, encoder: str, pooling: str
     scanned = log.finalise(outcomes.to_dict())
     if todo:
         click.echo(f"Predicted {len(todo)} rows with both models in {seconds:.1f} s "
-                   f"({len(todo) / max(seconds, 1e-9):.1f} rows/s) on {describe_devices(places)}, {precision}.",
+                   f"({len(todo) / max(seconds, 1e-9):.1f} rows/s) on {distributed.describe_devices(places)}, "
+                   f"{precision}.",
                    err=True)
     click.echo(f"Wrote {output}.", err=True)
     if len(scanned) > total:

@@ -30,6 +30,7 @@ import numpy as np
 
 from reportgen.errors import ReportgenError
 from reportgen.scan.selection import Outcomes
+from reportgen.words import is_word
 
 GROUPS: dict[str, str] = {
     "all": "every row",
@@ -42,7 +43,7 @@ CONFIDENCE = 0.95
 MEMORY_BUDGET = 512 * 2 ** 20  # bytes of bootstrap accumulators per pass over the rows
 SNIPPET_WORDS = 8  # words shown on each side of an example's word
 
-Rows = Callable[[list[str] | None], Iterator[list[dict[str, Any]]]]
+StoredRows = Callable[[list[str] | None], Iterator[list[dict[str, Any]]]]
 """A fresh pass over the stored rows, a batch at a time, with the given columns (None: all); the
 aggregation reads them several times (`CorpusStore.read`)."""
 SCORE_COLUMNS = ["index", "label", "base_pred", "finetuned_pred", "words", "base_scores", "finetuned_scores",
@@ -161,10 +162,6 @@ def outcome_group(row: dict[str, Any]) -> str | None:
             (False, False): "both-wrong"}[right]
 
 
-def is_word(text: str) -> bool:
-    return any(c.isalnum() for c in text)
-
-
 def shares(scores: list[float], total: float) -> np.ndarray:
     """Word scores as shares of the model's Σ|score| over the row's tokens (zeros stay zeros)."""
     values = np.asarray(scores, dtype=np.float64)
@@ -238,7 +235,7 @@ class _Sums:
         self.finetuned[words.ids] += words.finetuned
 
 
-def _selected(rows: Rows, selected: np.ndarray, columns: list[str] | None = SCORE_COLUMNS
+def _selected(rows: StoredRows, selected: np.ndarray, columns: list[str] | None = SCORE_COLUMNS
               ) -> Iterator[dict[str, Any]]:
     for batch in rows(columns):
         for row in batch:
@@ -251,7 +248,7 @@ def _groups_of(row: dict[str, Any]) -> tuple[str, ...]:
     return ("all",) if group is None else ("all", group)
 
 
-def _count(rows: Rows, selected: np.ndarray, options: AggregateOptions
+def _count(rows: StoredRows, selected: np.ndarray, options: AggregateOptions
            ) -> tuple[Vocabulary, dict[str, _Sums], dict[str, int], Outcomes | None]:
     """First pass: per group, rows, occurrences and summed shares of every word type; the 2×2 table."""
     vocabulary = Vocabulary()
@@ -296,7 +293,7 @@ def _passes(columns: dict[str, np.ndarray], replicates: int) -> list[dict[str, n
     return passes
 
 
-def _bootstrap(rows: Rows, selected: np.ndarray, vocabulary: Vocabulary, columns: dict[str, np.ndarray],
+def _bootstrap(rows: StoredRows, selected: np.ndarray, vocabulary: Vocabulary, columns: dict[str, np.ndarray],
                options: AggregateOptions) -> dict[str, dict[int, tuple[Estimate, Estimate, Estimate]]]:
     """Second pass (or more): weighted sums per replicate, then percentile intervals per word."""
     out: dict[str, dict[int, tuple[Estimate, Estimate, Estimate]]] = {name: {} for name in columns}
@@ -321,7 +318,7 @@ def _bootstrap(rows: Rows, selected: np.ndarray, vocabulary: Vocabulary, columns
                 base[cols] += np.outer(words.base[keep], weights)
                 finetuned[cols] += np.outer(words.finetuned[keep], weights)
                 count[cols] += np.outer(words.count[keep], weights)
-        for name, (lookup, base, finetuned, count) in where.items():
+        for name, (_lookup, base, finetuned, count) in where.items():
             intervals = [_percentiles(part, count) for part in (base, finetuned, finetuned - base)]
             for column, type_id in enumerate(chunk[name]):
                 out[name][int(type_id)] = tuple(Estimate(math.nan, float(low[column]), float(high[column]))
@@ -330,7 +327,8 @@ def _bootstrap(rows: Rows, selected: np.ndarray, vocabulary: Vocabulary, columns
 
 
 def _percentiles(weighted_sum: np.ndarray, weighted_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The central CONFIDENCE interval of each word's replicate means (replicates that drew none of its rows skipped)."""
+    """The central CONFIDENCE interval of each word's replicate means (replicates that drew none of its rows
+    skipped)."""
     tail = 100 * (1 - CONFIDENCE) / 2
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a word no replicate drew: NaN, not a warning
@@ -347,7 +345,7 @@ def _ranked(words: list[WordStats], top: int) -> tuple[list[WordStats], list[Wor
     return more[:top], less[:top]
 
 
-def _examples(rows: Rows, selected: np.ndarray, vocabulary: Vocabulary, directions: dict[int, float],
+def _examples(rows: StoredRows, selected: np.ndarray, vocabulary: Vocabulary, directions: dict[int, float],
               options: AggregateOptions) -> dict[int, list[Example]]:
     """Third pass: per listed word, the rows where its occurrence changed most in the word's direction."""
     if options.examples == 0:
@@ -382,7 +380,7 @@ def _example(row: dict[str, Any], words: RowWords, position: int, word: str) -> 
                    cut_before=first > 0, cut_after=last < len(row["words"]))
 
 
-def aggregate(rows: Rows, selected: np.ndarray, options: AggregateOptions) -> Aggregates:
+def aggregate(rows: StoredRows, selected: np.ndarray, options: AggregateOptions) -> Aggregates:
     """Every statistic of the corpus report from the stored rows of the selection."""
     options.check()
     vocabulary, sums, group_rows, outcomes = _count(rows, selected, options)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.choices import allowed_delta
-from reportgen.corpus.aggregate import Rows
+from reportgen.corpus.aggregate import StoredRows
 from reportgen.scan.predict import ROLES
 
 
@@ -32,7 +32,7 @@ class PathSummary:
     worst_relative_delta: float  # the largest |delta| / max(|F(x) − F(x′)|, the floor)
 
 
-def summarise_paths(rows: Rows, selected: np.ndarray, tolerance: float) -> dict[str, PathSummary]:
+def summarise_paths(rows: StoredRows, selected: np.ndarray, tolerance: float) -> dict[str, PathSummary]:
     """Per model: the steps its rows took and how many missed `tolerance` (one pass, memory flat in rows)."""
     columns = ["index"] + [f"{role}_{name}" for role in ROLES for name in ("steps", "delta", "logit_change")]
     steps = {role: Counter() for role in ROLES}

@@ -16,16 +16,17 @@ from typing import Any
 import torch
 
 from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
-from reportgen.batching import default_batch_size
 from reportgen.attribution.integrated_gradients import PathSteps
-from reportgen.choices import AUTO_STEPS, CORPUS_METHOD, METHODS
+from reportgen.batching import default_batch_size
+from reportgen.choices import CORPUS_METHOD
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
+from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
-from reportgen.loading.labels import check_labels
 from reportgen.loading.models import LoadedModel
-from reportgen.scan.predict import ROLES, same_inputs
+from reportgen.methods import METHODS, REGISTRY
+from reportgen.scan.predict import ROLES
 from reportgen.words import group_words, word_scores
 
 
@@ -45,27 +46,26 @@ class CorpusOptions(PathSteps):
             raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
         if self.method not in METHODS:
             raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
-        self.check_path()
-        self.attributor(1)  # an unknown quadrature fails here, before any model is loaded
+        self.check_path()  # an unknown quadrature fails here, before any model is loaded
 
     @property
     def integrated_gradients(self) -> bool:
-        return self.method == "integrated-gradients"
+        return REGISTRY[self.method].walks_path
 
     @property
     def auto_steps(self) -> bool:
-        return self.integrated_gradients and self.steps == AUTO_STEPS
+        return self.integrated_gradients and self.adaptive
 
     def attributor(self, batch_size: int):
         return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
-                               **self.path_options())
+                               self)
 
     def path_settings(self) -> dict[str, Any]:
         """How integrated gradients walked its paths (empty for other methods): the quadrature as run,
         and the tolerance and cap where the steps were chosen per row."""
         if not self.integrated_gradients:
             return {}
-        out: dict[str, Any] = {"steps": self.steps, "quadrature": self.attributor(1).quadrature}
+        out: dict[str, Any] = {"steps": self.steps, "quadrature": self.rule}
         if self.auto_steps:
             out |= {"tolerance": self.tolerance, "max_steps": self.max_steps}
         return out
@@ -164,7 +164,7 @@ class RowAttributor:
         verdicts, scores, paths = {}, {}, {}
         for role, model in self.models.items():
             logits = predict_logits(model, encoded[role], batch_size=self.batch_size, precision=self.options.precision)
-            verdicts[role] = logits.softmax(dim=-1).cpu()
+            verdicts[role] = [verdict.cpu() for verdict in model.verdicts(logits)]
             result = self.attributors[role].attribute(model, encoded[role], target_tensor)
             scores[role] = result.scores.cpu()
             paths[role] = _path_columns(role, result)
@@ -175,8 +175,7 @@ class RowAttributor:
             words = [w for w in group_words(inputs.word_ids[i], inputs.offsets[i], text) if w.start is not None]
             per_model: dict[str, Any] = {}
             for role in ROLES:
-                probabilities = verdicts[role][i]
-                predicted = int(probabilities.argmax())
+                probabilities, predicted = verdicts[role][0][i], int(verdicts[role][1][i])
                 token_scores = scores[role][i, :length].tolist()
                 per_model |= {f"{role}_pred": predicted, f"{role}_prob": float(probabilities[predicted]),
                               f"{role}_target_prob": float(probabilities[targets[i]]),

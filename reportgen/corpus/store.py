@@ -32,7 +32,7 @@ import numpy as np
 import reportgen
 from reportgen.corpus.run import CorpusRow
 from reportgen.errors import ReportgenError
-from reportgen.rendering.output import atomic_file, write_atomically
+from reportgen.output import atomic_file, write_atomically
 from reportgen.scan.records import describe_mismatch
 
 if TYPE_CHECKING:
@@ -222,7 +222,8 @@ class CorpusStore:
         runs: dict[str, list[Path]] = {}
         for part in self._parts():
             runs.setdefault(part.stem.rsplit("-", 1)[0], []).append(part)
-        return ([[self.merged_path]] if self.merged_path.is_file() else []) + [sorted(v) for _, v in sorted(runs.items())]
+        merged = [[self.merged_path]] if self.merged_path.is_file() else []
+        return merged + [sorted(v) for _, v in sorted(runs.items())]
 
     def merge(self) -> int:
         """Fold every part into rows.parquet, sorted by index, each row once; returns the row count.

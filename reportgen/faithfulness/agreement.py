@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reportgen.methods import is_signed
+from reportgen.results import ModelAttribution
+
 
 def average_ranks(values: Sequence[float]) -> np.ndarray:
     """Ranks 0…n−1, tied values sharing the mean of the ranks they span."""
@@ -48,3 +51,10 @@ def rank_agreement(score_lists: Sequence[Sequence[float]]) -> list[list[float]]:
         for j in range(i + 1, n):
             matrix[i][j] = matrix[j][i] = spearman(score_lists[i], score_lists[j])
     return matrix
+
+
+def method_agreement(model: ModelAttribution, methods: Sequence[str], positions: Sequence[int]) -> list[list[float]]:
+    """Spearman ρ between every pair of `methods` of one model over the token `positions`; unsigned
+    methods rank by magnitude, signed ones by evidence for the target."""
+    return rank_agreement([[model.methods[m].scores[i] if is_signed(m) else abs(model.methods[m].scores[i])
+                            for i in positions] for m in methods])

@@ -10,7 +10,7 @@ and [SEP]. With m_k = ceil(k·n) (so at least one token once n ≥ 1) and p = p_
 
 averaged over k ∈ KS (AOPC). "Deleted" means removed from the sequence: later tokens shift left and the
 row is re-padded with [PAD] to the input's width, with its attention mask, so a model that pools over
-padding (the user's mean-all) still sees max_length positions. [CLS]/[SEP] are never deleted and never
+padding (mean-all) still sees max_length positions. [CLS]/[SEP] are never deleted and never
 counted; padding is never a candidate. Signed methods rank by evidence *for* c (most positive first),
 unsigned ones by magnitude; ties go to the earlier position. The same numbers for random rankings
 (mean over `random_orders` seeded permutations, each seeded by the text's own token ids, so a text
@@ -32,12 +32,11 @@ from typing import NamedTuple
 
 import torch
 
-from reportgen.attribution.attention import trimmed_padding_keys
-from reportgen.batching import ChunkRunner, autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
-from reportgen.results import Faithfulness
+from reportgen.perturbation import removal_logits
+from reportgen.results import Curve, Faithfulness, Score
 
 KS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)
 CURVE_FRACTIONS: tuple[float, ...] = (0.0, 0.01, 0.05, 0.10, 0.20, 0.30, 0.50, 0.70, 1.0)
@@ -138,15 +137,12 @@ def token_counts(fractions: list[float], n: torch.Tensor) -> torch.Tensor:
     return torch.ceil(torch.tensor(fractions, dtype=torch.float64) * n - TOLERANCE).clamp(min=0).minimum(n).long()
 
 
-def perturbed(input_ids: torch.Tensor, real: torch.Tensor, candidates: torch.Tensor, ranks: torch.Tensor,
-              counts: torch.Tensor, keep: torch.Tensor, pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids, attention mask) per row: the kept tokens shifted left in order, then [PAD] to the same width."""
+def kept_positions(real: torch.Tensor, candidates: torch.Tensor, ranks: torch.Tensor, counts: torch.Tensor,
+                   keep: torch.Tensor) -> torch.Tensor:
+    """(rows, seq) positions that stay: with keep, the specials and the top `counts` candidates; else
+    every real token but the top `counts`."""
     top = ranks < counts.unsqueeze(1)
-    kept = torch.where(keep.unsqueeze(1), (real & ~candidates) | top, real & ~top)
-    order = (~kept).to(torch.uint8).sort(dim=1, stable=True).indices  # kept positions first, in order
-    mask = torch.arange(kept.shape[1], device=kept.device) < kept.sum(dim=1, keepdim=True)
-    ids = torch.where(mask, input_ids.gather(1, order), torch.full_like(input_ids, pad_token_id))
-    return ids, mask.long()
+    return torch.where(keep.unsqueeze(1), (real & ~candidates) | top, real & ~top)
 
 
 @dataclass
@@ -169,7 +165,7 @@ def random_reference(model: LoadedModel, inputs: EncodedTexts, targets: torch.Te
                      settings: FaithfulnessSettings) -> RandomReference:
     """The random orders' rows, once for all methods that explain these targets."""
     no_scores = torch.zeros(inputs.input_ids.shape)
-    table = _probabilities(model, inputs, no_scores, targets, True, settings, random_plan(settings))
+    table = _target_probabilities(model, inputs, no_scores, targets, True, settings, random_plan(settings))
     return RandomReference(targets.cpu().clone(), table)
 
 
@@ -185,14 +181,13 @@ def measure_faithfulness(model: LoadedModel, inputs: EncodedTexts, scores: torch
         reference = random_reference(model, inputs, targets, settings)
     elif not torch.equal(reference.targets, targets.cpu()):
         raise ReportgenError("faithfulness: the random reference was computed for other targets")
-    own = _probabilities(model, inputs, scores, targets, signed, settings, method_plan(settings))
+    own = _target_probabilities(model, inputs, scores, targets, signed, settings, method_plan(settings))
     return [summarise({**mine, **chance}, settings) for mine, chance in zip(own, reference.probabilities)]
 
 
-@torch.inference_mode()
-def _probabilities(model: LoadedModel, inputs: EncodedTexts, scores: torch.Tensor, targets: torch.Tensor,
-                   signed: bool, settings: FaithfulnessSettings,
-                   perturbations: list[Perturbation]) -> list[dict[Perturbation, float]]:
+def _target_probabilities(model: LoadedModel, inputs: EncodedTexts, scores: torch.Tensor, targets: torch.Tensor,
+                          signed: bool, settings: FaithfulnessSettings,
+                          perturbations: list[Perturbation]) -> list[dict[Perturbation, float]]:
     """p_target of each text under each perturbation, batched over (text, perturbation) rows."""
     device = model.device
     real = inputs.attention_mask.bool()
@@ -201,25 +196,21 @@ def _probabilities(model: LoadedModel, inputs: EncodedTexts, scores: torch.Tenso
     counts = token_counts([p.fraction for p in perturbations], candidates.sum(dim=1))
     keep = torch.tensor([p.keep for p in perturbations])
     which = torch.tensor([p.ranking for p in perturbations])
-    # Longest rows first, so that a pass's rows have similar lengths and padding keys are trimmed.
-    lengths = torch.where(keep, counts + (real & ~candidates).sum(dim=1, keepdim=True),
-                          real.sum(dim=1, keepdim=True) - counts)
-    rows = lengths.flatten().argsort(descending=True, stable=True)
-    to_device = [t.to(device) for t in (inputs.input_ids, real, candidates, ranks, counts, keep, which, targets)]
-    input_ids, real, candidates, ranks, counts, keep, which, targets = to_device
-    probabilities = torch.empty(len(rows), dtype=torch.float32, device=device)
-    pad_token_id = model.tokenizer.pad_token_id
+    sizes = torch.where(keep, counts + (real & ~candidates).sum(dim=1, keepdim=True),
+                        real.sum(dim=1, keepdim=True) - counts)
+    real, candidates, ranks, counts, keep, which = (t.to(device)
+                                                     for t in (real, candidates, ranks, counts, keep, which))
 
-    def work(start: int, stop: int) -> None:
-        row = rows[start:stop].to(device)
-        text, step = row // len(perturbations), row % len(perturbations)
-        ids, mask = perturbed(input_ids[text], real[text], candidates[text], ranks[text, which[step]],
-                              counts[text, step], keep[step], pad_token_id)
-        with autocast(device, settings.precision), trimmed_padding_keys(model.module):
-            logits = model.logits(mask, input_ids=ids)
-        probabilities[row] = logits.float().softmax(dim=-1).gather(1, targets[text].view(-1, 1)).squeeze(1)
+    def kept_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        text, step = rows // len(perturbations), rows % len(perturbations)
+        return text, kept_positions(real[text], candidates[text], ranks[text, which[step]], counts[text, step],
+                                    keep[step])
 
-    ChunkRunner(settings.batch_size, settings.on_progress).run(len(rows), work)
+    logits = removal_logits(model, inputs, kept_rows, sizes, batch_size=settings.batch_size,
+                            precision=settings.precision, on_progress=settings.on_progress)
+    text = torch.arange(len(inputs), device=device).repeat_interleave(len(perturbations))
+    chosen = targets.to(device)[text].view(-1, 1)
+    probabilities = model.verdicts(logits).probabilities.gather(1, chosen).squeeze(1)
     table = probabilities.view(len(inputs), len(perturbations)).cpu().double()
     return [dict(zip(perturbations, p.tolist())) for p in table]
 
@@ -246,9 +237,9 @@ def summarise(p: dict[Perturbation, float], settings: FaithfulnessSettings) -> F
     random_comprehensive = over_randoms(lambda r: drops(False, r))
     random_sufficient = over_randoms(lambda r: drops(True, r))
     return Faithfulness(
-        comprehensiveness=_mean(comprehensive), sufficiency=_mean(sufficient),
-        random_comprehensiveness=_mean(random_comprehensive), random_sufficiency=_mean(random_sufficient),
-        comprehensiveness_by_k=comprehensive, sufficiency_by_k=sufficient,
-        random_comprehensiveness_by_k=random_comprehensive, random_sufficiency_by_k=random_sufficient,
-        curve=curve(0), random_curve=over_randoms(curve), probability=original,
+        scores={"comprehensiveness": Score(_mean(comprehensive), _mean(random_comprehensive), comprehensive,
+                                           random_comprehensive),
+                "sufficiency": Score(_mean(sufficient), _mean(random_sufficient), sufficient, random_sufficient)},
+        curves={"deletion": Curve(curve(0), over_randoms(curve))},
+        probability=original,
     )

@@ -1,7 +1,8 @@
-"""The user's classifier module: a BERT encoder, pooled over positions, then an MLP head.
+"""The classifier module of mean-pooled BERT state dicts: a BERT encoder, pooled over positions, then an
+MLP head.
 
-It mirrors the user's training code exactly (attribute names `bert`, `dropout`, `classifier`),
-so that their `state_dict` checkpoints load without renaming and predictions match theirs.
+It mirrors the training code of such checkpoints exactly (attribute names `bert`, `dropout`, `classifier`),
+so that their `state_dict` checkpoints load without renaming and predictions match the originals.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None, pooling: str
 
 
 def build_head(widths: list[int], dropout: float) -> nn.Sequential:
-    """Linear-ReLU-Dropout blocks ending in a Linear: widths [768, 256, 2] is the user's head."""
+    """Linear-ReLU-Dropout blocks ending in a Linear: widths [768, 256, 2] is a bert-base head."""
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
@@ -49,7 +50,7 @@ HEAD_KEY = re.compile(r"classifier\.(\d+)\.(weight|bias)")
 
 
 def head_widths(state_dict: Mapping[str, torch.Tensor], hidden_size: int, source: str) -> list[int]:
-    """The head's widths ([hidden, 256, C] for the user's head), read from the state dict, never assumed.
+    """The head's widths ([hidden, 256, C] for the usual head), read from the state dict, never assumed.
 
     Every `classifier.N.weight` and `.bias` counts (a bias gives its layer's width too), so a missing
     tensor is reported by name instead of silently describing a shallower head.

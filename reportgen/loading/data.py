@@ -24,7 +24,7 @@ class Rows:
 
     name: str
     split: str | None
-    dataset: "datasets.Dataset"  # noqa: F821 (imported lazily: `datasets` is slow to import)
+    dataset: datasets.Dataset  # noqa: F821 (imported lazily: `datasets` is slow to import)
     text_column: str
     label_column: str | None
     class_names: list[str] | None

@@ -14,6 +14,9 @@ import os
 import threading
 from pathlib import Path
 
+from reportgen.choices import CHECKPOINT_SUFFIXES
+from reportgen.errors import ReportgenError
+
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 PROBE_TIMEOUT_S = 2.0
 """How long the hub endpoint has to answer; a look-up on a machine without network then fails this fast."""
@@ -22,6 +25,14 @@ PROBE_TIMEOUT_S = 2.0
 def looks_like_path(spec: str) -> bool:
     """A spec that names a local file or folder (existing or not), never a hub id."""
     return spec.startswith((".", "/", "~")) or Path(spec).expanduser().exists()
+
+
+def check_model_exists(spec: str, role: str) -> None:
+    """A model named by a local path (or a checkpoint ending) that is not there: one line, torch-free, so the
+    command line says it before the heavy imports. Hub ids pass (they are looked up when loading)."""
+    path = Path(spec).expanduser()
+    if not path.exists() and (path.suffix in CHECKPOINT_SUFFIXES or looks_like_path(spec)):
+        raise ReportgenError(f"--{role}: no such file: {spec}")
 
 
 def first_line(exc: BaseException) -> str:
@@ -48,7 +59,7 @@ def _head(endpoint: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _answers(endpoint: str) -> bool:
     """`_head` in a daemon thread, so that even a hanging DNS look-up costs at most PROBE_TIMEOUT_S."""
     result: list[bool] = []

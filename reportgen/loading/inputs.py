@@ -1,6 +1,6 @@
-"""Turn texts into model inputs exactly as the user's pipeline did.
+"""Turn texts into model inputs exactly as the models' own training pipeline did.
 
-The user's model averages over every position, padding included, so padding is part of the
+A mean-all model averages over every position, padding included, so padding is part of the
 input: models that need it are padded to `max_length`, the others only to the longest text.
 """
 
@@ -15,7 +15,6 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from reportgen.errors import ReportgenError
-
 
 T = TypeVar("T")
 
@@ -40,6 +39,12 @@ class EncodedTexts:
     # False when the tokenizer is a slow (Python) one: no offsets exist, so every token is its own
     # word and spans are (0, 0).
     words_exact: bool = False
+    # (batch, seq) segment of each position as the tokenizer gives it (0 for a single text; 0/1 for a
+    # sentence pair); None where the tokenizer has none (RoBERTa). Position-aligned like input_ids.
+    token_type_ids: torch.Tensor | None = None
+    # Per text, per non-padding token: which input sequence it came from (0, or 1 for the second text
+    # of a pair; None for special tokens), aligned with `tokens()` like word_ids.
+    sequence_ids: list[list[int | None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -56,7 +61,9 @@ class EncodedTexts:
         index = rows if isinstance(rows, slice) else torch.as_tensor(rows, dtype=torch.long)
         return EncodedTexts(self.input_ids[index], self.attention_mask[index],
                             self.special_tokens_mask[index], _pick(self.truncated, rows),
-                            _pick(self.word_ids, rows), _pick(self.offsets, rows), self.words_exact)
+                            _pick(self.word_ids, rows), _pick(self.offsets, rows), self.words_exact,
+                            None if self.token_type_ids is None else self.token_type_ids[index],
+                            _pick(self.sequence_ids, rows))
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
@@ -87,14 +94,18 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
     special = [] if exact else batch["special_tokens_mask"].tolist()
     word_ids: list[list[int | None]] = []
     offsets: list[list[tuple[int, int]]] = []
+    sequence_ids: list[list[int | None]] = []
     for i, n in enumerate(batch["attention_mask"].sum(dim=1).tolist()):
         kept = slice(0, n) if tokenizer.padding_side == "right" else slice(width - n, width)  # padding left out
         if exact:
             word_ids.append(batch.word_ids(i)[kept])
             offsets.append(batch.encodings[i].offsets[kept])
+            sequence_ids.append(batch.sequence_ids(i)[kept])
         else:
             words = count()  # no word boundaries known: each token is a word of its own
             word_ids.append([None if flag else next(words) for flag in special[i][kept]])
             offsets.append([(0, 0)] * n)
+            sequence_ids.append([None if flag else 0 for flag in special[i][kept]])
     return EncodedTexts(batch["input_ids"], batch["attention_mask"], batch["special_tokens_mask"],
-                        [n > room for n in full_lengths], word_ids, offsets, exact)
+                        [n > room for n in full_lengths], word_ids, offsets, exact, batch.get("token_type_ids"),
+                        sequence_ids)

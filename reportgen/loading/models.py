@@ -10,20 +10,27 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
+from reportgen.choices import CHECKPOINT_SUFFIXES
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
-from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path
+from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.results import ModelInfo
 
-CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 T = TypeVar("T")
+
+
+class Verdicts(NamedTuple):
+    """What a model says about each text: its class probabilities and the class it predicts."""
+
+    probabilities: torch.Tensor  # (batch, classes) fp32
+    predicted: torch.Tensor  # (batch,) long
 
 
 @dataclass
@@ -65,6 +72,13 @@ class LoadedModel:
         embeddings are added inside the model, as usual)."""
         out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
         return out if isinstance(out, torch.Tensor) else out.logits
+
+    def verdicts(self, logits: torch.Tensor) -> Verdicts:
+        """Probabilities (softmax over the classes) and predicted class (argmax) from class logits
+        (batch, classes): the one place that reads a head's logits as a verdict, so a multi-label
+        (sigmoid) head would change only this."""
+        probabilities = logits.float().softmax(dim=-1)
+        return Verdicts(probabilities, probabilities.argmax(dim=-1))
 
 
 def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None:
@@ -234,6 +248,5 @@ def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torc
         if not (path / "config.json").is_file():
             raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")
         return load_huggingface(str(path), role=role, device=device)
-    if path.suffix in CHECKPOINT_SUFFIXES or looks_like_path(spec):
-        raise ReportgenError(f"--{role}: no such file: {spec}")
+    check_model_exists(spec, role)
     return load_huggingface(spec, role=role, device=device)

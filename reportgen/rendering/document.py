@@ -13,9 +13,9 @@ from pathlib import Path
 
 from reportgen.choices import GRANULARITIES, SCALES
 from reportgen.errors import ReportgenError
+from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
-from reportgen.rendering.output import check_writable, write_atomically
 from reportgen.results import Report
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import jinja2
 
 from reportgen.choices import GRANULARITIES, SCALES
-from reportgen.rendering.view_model import build_view
 from reportgen.errors import ReportgenError
+from reportgen.rendering.view_model import build_view
 from reportgen.results import Report
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

@@ -60,7 +60,7 @@ def markdown_document(title: str, facts: Sequence[tuple[str, str]], table_header
     """The header facts as a bullet list, the summary table, then each sample's label and sentence.
 
     `sentences` are (label, sentence) with the sentence already Markdown (see
-    `reportgen.rendering.sentences.sentence`); everything else is plain text and escaped here.
+    `reportgen.rendering.reading.describe`); everything else is plain text and escaped here.
     """
     parts = [f"# {escape(title)}"]
     if facts:

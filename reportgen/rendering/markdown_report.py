@@ -6,8 +6,8 @@ sentence: the notes and the HTML can never tell different stories.
 
 from __future__ import annotations
 
-from reportgen.reading import describe
 from reportgen.rendering.markdown import markdown_document
+from reportgen.rendering.reading import describe
 from reportgen.rendering.view_model import build_view
 from reportgen.results import Report
 

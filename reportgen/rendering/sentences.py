@@ -61,9 +61,3 @@ def to_markdown(parts: Sequence[Part]) -> str:
     text = "".join(f"*{escape_inline(p.text)}*" if p.emphasis else escape_inline(p.text) for p in parts)
     return escape_line_start(text)
 
-
-def sentence(title_by_role: Mapping[str, str], predicted: Mapping[str, str], probability: Mapping[str, float],
-             lead_words: Mapping[str, Sequence[str]]) -> str:
-    """The sentence in Markdown, e.g. "Base predicted negative (0.98), led by *never*, *off*, *mexican*;
-    fine-tuned predicted positive (0.98), led by *great*, *film*, *basically*."."""
-    return to_markdown(sentence_parts(title_by_role, predicted, probability, lead_words))

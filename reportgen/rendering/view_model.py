@@ -10,18 +10,29 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reportgen.choices import GRANULARITIES, SCALES, allowed_delta, is_signed, method_title
 from reportgen.comparison import most_changed, strongest
-from reportgen.faithfulness.agreement import rank_agreement
+from reportgen.faithfulness.agreement import method_agreement
+from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
+from reportgen.methods import is_signed, method_title
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
-from reportgen.rendering.colors import LEVELS, Shade, css_class, level_of, shades
-from reportgen.reading import verdict_parts
+from reportgen.rendering.colors import LEVELS, css_class, level_of
+from reportgen.rendering.pieces import (
+    LegendView,
+    PageView,
+    all_shades,
+    describe_model,
+    fixed_steps,
+    generator,
+    legend,
+    mark,
+    role_title,
+    versions_line,
+)
+from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.sentences import Part
 from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
-from reportgen.words import word_scores
+from reportgen.words import is_word, special_positions, word_scores
 
-ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
-DELTA_WARNING = 0.05  # flag IG when |delta| exceeds 5 % of |F(x) − F(x′)|
 TOP_K = 5
 CHART_WORDS = 6  # bars per direction and model in a sample's chart
 
@@ -33,10 +44,6 @@ def fmt(score: float) -> str:
 
 def pct(share: float) -> str:
     return f"{100 * share:.1f}%"
-
-
-def role_title(role: str) -> str:
-    return ROLE_TITLES.get(role, role)
 
 
 @dataclass
@@ -59,16 +66,6 @@ class TokenView:
     title: str  # hover text
     css: str  # shade class plus "cont"/"special" markers
     lead: str
-
-
-@dataclass
-class LegendView:
-    caption: str
-    low: str
-    high: str
-    low_word: str  # "against", "less in fine-tuned", ""
-    high_word: str
-    swatches: list[str]
 
 
 @dataclass
@@ -177,15 +174,10 @@ class FaithfulnessRow:
 
 
 @dataclass
-class ReportView:
-    title: str
-    explanation: str
-    header: list[tuple[str, str]]
-    models: list[tuple[str, str]]
+class ReportView(PageView):
     roles: list[tuple[str, str]]  # (role, title)
     summary: list[SummaryRow]
     samples: list[SampleView]
-    shades: list[Shade]
     scale_note: str
     unit_name: str  # "word" or "wordpiece"
     faithfulness: bool
@@ -193,22 +185,16 @@ class ReportView:
     faithfulness_verdicts: list[str]
     faithfulness_note: str
     difference_note: str
-    generator: str = ""
     levels: int = LEVELS
     notes: list[str] = field(default_factory=list)
-
-
-def _mark(model: ModelAttribution, label: int | None) -> str:
-    if label is None:
-        return ""
-    return "✓" if model.predicted == label else "✗"
 
 
 def outcome(sample: SampleResult) -> str:
     """'base ✗ · fine-tuned ✓' at a glance; 'no label' when the label is unknown."""
     if sample.label is None:
         return "no label"
-    return " · ".join(f"{role_title(role).lower()} {_mark(m, sample.label)}" for role, m in sample.models.items())
+    return " · ".join(f"{role_title(role).lower()} {mark(m.predicted, sample.label)}"
+                      for role, m in sample.models.items())
 
 
 # --- units: words or wordpieces ------------------------------------------------------------------------
@@ -233,14 +219,6 @@ def units(sample: SampleResult, granularity: str) -> list[Unit]:
                         "" if number == 0 or glued else " "))
         previous_end = word.end if word.end is not None else previous_end
     return out
-
-
-def special_positions(sample: SampleResult) -> set[int]:
-    """Where the tokenizer's own tokens are ([CLS], RoBERTa's <s>): with offsets known, the tokens of
-    words without characters of the text; otherwise tokens written like [CLS]."""
-    if sample.words_exact:
-        return {t for w in sample.words if w.start is None for t in range(w.first_token, w.last_token)}
-    return {i for i, token in enumerate(sample.tokens) if token.startswith("[") and token.endswith("]")}
 
 
 def unit_scores(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
@@ -269,21 +247,14 @@ def _token_views(pieces: list[Unit], values: list[float], token_scores: list[flo
 
 
 def _top(pieces: list[Unit], values: list[float], scale_max: float, sign: int, kind: str) -> list[TopToken]:
-    ranked = sorted(((v * sign, -i) for i, v in enumerate(values) if v * sign > 0 and not pieces[i].special),
-                    reverse=True)[:TOP_K]
-    return [TopToken(pieces[-i].text, _position(pieces[-i]), fmt(values[-i]),
-                     css_class(level_of(values[-i] if kind != "unsigned" else abs(values[-i]), scale_max), kind))
-            for _, i in ranked]
+    positive, negative = strongest(values, TOP_K, {i for i, piece in enumerate(pieces) if piece.special})
+    return [TopToken(pieces[i].text, _position(pieces[i]), fmt(value),
+                     css_class(level_of(value if kind != "unsigned" else abs(value), scale_max), kind))
+            for i, value in (positive if sign > 0 else negative)]
 
 
 def _legend(caption: str, scale_max: float, kind: str) -> LegendView:
-    if kind == "unsigned":
-        levels, low, low_word, high_word = range(0, LEVELS + 1), "0", "", ""
-    else:
-        levels, low = range(-LEVELS, LEVELS + 1), fmt(-scale_max)
-        low_word, high_word = ("less in fine-tuned", "more in fine-tuned") if kind == "difference" \
-            else ("against", "for")
-    return LegendView(caption, low, fmt(scale_max), low_word, high_word, [css_class(level, kind) for level in levels])
+    return legend(caption, kind, fmt(-scale_max), fmt(scale_max), ("less in fine-tuned", "more in fine-tuned"))
 
 
 def _scale_max(values: list[float]) -> float:
@@ -297,15 +268,18 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
     f = result.faithfulness
     if f is None or curve_fractions is None:
         return None
-    comp_ok, suff_ok = f.comprehensiveness > f.random_comprehensiveness, f.sufficiency < f.random_sufficiency
+    comp_ok, suff_ok = beats_random(f)
+    comprehensiveness, sufficiency = f.scores["comprehensiveness"], f.scores["sufficiency"]
+    deletion = f.curves["deletion"]
     verdict = {(True, True): "beats random on both", (True, False): "beats random on comprehensiveness only",
                (False, True): "beats random on sufficiency only", (False, False): "no better than random"}[
         (comp_ok, suff_ok)]
     curve = line_chart([100 * x for x in curve_fractions],
-                       [("top-ranked removed first", f.curve, "solid"), ("random order", f.random_curve, "dashed")],
+                       [("top-ranked removed first", deletion.values, "solid"),
+                        ("random order", deletion.random, "dashed")],
                        title="Deletion curve: p(target) as tokens are removed")
-    return FaithfulnessView(f"{f.comprehensiveness:.3f}", f"{f.sufficiency:.3f}", f"{f.random_comprehensiveness:.3f}",
-                            f"{f.random_sufficiency:.3f}", verdict,
+    return FaithfulnessView(f"{comprehensiveness.value:.3f}", f"{sufficiency.value:.3f}",
+                            f"{comprehensiveness.random:.3f}", f"{sufficiency.random:.3f}", verdict,
                             "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve)
 
 
@@ -321,13 +295,11 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
     delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
     if result.steps is not None:
         delta += f" after {result.steps} path steps"
+    if result.adds_up(tolerance):
+        return delta, None
     if tolerance is None:
-        if relative <= DELTA_WARNING:
-            return delta, None
         return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
                        "Raise --steps for trustworthy scores.")
-    if abs(result.convergence_delta) <= allowed_delta(result.target_logit_change or 0.0, tolerance):
-        return delta, None
     return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
                    f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
                    "Raise --max-steps for trustworthy scores.")
@@ -341,11 +313,11 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     own_max = _scale_max(values)
     scale = own_max if scale_max is None else scale_max
     delta, warning = _delta(result, tolerance)
-    mark = _mark(model, sample.label)
+    shown = mark(model.predicted, sample.label)
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
         prediction=f"{class_names[model.predicted]} ({model.probabilities[model.predicted]:.2f})",
-        target=class_names[model.target], mark=mark, verdict_css={"✓": "right", "✗": "wrong"}.get(mark, "unknown"),
+        target=class_names[model.target], mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
         tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens),
         legend=_legend(f"{role_title(role)} scale", scale, kind) if scale_max is None else None,
         pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
@@ -422,7 +394,7 @@ def _occurrence_labels(pieces: list[Unit]) -> list[str]:
     for piece in pieces:
         key = piece.text.lower()
         seen[key] += 1
-        numbered = total[key] > 1 and not piece.special and any(c.isalnum() for c in piece.text)  # not ". (7)"
+        numbered = total[key] > 1 and not piece.special and is_word(piece.text)  # not ". (7)"
         labels.append(f"{piece.text} ({seen[key]})" if numbered else piece.text)
     return labels
 
@@ -434,9 +406,7 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     keep = [i for i in range(len(sample.tokens)) if i not in specials]
     views = []
     for role, model in sample.models.items():
-        ranked = {m: [model.methods[m].scores[i] if is_signed(m) else abs(model.methods[m].scores[i]) for i in keep]
-                  for m in methods}
-        matrix = rank_agreement([ranked[m] for m in methods])
+        matrix = method_agreement(model, methods, keep)
         rows = [[method_title(a)] + ["—" if i == j else ("n/a" if math.isnan(matrix[i][j]) else f"{matrix[i][j]:+.2f}")
                                     for j in range(len(methods))] for i, a in enumerate(methods)]
         views.append(AgreementView(role_title(role), [method_title(m) for m in methods], rows))
@@ -449,7 +419,8 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
     methods = report.meta.methods
     where = f"row {sample.index}" if sample.index is not None else f"text {number}"
     return SampleView(
-        anchor=f"sample-{number}", heading=f"Sample {number}: {where}", sentence=verdict_parts(sample, names, methods[0]),
+        anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
+        sentence=verdict_parts(sample, names, methods[0]),
         text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
         outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
         chart=_chart(sample, methods[0], pieces, names),
@@ -467,12 +438,12 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
         flags.append("truncated")
     if any(c.delta_warning for block in view.methods for c in block.columns):
         flags.append("IG delta high")
-    comprehensiveness = [f"{m.methods[method].faithfulness.comprehensiveness:.3f} "
-                         f"(random {m.methods[method].faithfulness.random_comprehensiveness:.3f})"
-                         for m in sample.models.values() if m.methods[method].faithfulness is not None]
+    measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
+                if m.methods[method].faithfulness is not None]
+    comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
-        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {_mark(m, sample.label)}".strip()
+        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {mark(m.predicted, sample.label)}".strip()
                for m in sample.models.values()],
         comprehensiveness=comprehensiveness, outcome=view.outcome, flags=", ".join(flags),
     )
@@ -487,20 +458,17 @@ def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]
     rows, verdicts = [], []
     roles = [m.role for m in report.meta.models]
     for role in roles:
-        best_method, best_value, role_rows = None, -math.inf, []
+        means = {}
         for method in report.meta.methods:
-            metrics = [s.models[role].methods[method].faithfulness for s in report.samples]
-            metrics = [f for f in metrics if f is not None]
-            if not metrics:
-                continue
-            mean = {name: sum(getattr(f, name) for f in metrics) / len(metrics)
-                    for name in ("comprehensiveness", "sufficiency", "random_comprehensiveness", "random_sufficiency")}
-            value = mean["comprehensiveness"] - mean["sufficiency"]
-            if value > best_value:
-                best_method, best_value = method, value
-            role_rows.append(FaithfulnessRow(method_title(method), role_title(role),
-                                             f"{mean['comprehensiveness']:.3f}", f"{mean['random_comprehensiveness']:.3f}",
-                                             f"{mean['sufficiency']:.3f}", f"{mean['random_sufficiency']:.3f}", False))
+            measured = mean_scores([f for s in report.samples
+                                    if (f := s.models[role].methods[method].faithfulness) is not None])
+            if measured is not None:
+                means[method] = measured
+        best = most_faithful(means)
+        best_method, best_value = best if best else (None, -math.inf)
+        role_rows = [FaithfulnessRow(method_title(method), role_title(role), f"{mean.comprehensiveness:.3f}",
+                                     f"{mean.random_comprehensiveness:.3f}", f"{mean.sufficiency:.3f}",
+                                     f"{mean.random_sufficiency:.3f}", False) for method, mean in means.items()]
         for row in role_rows:
             row.best = row.method == method_title(best_method) and len(role_rows) > 1
         rows += role_rows
@@ -535,11 +503,11 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
                  for method in meta.methods if m.methods[method].steps is not None]
         span = f"{min(taken)}–{max(taken)}" if taken and min(taken) != max(taken) else f"{taken[0]}" if taken else "no"
-        method_text += (f"; integrated gradients with {span} steps per sample ({meta.quadrature}, nested), each refined "
-                        f"until its convergence delta is within {100 * meta.tolerance:g}% of F(x)−F(x′), at most "
-                        f"{meta.max_steps}")
+        method_text += (f"; integrated gradients with {span} steps per sample ({meta.quadrature}, nested), "
+                        f"each refined until its convergence delta is within {100 * meta.tolerance:g}% of "
+                        f"F(x)−F(x′), at most {meta.max_steps}")
     elif meta.steps is not None:
-        method_text += f"; integrated gradients with {meta.steps} steps ({meta.quadrature})"
+        method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"
@@ -558,16 +526,15 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         "Words were reconstructed from '##' continuations (the data has no tokenizer offsets)."]
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
-        explanation=explanation(meta.methods),
+        lede=explanation(meta.methods),
         header=[("Methods", method_text), ("Target", meta.target), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
-                ("Versions", ", ".join(f"{k} {v}" for k, v in meta.versions.items()))],
+                ("Versions", versions_line(meta.versions))],
         models=[(role_title(m.role), describe_model(m)) for m in meta.models],
         roles=roles,
         summary=[_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)],
-        samples=samples, shades=shades("signed") + shades("unsigned")[1:] + shades("difference"),
-        generator=f"reportgen {meta.versions.get('reportgen', '')}", unit_name=granularity,
+        samples=samples, shades=all_shades(), generator=generator(meta.versions), unit_name=granularity,
         scale_note=("One colour scale per sample and method, shared by both model columns, so shades compare "
                     "across models." if scale == "shared" else
                     "Each column has its own colour scale: compare shades within a column, not across."),
@@ -580,16 +547,3 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         notes=notes,
     )
 
-
-def describe_model(info: ModelInfo) -> str:
-    """A model as the header names it: file name, SHA-256, format (shared with the corpus report)."""
-    parts = [info.name]
-    if info.sha256:
-        parts.append(f"sha256 {info.sha256}")
-    if info.format == "checkpoint":
-        parts.append(f"state dict on encoder {info.encoder}, pooling {info.pooling}")
-    else:
-        parts.append("Hugging Face model")
-    if info.note:
-        parts.append(info.note)
-    return " · ".join(parts)

@@ -1,7 +1,7 @@
 """Predict many dataset rows with both models, batch by batch, forward passes only.
 
 Rows run in batches of similar token length. Models whose pooling averages over every position
-(the user's `mean-all`) still see every text padded to `max_length`, exactly as in training:
+(`mean-all`) still see every text padded to `max_length`, exactly as in training:
 their predictions depend on it; similar lengths only let attention skip the padding keys that
 no query may see (`predict_logits`), which is exact. Models whose pooling ignores padding
 (masked-mean, cls, Hugging Face heads) get each batch padded only to its longest text, which
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,10 @@ import torch
 
 import reportgen
 from reportgen.inference import predict_logits
+from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
-from reportgen.loading.labels import check_labels
-from reportgen.loading.models import LoadedModel
+from reportgen.loading.models import LoadedModel, Verdicts
 from reportgen.scan.records import FORMAT, FORMAT_VERSION, ScanRow
 
 ROLES = ("base", "finetuned")
@@ -72,8 +72,9 @@ def trim_padding(inputs: EncodedTexts) -> EncodedTexts:
     keep = inputs.attention_mask.bool().any(dim=0)
     if bool(keep.all()):
         return inputs
-    return EncodedTexts(inputs.input_ids[:, keep], inputs.attention_mask[:, keep],
-                        inputs.special_tokens_mask[:, keep], inputs.truncated)
+    return replace(inputs, input_ids=inputs.input_ids[:, keep], attention_mask=inputs.attention_mask[:, keep],
+                   special_tokens_mask=inputs.special_tokens_mask[:, keep],
+                   token_type_ids=None if inputs.token_type_ids is None else inputs.token_type_ids[:, keep])
 
 
 def length_order(encoded: dict[str, EncodedTexts]) -> list[int]:
@@ -83,25 +84,21 @@ def length_order(encoded: dict[str, EncodedTexts]) -> list[int]:
     return sorted(range(len(longest)), key=lambda i: longest[i])
 
 
-def _probabilities(model: LoadedModel, inputs: EncodedTexts, positions: list[int], precision: str) -> torch.Tensor:
+def _verdicts(model: LoadedModel, inputs: EncodedTexts, positions: list[int], precision: str) -> Verdicts:
     batch = inputs.select(positions)
     if not model.info.pads_to_max_length:
         batch = trim_padding(batch)
     logits = predict_logits(model, batch, batch_size=len(positions), precision=precision)
-    return logits.softmax(dim=-1).cpu()
+    return Verdicts(*(verdict.cpu() for verdict in model.verdicts(logits)))
 
 
-def make_row(index: int, label: int | None, base: torch.Tensor, finetuned: torch.Tensor) -> ScanRow:
-    base_pred, finetuned_pred = int(base.argmax()), int(finetuned.argmax())
+def make_row(index: int, label: int | None, verdicts: dict[str, Verdicts], i: int) -> ScanRow:
+    """Row `i` of both models' verdicts as a scan row."""
+    base, finetuned = verdicts["base"].probabilities[i], verdicts["finetuned"].probabilities[i]
+    base_pred, finetuned_pred = int(verdicts["base"].predicted[i]), int(verdicts["finetuned"].predicted[i])
     return ScanRow(index=index, label=label, base_pred=base_pred, base_prob=round(float(base[base_pred]), 6),
                    finetuned_pred=finetuned_pred, finetuned_prob=round(float(finetuned[finetuned_pred]), 6),
                    gap=round(0.5 * float((base - finetuned).abs().sum()), 6))
-
-
-def same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
-    """Whether two models take identical inputs, so one tokenization serves both."""
-    return (type(a.tokenizer) is type(b.tokenizer) and a.tokenizer.name_or_path == b.tokenizer.name_or_path
-            and len(a.tokenizer) == len(b.tokenizer) and a.info.pads_to_max_length == b.info.pads_to_max_length)
 
 
 @dataclass
@@ -149,9 +146,9 @@ def predict_rows(models: dict[str, LoadedModel], rows: Rows, indices: list[int],
             upcoming = submit(starts[number + 1]) if number + 1 < len(starts) else None
             for first in range(0, len(window.order), batch_size):
                 positions = window.order[first:first + batch_size]
-                probs = {role: _probabilities(m, window.encoded[role], positions, precision)
-                         for role, m in models.items()}
-                yield [make_row(window.indices[p], window.labels[p], probs["base"][i], probs["finetuned"][i])
+                verdicts = {role: _verdicts(m, window.encoded[role], positions, precision)
+                            for role, m in models.items()}
+                yield [make_row(window.indices[p], window.labels[p], verdicts, i)
                        for i, p in enumerate(positions)]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C need not wait for a tokenization in flight

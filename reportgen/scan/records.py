@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
-from reportgen.rendering.output import atomic_file, write_atomically
+from reportgen.output import atomic_file, write_atomically
 
 if TYPE_CHECKING:
     import pyarrow

@@ -1,6 +1,6 @@
 """Scaled-dot-product attention that skips padding *keys*: exact, and cheaper on short texts.
 
-The user's model pools over all positions, so every padding position must stay a *query*. But the
+A mean-all model pools over all positions, so every padding position must stay a *query*. But the
 attention mask hides padding *keys* from every query: a trailing run of keys that no row and no
 query may see gets softmax weight exactly 0, so cutting it before the kernel changes nothing
 except the time (attention is quadratic in the keys; IMDB reviews fill about half of 512).

@@ -1,0 +1,75 @@
+"""One record per attribution method, importable without torch: the registry every layer reads.
+
+The CLI's `--method` help and choices, the pipeline (which passes a method needs, whether a class
+change needs another run), the view model (titles, signed colour scales) and the corpus view (the
+attention floor note) all read these records, so adding a method means one record here and one
+`Attributor` subclass (docs/architecture.md, "How to add a method"). Nothing here builds an
+attributor; `reportgen.attribution.make_attributor` imports the class a record names when a run
+needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Needs = Literal["gradients", "attention", "forward"]
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """What a method is, for everything except computing it.
+
+    `needs`: "gradients" (backward passes through the model), "attention" (the attention
+    probabilities, with or without gradients; their residual path gives every token a floor) or
+    "forward" (only forward passes on perturbed texts, `reportgen.perturbation`).
+    `attributor`: "module:Class" of its `reportgen.attribution.base.Attributor` subclass.
+    """
+
+    name: str
+    title: str
+    signed: bool  # scores say for or against the target; False: a magnitude only
+    class_specific: bool  # False: the scores ignore the target, so one run serves every class
+    needs: Needs
+    description: str  # one line, for `--method` help
+    attributor: str
+    walks_path: bool = False  # takes integrated gradients' path options (--steps, --quadrature, --tolerance)
+
+
+REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
+    MethodInfo("integrated-gradients", "Integrated gradients", signed=True, class_specific=True, needs="gradients",
+               description="signed, adds up to the logit change",
+               attributor="reportgen.attribution.integrated_gradients:IntegratedGradients", walks_path=True),
+    MethodInfo("gradient-x-input", "Gradient × input", signed=True, class_specific=True, needs="gradients",
+               description="signed, one backward pass",
+               attributor="reportgen.attribution.gradients:GradientXInput"),
+    MethodInfo("gradient", "Gradient norm", signed=False, class_specific=True, needs="gradients",
+               description="unsigned sensitivity",
+               attributor="reportgen.attribution.gradients:Gradient"),
+    MethodInfo("attention-rollout", "Attention rollout", signed=False, class_specific=False, needs="attention",
+               description="unsigned: attention flow through all layers, read out where the model pools; "
+                           "class-independent",
+               attributor="reportgen.attribution.rollout:AttentionRollout"),
+    MethodInfo("attention-gradient", "Gradient-weighted attention", signed=False, class_specific=True,
+               needs="attention",
+               description="unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific",
+               attributor="reportgen.attribution.rollout:AttentionGradient"),
+)}
+METHODS = tuple(REGISTRY)
+
+
+def is_signed(method: str) -> bool:
+    """Whether a method's scores have a direction (for/against the target) or only a magnitude
+    (a name this reportgen does not know, from a newer report, counts as signed)."""
+    info = REGISTRY.get(method)
+    return info.signed if info else True
+
+
+def method_title(method: str) -> str:
+    info = REGISTRY.get(method)
+    return info.title if info else method
+
+
+def methods_help() -> str:
+    """The methods as `--method` help lists them: "name (description), …"."""
+    return ", ".join(f"{info.name} ({info.description})" for info in REGISTRY.values())

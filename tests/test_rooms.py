@@ -1,0 +1,88 @@
+"""The rooms that next features build on: the method registry, attributors with their own options,
+one verdict function, and encoded inputs that carry what sentence pairs need."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from reportgen.attribution import AttributionSettings, Attributor, PathSteps, make_attributor
+from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.cli import main
+from reportgen.corpus.run import CorpusOptions
+from reportgen.errors import ReportgenError
+from reportgen.loading.inputs import encode
+from reportgen.loading.models import LoadedModel, load_model
+from reportgen.methods import REGISTRY, is_signed, method_title
+from reportgen.pipeline import ExplainOptions
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_each_record_names_its_class_and_the_class_reads_the_record(name):
+    info = REGISTRY[name]
+    module, _, class_name = info.attributor.partition(":")
+    cls = getattr(importlib.import_module(module), class_name)
+    assert issubclass(cls, Attributor) and cls.name == name
+    attributor = make_attributor(name, AttributionSettings(batch_size=1), PathSteps(steps=3))
+    assert (attributor.signed, attributor.class_specific) == (info.signed, info.class_specific)
+    assert is_signed(name) == info.signed and method_title(name) == info.title
+    assert info.needs in ("gradients", "attention", "forward") and info.description
+
+
+def test_only_integrated_gradients_takes_path_steps():
+    for name, info in REGISTRY.items():
+        module, _, class_name = info.attributor.partition(":")
+        parameters = inspect.signature(getattr(importlib.import_module(module), class_name)).parameters
+        assert ("path" in parameters) == info.walks_path, name
+    assert make_attributor("integrated-gradients", AttributionSettings(batch_size=1), PathSteps(steps=7)).steps == 7
+
+
+def test_method_help_is_read_from_the_registry():
+    text = "".join(CliRunner().invoke(main, ["report", "--help"]).output.split())  # Click wraps at hyphens too
+    for info in REGISTRY.values():
+        assert "".join(f"{info.name} ({info.description})".split()) in text
+
+
+def test_options_are_checked_without_building_an_attributor(monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("an attributor was built just to check options or read metadata")
+
+    monkeypatch.setattr(IntegratedGradients, "__init__", never)
+    ExplainOptions(methods=("integrated-gradients", "gradient"), steps=8).check()
+    corpus = CorpusOptions(method="integrated-gradients", steps="auto")
+    corpus.check()
+    assert corpus.path_settings()["quadrature"] == PathSteps(steps="auto").rule
+    with pytest.raises(ReportgenError, match="unknown method 'nope'"):
+        ExplainOptions(methods=("nope",)).check()
+    with pytest.raises(ReportgenError, match="needs a fixed --steps"):
+        ExplainOptions(methods=("integrated-gradients",), steps="auto", quadrature="riemann-left").check()
+    with pytest.raises(ReportgenError):
+        ExplainOptions(methods=("integrated-gradients",), steps=4, quadrature="simpson").check()
+
+
+@pytest.fixture(scope="module")
+def model(checkpoints, encoder_dir) -> LoadedModel:
+    return load_model(str(checkpoints["base"]), role="base", encoder=str(encoder_dir), pooling="mean-all",
+                      device=torch.device("cpu"))
+
+
+def test_one_verdict_function_gives_probabilities_and_the_predicted_class(model):
+    logits = torch.tensor([[2.0, -1.0], [0.5, 3.0]])
+    verdicts = model.verdicts(logits)
+    torch.testing.assert_close(verdicts.probabilities, logits.softmax(dim=-1))
+    assert verdicts.predicted.tolist() == [0, 1]
+
+
+def test_encoded_inputs_carry_token_type_and_sequence_ids(model):
+    inputs = encode(model.tokenizer, ["the film was great", "awful"], 16, pad_to_max_length=True)
+    assert inputs.token_type_ids is not None and inputs.token_type_ids.shape == inputs.input_ids.shape
+    assert (inputs.token_type_ids == 0).all()  # one text each: one segment
+    for ids, length in zip(inputs.sequence_ids, inputs.lengths()):
+        assert len(ids) == length and ids[0] is None and ids[-1] is None and set(ids[1:-1]) == {0}
+    second = inputs.select([1])
+    assert second.sequence_ids == inputs.sequence_ids[1:] and torch.equal(second.token_type_ids,
+                                                                         inputs.token_type_ids[1:])

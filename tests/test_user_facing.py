@@ -1,0 +1,125 @@
+"""What a new user meets first: words for any reader, one API with the CLI, fast one-line mistakes."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import reportgen
+from reportgen.cli import main
+from reportgen.demo import assets as demo_assets
+
+ROOT = Path(__file__).resolve().parent.parent
+ONE_READER = re.compile(r"the user'?s|user's (format|model|module|architecture|head|pipeline)|the issue'?s|"
+                        r"these machines|was lent|reportgen\[demo\]", re.IGNORECASE)
+"""Phrases that speak to one user or one issue, or name an unrelated distribution."""
+SAVE_OPTIONS = {"output", "json_path", "markdown_path"}
+"""`reportgen report` options that `ExplainedReport.save` takes, not `explain`."""
+
+
+def help_texts() -> dict[str, str]:
+    runner = CliRunner()
+    texts = {"reportgen": runner.invoke(main, ["--help"]).output}
+    for name in main.commands:
+        texts[f"reportgen {name}"] = runner.invoke(main, [name, "--help"]).output
+    return texts
+
+
+def product_texts() -> dict[str, str]:
+    """README, docs, templates, the committed sample reports' data and Markdown, every --help."""
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "templates").iterdir()),
+             *sorted((ROOT / "sample_reports").glob("*.json")), *sorted((ROOT / "sample_reports").glob("*.md"))]
+    return {**{str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in files}, **help_texts()}
+
+
+def test_readme_help_docs_and_reports_speak_to_any_reader():
+    found = {where: sorted({m.group(0) for m in ONE_READER.finditer(text)})
+             for where, text in product_texts().items() if ONE_READER.search(text)}
+    assert not found, f"words for one user or one issue: {found}"
+
+
+def test_install_advice_names_this_distribution():
+    distribution = re.search(r'^name = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    advice = f"pip install '{distribution}[demo]'"
+    demo_help = " ".join(help_texts()["reportgen demo"].split())
+    assert advice in demo_help and advice in demo_assets.INSTALL_HINT
+
+
+def test_explain_takes_the_report_commands_options_with_their_defaults():
+    """Same names, same defaults (what the command receives for an option left out): an option added to one
+    and not the other, or a drifting default, fails."""
+    parameters = dict(inspect.signature(reportgen.explain).parameters)
+    assert parameters.pop("tokenizer").default is None  # only for modules already in memory
+    command = main.commands["report"]
+    options = {p.name: p for p in command.params if isinstance(p, click.Option) and p.name not in SAVE_OPTIONS}
+    assert sorted(parameters) == sorted(options)
+    required = sorted(name for name, option in options.items() if option.required)
+    assert required == sorted(name for name, p in parameters.items() if p.default is inspect.Parameter.empty)
+    given = command.make_context("report", [x for name in required for x in (f"--{name}", name)])
+    received = {name: value for name, value in given.params.items() if name in options and name not in required}
+    assert {name: p.default for name, p in parameters.items() if name not in required} == received
+
+
+def test_render_names_a_corpus_file_for_what_it_is():
+    result = CliRunner().invoke(main, ["render", str(ROOT / "sample_reports" / "corpus.json"), "-o",
+                                       str(ROOT / "never-written.html")])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "`reportgen corpus` file" in lines[0] and "schema version" not in lines[0]
+    assert not (ROOT / "never-written.html").exists()
+
+
+WITNESS = """
+import sys
+from reportgen.cli import main
+try:
+    main(sys.argv[1:], prog_name="reportgen")
+finally:
+    sys.stderr.write("torch imported: %s\\n" % ("torch" in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "integrated-gradients,shap"], "--method: unknown method 'shap'"),
+    (["--steps", "0"], "--steps must be at least 1"),
+    (["--base", "missing/base.pth"], "--base: no such file: missing/base.pth"),
+])
+def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoints, tmp_path):
+    """One line, exit status 1, and torch never imported (it alone takes seconds)."""
+    given = {"--base": str(checkpoints["base"]), "--finetuned": str(checkpoints["finetuned"])}
+    given.update(dict(zip(args[::2], args[1::2])))
+    command = ["report", *[x for pair in given.items() for x in pair], "--text", "fine", "-o",
+               str(tmp_path / "r.html")]
+    done = subprocess.run([sys.executable, "-c", WITNESS, *command], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert lines[-1] == "torch imported: False"
+    assert len(lines) == 2 and lines[0].startswith("Error: ") and message in lines[0]
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_readme_leads_with_the_commands_a_quick_start_and_how_to_read_a_report():
+    headings = re.findall(r"^## (.+)$", (ROOT / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert headings[:3] == ["Two commands", "Quick start", "How to read a report"]
+    assert {"Layout", "Reference"} <= set(headings)
+
+
+DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_local_link_leads_somewhere(document):
+    """The reference moved from the README into docs/: each relative link must still find its file."""
+    path = ROOT / document
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8"))
+    broken = [t for t in targets if "://" not in t and not (path.parent / t).exists()]
+    assert not broken, f"{document}: {broken}"

@@ -1,0 +1,47 @@
+"""fp32 tolerances scaled to the magnitudes compared, for results computed two ways.
+
+Two fp32 computations of one quantity (another batch size, another CPU's kernels, SDPA over fewer
+keys) round differently in the last bits of the *terms they add*, not of the result. A convergence
+delta of 1e-4 is the difference of two sums of order 1 (Σ scores and F(x) − F(x′)), so it carries
+rounding of order eps32 × 1 — on an AMD EPYC two batch sizes gave deltas 1.3e-6 apart, where a
+bare `atol=1e-6` had passed on Intel. So every comparison here names the magnitude its rounding
+scales with and allows `ulps` units of fp32 precision of it; a real fault (a wrong weight, a missed
+row) moves results by far more than that.
+"""
+
+from __future__ import annotations
+
+import torch
+
+EPS32 = torch.finfo(torch.float32).eps  # 1.19e-7: the spacing of fp32 numbers at 1.0
+ULPS = 64
+"""Units of fp32 precision allowed: a sum over a few hundred terms (sequence positions, path steps,
+hidden units) in another order drifts by O(sqrt(n)) to O(n) roundings of its largest terms."""
+
+
+def fp32_atol(scale: torch.Tensor | float, ulps: int = ULPS) -> torch.Tensor:
+    """Absolute tolerance ulps × eps32 × scale, elementwise (scale: the magnitude the rounding follows)."""
+    return ulps * EPS32 * torch.as_tensor(scale, dtype=torch.float64).abs()
+
+
+def assert_close_fp32(actual: torch.Tensor, expected: torch.Tensor, scale: torch.Tensor | float,
+                      ulps: int = ULPS) -> None:
+    """|actual − expected| ≤ ulps × eps32 × scale, elementwise; `scale` broadcasts (e.g. a per-row
+    magnitude of shape (batch, 1) against (batch, seq) scores)."""
+    actual, expected = torch.as_tensor(actual).double(), torch.as_tensor(expected).double()
+    difference = (actual - expected).abs()
+    allowed = fp32_atol(scale, ulps).expand_as(difference)
+    worst = int((difference - allowed).argmax())
+    assert bool((difference <= allowed).all()), (
+        f"differ by {difference.flatten()[worst].item():.3g} at flat index {worst}, "
+        f"allowed {allowed.flatten()[worst].item():.3g} ({ulps} × eps32 × scale)")
+
+
+def row_magnitude(scores: torch.Tensor) -> torch.Tensor:
+    """Σ_t |score_t| per row, shape (batch, 1): the size of the sums a row's scores come from."""
+    return scores.abs().sum(dim=-1, keepdim=True)
+
+
+def delta_magnitude(scores: torch.Tensor, logit_change: torch.Tensor) -> torch.Tensor:
+    """Σ|score| + |F(x) − F(x′)| per row, shape (batch,): the two sums a convergence delta subtracts."""
+    return scores.abs().sum(dim=-1) + logit_change.abs()
