@@ -304,7 +304,7 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     page = Page()
     page.feed(output.read_text())
     text = " ".join(page.text)
-    assert "steps chosen per row" in text and "within 2 % of F(x)−F(x′), at most 33" in text
+    assert "steps chosen per text" in text and "within 2 % of F(x)−F(x′), at most 33" in text
     for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
         missed = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.02) for r in stored)
         steps = sorted(r[f"{role}_steps"] for r in stored)

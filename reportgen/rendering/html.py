@@ -29,7 +29,7 @@ def environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_html(report: Report, scale: str = "shared", granularity: str = "word") -> str:
+def render_html(report: Report, scale: str = "share", granularity: str = "word") -> str:
     if scale not in SCALES:
         raise ReportgenError(f"unknown scale '{scale}'; choose one of {', '.join(SCALES)}")
     if granularity not in GRANULARITIES:
