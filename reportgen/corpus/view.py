@@ -207,20 +207,21 @@ def _example_view(example: Example, facts: CorpusFacts, kind: str) -> ExampleVie
         command=f"{facts.command_prefix} --indices {index} -o {shlex.quote(f'row-{index}.html')}")
 
 
-def _directions(facts: CorpusFacts) -> tuple[str, str]:
-    """What the two signs of the difference mean: toward / against the class every row explains."""
-    if facts.target_class is None:
-        return "against the true class", "toward the true class"
-    return pieces.toward_words(facts.class_names, facts.target_class)
+def directions(facts: CorpusFacts) -> tuple[str, str]:
+    """What the two signs of the difference mean: moved toward / against the class every row explains
+    (gained / lost share for an unsigned method)."""
+    toward = (("against the true class", "toward the true class") if facts.target_class is None
+              else pieces.toward_words(facts.class_names, facts.target_class))
+    return pieces.moved_words(is_signed(facts.method), toward)
 
 
 def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: float, min_count: int,
-                directions: tuple[str, str]) -> GroupView:
+                moved: tuple[str, str]) -> GroupView:
     rows = f"{group.rows:,} rows" + (f" ({100 * group.rows / total:.1f} %)" if total and group.name != "all" else "")
     return GroupView(title=group.title[0].upper() + group.title[1:], rows=rows,
                      more=[_word_row(w, scale, listed) for w in group.more[:GROUP_WORDS]],
                      less=[_word_row(w, scale, listed) for w in group.less[:GROUP_WORDS]],
-                     more_heading=f"Moved {directions[1]}", less_heading=f"Moved {directions[0]}",
+                     more_heading=moved[1].capitalize(), less_heading=moved[0].capitalize(),
                      words=len(group.words),
                      empty=f"No word occurs in {min_count} or more of these rows; lower --min-count to see some.")
 
@@ -294,11 +295,10 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
             accuracy.append((pieces.role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
     chart_bars = [(w.word, 100 * w.difference.mean, 100 * w.difference.low, 100 * w.difference.high)
                   for w in all_rows.more + all_rows.less[::-1]]
-    against, toward = _directions(facts)
+    against, toward = directions(facts)
     chart = bar_chart([("Fine-tuned − base", chart_bars)],
-                      title=f"Words whose share moved {toward} or {against} after fine-tuning "
-                            f"({100 * CONFIDENCE:.0f} % intervals)",
-                      for_text=f"moved {toward}", against_text=f"moved {against}", classes=(MORE, LESS),
+                      title=f"Words whose share changed most after fine-tuning ({100 * CONFIDENCE:.0f} % intervals)",
+                      for_text=toward, against_text=against, classes=(MORE, LESS),
                       x_label="change of the share of |attribution|, pp")
     examples = []
     for w in all_rows.more + all_rows.less:
@@ -333,14 +333,14 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
                  "sure; a word whose interval includes zero is shown in grey."),
         more=[_word_row(w, scale, listed) for w in all_rows.more],
         less=[_word_row(w, scale, listed) for w in all_rows.less],
-        more_heading=f"Moved {toward}", less_heading=f"Moved {against}",
-        colours=f"teal: moved {toward} after fine-tuning, brown: moved {against}",
+        more_heading=toward.capitalize(), less_heading=against.capitalize(),
+        colours=f"teal: {toward} after fine-tuning, brown: {against}",
         chart=chart, examples=examples,
         groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count, (against, toward))
                 for name, g in aggregates.groups.items() if name != "all"],
         shades=pieces.all_shades(),
         legends=[_legend("Model columns: share of the model's influence", kind, ("against", "for")),
-                 _legend("Fine-tuned − base", "difference", (f"moved {against}", f"moved {toward}"))],
+                 _legend("Fine-tuned − base", "difference", (against, toward))],
         notes=notes, generator=pieces.generator(facts.versions))
 
 

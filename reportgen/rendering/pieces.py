@@ -64,6 +64,15 @@ def toward_words(class_names: list[str], explained: int) -> tuple[str, str]:
     return f"against {name}", f"toward {name}"
 
 
+def moved_words(signed: bool, toward: tuple[str, str]) -> tuple[str, str]:
+    """The difference's two directions (low end, high end): a signed method's share moved `toward`
+    one class or the other ("moved toward negative", "moved toward positive"); an unsigned method's
+    share is a magnitude, so it was gained or lost."""
+    if not signed:
+        return "lost share", "gained share"
+    return f"moved {toward[0]}", f"moved {toward[1]}"
+
+
 def colour_meaning(signed: bool, class_names: list[str], explained: int) -> str:
     """What a shade means in a column that explains class `explained`, as a sentence."""
     if not signed:
@@ -81,7 +90,8 @@ SHARES = ("Each model's scores are divided by its total Σ|score| over the text'
 DIFFERENCE = ("Fine-tuned − base is the change of a word's signed share toward the class, in percentage points "
               "(pp): + means the word moved toward the class, − against it. It is not a change of reliance: a word "
               "the fine-tuned model leans on harder against the class (−1.6 % → −6.7 %) moves against it (−5.1 pp), "
-              "so each listed word shows both models' shares too.")
+              "so each listed word shows both models' shares too. An unsigned method's shares are magnitudes: "
+              "there the change is one of reliance (gained or lost share).")
 """What the difference of shares measures, on the report and on the corpus page."""
 
 

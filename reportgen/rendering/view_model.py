@@ -31,6 +31,7 @@ from reportgen.rendering.pieces import (
     generator,
     legend,
     mark,
+    moved_words,
     role_title,
     toward_words,
     versions_line,
@@ -383,7 +384,7 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
     scale = _scale_max(values)
     labels = ["[special]" if p.special else p.text for p in pieces]
     gained, lost = most_changed(labels, values, TOP_K, skip_labels={"[special]"})
-    against, toward = toward_words(class_names, diff.target)
+    against, toward = moved_words(is_signed(method), toward_words(class_names, diff.target))
 
     def top(items: list[tuple[int, float]]) -> list[TopToken]:
         return [TopToken(pieces[i].text, _position(pieces[i]), f"{100 * v:+.1f} pp".replace("-", "−"),
@@ -394,10 +395,10 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
     return DifferenceView(
         target=class_names[diff.target], reason=diff.reason,
         tokens=_token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens),
-        legend=_legend("Change of the share, pp", scale, "difference", (f"moved {against}", f"moved {toward}"),
+        legend=_legend("Change of the share, pp", scale, "difference", (against, toward),
                        lambda v: f"{100 * v:+.2g} pp".replace("-", "−")),
-        gained=top(gained), lost=top(lost), gained_heading=f"Moved {toward}", lost_heading=f"Moved {against}",
-        colours=f"Teal: moved {toward} after fine-tuning; brown: moved {against}.")
+        gained=top(gained), lost=top(lost), gained_heading=toward.capitalize(), lost_heading=against.capitalize(),
+        colours=f"Teal: {toward} after fine-tuning; brown: {against}.")
 
 
 def changed_line(view: DifferenceView | None, method: str) -> str:
