@@ -31,7 +31,7 @@ from reportgen.faithfulness import (
     random_reference,
 )
 from reportgen.inference import predict_logits
-from reportgen.loading.checks import check_class_counts
+from reportgen.loading.checks import check_class_counts, check_labels
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
@@ -219,7 +219,8 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     options.check()
     check_max_length(models, options.max_length)
     class_names = resolve_class_names(texts.class_names, check_class_counts(models))
-    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length)
+    check_labels(texts.indices, texts.labels, len(class_names))
+    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices)
                for role, m in models.items()}
     tokens = {role: encoded[role].tokens(m.tokenizer) for role, m in models.items()}
     first_role = next(iter(models))
@@ -273,7 +274,7 @@ def _sample(i: int, texts: Texts, tokens: list[str], encoded: EncodedTexts, runs
     raw = {m: {role: run.common_scores[m][i] for role, run in runs.items()} for m in methods}
     diff = {m: stored(difference(raw[m]["base"], raw[m]["finetuned"])) for m in methods} \
         if {"base", "finetuned"} <= set(runs) else {}
-    words = group_words(encoded.word_ids[i], encoded.offsets[i], texts.texts[i], tokens)
+    words = group_words(encoded.word_ids[i], encoded.offsets[i], texts.texts[i], tokens, exact=encoded.words_exact)
     return SampleResult(
         index=texts.indices[i], label=texts.labels[i], text=texts.texts[i], tokens=tokens,
         truncated=encoded.truncated[i], models=models,
