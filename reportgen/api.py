@@ -15,7 +15,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_SHAPLEY_SAMPLES, DEFAULT_TOLERANCE
+from reportgen.choices import (
+    AUTO_STEPS,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_METHODS,
+    DEFAULT_SCALE,
+    DEFAULT_SHAPLEY_SAMPLES,
+    DEFAULT_TARGET,
+    DEFAULT_TOLERANCE,
+)
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
@@ -155,9 +163,9 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             select: str | None = None, top: int | None = None, order: str = "confidence",
             method: str | Sequence[str] = ",".join(DEFAULT_METHODS), steps: int | str = AUTO_STEPS,
             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES, target: str = "predicted", faithfulness: bool = True,
-            include_paths: bool = False,
-            scale: str = "shared", granularity: str = "word", quiet: bool = False,
+            shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES,
+            target: str = DEFAULT_TARGET, faithfulness: bool = True, include_paths: bool = False,
+            scale: str = DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
             tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 

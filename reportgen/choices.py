@@ -63,6 +63,15 @@ POOLINGS = ("mean-all", "masked-mean", "cls")
 docs/models.md); masked-mean: mean over real tokens only; cls: the [CLS] position's hidden state."""
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 """File endings of a state-dict checkpoint; anything else is a Hugging Face model directory or a hub id."""
-SCALES = ("shared", "per-column")
+SCALES = ("share", "shared", "per-column")
+"""share: each model's signed share of its own Σ|attribution| (%), one scale for both columns (the
+default: a model with smaller logits does not look blank); shared: raw scores on one scale; per-column:
+raw scores, each column on its own scale."""
+DEFAULT_SCALE = "share"
+TARGETS = ("common", "predicted", "label")
+"""--target: common (both models explain one class: the true label when known, else the fine-tuned
+model's prediction; the default, so both columns' colours mean the same), predicted (each model its
+own prediction), label (the true label), or a class index."""
+DEFAULT_TARGET = "common"
 GRANULARITIES = ("word", "wordpiece")
 

@@ -14,7 +14,9 @@ from reportgen.choices import (
     CORPUS_METHOD,
     DEFAULT_MAX_STEPS,
     DEFAULT_METHODS,
+    DEFAULT_SCALE,
     DEFAULT_SHAPLEY_SAMPLES,
+    DEFAULT_TARGET,
     DEFAULT_TOLERANCE,
     GRANULARITIES,
     POOLINGS,
@@ -226,8 +228,10 @@ def parse_methods(value: str) -> tuple[str, ...]:
 def view_options(command):
     """--scale and --granularity: how a report looks, for `report` and `render` alike."""
     options = [
-        click.option("--scale", type=click.Choice(SCALES), default="shared", show_default=True,
-                     help="One colour scale per sample for both models, or one per model column."),
+        click.option("--scale", type=click.Choice(SCALES), default=DEFAULT_SCALE, show_default=True,
+                     help="share: each model's signed share of its own total |attribution| (%), one colour scale "
+                          "for both columns; shared: raw scores on one scale for both; per-column: raw scores, "
+                          "one scale per column."),
         click.option("--granularity", type=click.Choice(GRANULARITIES), default="word", show_default=True,
                      help="Shade whole words (wordpieces merged, scores summed; hover shows the pieces) or "
                           "every wordpiece."),
@@ -300,8 +304,10 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @path_step_options
 @quadrature_option
 @shapley_samples_option
-@click.option("--target", default="predicted", show_default=True,
-              help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
+@click.option("--target", default=DEFAULT_TARGET, show_default=True,
+              help="Class whose logit is explained: common (one class for both models, so both columns' colours "
+                   "mean the same: the true label when known, else the fine-tuned model's prediction), predicted "
+                   "(each model's own prediction), label, or a class index.")
 @click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
               help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how much "
                    "p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and sufficiency "

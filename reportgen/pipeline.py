@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 import reportgen
 from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.choices import DEFAULT_METHODS
+from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (
@@ -48,7 +48,8 @@ from reportgen.results import (
 )
 from reportgen.words import group_words
 
-TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"
+TARGETS_HELP = ("common (one class for both models: the true label when known, else the fine-tuned model's "
+                "prediction), predicted (each model's own predicted class), label (the true label), or a class index")
 
 
 @dataclass
@@ -57,7 +58,7 @@ class ExplainOptions(MethodOptions):
     each method's own options (integrated gradients' steps, Shapley samples) come from `MethodOptions`."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
-    target: str = "predicted"
+    target: str = DEFAULT_TARGET
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
     precision: str = "fp32"
@@ -89,8 +90,12 @@ class Texts:
     split: str | None = None
 
 
-def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None], num_classes: int) -> torch.Tensor:
-    """The class whose logit each text's attribution explains."""
+def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None], num_classes: int,
+                   common: torch.Tensor | None = None) -> torch.Tensor:
+    """The class whose logit each text's attribution explains; `common` is each text's common class
+    (`comparison.common_class`), needed for target "common"."""
+    if target == "common" and common is not None:
+        return common.clone()
     if target == "predicted":
         return predicted
     if target == "label":
@@ -247,12 +252,14 @@ def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], t
         batch_size = options.batch_size or default_batch_size(model.device)
         logits = predict_logits(model, encoded[role], batch_size=batch_size, precision=options.precision)
         probabilities, predicted = (verdict.cpu() for verdict in model.verdicts(logits))
-        targets = choose_targets(options.target, predicted, texts.labels, model.info.num_classes)
-        runs[role] = _Run(model, encoded[role], probabilities, predicted, targets, predicted.clone(), batch_size)
+        runs[role] = _Run(model, encoded[role], probabilities, predicted, predicted, predicted.clone(), batch_size)
     for i, label in enumerate(texts.labels):
         common, _ = common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
         for run in runs.values():
             run.common[i] = common
+    for run in runs.values():
+        run.targets = choose_targets(options.target, run.predicted, texts.labels, run.model.info.num_classes,
+                                     run.common)
     return runs
 
 

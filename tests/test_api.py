@@ -55,7 +55,7 @@ def test_save_writes_html_json_and_markdown_together(explained, tmp_path):
     assert_scores_match((tmp_path / "r.html").read_text(encoding="utf-8"), data)
     notes = (tmp_path / "notes.md").read_text(encoding="utf-8")
     assert notes.startswith("# Why the models disagree")
-    assert "| \\# | Row | True label |" in notes and "Base predicted" in notes
+    assert "| \\# | Outcome | Row | True label |" in notes and "Base predicted" in notes
     with pytest.raises(ReportgenError, match="at least one"):
         explained.save()
 

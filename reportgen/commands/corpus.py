@@ -24,7 +24,7 @@ from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, 
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
-from reportgen.corpus.view import CorpusFacts, pp, render_corpus
+from reportgen.corpus.view import CorpusFacts, directions, pp, render_corpus
 from reportgen.distributed import (
     Ranks,
     SharedProgress,
@@ -207,7 +207,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             command_prefix=report_command(models, rows, options, include_paths),
             outputs=[outputs.json.name, outputs.words.name])
         _write(result, facts, outputs)
-        _announce(result, outputs)
+        _announce(result, outputs, directions(facts))
         return result
 
 
@@ -285,11 +285,11 @@ def _words_schema(about: dict[str, Any]):
     return pa.schema(fields, metadata={CORPUS_AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
 
 
-def _announce(result: Aggregates, outputs: CorpusOutputs) -> None:
+def _announce(result: Aggregates, outputs: CorpusOutputs, moved: tuple[str, str]) -> None:
     if result.outcomes is not None:
         click.echo(format_outcomes(result.outcomes, done="attributed"), err=True)
     everything = result.groups["all"]
-    for title, words in (("More in fine-tuned", everything.more), ("Less in fine-tuned", everything.less)):
+    for title, words in ((moved[1].capitalize(), everything.more), (moved[0].capitalize(), everything.less)):
         listed = ", ".join(f"{w.word} {pp(w.difference.mean)}" for w in words[:8])
         click.echo(f"{title}: {listed or 'no word'}", err=True)
     click.echo(f"Wrote {outputs.html}, {outputs.json} and {outputs.words}; per-row scores in "
