@@ -279,6 +279,12 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
               help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
 @click.option("--text", "texts", multiple=True, metavar="TEXT",
               help="Free text to explain instead of dataset rows (repeatable).")
+@click.option("--text-pair", "text_pairs", multiple=True, metavar="TEXT",
+              help="The second text of a sentence pair (NLI, paraphrase, cross-encoders), one after each --text: "
+                   "both are encoded as the tokenizer pairs them ([CLS] A [SEP] B [SEP], with token type ids).")
+@click.option("--text-pair-column", metavar="NAME",
+              help="Dataset column of each row's second text, for sentence pairs; name the first with "
+                   "--text-column, e.g. --text-column premise --text-pair-column hypothesis.")
 @click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
               help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
@@ -289,7 +295,10 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @path_step_options
 @quadrature_option
 @click.option("--target", default="predicted", show_default=True,
-              help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
+              help="Class whose logit is explained: predicted (each model's own prediction), label, or a class "
+                   "index or name. Multi-label models (config problem_type multi_label_classification: a sigmoid "
+                   "per label, every label above 0.5 predicted) get one explanation per label: by default each "
+                   "predicted label (the most probable one where none is above 0.5), or the one given here.")
 @click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
               help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how much "
                    "p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and sufficiency "
@@ -302,9 +311,9 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @report_output_options("report.html")
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-           text_column, label_column, label_names, indices, texts, from_scan, select, top, order, method, steps,
-           tolerance, max_steps, quadrature, target, faithfulness, include_paths, scale, granularity, output, json_path,
-           markdown_path, quiet):
+           text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
+           order, method, steps, tolerance, max_steps, quadrature, target, faithfulness, include_paths, scale,
+           granularity, output, json_path, markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -327,6 +336,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         ModelSpec(base, finetuned, encoder, pooling, device),
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
+                  text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
         ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
                        tolerance=tolerance, max_steps=max_steps, target=target,

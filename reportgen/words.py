@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
+from itertools import groupby
 
 from reportgen.results import Word  # the data model's word: grouping here, storage there
 
@@ -25,8 +26,8 @@ def is_word(text: str) -> bool:
     return any(character.isalnum() for character in text)
 
 
-def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
-    """(first, last) token ranges of consecutive equal word ids; each special token is its own run."""
+def _runs(word_ids: Sequence[object]) -> list[tuple[int, int]]:
+    """(first, last) token ranges of consecutive equal word ids; each special token (None) is its own run."""
     runs: list[tuple[int, int]] = []
     for position, word in enumerate(word_ids):
         if runs and word is not None and word_ids[runs[-1][0]] == word:
@@ -87,25 +88,35 @@ def _token_text(tokens: Sequence[str] | None, first: int, last: int) -> str:
 
 
 def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]], text: str,
-                tokens: Sequence[str] | None = None) -> list[Word]:
+                tokens: Sequence[str] | None = None, sequence_ids: Sequence[int | None] | None = None,
+                text_pair: str | None = None) -> list[Word]:
     """The text's words, in order, each with the range of its wordpieces.
 
     `word_ids` and `offsets` are one text's entries of `EncodedTexts.word_ids` / `.offsets` (no
     padding). Tokens without a character span — [CLS], [SEP], and every token of a slow tokenizer —
     are shown as the token itself, taken from `tokens` (the wordpieces, e.g. `SampleResult.tokens`);
     without `tokens` their text is "".
+
+    A sentence pair: `sequence_ids` (`EncodedTexts.sequence_ids`) tells which text each token comes
+    from; word ids and offsets count within each text, so a word of the second text (`segment` 1)
+    spans characters of `text_pair`.
     """
     if len(word_ids) != len(offsets) or (tokens is not None and len(tokens) != len(word_ids)):
         raise ValueError(f"{len(word_ids)} word ids, {len(offsets)} offsets"
                          + (f" and {len(tokens)} tokens" if tokens is not None else "") + ": they must align")
+    segments = sequence_ids if sequence_ids is not None else [None if w is None else 0 for w in word_ids]
+    texts = (text, text_pair or "")
+    keys = [None if w is None else (s, w) for w, s in zip(word_ids, segments)]
     words = []
-    for first, last in _joined_at_apostrophes(_runs(word_ids), word_ids, offsets, text):
-        span = _span((first, last), word_ids, offsets)
-        if span is None:
-            words.append(Word(_token_text(tokens, first, last), None, None, first, last))
-        else:
-            start, end = span[0], _with_accents(text, span[1])
-            words.append(Word(text[start:end], start, end, first, last))
+    for segment, block in groupby(_runs(keys), key=lambda run: segments[run[0]]):
+        source = texts[segment or 0]
+        for first, last in _joined_at_apostrophes(list(block), word_ids, offsets, source):
+            span = _span((first, last), word_ids, offsets)
+            if span is None:
+                words.append(Word(_token_text(tokens, first, last), None, None, first, last, segment or 0))
+            else:
+                start, end = span[0], _with_accents(source, span[1])
+                words.append(Word(source[start:end], start, end, first, last, segment or 0))
     return words
 
 

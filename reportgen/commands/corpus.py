@@ -36,7 +36,7 @@ from reportgen.distributed import (
     where_am_i,
 )
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import check_class_counts, check_labels
+from reportgen.loading.checks import check_class_counts, check_labels, check_single_label
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import atomic_file, check_writable, write_atomically
@@ -178,6 +178,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
                                  "name it with --label-column, or give the class with --target-class")
         loaded = ModelSpec(models.base, models.finetuned, models.encoder, models.pooling, str(ranks.device),
                            models.tokenizer).load()
+        check_single_label(loaded, "corpus")
         check_max_length(loaded, options.max_length)
         if selection.from_scan is not None:
             check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)

@@ -11,7 +11,7 @@ from reportgen import distributed
 from reportgen.api import ModelSpec
 from reportgen.batching import default_batch_size
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import check_class_counts
+from reportgen.loading.checks import check_class_counts, check_single_label
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
@@ -107,6 +107,7 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
+    check_single_label(models, "scan")
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
     places = distributed.gather(distributed.where_am_i(ranks), ranks)

@@ -57,6 +57,7 @@ class Unit:
     special: bool
     continuation: bool  # a "##" wordpiece shown glued to the one before
     lead: str  # " " before it, or "" (glued)
+    new_segment: bool = False  # a sentence pair's second text starts here: shown on a line of its own
 
 
 @dataclass
@@ -66,6 +67,7 @@ class TokenView:
     title: str  # hover text
     css: str  # shade class plus "cont"/"special" markers
     lead: str
+    new_segment: bool = False  # start a new line: the second text of a sentence pair
 
 
 @dataclass
@@ -149,6 +151,8 @@ class SampleView:
     chart: BarChart
     methods: list[MethodBlock]
     agreement: list[AgreementView]
+    segments: list[tuple[str, str]] = field(default_factory=list)  # a sentence pair: (name, text) of each text
+    truncation: str = ""  # what the truncated badge says
 
 
 @dataclass
@@ -201,21 +205,26 @@ def outcome(sample: SampleResult) -> str:
 
 
 def units(sample: SampleResult, granularity: str) -> list[Unit]:
-    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets)."""
+    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets).
+    A sentence pair's second text starts on a line of its own (`Unit.new_segment`)."""
     out = []
+    second = next((w.first_token for w in sample.words if w.segment == 1), None) if sample.text_pair is not None \
+        else None
     if granularity == "wordpiece":
         for position, token in enumerate(sample.tokens):
             continuation = token.startswith("##") and len(token) > 2
             out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
-                            is_special_token(token), continuation, "" if continuation or position == 0 else " "))
+                            is_special_token(token), continuation, "" if continuation or position == 0 else " ",
+                            position == second))
         return out
     previous_end: int | None = None
     for number, word in enumerate(sample.words):
         pieces = sample.tokens[word.first_token:word.last_token]
-        glued = word.start is not None and previous_end is not None and word.start == previous_end
+        starts = word.first_token == second
+        glued = word.start is not None and previous_end is not None and word.start == previous_end and not starts
         out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
                         word.start is None and len(pieces) == 1 and is_special_token(pieces[0]), False,
-                        "" if number == 0 or glued else " "))
+                        "" if number == 0 or glued or starts else " ", starts))
         previous_end = word.end if word.end is not None else previous_end
     return out
 
@@ -241,7 +250,7 @@ def _token_views(pieces: list[Unit], values: list[float], token_scores: list[flo
         if unit.last_token - unit.first_token > 1:
             parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
             title = f"{unit.text} {fmt(value)} = {parts}"
-        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead))
+        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead, unit.new_segment))
     return views
 
 
@@ -315,7 +324,7 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     shown = mark(model.predicted, sample.label)
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
-        prediction=f"{class_names[model.predicted]} ({model.probabilities[model.predicted]:.2f})",
+        prediction=prediction_text(model, class_names),
         target=class_names[model.target], mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
         tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens),
         legend=_legend(f"{role_title(role)} scale", scale, kind) if scale_max is None else None,
@@ -416,15 +425,47 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
     pieces = units(sample, granularity)
     methods = report.meta.methods
     where = f"row {sample.index}" if sample.index is not None else f"text {number}"
+    if report.meta.multi_label:
+        where += f", explaining {names[next(iter(sample.models.values())).target]}"
     return SampleView(
         anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
         sentence=verdict_parts(sample, names, methods[0]),
         text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
-        outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
+        outcome=outcome(sample), truncated=sample.truncated, empty=not (sample.text + (sample.text_pair or "")).strip(),
         chart=_chart(sample, methods[0], pieces, names),
         methods=[_method_block(number, k, sample, m, report, scale, pieces) for k, m in enumerate(methods)],
         agreement=_agreement(sample, methods),
+        segments=segments(sample, report.meta.segment_names),
+        truncation=truncation_note(sample, report.meta.segment_names),
     )
+
+
+def segments(sample: SampleResult, names: list[str] | None) -> list[tuple[str, str]]:
+    """A sentence pair's two texts with their names, first above second; [] for a single text."""
+    if sample.text_pair is None:
+        return []
+    first, second = names or ("Text A", "Text B")
+    return [(first, sample.text), (second, sample.text_pair)]
+
+
+def truncation_note(sample: SampleResult, names: list[str] | None) -> str:
+    """What the truncated badge says: which text of a pair was cut, or that only the first tokens were seen."""
+    if not sample.truncated:
+        return ""
+    if sample.text_pair is None or not sample.truncated_segments:
+        return "truncated: only the first tokens were seen by the models"
+    cut = " and ".join((names or ("Text A", "Text B"))[s].lower() for s in sample.truncated_segments)
+    return f"truncated: the {cut} lost {'their' if len(sample.truncated_segments) > 1 else 'its'} last tokens"
+
+
+def prediction_text(model: ModelAttribution, names: list[str]) -> str:
+    """"positive (0.93)"; a multi-label model: every label it predicts, or "none above 0.5" and its top one."""
+    top = f"{names[model.predicted]} ({model.probabilities[model.predicted]:.2f})"
+    if model.chosen is None:
+        return top
+    if not model.chosen:
+        return f"no label above 0.5 (most probable {top})"
+    return ", ".join(f"{names[c]} ({model.probabilities[c]:.2f})" for c in model.chosen)
 
 
 # --- the report around the samples --------------------------------------------------------------------
@@ -441,10 +482,16 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
     comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
-        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {mark(m.predicted, sample.label)}".strip()
-               for m in sample.models.values()],
+        cells=[_summary_cell(m, names, sample.label) for m in sample.models.values()],
         comprehensiveness=comprehensiveness, outcome=view.outcome, flags=", ".join(flags),
     )
+
+
+def _summary_cell(model: ModelAttribution, names: list[str], label: int | None) -> str:
+    """"positive 0.93 ✓"; a multi-label model's every predicted label."""
+    shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
+        else prediction_text(model, names)
+    return f"{shown} {mark(model.predicted, label)}".strip()
 
 
 def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]]:
