@@ -101,16 +101,21 @@ class Texts:
                        pairs=None if self.pairs is None else [self.pairs[i] for i in rows])
 
 
+def class_index(spec: str, class_names: list[str], option: str, advice: str = "give") -> int:
+    """A class given by name or index, as its index; an error naming `option` otherwise."""
+    if spec in class_names:
+        return class_names.index(spec)
+    if spec.isdigit() and int(spec) < len(class_names):
+        return int(spec)
+    raise ReportgenError(f"{option} '{spec}': {advice} a class name ({', '.join(class_names)}) or an index "
+                         f"below {len(class_names)}")
+
+
 def target_class(target: str, class_names: list[str]) -> int | None:
     """A fixed --target as a class index (an index or a class name); None for predicted and label."""
     if target in ("predicted", "label"):
         return None
-    if target in class_names:
-        return class_names.index(target)
-    if target.isdigit() and int(target) < len(class_names):
-        return int(target)
-    raise ReportgenError(f"--target '{target}': use {TARGETS_HELP} (an index below {len(class_names)}, or one of "
-                         f"{', '.join(class_names)})")
+    return class_index(target, class_names, "--target", "use predicted, label, or")
 
 
 def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None],

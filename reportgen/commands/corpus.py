@@ -40,7 +40,7 @@ from reportgen.loading.checks import check_class_counts, check_labels, check_sin
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import atomic_file, check_writable, write_atomically
-from reportgen.pipeline import encoder_name, resolve_class_names, shareable_info, shareable_name, versions
+from reportgen.pipeline import class_index, encoder_name, resolve_class_names, shareable_info, shareable_name, versions
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import ROLES, dataset_settings, model_settings
 from reportgen.scan.records import read_scan
@@ -108,14 +108,7 @@ class RowChoice:
 
 def parse_target_class(spec: str | None, class_names: list[str]) -> int | None:
     """--target-class: a class name or index; None keeps each row's true label."""
-    if spec is None:
-        return None
-    if spec in class_names:
-        return class_names.index(spec)
-    if spec.isdigit() and int(spec) < len(class_names):
-        return int(spec)
-    raise ReportgenError(f"--target-class '{spec}': give a class name ({', '.join(class_names)}) or an index "
-                         f"below {len(class_names)}")
+    return None if spec is None else class_index(spec, class_names, "--target-class")
 
 
 def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, include_paths: bool) -> str:

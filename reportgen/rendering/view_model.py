@@ -30,7 +30,7 @@ from reportgen.rendering.pieces import (
 )
 from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.sentences import Part
-from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
+from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, ReportMeta, SampleResult, Word
 from reportgen.words import is_special_token, is_word, word_scores
 
 TOP_K = 5
@@ -487,6 +487,17 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
     )
 
 
+def target_line(meta: ReportMeta) -> str:
+    """--target as run, with what the texts and labels are when they are not one text and one class."""
+    parts = [meta.target]
+    if meta.multi_label:
+        parts.append("multi-label: a sigmoid per label, every label above 0.5 predicted, one sample per explained "
+                     "label")
+    if meta.segment_names:
+        parts.append(f"sentence pairs: {' + '.join(meta.segment_names)}")
+    return "; ".join(parts)
+
+
 def _summary_cell(model: ModelAttribution, names: list[str], label: int | None) -> str:
     """"positive 0.93 ✓"; a multi-label model's every predicted label."""
     shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
@@ -572,7 +583,7 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
         lede=explanation(meta.methods),
-        header=[("Methods", method_text), ("Target", meta.target), ("Data", data),
+        header=[("Methods", method_text), ("Target", target_line(meta)), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
                 ("Versions", versions_line(meta.versions))],
