@@ -233,6 +233,8 @@ def main() -> None:
 @main.command()
 @model_options
 @dataset_options
+@click.option("--text-pair-column", metavar="NAME",
+              help="Column of each row's second text, for sentence pairs (with --text-column).")
 @click.option("--limit", type=int, metavar="N", help="Scan only the first N rows (default: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="scan.csv",
               show_default=True, help="Per-row results, by extension: .csv (its settings in a .meta.json beside "
@@ -243,7 +245,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-         text_column, label_column, label_names, limit, output, overwrite, select, top, order, quiet):
+         text_column, label_column, label_names, text_pair_column, limit, output, overwrite, select, top, order, quiet):
     """Predict every dataset row with both models; count who is right; pick rows worth a report.
 
     Prints each model's accuracy and the table of outcomes (both right, both wrong, base wrong and
@@ -266,7 +268,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
             device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
             split=split, text_column=text_column, label_column=label_column, label_names=split_names(label_names),
             limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
-            progress=not quiet,
+            progress=not quiet, text_pair_column=text_pair_column,
         )
     except KeyboardInterrupt:
         sys.exit(130)  # run_scan has said where the rows finished so far are

@@ -240,3 +240,24 @@ def test_scan_and_corpus_refuse_multi_label_models_in_one_line(multi, tmp_path, 
     errors = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and "single-label classifiers only" in errors[0] and "multi-label" in errors[0]
     assert not out.exists() and not list(tmp_path.glob("scan.csv*"))
+
+
+def test_scan_of_pairs_predicts_the_pairs_and_reports_from_it_keep_them(nli, tmp_path):
+    scan = tmp_path / "scan.csv"
+    models = ["--base", str(nli["base"]), "--finetuned", str(nli["finetuned"]), "--device", "cpu", "--max-length", "64"]
+    result = CliRunner().invoke(main, ["scan", *models, "--dataset", str(nli["data"]), "--text-column", "premise",
+                                       "--text-pair-column", "hypothesis", "-q", "-o", str(scan)])
+    assert result.exit_code == 0, result.output
+    with scan.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        expected = direct_probabilities(nli["finetuned"], *PAIRS[int(row["index"])])
+        assert int(row["finetuned_pred"]) == int(expected.argmax())
+        assert abs(float(row["finetuned_prob"]) - float(expected.max())) <= 1e-6 + 1e-5  # 6 decimals, fp32
+    report = reportgen.explain(nli["base"], nli["finetuned"], from_scan=scan, select="all", method="gradient",
+                               faithfulness=False, **CPU).report
+    assert {(s.text, s.text_pair) for s in report.samples} == set(PAIRS)
+    corpus = CliRunner().invoke(main, ["corpus", *models, "--from-scan", str(scan), "--select", "all",
+                                       "-o", str(tmp_path / "corpus.html")])
+    assert corpus.exit_code == 1 and "sentence pairs (premise + hypothesis)" in corpus.output
+    assert not (tmp_path / "corpus.html").exists()

@@ -163,6 +163,9 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
         if ranks.is_main:
             check_writable(outputs.files() + [outputs.scores / META])
         rows, indices = selection.locate(all_rows=True)
+        if rows.pair_column is not None:
+            raise ReportgenError(f"`reportgen corpus` aggregates words of single texts; the scan's rows are sentence "
+                                 f"pairs ({rows.text_column} + {rows.pair_column}): use `reportgen report --from-scan`")
         indices = choice.apply(indices)
         if not indices:
             raise ReportgenError("nothing to attribute: the selection holds no rows")
