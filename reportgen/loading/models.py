@@ -64,8 +64,8 @@ class LoadedModel:
 
     @property
     def config(self):
-        """The transformers config (for the state-dict format: its BERT encoder's)."""
-        return getattr(self.module, "config", None) or self.module.bert.config
+        """The transformers config (for the state-dict format: its BERT encoder's); None for a module without one."""
+        return getattr(self.module, "config", None) or getattr(getattr(self.module, "bert", None), "config", None)
 
     @property
     def multi_label(self) -> bool:
