@@ -207,7 +207,9 @@ def test_multi_label_sigmoids_predicted_sets_and_one_sample_per_label(multi):
                 assert_close_scaled(torch.tensor(faithfulness.probability), expected[model.target])
     html = reportgen.explain(multi["base"], multi["finetuned"], texts=TEXTS[:1], label_names=LABELS,
                              method="gradient", faithfulness=False, **CPU).html()
-    assert "Sample 1: text 1, explaining toxic" in html and "toxic (0.9" in html and "spam (0.9" in html
+    assert "Sample 1: text 1, explaining toxic" in html and "Sample 3: text 1, explaining spam" in html
+    assert "explains insult" in html and "toxic (0.9" in html and "spam (0.9" in html
+    assert "predicted no insult" in html  # the fine-tuned model's verdict on the label sample 2 explains
 
 
 def test_multi_label_target_by_name_or_index_and_top_label_when_none_predicted(multi, encoder_dir, tmp_path):

@@ -33,12 +33,16 @@ def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_W
 
 
 def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> list[Part]:
+    """Each model's predicted class and its probability; a multi-label model's verdict on the label the
+    sample explains ("predicted insult (0.90)", or "predicted no insult (0.12)" below 0.5)."""
     roles = list(sample.models)
     models = sample.models
+    shown = {role: m.predicted if m.chosen is None else m.target for role, m in models.items()}
     return sentence_parts(
         {role: role_title(role) for role in roles},
-        {role: class_names[models[role].predicted] for role in roles},
-        {role: models[role].probabilities[models[role].predicted] for role in roles},
+        {role: ("" if models[role].chosen is None or shown[role] in models[role].chosen else "no ")
+         + class_names[shown[role]] for role in roles},
+        {role: models[role].probabilities[shown[role]] for role in roles},
         {role: lead_words(sample, role, method) for role in roles},
     )
 

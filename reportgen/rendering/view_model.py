@@ -420,11 +420,22 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     return views
 
 
-def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str) -> SampleView:
+def text_numbers(samples: list[SampleResult]) -> list[int]:
+    """Each sample's text, counted from 1: a multi-label report explains one text in several samples in a row."""
+    numbers: list[int] = []
+    for i, sample in enumerate(samples):
+        same = i and (sample.index, sample.text, sample.text_pair) == \
+            (samples[i - 1].index, samples[i - 1].text, samples[i - 1].text_pair)
+        numbers.append(numbers[-1] if same else (numbers[-1] if numbers else 0) + 1)
+    return numbers
+
+
+def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str,
+                 text_number: int) -> SampleView:
     names = report.meta.class_names
     pieces = units(sample, granularity)
     methods = report.meta.methods
-    where = f"row {sample.index}" if sample.index is not None else f"text {number}"
+    where = f"row {sample.index}" if sample.index is not None else f"text {text_number}"
     if report.meta.multi_label:
         where += f", explaining {names[next(iter(sample.models.values())).target]}"
     return SampleView(
@@ -473,6 +484,9 @@ def prediction_text(model: ModelAttribution, names: list[str]) -> str:
 
 def _summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str) -> SummaryRow:
     flags = []
+    explained = next(iter(sample.models.values()))
+    if explained.chosen is not None:  # multi-label: one row per explained label
+        flags.append(f"explains {names[explained.target]}")
     if sample.truncated:
         flags.append("truncated")
     if any(c.delta_warning for block in view.methods for c in block.columns):
@@ -553,7 +567,8 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
     """Everything the template needs, computed once."""
     meta = report.meta
     exact = all(s.words_exact for s in report.samples)
-    samples = [_sample_view(n, s, report, scale, granularity) for n, s in enumerate(report.samples, start=1)]
+    samples = [_sample_view(n, s, report, scale, granularity, t)
+               for n, (s, t) in enumerate(zip(report.samples, text_numbers(report.samples)), start=1)]
     method_text = ", ".join(method_title(m) for m in meta.methods)
     if meta.tolerance is not None:
         taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
