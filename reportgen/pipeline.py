@@ -31,7 +31,7 @@ from reportgen.faithfulness import (
     random_reference,
 )
 from reportgen.inference import predict_logits
-from reportgen.loading.checks import check_class_counts, multi_label
+from reportgen.loading.checks import check_class_counts, check_labels, multi_label
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
@@ -260,7 +260,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     check_max_length(models, options.max_length)
     class_names = resolve_class_names(texts.class_names, check_class_counts(models))
     several = multi_label(models)
-    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.pairs)
+    check_labels(texts.indices, texts.labels, len(class_names))
+    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices,
+                            texts.pairs)
                for role, m in models.items()}
     tokens = {role: encoded[role].tokens(m.tokenizer) for role, m in models.items()}
     first_role = next(iter(models))
@@ -342,7 +344,8 @@ def _sample(i: int, texts: Texts, tokens: list[str], encoded: EncodedTexts, runs
     diff = {m: stored(difference(raw[m]["base"], raw[m]["finetuned"])) for m in methods} \
         if {"base", "finetuned"} <= set(runs) else {}
     pair = None if texts.pairs is None else texts.pairs[i]
-    words = group_words(encoded.word_ids[i], encoded.offsets[i], texts.texts[i], tokens, encoded.sequence_ids[i], pair)
+    words = group_words(encoded.word_ids[i], encoded.offsets[i], texts.texts[i], tokens, exact=encoded.words_exact,
+                        sequence_ids=encoded.sequence_ids[i], text_pair=pair)
     return SampleResult(
         index=texts.indices[i], label=texts.labels[i], text=texts.texts[i], tokens=tokens,
         truncated=encoded.truncated[i], models=models, text_pair=pair, truncated_segments=encoded.cut_segments[i],

@@ -19,6 +19,7 @@ from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.perturbation import removal_logits, remove_tokens
 from tests.builders import load_user_module, make_classifier, make_hf_dir, save_checkpoint
+from tests.tiny_models import ARCHITECTURES, direct_probabilities, make_architecture_dir
 from tests.tolerances import assert_close_fp32
 
 NLI = ["entailment", "neutral", "contradiction"]
@@ -54,15 +55,6 @@ def nli(encoder_dir, tmp_path_factory) -> dict[str, Path]:
             "data": data}
 
 
-def direct_probabilities(directory: Path, first: str, second: str, sigmoid: bool = False) -> torch.Tensor:
-    """The model called by hand on the pair, as its tokenizer pairs it (token type ids included)."""
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
-    with torch.no_grad():
-        logits = model(**tokenizer(first, second, return_tensors="pt")).logits[0]
-    return logits.sigmoid() if sigmoid else logits.softmax(dim=-1)
-
-
 def test_pair_probabilities_equal_the_model_called_on_the_pair(nli):
     report = reportgen.explain(nli["base"], nli["finetuned"], dataset=str(nli["data"]), indices="0-3",
                                text_column="premise", text_pair_column="hypothesis", label_names=NLI,
@@ -71,7 +63,7 @@ def test_pair_probabilities_equal_the_model_called_on_the_pair(nli):
     for sample, (premise, hypothesis) in zip(report.samples, PAIRS):
         assert (sample.text, sample.text_pair) == (premise, hypothesis)
         for role in ("base", "finetuned"):
-            expected = direct_probabilities(nli[role], premise, hypothesis)
+            expected = direct_probabilities(nli[role], [(premise, hypothesis)], 64)[0]
             assert_close_scaled(torch.tensor(sample.models[role].probabilities), expected)
     # The test bites: the same pair without token type ids gives other probabilities (by far more than the
     # fp32 tolerance above, 64 × eps32 ≈ 8e-6).
@@ -125,7 +117,7 @@ def test_pair_faithfulness_starts_from_the_pairs_probability(nli):
     report = reportgen.explain(nli["base"], nli["finetuned"], texts=[PAIRS[0][0]], text_pairs=[PAIRS[0][1]],
                                method="gradient-x-input", **CPU).report
     model = report.samples[0].models["base"]
-    expected = direct_probabilities(nli["base"], *PAIRS[0])[model.target]
+    expected = direct_probabilities(nli["base"], [PAIRS[0]], 64)[0, model.target]
     assert_close_scaled(torch.tensor(model.methods["gradient-x-input"].faithfulness.probability), expected)
 
 
@@ -200,7 +192,7 @@ def test_multi_label_sigmoids_predicted_sets_and_one_sample_per_label(multi):
         assert base.chosen == [0, 1] and finetuned.chosen == [0, 3]
         assert base.target == finetuned.target == sample.difference.target
         for role, model in sample.models.items():
-            expected = direct_probabilities(multi[role], sample.text, None, sigmoid=True)
+            expected = direct_probabilities(multi[role], [sample.text], 64, sigmoid=True)[0]
             assert_close_scaled(torch.tensor(model.probabilities), expected)
             for method in ("integrated-gradients", "gradient-x-input"):
                 faithfulness = model.methods[method].faithfulness
@@ -253,7 +245,7 @@ def test_scan_of_pairs_predicts_the_pairs_and_reports_from_it_keep_them(nli, tmp
     with scan.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        expected = direct_probabilities(nli["finetuned"], *PAIRS[int(row["index"])])
+        expected = direct_probabilities(nli["finetuned"], [PAIRS[int(row["index"])]], 64)[0]
         assert int(row["finetuned_pred"]) == int(expected.argmax())
         assert abs(float(row["finetuned_prob"]) - float(expected.max())) <= 1e-6 + 1e-5  # 6 decimals, fp32
     report = reportgen.explain(nli["base"], nli["finetuned"], from_scan=scan, select="all", method="gradient",
@@ -263,3 +255,16 @@ def test_scan_of_pairs_predicts_the_pairs_and_reports_from_it_keep_them(nli, tmp
                                        "-o", str(tmp_path / "corpus.html")])
     assert corpus.exit_code == 1 and "sentence pairs (premise + hypothesis)" in corpus.output
     assert not (tmp_path / "corpus.html").exists()
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_pairs_on_every_architecture_equal_a_direct_call(name, tmp_path):
+    """Token type ids go only to models that embed them (BERT, ALBERT, ELECTRA); DistilBERT, MPNet, RoBERTa-style
+    and DeBERTa models take the pair without them, through prediction, attribution and removal alike."""
+    folders = {role: make_architecture_dir(name, tmp_path / role, seed) for role, seed in (("base", 1), ("ft", 2))}
+    report = reportgen.explain(folders["base"], folders["ft"], texts=PAIRS[:2], method="gradient-x-input",
+                               **{**CPU, "max_length": 32}).report
+    expected = direct_probabilities(folders["base"], PAIRS[:2], 32)
+    for sample, probabilities in zip(report.samples, expected):
+        assert_close_scaled(torch.tensor(sample.models["base"].probabilities), probabilities)
+        assert {w.segment for w in sample.words if w.start is not None} == {0, 1}

@@ -44,15 +44,20 @@ class Rows:
         return len(self.dataset)
 
     def texts(self, indices: list[int]) -> list[str]:
+        """The rows' texts; a missing one (an empty CSV cell, null) is an error naming the row, never ""."""
         return self._column_texts(self.text_column, indices)
 
     def pairs(self, indices: list[int]) -> list[str] | None:
-        """The second text of each row's sentence pair; None without --text-pair-column."""
+        """The second text of each row's sentence pair; None without --text-pair-column. Missing: an error."""
         return None if self.pair_column is None else self._column_texts(self.pair_column, indices)
 
     def _column_texts(self, column: str, indices: list[int]) -> list[str]:
-        return [str(value) if value is not None else "" for value in self.dataset[indices][column]] \
-            if indices else []
+        values = self.dataset[indices][column] if indices else []
+        for index, value in zip(indices, values):
+            if value is None:
+                raise ReportgenError(f"row {index} has no text (a missing value in column '{column}'); "
+                                     "fill it in or leave the row out")
+        return [str(value) for value in values]
 
     def labels(self, indices: list[int]) -> list[int | None]:
         if self.label_column is None or not indices:

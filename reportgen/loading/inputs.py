@@ -6,12 +6,15 @@ input: models that need it are padded to `max_length`, the others only to the lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TypeVar
 
 import torch
 from transformers import PreTrainedTokenizerBase
+
+from reportgen.errors import ReportgenError
 
 T = TypeVar("T")
 
@@ -72,9 +75,14 @@ class EncodedTexts:
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
-           pad_to_max_length: bool, pairs: list[str] | None = None) -> EncodedTexts:
+           pad_to_max_length: bool, rows: Sequence[int | None] | None = None,
+           pairs: list[str] | None = None) -> EncodedTexts:
     """`tokenizer(text, max_length=…, truncation=True, padding=…)`, plus which texts were cut and
     which word and characters of the text each kept token stands for.
+
+    A text with characters besides whitespace that the tokenizer turns into no token at all is a
+    ReportgenError naming its dataset row (`rows`, aligned with `texts`) or its place among `texts`:
+    the models would see an empty text. Empty and whitespace-only texts are allowed (reports say so).
 
     pairs: the second text of each sentence pair, encoded as the tokenizer pairs them
     (`tokenizer(text, pair)`: [CLS] a [SEP] b [SEP] for BERT, with token type ids 0 then 1 where
@@ -94,6 +102,13 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
     segments = [texts] if pairs is None else [texts, pairs]
     full = [[len(ids) for ids in tokenizer(part, add_special_tokens=False, verbose=False)["input_ids"]]
             for part in segments]
+    for part, lengths in zip(segments, full):
+        for i, (text, length) in enumerate(zip(part, lengths)):
+            if length == 0 and text.strip():
+                where = f"row {rows[i]}" if rows is not None and rows[i] is not None else f"text {i + 1}"
+                characters = f"{len(text):,} character" + ("s" if len(text) > 1 else "")
+                raise ReportgenError(f"{where} has {characters} but the tokenizer turns them into no tokens, so the "
+                                     "models would see an empty text; check the text's encoding, or leave it out")
     width = batch["input_ids"].shape[1]
     special = [] if exact else batch["special_tokens_mask"].tolist()
     word_ids: list[list[int | None]] = []
