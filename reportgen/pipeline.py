@@ -262,7 +262,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     several = multi_label(models)
     check_labels(texts.indices, texts.labels, len(class_names))
     encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices,
-                            texts.pairs)
+                            pairs=texts.pairs)
                for role, m in models.items()}
     tokens = {role: encoded[role].tokens(m.tokenizer) for role, m in models.items()}
     first_role = next(iter(models))

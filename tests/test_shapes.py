@@ -95,7 +95,7 @@ def test_pair_ig_completes_and_words_cover_both_segments(nli):
 
 def test_removal_keeps_separators_and_moves_token_types_with_their_tokens(nli):
     model = load_model(str(nli["base"]), role="base", encoder="", pooling="cls", device=torch.device("cpu"))
-    inputs = encode(model.tokenizer, [p for p, _ in PAIRS], 64, False, [h for _, h in PAIRS])
+    inputs = encode(model.tokenizer, [p for p, _ in PAIRS], 64, False, pairs=[h for _, h in PAIRS])
     real = inputs.attention_mask.bool()
     candidates = real & ~inputs.special_tokens_mask.bool()
     generator = torch.Generator().manual_seed(0)

@@ -75,7 +75,7 @@ class EncodedTexts:
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
-           pad_to_max_length: bool, rows: Sequence[int | None] | None = None,
+           pad_to_max_length: bool, rows: Sequence[int | None] | None = None, *,
            pairs: list[str] | None = None) -> EncodedTexts:
     """`tokenizer(text, max_length=…, truncation=True, padding=…)`, plus which texts were cut and
     which word and characters of the text each kept token stands for.
