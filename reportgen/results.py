@@ -113,8 +113,8 @@ class ModelAttribution:
     probabilities: list[float]
     predicted: int
     target: int  # the class whose logit the scores explain
-    chosen: list[int] | None = None  # a multi-label model: every label it predicts (probability above 0.5)
     methods: dict[str, MethodResult] = field(default_factory=dict)
+    chosen: list[int] | None = None  # a multi-label model: every label it predicts (probability above 0.5)
 
 
 @dataclass
