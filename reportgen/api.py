@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_SHAPLEY_SAMPLES, DEFAULT_TOLERANCE
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
@@ -173,7 +173,8 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             select: str | None = None, top: int | None = None, order: str = "confidence",
             method: str | Sequence[str] = ",".join(DEFAULT_METHODS), steps: int | str = AUTO_STEPS,
             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            target: str = "predicted", faithfulness: bool = True, include_paths: bool = False,
+            shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES, target: str = "predicted", faithfulness: bool = True,
+            include_paths: bool = False,
             scale: str = "shared", granularity: str = "word", quiet: bool = False,
             tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
@@ -199,7 +200,8 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
                ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                              quadrature=quadrature, target=target, max_length=max_length,
+                              quadrature=quadrature, shapley_samples=shapley_samples, target=target,
+                              max_length=max_length,
                               batch_size=None if batch_size == "auto" else batch_size, precision=precision,
                               faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
                ViewOptions(scale=scale, granularity=granularity))

@@ -14,6 +14,7 @@ from reportgen.choices import (
     CORPUS_METHOD,
     DEFAULT_MAX_STEPS,
     DEFAULT_METHODS,
+    DEFAULT_SHAPLEY_SAMPLES,
     DEFAULT_TOLERANCE,
     GRANULARITIES,
     POOLINGS,
@@ -100,6 +101,13 @@ quadrature_option = click.option(
     "--quadrature", type=click.Choice(QUADRATURES), default=None,
     help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
          "--steps auto always refines riemann-trapezoid grids].")
+
+
+shapley_samples_option = click.option(
+    "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=click.IntRange(min=1), metavar="N",
+    help="With --method shapley-sampling: random orders of a text's words (Captum's ShapleyValueSampling); "
+         "a text of W words costs 3 + N × W forward rows per model and class. Every order's values add up to "
+         "the logit change exactly, so N trades the noise of single words' values for time.")
 
 
 BATCH_HELP = {
@@ -299,6 +307,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
                    + methods_help() + ".")
 @path_step_options
 @quadrature_option
+@shapley_samples_option
 @click.option("--target", default="predicted", show_default=True,
               help="Class whose logit is explained: predicted (each model's own prediction), label, or a class "
                    "index or name. Multi-label models (config problem_type multi_label_classification: a sigmoid "
@@ -317,8 +326,8 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
-           order, method, steps, tolerance, max_steps, quadrature, target, faithfulness, include_paths, scale,
-           granularity, output, json_path, markdown_path, quiet):
+           order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, include_paths,
+           scale, granularity, output, json_path, markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -344,7 +353,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
         ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
-                       tolerance=tolerance, max_steps=max_steps, target=target,
+                       tolerance=tolerance, max_steps=max_steps, shapley_samples=shapley_samples, target=target,
                        max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
                        faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
         ViewOptions(scale=scale, granularity=granularity),
@@ -446,6 +455,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
                    "(docs/corpus.md).")
 @path_step_options
 @quadrature_option
+@shapley_samples_option
 @click.option("--target-class", metavar="CLASS",
               help="Explain every row toward this class (a name from --label-names or an index) instead of its "
                    "true label; needed when the data has no labels.")
@@ -477,8 +487,9 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @friendly_errors
 def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
-           steps, tolerance, max_steps, quadrature, target_class, min_count, bootstrap, seed, top_words, examples,
-           keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths, quiet):
+           steps, tolerance, max_steps, quadrature, shapley_samples, target_class, min_count, bootstrap, seed,
+           top_words, examples, keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths,
+           quiet):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
 
     Attributes every selected row with both models toward one common class (its true label),
@@ -516,7 +527,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
                       label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                       select=select, top=top, order=order),
             CorpusOptions(method=method, steps=steps, quadrature=quadrature, tolerance=tolerance,
-                          max_steps=max_steps, max_length=max_length,
+                          max_steps=max_steps, shapley_samples=shapley_samples, max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,
                              examples=examples, keep_punctuation=keep_punctuation),

@@ -15,8 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 import reportgen
-from reportgen.attribution import AttributionSettings, Attributor, make_attributor
-from reportgen.attribution.integrated_gradients import PathSteps
+from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
 from reportgen.batching import default_batch_size
 from reportgen.choices import DEFAULT_METHODS
 from reportgen.comparison import common_class, difference
@@ -56,9 +55,9 @@ PAIR_NAMES = ["Text A", "Text B"]
 
 
 @dataclass
-class ExplainOptions(PathSteps):
+class ExplainOptions(MethodOptions):
     """Everything that decides what a report computes (how it looks is decided when rendering);
-    integrated gradients' steps come from `PathSteps`."""
+    each method's own options (integrated gradients' steps, Shapley samples) come from `MethodOptions`."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
     target: str = "predicted"
@@ -78,7 +77,7 @@ class ExplainOptions(PathSteps):
         unknown = [method for method in self.methods if method not in REGISTRY]
         if unknown:  # before any model is loaded
             raise ReportgenError(f"unknown method '{unknown[0]}'; choose one of {', '.join(REGISTRY)}")
-        self.check_path()
+        self.check_method_options()
 
 
 @dataclass
@@ -390,6 +389,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
     infos = [m.info for m in models.values()]
     has_path = any(REGISTRY[method].walks_path for method in options.methods)
     auto = has_path and options.adaptive
+    sampled = any(REGISTRY[method].samples for method in options.methods)
     return ReportMeta(
         methods=list(options.methods),
         steps=options.steps if has_path else None, quadrature=options.rule if has_path else None,
@@ -399,7 +399,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
         dataset=texts.dataset if options.include_paths else shareable_name(texts.dataset), split=texts.split,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         versions=versions(), models=infos if options.include_paths else [shareable_info(i) for i in infos],
-        precision=options.precision,
+        precision=options.precision, shapley_samples=options.shapley_samples if sampled else None,
         segment_names=None if texts.pairs is None else texts.segment_names or list(PAIR_NAMES),
         faithfulness=FaithfulnessMeta(ks=list(KS), curve_fractions=list(CURVE_FRACTIONS),
                                       random_orders=options.random_orders, seed=0) if options.faithfulness else None,

@@ -85,8 +85,11 @@ class MethodResult:
 
     scores: list[float]  # one per non-padding token, aligned with SampleResult.tokens
     pad_share: float  # share of total |attribution| that fell on [PAD] positions
-    convergence_delta: float | None = None  # integrated gradients only: sum(scores) - (F(x) - F(x'))
-    target_logit_change: float | None = None  # F(x) - F(x'), the amount IG must explain
+    # Methods whose scores add up: sum(scores) - (F(x) - F(x')), with F(x) - F(x') the target logit change
+    # they must explain (integrated gradients: x' the [PAD] baseline, the convergence delta; Shapley value
+    # sampling: x' the text with every word removed, the additivity gap). None for other methods.
+    convergence_delta: float | None = None
+    target_logit_change: float | None = None
     faithfulness: Faithfulness | None = None
     steps: int | None = None  # integrated gradients only: gradient evaluations this sample took (they vary with auto)
 
@@ -184,6 +187,7 @@ class ReportMeta:
     faithfulness: FaithfulnessMeta | None = None
     tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
     max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
+    shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
     segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
     multi_label: bool = False  # sigmoid per label; a text has one sample per explained label
     schema_version: int = SCHEMA_VERSION

@@ -128,7 +128,9 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
     parts += ["--target", "label" if options.target_class is None else str(options.target_class),
               "--method", options.method]
     path = options.path_settings()
-    if path.get("steps") == AUTO_STEPS:
+    if "shapley_samples" in path:
+        parts += ["--shapley-samples", str(path["shapley_samples"])]
+    elif path.get("steps") == AUTO_STEPS:
         parts += ["--tolerance", f"{path['tolerance']:g}", "--max-steps", str(path["max_steps"])]
     elif path:
         parts += ["--steps", str(path["steps"]), "--quadrature", path["quadrature"]]

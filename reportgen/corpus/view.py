@@ -240,6 +240,8 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
 
 
 def _path_text(path: dict[str, Any]) -> str:
+    if "shapley_samples" in path:
+        return f"{path['shapley_samples']} random orders of the words per row (Captum)"
     if path["steps"] == AUTO_STEPS:
         return (f"steps chosen per row ({path['quadrature']}, nested grids) until the convergence delta is within "
                 f"{100 * path['tolerance']:g} % of F(x)−F(x′), at most {path['max_steps']}")

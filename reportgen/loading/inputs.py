@@ -53,6 +53,10 @@ class EncodedTexts:
     # Per text of a sentence pair: which segments truncation cut (0 the first text, 1 the second);
     # empty lists for single texts (`truncated` says whether they were cut).
     cut_segments: list[list[int]] = field(default_factory=list)
+    # The texts themselves (empty where the inputs were built by hand): with word_ids and offsets they
+    # give the report's words (`reportgen.words.group_words`), the features of word-removal methods.
+    texts: list[str] = field(default_factory=list)
+    pairs: list[str] = field(default_factory=list)  # a sentence pair's second texts (empty for single texts)
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -71,7 +75,8 @@ class EncodedTexts:
                             self.special_tokens_mask[index], _pick(self.truncated, rows),
                             _pick(self.word_ids, rows), _pick(self.offsets, rows), self.words_exact,
                             None if self.token_type_ids is None else self.token_type_ids[index],
-                            _pick(self.sequence_ids, rows), _pick(self.cut_segments, rows))
+                            _pick(self.sequence_ids, rows), _pick(self.cut_segments, rows), _pick(self.texts, rows),
+                            _pick(self.pairs, rows))
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
@@ -133,7 +138,7 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
     truncated = [bool(c) for c in cut] if pairs is not None else [n > room for n in full[0]]
     return EncodedTexts(batch["input_ids"], batch["attention_mask"], batch["special_tokens_mask"],
                         truncated, word_ids, offsets, exact, batch.get("token_type_ids"), sequence_ids,
-                        cut if pairs is not None else [[] for _ in texts])
+                        cut if pairs is not None else [[] for _ in texts], list(texts), list(pairs or []))
 
 
 def _slow_sequence_ids(special: list[int]) -> list[int | None]:

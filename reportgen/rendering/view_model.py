@@ -10,10 +10,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from reportgen.choices import shapley_gap_allowed
 from reportgen.comparison import most_changed, strongest
 from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
-from reportgen.methods import is_signed, method_title
+from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.pieces import (
@@ -101,7 +102,7 @@ class ColumnView:
     tokens: list[TokenView]
     legend: LegendView | None  # only with per-column scales
     pad_share: str
-    delta: str | None
+    delta: str | None  # "Convergence delta …" (integrated gradients) or "Additivity gap …" (Shapley values)
     delta_warning: str | None
     top_for: list[TopToken]
     top_against: list[TopToken]
@@ -301,7 +302,8 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
     if result.convergence_delta is None:
         return None, None
     relative = result.relative_delta or 0.0
-    delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
+    delta = (f"Convergence delta {result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = "
+             f"{result.target_logit_change:+.3g})")
     if result.steps is not None:
         delta += f" after {result.steps} path steps"
     if result.adds_up(tolerance):
@@ -314,6 +316,20 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
                    "Raise --max-steps for trustworthy scores.")
 
 
+def _additivity(result: MethodResult, method: str, tolerance: float | None) -> tuple[str | None, str | None]:
+    """The fact that says whether a method's scores add up, and a warning when they do not: integrated
+    gradients' convergence delta, or the Shapley values' gap to f(x) − f(no words)."""
+    if not REGISTRY.get(method) or not REGISTRY[method].samples or result.convergence_delta is None:
+        return _delta(result, tolerance)
+    change = result.target_logit_change or 0.0
+    gap = (f"Additivity gap {result.convergence_delta:+.2g} (Σ word values − f(x) + f(no words), where "
+           f"f(x) − f(no words) = {change:+.3g} is the target logit's drop when every word is removed)")
+    if abs(result.convergence_delta) <= shapley_gap_allowed(change):
+        return gap, None
+    return gap, ("The Shapley values do not add up beyond fp32 rounding: the model gave different logits for "
+                 "the same text (dropout left on, or non-deterministic kernels); treat the scores with care.")
+
+
 def _column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
             class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
             curve_fractions: list[float] | None, tolerance: float | None = None) -> ColumnView:
@@ -321,7 +337,7 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     values = unit_scores(sample, pieces, result.scores)
     own_max = _scale_max(values)
     scale = own_max if scale_max is None else scale_max
-    delta, warning = _delta(result, tolerance)
+    delta, warning = _additivity(result, method, tolerance)
     shown = mark(model.predicted, sample.label)
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
@@ -491,8 +507,11 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
         flags.append(f"explains {names[explained.target]}")
     if sample.truncated:
         flags.append("truncated")
-    if any(c.delta_warning for block in view.methods for c in block.columns):
+    warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
+    if any(not REGISTRY.get(m) or not REGISTRY[m].samples for m in warned):
         flags.append("IG delta high")
+    if any(REGISTRY.get(m) and REGISTRY[m].samples for m in warned):
+        flags.append("Shapley gap high")
     measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
                 if m.methods[method].faithfulness is not None]
     comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
@@ -560,7 +579,10 @@ def explanation(methods: list[str]) -> str:
                 "attention-gradient": "the token's gradient-weighted attention relevance for the target class"}
         return (f"Shade = {what.get(main, main)}. It says how much the token matters, not in which direction.")
     what = {"integrated-gradients": "its integrated-gradients attribution",
-            "gradient-x-input": "gradient × input"}.get(main, main)
+            "gradient-x-input": "gradient × input",
+            "occlusion": "how much the target logit drops when the word alone is removed (occlusion)",
+            "shapley-sampling": "the word's Shapley value: its mean effect on the target logit over random "
+                                "orders of adding the words"}.get(main, main)
     return (f"Shade = {what}: blue words pushed the model towards the target class, red ones away from "
             "it. The target is the class each model predicted unless the header says otherwise.")
 
@@ -581,6 +603,9 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
                         f"F(x)−F(x′), at most {meta.max_steps}")
     elif meta.steps is not None:
         method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
+    if meta.shapley_samples is not None:
+        method_text += (f"; Shapley values from {meta.shapley_samples} random orders of the words per sample "
+                        "(Captum's ShapleyValueSampling)")
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"
