@@ -117,6 +117,7 @@ class ModelAttribution:
     predicted: int
     target: int  # the class whose logit the scores explain
     methods: dict[str, MethodResult] = field(default_factory=dict)
+    chosen: list[int] | None = None  # a multi-label model: every label it predicts (probability above 0.5)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Word:
     end: int | None
     first_token: int  # the word's wordpieces are tokens[first_token:last_token]
     last_token: int
+    segment: int = 0  # sentence pairs: 1 for a word of the second text (start/end index SampleResult.text_pair)
 
 
 @dataclass
@@ -155,6 +157,8 @@ class SampleResult:
     words_exact: bool = True  # False: words are guessed from "##" (no tokenizer offsets, e.g. a schema-1 file)
     difference: Difference | None = None
     sentence: str = ""  # "Base predicted negative (0.98), led by …; fine-tuned …"
+    text_pair: str | None = None  # the second text of a sentence pair (tokens hold both, as the tokenizer paired them)
+    truncated_segments: list[int] = field(default_factory=list)  # a pair: which texts were cut (0 first, 1 second)
 
 
 @dataclass
@@ -184,6 +188,8 @@ class ReportMeta:
     tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
     max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
     shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
+    segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
+    multi_label: bool = False  # sigmoid per label; a text has one sample per explained label
     schema_version: int = SCHEMA_VERSION
 
     @property

@@ -25,7 +25,7 @@ PAD = 0
 def test_removed_tokens_shift_left_and_the_row_is_repadded_to_its_width():
     ids = torch.tensor([[101, 7, 8, 9, 102, PAD], [101, 5, 102, PAD, PAD, PAD]])
     kept = torch.tensor([[True, False, True, False, True, False], [True, True, True, False, False, False]])
-    out, mask = remove_tokens(ids, kept, PAD)
+    out, mask, _ = remove_tokens(ids, kept, PAD)
     assert out.tolist() == [[101, 8, 102, PAD, PAD, PAD], [101, 5, 102, PAD, PAD, PAD]]
     assert mask.tolist() == [[1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0]]
 

@@ -40,7 +40,9 @@ def word_features(inputs: EncodedTexts) -> torch.Tensor:
     for text in range(len(inputs)):
         if inputs.texts and inputs.word_ids:
             spans = [(w.first_token, w.last_token)
-                     for w in group_words(inputs.word_ids[text], inputs.offsets[text], inputs.texts[text])
+                     for w in group_words(inputs.word_ids[text], inputs.offsets[text], inputs.texts[text],
+                                          sequence_ids=inputs.sequence_ids[text] if inputs.sequence_ids else None,
+                                          text_pair=inputs.pairs[text] if inputs.pairs else None)
                      if removable[text, w.first_token:w.last_token].all()]
         else:
             spans = [(p, p + 1) for p in removable[text].nonzero().flatten().tolist()]

@@ -46,14 +46,18 @@ def _lead(explained: str, own: bool, signed: bool) -> tuple[str, str]:
 def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> list[Part]:
     """Each model's verdict and its lead words. A model whose scores explain another class than its
     prediction (e.g. both models explain the true label) is led *away* from that class by the words
-    with the most negative scores: "Base predicted negative (0.98), pushed away from positive most by …"."""
+    with the most negative scores: "Base predicted negative (0.98), pushed away from positive most by …".
+    A multi-label model's verdict is on the label the sample explains ("predicted insult (0.90)", or
+    "predicted no insult (0.12)" below 0.5)."""
     roles = list(sample.models)
     models = sample.models
-    own = {role: models[role].target == models[role].predicted for role in roles}
+    shown = {role: m.predicted if m.chosen is None else m.target for role, m in models.items()}
+    own = {role: models[role].target == shown[role] for role in roles}
     return sentence_parts(
         {role: role_title(role) for role in roles},
-        {role: class_names[models[role].predicted] for role in roles},
-        {role: models[role].probabilities[models[role].predicted] for role in roles},
+        {role: ("" if models[role].chosen is None or shown[role] in models[role].chosen else "no ")
+         + class_names[shown[role]] for role in roles},
+        {role: models[role].probabilities[shown[role]] for role in roles},
         {role: lead_words(sample, role, method, sign=+1 if own[role] else -1) for role in roles},
         {role: _lead(class_names[models[role].target], own[role], is_signed(method)) for role in roles},
     )

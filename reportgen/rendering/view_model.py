@@ -39,7 +39,7 @@ from reportgen.rendering.pieces import (
 )
 from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.sentences import Part
-from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, SampleResult, Word
+from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, ReportMeta, SampleResult, Word
 from reportgen.words import is_word, special_positions, word_scores
 
 TOP_K = 5
@@ -75,6 +75,7 @@ class Unit:
     special: bool
     continuation: bool  # a "##" wordpiece shown glued to the one before
     lead: str  # " " before it, or "" (glued)
+    new_segment: bool = False  # a sentence pair's second text starts here: shown on a line of its own
 
 
 @dataclass
@@ -84,6 +85,7 @@ class TokenView:
     title: str  # hover text
     css: str  # shade class plus "cont"/"special" markers
     lead: str
+    new_segment: bool = False  # start a new line: the second text of a sentence pair
 
 
 @dataclass
@@ -175,6 +177,8 @@ class SampleView:
     chart: BarChart
     methods: list[MethodBlock]
     agreement: list[AgreementView]
+    segments: list[tuple[str, str]] = field(default_factory=list)  # a sentence pair: (name, text) of each text
+    truncation: str = ""  # what the truncated badge says
 
 
 @dataclass
@@ -227,22 +231,27 @@ def outcome(sample: SampleResult) -> str:
 
 
 def units(sample: SampleResult, granularity: str) -> list[Unit]:
-    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets)."""
+    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets).
+    A sentence pair's second text starts on a line of its own (`Unit.new_segment`)."""
     out = []
     specials = special_positions(sample)
+    second = next((w.first_token for w in sample.words if w.segment == 1), None) if sample.text_pair is not None \
+        else None
     if granularity == "wordpiece":
         for position, token in enumerate(sample.tokens):
             continuation = token.startswith("##") and len(token) > 2
             out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
-                            position in specials, continuation, "" if continuation or position == 0 else " "))
+                            position in specials, continuation, "" if continuation or position == 0 else " ",
+                            position == second))
         return out
     previous_end: int | None = None
     for number, word in enumerate(sample.words):
         pieces = sample.tokens[word.first_token:word.last_token]
-        glued = word.start is not None and previous_end is not None and word.start == previous_end
+        starts = word.first_token == second
+        glued = word.start is not None and previous_end is not None and word.start == previous_end and not starts
         out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
                         word.start is None and word.first_token in specials, False,
-                        "" if number == 0 or glued else " "))
+                        "" if number == 0 or glued or starts else " ", starts))
         previous_end = word.end if word.end is not None else previous_end
     return out
 
@@ -272,7 +281,7 @@ def _token_views(pieces: list[Unit], values: list[float], token_scores: list[flo
         if unit.last_token - unit.first_token > 1:
             parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
             title = f"{unit.text} {fmt(value)}{share} = {parts}"
-        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead))
+        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead, unit.new_segment))
     return views
 
 
@@ -374,7 +383,7 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     target, predicted = class_names[model.target], class_names[model.predicted]
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
-        prediction=f"{predicted} ({model.probabilities[model.predicted]:.2f})",
+        prediction=prediction_text(model, class_names),
         target=target,
         explains_other="" if model.target == model.predicted else
         f"Its shading explains {target}, not its own prediction {predicted}.",
@@ -517,22 +526,66 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     return views
 
 
-def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str) -> SampleView:
+def text_numbers(samples: list[SampleResult]) -> list[int]:
+    """Each sample's text, counted from 1: a multi-label report explains one text in several samples in a row."""
+    numbers: list[int] = []
+    for i, sample in enumerate(samples):
+        same = i and (sample.index, sample.text, sample.text_pair) == \
+            (samples[i - 1].index, samples[i - 1].text, samples[i - 1].text_pair)
+        numbers.append(numbers[-1] if same else (numbers[-1] if numbers else 0) + 1)
+    return numbers
+
+
+def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str,
+                 text_number: int) -> SampleView:
     names = report.meta.class_names
     pieces = units(sample, granularity)
     methods = report.meta.methods
-    where = f"row {sample.index}" if sample.index is not None else f"text {number}"
+    where = f"row {sample.index}" if sample.index is not None else f"text {text_number}"
+    if report.meta.multi_label:
+        where += f", explaining {names[next(iter(sample.models.values())).target]}"
     blocks = [_method_block(number, k, sample, m, report, scale, pieces) for k, m in enumerate(methods)]
     return SampleView(
         anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
         sentence=verdict_parts(sample, names, methods[0]),
         changed=changed_line(blocks[0].difference, methods[0]) if blocks else "",
         text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
-        outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
+        outcome=outcome(sample), truncated=sample.truncated,
+        empty=not (sample.text + (sample.text_pair or "")).strip(),
         chart=_chart(sample, methods[0], pieces, names, scale == "share"),
         methods=blocks,
         agreement=_agreement(sample, methods),
+        segments=segments(sample, report.meta.segment_names),
+        truncation=truncation_note(sample, report.meta.segment_names),
     )
+
+
+def segments(sample: SampleResult, names: list[str] | None) -> list[tuple[str, str]]:
+    """A sentence pair's two texts with their names, first above second; [] for a single text."""
+    if sample.text_pair is None:
+        return []
+    first, second = names or ("Text A", "Text B")
+    return [(first, sample.text), (second, sample.text_pair)]
+
+
+def truncation_note(sample: SampleResult, names: list[str] | None) -> str:
+    """What the truncated badge says: which text of a pair was cut, or that only the first tokens were seen."""
+    if not sample.truncated:
+        return ""
+    if sample.text_pair is None or not sample.truncated_segments:
+        return "truncated: only the first tokens were seen by the models"
+    cut = " and ".join((names or ("Text A", "Text B"))[s].lower() for s in sample.truncated_segments)
+    return f"truncated: the {cut} lost {'their' if len(sample.truncated_segments) > 1 else 'its'} last tokens"
+
+
+def prediction_text(model: ModelAttribution, names: list[str]) -> str:
+    """"positive (0.93)"; a multi-label model: every label it predicts, or "none above 0.5" and its top one."""
+    top = f"{names[model.predicted]} ({model.probabilities[model.predicted]:.2f})"
+    if model.chosen is None:
+        return top
+    if not model.chosen:
+        return f"no label above 0.5 (most probable {top})"
+    return ", ".join(f"{names[c]} ({model.probabilities[c]:.2f})" for c in model.chosen)
 
 
 # --- the report around the samples --------------------------------------------------------------------
@@ -540,6 +593,9 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
 
 def _summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str) -> SummaryRow:
     flags = []
+    explained = next(iter(sample.models.values()))
+    if explained.chosen is not None:  # multi-label: one row per explained label
+        flags.append(f"explains {names[explained.target]}")
     if sample.truncated:
         flags.append("truncated")
     warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
@@ -552,10 +608,27 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
     comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
-        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {mark(m.predicted, sample.label)}".strip()
-               for m in sample.models.values()],
+        cells=[_summary_cell(m, names, sample.label) for m in sample.models.values()],
         comprehensiveness=comprehensiveness, outcome=view.outcome, flags=", ".join(flags),
     )
+
+
+def target_line(meta: ReportMeta) -> str:
+    """--target as run, with what the texts and labels are when they are not one text and one class."""
+    parts = [TARGET_TEXT.get(meta.target, f"class {meta.target}")]
+    if meta.multi_label:
+        parts.append("multi-label: a sigmoid per label, every label above 0.5 predicted, one sample per explained "
+                     "label")
+    if meta.segment_names:
+        parts.append(f"sentence pairs: {' + '.join(meta.segment_names)}")
+    return "; ".join(parts)
+
+
+def _summary_cell(model: ModelAttribution, names: list[str], label: int | None) -> str:
+    """"positive 0.93 ✓"; a multi-label model's every predicted label."""
+    shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
+        else prediction_text(model, names)
+    return f"{shown} {mark(model.predicted, label)}".strip()
 
 
 def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]]:
@@ -622,7 +695,8 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
     """Everything the template needs, computed once."""
     meta = report.meta
     exact = all(s.words_exact for s in report.samples)
-    samples = [_sample_view(n, s, report, scale, granularity) for n, s in enumerate(report.samples, start=1)]
+    samples = [_sample_view(n, s, report, scale, granularity, t)
+               for n, (s, t) in enumerate(zip(report.samples, text_numbers(report.samples)), start=1)]
     method_text = ", ".join(method_title(m) for m in meta.methods)
     if meta.tolerance is not None:
         taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
@@ -654,8 +728,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
         lede=explanation(meta.methods, meta.target),
-        header=[("Methods", method_text), ("Target", TARGET_TEXT.get(meta.target, f"class {meta.target}")),
-                ("Data", data),
+        header=[("Methods", method_text), ("Target", target_line(meta)), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
                 ("Versions", versions_line(meta.versions))],
