@@ -15,15 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reportgen.choices import (
-    AUTO_STEPS,
-    DEFAULT_MAX_STEPS,
-    DEFAULT_METHODS,
-    DEFAULT_SCALE,
-    DEFAULT_SHAPLEY_SAMPLES,
-    DEFAULT_TARGET,
-    DEFAULT_TOLERANCE,
-)
+from reportgen import choices
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
@@ -179,11 +171,12 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             indices: str | list[int] | None = None, texts: Sequence[str | tuple[str, str]] = (),
             text_pairs: Sequence[str] = (), text_pair_column: str | None = None, from_scan: str | Path | None = None,
             select: str | None = None, top: int | None = None, order: str = "confidence",
-            method: str | Sequence[str] = ",".join(DEFAULT_METHODS), steps: int | str = AUTO_STEPS,
-            tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES,
-            target: str = DEFAULT_TARGET, faithfulness: bool = True, include_paths: bool = False,
-            scale: str = DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
+            method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS),
+            steps: int | str = choices.AUTO_STEPS, tolerance: float = choices.DEFAULT_TOLERANCE,
+            max_steps: int = choices.DEFAULT_MAX_STEPS, quadrature: str | None = None,
+            shapley_samples: int = choices.DEFAULT_SHAPLEY_SAMPLES,
+            target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, include_paths: bool = False,
+            scale: str = choices.DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
             tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 

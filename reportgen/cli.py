@@ -176,6 +176,11 @@ TOP_DEFAULT = {"corpus": "every selected row"}
 """--top's default where it is not DEFAULT_TOP: a corpus takes all the rows a scan selects."""
 
 
+def from_scan_option(help: str):
+    """--from-scan SCAN: a `reportgen scan` output to pick rows from, for `report` and `corpus`."""
+    return click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN", help=help)
+
+
 def selection_options(command):
     """Which scanned rows to pick: shared by `scan` (prints them), `report --from-scan` (explains them) and
     `corpus --from-scan` (aggregates them)."""
@@ -302,8 +307,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @click.option("--text-pair-column", metavar="NAME",
               help="Dataset column of each row's second text, for sentence pairs; name the first with "
                    "--text-column, e.g. --text-column premise --text-pair-column hypothesis.")
-@click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
-              help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
+@from_scan_option("Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
 @selection_options
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
@@ -449,8 +453,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @click.option("--sample", type=int, metavar="N",
               help="N selected rows at random (seeded by --seed). Prefer it to --limit on data sorted by label, "
                    "such as IMDB's test split (12,500 negative reviews, then 12,500 positive).")
-@click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
-              help="Only the rows --select picks from a `reportgen scan` output (all of them unless --top); its "
+@from_scan_option("Only the rows --select picks from a `reportgen scan` output (all of them unless --top); its "
                    "dataset, split and columns are used, so leave out --dataset and the column options.")
 @selection_options
 @click.option("--method", default=CORPUS_METHOD, show_default=True, type=click.Choice(METHODS), metavar="METHOD",

@@ -96,10 +96,11 @@ DIFFERENCE = ("Fine-tuned − base is the change of a word's signed share toward
 
 
 def auto_steps(quadrature: str, tolerance: float, max_steps: int | str, taken: str | None = None) -> str:
-    """Integrated gradients' adaptive path: "16–64 steps per text (gauss-legendre, nested grids), each
-    refined until …"; without `taken`, "steps chosen per text …"."""
+    """Integrated gradients' adaptive path: "16–64 steps per text (riemann-trapezoid, halving the intervals
+    whose error is large) until …"; without `taken`, "steps chosen per text …"."""
     steps = f"{taken} steps per text" if taken else "steps chosen per text"
-    return (f"{steps} ({quadrature}, nested grids), each refined until its convergence delta is within "
+    return (f"{steps} ({quadrature}, halving the intervals whose error is large) until its convergence delta is "
+            f"within "
             f"{100 * tolerance:g} % of F(x)−F(x′), at most {max_steps}")
 
 
