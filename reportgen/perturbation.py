@@ -3,7 +3,7 @@
 The one definition of "removed" that the faithfulness metrics (`reportgen.faithfulness.eraser`)
 and the perturbation attributors (`reportgen.attribution.perturbation`) share: a removed token is
 taken out of the sequence, later tokens shift left, and the row is re-padded with [PAD] to the
-input's width with its attention mask, so a model that pools over padding (the user's mean-all)
+input's width with its attention mask, so a model that pools over padding (the mean-pooled BERT state dict's mean-all)
 still sees max_length positions. Which tokens stay is given per row as a boolean mask over the
 text's positions (padding positions are never kept).
 """

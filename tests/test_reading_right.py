@@ -114,3 +114,19 @@ def test_faithfulness_table_headers_are_short():
     document = parse_html(render_html(report([sample(TOKENS, faithful=True)], faithful=True)))
     header = [th.text() for th in document.find_all("table", "metrics")[0].find_all("th")]
     assert header[:3] == ["", "score", "random"]
+
+
+def test_a_word_whose_share_did_not_move_is_not_listed_as_moved():
+    """A change the page would print as −0.0 pp (fp32 noise on an unchanged share) is no "moved" entry."""
+    base = [0.0, -0.30, -0.20, 0.50, 0.0]
+    finetuned = [0.0, -0.30, -0.2000004, 0.5, 0.0]  # never: −20.0 % → −20.0 %, a change of −2e-5 pp
+    made = sample(TOKENS, "Johnson never great", scores={"base": base, "finetuned": finetuned},
+                  methods=("integrated-gradients",))
+    for model in made.models.values():
+        model.target = 1
+    made.sentence = describe(made, ["negative", "positive"], "integrated-gradients")
+    built = report([made], ("integrated-gradients",))
+    column = parse_html(render_html(built)).find_all("article", "difference")[0]
+    listed = [row[0] for table in column.find_all("table", "top") for row in rows(table)]
+    assert "never" not in listed and "−0.0 pp" not in column.text()
+    assert "*never*" not in render_markdown(built).split("Moved toward", 1)[-1]

@@ -399,6 +399,10 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     )
 
 
+SHOWN_PP = 0.05
+"""The smallest change of a share, in pp, that the difference lists show (one decimal: 0.1 pp after rounding)."""
+
+
 def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> DifferenceView | None:
     """Fine-tuned − base of the signed shares toward the common class, with each listed word's two shares."""
     diff = sample.difference
@@ -410,6 +414,8 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
     scale = _scale_max(values)
     labels = ["[special]" if p.special else p.text for p in pieces]
     gained, lost = most_changed(labels, values, TOP_K, skip_labels={"[special]"})
+    # a change that the page would show as ±0.0 pp did not move: it is no "moved toward" entry
+    gained, lost = ([(i, v) for i, v in items if abs(v) >= SHOWN_PP / 100] for items in (gained, lost))
     against, toward = moved_words(is_signed(method), toward_words(class_names, diff.target))
 
     def top(items: list[tuple[int, float]]) -> list[TopToken]:
