@@ -153,7 +153,7 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             select: str | None = None, top: int | None = None, order: str = "confidence",
             method: str | Sequence[str] = ",".join(DEFAULT_METHODS), steps: int | str = AUTO_STEPS,
             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            target: str = "predicted", faithfulness: bool = True, include_paths: bool = False,
+            target: str = "predicted", faithfulness: bool = True, naopc: bool = True, include_paths: bool = False,
             scale: str = "shared", granularity: str = "word", quiet: bool = False,
             tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
@@ -178,7 +178,8 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
                               quadrature=quadrature, target=target, max_length=max_length,
                               batch_size=None if batch_size == "auto" else batch_size, precision=precision,
-                              faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
+                              faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
+                              progress=not quiet),
                ViewOptions(scale=scale, granularity=granularity))
 
 

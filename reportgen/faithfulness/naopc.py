@@ -43,7 +43,7 @@ from reportgen.faithfulness.eraser import token_counts
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 from reportgen.perturbation import removal_logits
-from reportgen.results import AopcBounds
+from reportgen.results import AopcBounds, Faithfulness
 
 EXACT_TOKENS = 8
 BEAM_WIDTH = 3
@@ -75,6 +75,21 @@ def naopc(value: float, lower: float, upper: float) -> float | None:
 def widen(bounds: AopcBounds, values: Sequence[float]) -> AopcBounds:
     """Bounds stretched to AOPC values other orderings reached (a method's, the random orders')."""
     return AopcBounds(min(bounds.lower, *values), max(bounds.upper, *values), bounds.exact, bounds.rows)
+
+
+def normalise_scores(bounds: dict[str, AopcBounds], measures: Sequence[Faithfulness | None]) -> dict[str, AopcBounds]:
+    """Set `normalised` and `random_normalised` of every measure's scores (one `Faithfulness` per
+    method of one text and model) from the text's `bounds`, widened by those scores; the widened bounds."""
+    present = [f for f in measures if f is not None]
+    widened = {}
+    for name, found in bounds.items():
+        scores = [f.scores[name] for f in present]
+        wide = widen(found, [v for s in scores for v in (s.value, s.random)]) if scores else found
+        for score in scores:
+            score.normalised = naopc(score.value, wide.lower, wide.upper)
+            score.random_normalised = naopc(score.random, wide.lower, wide.upper)
+        widened[name] = wide
+    return widened
 
 
 def sizes(n: int, ks: Sequence[float]) -> list[tuple[int, float]]:
@@ -144,7 +159,8 @@ def exact_bounds(text: _Text, levels: list[tuple[int, float]]) -> dict[str, tupl
     return result
 
 
-def beam_bounds(text: _Text, levels: list[tuple[int, float]], settings: BoundSettings) -> dict[str, tuple[float, float]]:
+def beam_bounds(text: _Text, levels: list[tuple[int, float]],
+                settings: BoundSettings) -> dict[str, tuple[float, float]]:
     """(lower, upper) per measure: the best and worst chains a beam search finds (see the module)."""
     singles = {keep: text.p([(frozenset([t]), keep) for t in text.candidates]) for keep in MEASURES.values()}
     searches = {(name, sign): [(frozenset(), 0.0)] for name in MEASURES for sign in (-1, 1)}

@@ -16,10 +16,14 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
     view = build_view(report, "shared", granularity)
     header = ["#", "Row", "True label"] + [f"{title}: predicted (p)" for _, title in view.roles]
     if view.faithfulness:
-        header += [f"{title}: comprehensiveness" for _, title in view.roles]
+        kind = "normalised" if view.normalised else "raw"
+        header += [f"{title}: comprehensiveness ({kind})" for _, title in view.roles]
+    if view.flips:
+        header += [f"{title}: flips after" for _, title in view.roles]
     header += ["Outcome", "Notes"]
-    rows = [[str(n), row.index, row.label, *row.cells, *(row.comprehensiveness if view.faithfulness else []),
-             row.outcome, row.flags] for n, row in enumerate(view.summary, start=1)]
+    rows = [[str(n), row.index, row.label, *row.cells,
+             *([cell.text for cell in row.comprehensiveness] if view.faithfulness else []),
+             *(row.flips if view.flips else []), row.outcome, row.flags] for n, row in enumerate(view.summary, start=1)]
     sentences = [(sample.heading, describe(data, report.meta.class_names, report.meta.method))
                  for sample, data in zip(view.samples, report.samples)]
     facts = [(name, value) for name, value in view.models] + view.header

@@ -9,7 +9,14 @@ from __future__ import annotations
 from reportgen.comparison import strongest
 from reportgen.methods import is_signed
 from reportgen.rendering.pieces import role_title
-from reportgen.rendering.sentences import Part, sentence_parts, to_markdown
+from reportgen.rendering.sentences import (
+    Part,
+    agreement_parts,
+    flip_parts,
+    merge_parts,
+    sentence_parts,
+    to_markdown,
+)
 from reportgen.results import SampleResult
 from reportgen.words import is_special_token, is_word, word_scores
 
@@ -33,14 +40,27 @@ def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_W
 
 
 def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> list[Part]:
+    """The verdicts and lead words, then the flip test of `method` and the agreement flips, where computed."""
     roles = list(sample.models)
     models = sample.models
-    return sentence_parts(
+    parts = sentence_parts(
         {role: role_title(role) for role in roles},
         {role: class_names[models[role].predicted] for role in roles},
         {role: models[role].probabilities[models[role].predicted] for role in roles},
         {role: lead_words(sample, role, method) for role in roles},
     )
+    for role, model in models.items():
+        result = model.methods.get(method)
+        if result is None or result.flip is None:
+            continue
+        flip, chance = result.flip, model.random_flips
+        parts += flip_parts(role_title(role), flip.texts, flip.k, flip.searched, class_names[flip.predicted_after],
+                            chance.median if chance else None, chance.searched if chance else None)
+    for role, flip in sample.agreement_flips.items():
+        other = next(r for r in roles if r != role)
+        parts += agreement_parts(role_title(role), role_title(other), flip.texts, flip.k, flip.searched)
+    return merge_parts(parts)
+
 
 
 def describe(sample: SampleResult, class_names: list[str], method: str) -> str:
