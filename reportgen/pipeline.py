@@ -26,17 +26,10 @@ from reportgen.faithfulness import (
     KS,
     FaithfulnessSettings,
     RandomReference,
+    flip,
     forward_rows,
     measure_faithfulness,
     random_reference,
-)
-from reportgen.faithfulness.flip import (
-    ANY_OTHER,
-    FlipSettings,
-    flip_counts,
-    random_word_ranking,
-    removable_words,
-    word_ranking,
 )
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
 from reportgen.inference import predict_logits
@@ -219,24 +212,24 @@ class _Explainer:
                 scores[i] = stored(extra[row, : len(scores[i])].tolist())
         return scores
 
-    def flip_settings(self, run: _Run) -> FlipSettings:
-        return FlipSettings(batch_size=run.batch_size, precision=self.options.precision,
+    def flip_settings(self, run: _Run) -> flip.FlipSettings:
+        return flip.FlipSettings(batch_size=run.batch_size, precision=self.options.precision,
                             on_progress=self.bar.update, on_planned=self.planned)
 
     def flips(self, run: _Run, words: list[list[Word]]) -> None:
         """The flip test of every method's ranking (evidence for the predicted class) and of the
         seeded random word orders, into each `MethodResult.flip` and `run.random_flips`."""
         texts = range(len(run.inputs))
-        candidates = [removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts]
+        candidates = [flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts]
         lengths = run.inputs.lengths()
         rankings = []
         for method in self.options.methods:
             scores = self.towards(run, method, run.predicted)
-            rankings += [word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
-        rankings += [random_word_ranking(run.inputs.input_ids[i], lengths[i], candidates[i], 0, order)
+            rankings += [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
+        rankings += [flip.random_word_ranking(run.inputs.input_ids[i], lengths[i], candidates[i], 0, order)
                      for order in range(self.options.random_orders) for i in texts]
         rows = [i for _ in range(len(self.options.methods) + self.options.random_orders) for i in texts]
-        found = flip_counts(run.model, run.inputs, words, rankings, rows, [ANY_OTHER] * len(rows),
+        found = flip.flip_counts(run.model, run.inputs, words, rankings, rows, [flip.ANY_OTHER] * len(rows),
                             self.flip_settings(run))
         for m, method in enumerate(self.options.methods):
             for i in texts:
@@ -264,12 +257,12 @@ class _Explainer:
             if not texts:
                 continue
             scores = self.towards(ranker, method, run.predicted)
-            rankings = [word_ranking(words[i], scores[i], removable_words(words[i], run.inputs.special_tokens_mask[i]),
-                                     REGISTRY[method].signed) for i in texts]
-            found = flip_counts(run.model, run.inputs, words, rankings, texts,
+            candidates = {i: flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts}
+            rankings = [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
+            found = flip.flip_counts(run.model, run.inputs, words, rankings, texts,
                                 [int(ranker.predicted[i]) for i in texts], self.flip_settings(run))
-            for i, flip in zip(texts, found):
-                flips[i][role] = flip
+            for i, found_flip in zip(texts, found):
+                flips[i][role] = found_flip
         return flips
 
     def planned_rows(self, runs: dict[str, _Run]) -> int:

@@ -3,12 +3,8 @@ by hand, "does not flip", a chunk boundary, and a non-monotone case where a bise
 
 from __future__ import annotations
 
-import math
-from types import SimpleNamespace
-
 import pytest
 import torch
-from torch import nn
 
 from reportgen.faithfulness.flip import (
     ANY_OTHER,
@@ -21,31 +17,15 @@ from reportgen.faithfulness.flip import (
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 from reportgen.results import RandomFlips, Word
+from tests.test_faithfulness import additive_model, sigmoid
 
 PAD, CLS, SEP = 0, 1, 2
 VALUES = [0.0, 0.05, 0.0, 1.0, -1.0, 1.5, 0.3, 0.5, -0.2]  # per id: p_1 = sigmoid(Σ over attended positions)
 
 
-def sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z))
-
-
-class Additive(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.values = nn.Parameter(torch.tensor(VALUES), requires_grad=False)
-        self.seen: list[tuple[list[int], list[int]]] = []
-
-    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None) -> torch.Tensor:
-        self.seen += list(zip(input_ids.tolist(), attention_mask.tolist()))
-        total = (self.values[input_ids] * attention_mask).sum(dim=1)
-        return torch.stack([torch.zeros_like(total), total], dim=1)
-
-
 @pytest.fixture()
 def stub() -> LoadedModel:
-    info = SimpleNamespace(role="base", format="checkpoint", pooling="mean-all", num_classes=2, pads_to_max_length=True)
-    return LoadedModel(Additive(), SimpleNamespace(pad_token_id=PAD), info)
+    return additive_model(VALUES, PAD)
 
 
 ROWS = [[CLS, 3, 4, 4, 5, 6, SEP],  # w1 +1, w2 = two pieces −1 −1, w3 +1.5, w4 +.3: Σ .85 → class 1

@@ -14,7 +14,8 @@ from reportgen.faithfulness.eraser import token_counts
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, naopc, sizes, widen
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.results import AopcBounds
-from tests.test_flip import CLS, PAD, SEP, VALUES, sigmoid, stub  # noqa: F401  (stub is a fixture)
+from tests.test_faithfulness import sigmoid
+from tests.test_flip import CLS, PAD, SEP, VALUES, stub  # noqa: F401  (stub is a fixture)
 
 ROW = [CLS, 3, 4, 5, 6, 8, 7, SEP, PAD]  # n = 6 candidates, values 1, −1, 1.5, .3, −.2, .5
 INPUTS = EncodedTexts(torch.tensor([ROW]), torch.tensor([[1] * 8 + [0]]),
