@@ -4,7 +4,8 @@ On the demo's two trained classifiers (the user's architecture and checkpoint fo
 over all positions with padding, Linear-ReLU-Dropout-Linear head), held-out IMDB reviews at
 --max-length tokens, each model explaining its own predicted class:
 
-- reportgen `--steps auto --tolerance T` (nested trapezoid grids, each sample refined alone);
+- reportgen `--steps auto --tolerance T` (a trapezoid rule refined where its error is large, each
+  sample refined alone);
 - Captum `LayerIntegratedGradients` with its default Gauss–Legendre rule at n_steps 16, 32, 64,
   128, 256, per model, up to the smallest n that brings *every* sample to |delta| within T: the
   fixed-steps time a Captum user pays for the same accuracy;
@@ -14,7 +15,9 @@ It prints times, the share of samples within tolerance, the steps the samples ne
 FLOP/s against this CPU's fp32 peak; `--tune` first measures rows/s per batch size. `--study`
 instead computes the IG integrand on dense nested grids (trapezoid and Clenshaw–Curtis, 4·2^j
 intervals) with the ReLU head and with a GELU head, and compares nested rules offline: the
-measurement behind the choice of the trapezoid grid. Not a test; figures go in docs/benchmarks.md.
+measurement behind the choice of the trapezoid rule (the uniform nested grids `--steps auto` used
+before it refined locally). `--auto-only` runs reportgen's `--steps auto` alone and prints the
+gradient evaluations per sample: the machine-independent cost. Not a test; figures go in docs/benchmarks.md.
 
     REPORTGEN_CACHE=/tmp/rg-demo/cache python benchmarks/adaptive_steps.py --reviews 8 --tune 16,32,64
     REPORTGEN_CACHE=/tmp/rg-demo/cache python benchmarks/adaptive_steps.py --study --reviews 4
@@ -82,6 +85,12 @@ from reportgen.loading.models import LoadedModel, load_model  # noqa: E402
 CAPTUM_STEPS = (16, 32, 64, 128, 256)
 CPU = torch.device("cpu")
 BERT_BASE = "bert-base"  # --model: a randomly initialised bert-base-size classifier (for a GPU machine)
+STUDY_START = 4  # the study's coarsest uniform grid: 4 intervals, then 8, 16, …
+
+
+def study_size(level: int) -> int:
+    """Nodes of the study's uniform grid `level`: 4·2^level intervals."""
+    return STUDY_START * 2**level + 1
 
 
 # ---------------------------------------------------------------- models, reviews, machine
@@ -215,6 +224,8 @@ def compare(args: argparse.Namespace) -> dict:
                             args.max_steps, device, args.precision)
         if args.tune_only:
             return {"info": info}
+    if args.auto_only:
+        return auto_only(args, info, prepared)
     for model, inputs, targets in prepared.values():  # warm-up: allocator growth, lazy initialisation
         run = Run("reportgen", "riemann-trapezoid", 2, args.precision, args.batch_size)
         timed(device, run, reportgen_call(model, inputs.select([0]), targets[:1], run, {}, 0.01, 257))
@@ -257,6 +268,32 @@ def compare(args: argparse.Namespace) -> dict:
                 run_once(role, "captum", "gauss-legendre", captum_steps[role])
     args.ladder = ",".join(ladders)
     return summarise(args, info, {role: prepared[role] for role in roles}, runs, kept, captum_steps, peak, cpu)
+
+
+def auto_only(args: argparse.Namespace, info: dict, prepared: dict) -> dict:
+    """`--steps auto` alone, once per model: gradient evaluations per sample (machine-independent), samples
+    within tolerance, and the wall and CPU seconds of the call (noisy on a shared machine)."""
+    result = {"info": info, "models": {}}
+    for role in [role for role in args.models.split(",") if role in prepared] or list(prepared):
+        model, inputs, targets = prepared[role]
+        run, kept = Run("reportgen", GRID.rule, 0, args.precision, args.batch_size), {}
+        started = time.process_time()
+        timed(resolve_device(args.device), run, reportgen_call(model, inputs, targets, run, kept, args.tolerance,
+                                                               args.max_steps))
+        cpu_seconds = time.process_time() - started
+        steps = kept[run.label].steps.tolist()
+        relative = (run.delta.abs() / (run.scores.sum(1) - run.delta).abs()).tolist()
+        result["models"][role] = {"steps": steps, "gradients": sum(steps), "seconds": run.seconds[0],
+                                  "cpu_seconds": cpu_seconds, "load": run.load[0],
+                                  "within": sum(within(run.scores, run.delta, args.tolerance)),
+                                  "relative_delta": relative}
+        print(f"  {role:9s} auto: {sum(steps)} gradients, steps {steps}, within "
+              f"{result['models'][role]['within']}/{len(steps)}, max |δ|/|ΔF| {100 * max(relative):.2f} %, "
+              f"{run.seconds[0]:.1f} s wall, {cpu_seconds:.1f} s CPU (load {run.load[0]:.1f})", flush=True)
+    models = result["models"].values()
+    print(f"all: {sum(m['gradients'] for m in models)} gradients, within {sum(m['within'] for m in models)}/"
+          f"{sum(len(m['steps']) for m in models)}", flush=True)
+    return result
 
 
 def _captum_label(steps: int, precision: str = "fp32") -> str:
@@ -424,8 +461,8 @@ def study(args: argparse.Namespace) -> dict:
             torch.save(data, saved)
     alphas = data["alphas"]
     index = {round(float(a), 12): k for k, a in enumerate(alphas)}
-    levels = range(1, int(np.log2(2**args.study_level // GRID.start)) + 1)  # grids of 8 … 2^study_level intervals
-    finest = GRID.start * 2 ** levels[-1]
+    levels = range(1, int(np.log2(2**args.study_level // STUDY_START)) + 1)  # grids of 8 … 2^study_level intervals
+    finest = STUDY_START * 2 ** levels[-1]
     union = np.zeros(len(alphas))  # trapezoid on all nodes: an independent reference for jumpy integrands
     union[:-1] += np.diff(alphas) / 2
     union[1:] += np.diff(alphas) / 2
@@ -437,7 +474,7 @@ def study(args: argparse.Namespace) -> dict:
         reference = torch.einsum("k,tks->ts", torch.tensor(union), values) if head == "relu" else \
             estimate(values, index, clenshaw_curtis, finest)
         for rule_name, rule in STUDY_RULES.items():
-            estimates = [estimate(values, index, rule, GRID.start * 2**level) for level in [0, *levels]]
+            estimates = [estimate(values, index, rule, STUDY_START * 2**level) for level in [0, *levels]]
             for i in range(values.shape[0]):
                 records.append(stopping(role, head, rule_name, i, estimates, reference[i], float(change[i]),
                                         args.tolerance))
@@ -446,13 +483,13 @@ def study(args: argparse.Namespace) -> dict:
         for stop, (steps, error) in record["stops"].items():
             key = f"{record['head']} | {record['rule']} | {stop}"
             entry = summary.setdefault(key, {"gradients": 0, "capped": 0, "errors": []})
-            entry["gradients"] += steps if steps else GRID.size(levels[-1])
+            entry["gradients"] += steps if steps else study_size(levels[-1])
             entry["capped"] += steps is None
             if error is not None:
                 entry["errors"].append(error)
     print(f"\n{len(data['reviews'])} reviews × 2 models per head; tolerance {args.tolerance}")
-    print(f"| head | nested rule | stop when | gradients (all samples; {GRID.size(levels[-1])} where not reached) | "
-          f"not reached by {GRID.size(levels[-1])} | token L1 error at stop: max / mean |")
+    print(f"| head | nested rule | stop when | gradients (all samples; {study_size(levels[-1])} where not reached) | "
+          f"not reached by {study_size(levels[-1])} | token L1 error at stop: max / mean |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
     for key, entry in sorted(summary.items()):
         errors = entry["errors"] or [float("nan")]
@@ -481,7 +518,7 @@ def stopping(role: str, head: str, rule: str, i: int, estimates: list[torch.Tens
                 ok = ok and float((scores - previous).abs().sum()) <= guard * float(scores.abs().sum())
             if ok:
                 error = float((scores - reference).abs().sum() / reference.abs().sum())
-                stops[name] = (GRID.start * 2**level + 1, error)
+                stops[name] = (study_size(level), error)
                 break
     return {"model": role, "head": head, "rule": rule, "sample": i, "change": change, "stops": stops}
 
@@ -514,6 +551,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--models", default="finetuned,base", help="which demo models, in this order")
     parser.add_argument("--ladder", default="finetuned,base",
                         help="models whose Captum n_steps climb 16 … 256; the others run Captum at 256 only (time)")
+    parser.add_argument("--auto-only", action="store_true",
+                        help="run reportgen --steps auto alone (no fixed steps, no Captum): its gradient counts")
     parser.add_argument("--study", action="store_true", help="compare nested rules on dense grids instead")
     parser.add_argument("--study-level", type=int, default=7, help="finest study grid: 2^level intervals")
     parser.add_argument("--study-data", default=None, help="save the study's integrands here (read them if it exists)")

@@ -64,10 +64,11 @@ class Selection:
         if self.dataset and not self.indices and not all_rows:
             raise ReportgenError("--dataset needs --indices, e.g. --indices 6,11,13011-13013")
 
-    def locate(self, *, all_rows: bool = False) -> tuple[Rows, list[int]]:
+    def locate(self, *, all_rows: bool = False, progress: bool = True) -> tuple[Rows, list[int]]:
         """The dataset and the chosen rows, their texts not read yet (a corpus reads them batch by batch).
 
         all_rows: every dataset row without --indices, and every row a scan selects without --top.
+        progress: the datasets library's bars while it converts a data file.
         """
         self.check(all_rows=all_rows)
         if self.texts:
@@ -77,20 +78,20 @@ class Selection:
             from reportgen.scan.to_report import rows_from_scan
 
             top = self.top if self.top is not None or all_rows else DEFAULT_TOP
-            return rows_from_scan(self.from_scan, self.select, top, self.order)
+            return rows_from_scan(self.from_scan, self.select, top, self.order, progress)
         rows = open_dataset(self.dataset, self.split, text_column=self.text_column, label_column=self.label_column,
-                            label_names=self.label_names)
+                            label_names=self.label_names, progress=progress)
         if not self.indices:
             return rows, list(range(len(rows)))
         spec = self.indices if isinstance(self.indices, str) else ",".join(str(i) for i in self.indices)
         return rows, parse_indices(spec, len(rows))
 
-    def resolve(self) -> Texts:
+    def resolve(self, progress: bool = True) -> Texts:
         self.check()
         if self.texts:
             return Texts(texts=list(self.texts), indices=[None] * len(self.texts), labels=[None] * len(self.texts),
                          class_names=self.label_names)
-        rows, chosen = self.locate()
+        rows, chosen = self.locate(progress=progress)
         return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen),
                      class_names=rows.class_names, dataset=rows.name, split=rows.split)
 
@@ -189,10 +190,8 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     options.check()
     view.check()
     selection.check()
-    check_no_input_is_overwritten(outputs or [], [models.base, models.finetuned, selection.dataset,
-                                                   selection.from_scan])
-    check_writable(outputs or [])
-    chosen = selection.resolve()
+    check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
+    chosen = selection.resolve(options.progress)
     loaded = models.load()
     if selection.from_scan is not None:
         from reportgen.scan.records import read_scan
@@ -201,12 +200,3 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
         check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
     return ExplainedReport(run_pipeline(loaded, chosen, options), view)
 
-
-def check_no_input_is_overwritten(outputs: list[Path | None], inputs: list[object]) -> None:
-    """An output named like a checkpoint or the dataset would destroy it; say so before anything runs."""
-    given = {Path(str(i)).expanduser().resolve(): str(i) for i in inputs
-             if isinstance(i, (str, Path)) and Path(str(i)).expanduser().is_file()}
-    for output in outputs:
-        if output is not None and output.expanduser().resolve() in given:
-            raise ReportgenError(f"{output} would overwrite an input ({given[output.expanduser().resolve()]}); "
-                                 "choose another output file name")

@@ -24,7 +24,7 @@ IG's (Spearman −0.13, gradient norm +0.42; docs/corpus.md). Gradient × input 
 
 QUADRATURES = ("gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid")
 AUTO_STEPS = "auto"
-"""--steps auto: each text's integrated gradients refined on a nested grid until its delta is within
+"""--steps auto: each text's integrated gradients refined where the trapezoid error is large until its delta is within
 --tolerance; measured against fixed steps and Captum in docs/benchmarks.md ("Adaptive steps")."""
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_MAX_STEPS = 257

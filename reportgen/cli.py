@@ -81,16 +81,17 @@ def path_step_options(command):
     """--steps, --tolerance and --max-steps: how many integrated-gradients steps (report, demo, corpus)."""
     options = [
         click.option("--steps", default=AUTO_STEPS, show_default=True, metavar="auto|N",
-                     help="Integrated-gradients path steps. auto: each sample starts on a grid of 5 steps and is "
-                          "refined (4, 8, 16, … intervals of a nested trapezoid grid, every gradient reused) until "
-                          "its convergence delta is within --tolerance, independently of the others; the report "
-                          "shows the steps each sample took. N: a fixed N steps of --quadrature for every sample."),
+                     help="Integrated-gradients path steps. auto: each sample starts on 5 steps of the trapezoid rule "
+                          "and halves only the intervals whose error is large (every gradient reused) until its "
+                          "convergence delta is within --tolerance, independently of the others; the report shows "
+                          "the steps (gradients) each sample took. N: a fixed N steps of --quadrature for every "
+                          "sample."),
         click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=float,
                      help="With --steps auto: the |convergence delta| to reach, as a share of |F(x) − F(x′)| "
                           "(0.01 = 1 %; a change below 0.01 logits counts as 0.01)."),
         click.option("--max-steps", default=DEFAULT_MAX_STEPS, show_default=True, type=int,
-                     help="With --steps auto: the most steps per sample (grids have 5, 9, 17, 33, 65, 129, 257, … "
-                          "steps); a sample that reaches it above --tolerance is flagged in the report."),
+                     help="With --steps auto: the most steps (gradients) per sample, at least 5; a sample that "
+                          "reaches it above --tolerance is flagged in the report."),
     ]
     return with_options(command, options)
 

@@ -3,7 +3,7 @@
 Two promises: every file is complete or untouched (temporary sibling, then rename), and files
 written together (the HTML, its JSON, its Markdown) change together or not at all. And because a
 report can take an hour to compute, `check_writable` proves every output can be created *before*
-the work starts.
+the work starts, and that none of them would replace an input or another output of the same run.
 """
 
 from __future__ import annotations
@@ -31,20 +31,40 @@ def _cannot_write(exc: OSError, path: Path | None) -> ReportgenError:
     return ReportgenError(f"cannot write {where}: {exc.strerror or exc}")
 
 
-def check_writable(paths: Iterable[Path | None]) -> None:
-    """Fail now, in one line, if an output could not be written at the end of a long run.
+def _identity(path: Path) -> object:
+    """One file however it is named (relative, through a symlink, a hard link): its device and inode,
+    or its resolved path while it does not exist."""
+    path = path.expanduser().resolve()
+    try:
+        status = path.stat()
+    except OSError:
+        return path
+    return status.st_dev, status.st_ino
+
+
+def check_writable(paths: Iterable[Path | None], inputs: Iterable[object] = ()) -> None:
+    """Fail now, in one line, if an output could not be written at the end of a long run, or would
+    replace one of the run's `inputs` (paths; other inputs, such as hub ids or modules, are ignored)
+    or another of its outputs. Every command checks its outputs here, before any work.
 
     Creates (and removes) a temporary file beside each output: the only test that really knows,
     since permissions, read-only mounts and /proc all answer differently to `os.access`.
     """
-    seen: dict[Path, Path] = {}
+    given = {_identity(Path(str(i))): str(i) for i in inputs
+             if isinstance(i, (str, Path)) and Path(str(i)).expanduser().is_file()}
+    seen: dict[object, Path] = {}
     for path in paths:
         if path is None:
             continue
-        resolved = path.expanduser().resolve()
-        if resolved in seen:
-            raise ReportgenError(f"{path} is named as two different outputs; give each its own file name")
-        seen[resolved] = path
+        path = Path(path)
+        identity = _identity(path)
+        if identity in given:
+            raise ReportgenError(f"{path} would overwrite an input ({given[identity]}); choose another output "
+                                 "file name")
+        if identity in seen:
+            raise ReportgenError(f"{path} is named as two different outputs ({seen[identity]} and {path}); give "
+                                 "each its own file name")
+        seen[identity] = path
         if path.is_dir():
             raise ReportgenError(f"cannot write {path}: it is a directory; give a file name")
         try:

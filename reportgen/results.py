@@ -17,6 +17,7 @@ from typing import Any
 
 from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
+from reportgen.validation import check_report_data
 
 SCHEMA_VERSION = 4
 READABLE_SCHEMAS = (1, 2, 3, 4)
@@ -276,6 +277,7 @@ class Report:
             data = upgrade_v2(data)
         if version in (1, 2, 3):
             data = upgrade_v3(data)
+        check_report_data(data)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
         if meta.get("faithfulness") is not None:

@@ -1,5 +1,6 @@
-"""--steps auto: nested grids that reuse every gradient, each sample refined alone until its delta is
-within the tolerance, and the steps each sample took in the JSON and the HTML. (Mistakes in --steps,
+"""--steps auto: a trapezoid rule refined only where its error is large (every gradient reused), each
+sample refined alone until its delta is within the tolerance, and the steps each sample took in the
+JSON and the HTML. (Mistakes in --steps,
 --tolerance and --max-steps are among tests/test_cli_report.py's ERRORS.)
 
 Speed and the choice of the nested rule are measured by benchmarks/adaptive_steps.py
@@ -15,7 +16,8 @@ import pytest
 import torch
 
 from reportgen.attribution import AttributionSettings, PathSteps, TokenScores, make_attributor
-from reportgen.attribution.integrated_gradients import GRID, _Path
+from reportgen.attribution.base import word_embeddings
+from reportgen.attribution.integrated_gradients import GRID, SCORE_CHANGE_GUARD, _Path, baseline_ids, check_steps
 from reportgen.choices import allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -75,20 +77,102 @@ def within_tolerance(result: TokenScores, tolerance: float = TOLERANCE) -> list[
             for d, c in zip(result.convergence_delta, result.logit_change)]
 
 
-# ---------------------------------------------------------------- the nested grid
+# ---------------------------------------------------------------- the adaptive rule, on known integrands
 
-def test_each_level_keeps_every_node_of_the_one_before():
-    for level in range(6):
-        coarse, fine = np.array(GRID.alphas(level)), np.array(GRID.alphas(level + 1))
-        assert len(fine) == GRID.size(level + 1) == 2 * GRID.size(level) - 1
-        np.testing.assert_array_equal(fine[::2], coarse)  # exactly the same numbers: the same gradients
-        new = GRID.new_nodes(level + 1)
-        assert sorted(set(range(len(fine))) - set(range(0, len(fine), 2))) == new
-        assert sum(GRID.weights(level)) == pytest.approx(1.0, abs=1e-12)
-    assert GRID.new_nodes(0) == list(range(GRID.size(0))) and GRID.alphas(0)[0] == 0.0 and GRID.alphas(0)[-1] == 1.0
-    assert [GRID.size(level) for level in range(7)] == [5, 9, 17, 33, 65, 129, 257]
-    assert GRID.last_level(257) == 6 and GRID.last_level(300) == 6 and GRID.last_level(5) == 0
+def refined(integrand, antiderivative, seq: int, tolerance: float = TOLERANCE, max_nodes: int = 257) -> GRID:
+    """Drive one AdaptiveTrapezoid as integrated gradients does, on an integrand given as functions of α."""
+    rule = GRID(seq, max_nodes, CPU)
+    new = list(range(len(GRID.first)))
+    while new:
+        for k in new:
+            rule.record(k, integrand(rule.alphas[k]), antiderivative(rule.alphas[k]))
+        rule.split()
+        scores = rule.scores()
+        new = rule.refine(allowed_delta(rule.change(), tolerance),
+                          SCORE_CHANGE_GUARD * allowed_delta(float(scores.abs().sum()), tolerance))
+    return rule
 
+
+def uniform_trapezoid(integrand, intervals: int) -> torch.Tensor:
+    alphas = np.linspace(0.0, 1.0, intervals + 1)
+    values = torch.stack([integrand(a) for a in alphas])
+    weights = torch.full((intervals + 1,), 1.0 / intervals, dtype=torch.float64)
+    weights[[0, -1]] /= 2
+    return weights @ values
+
+
+JUMPS = (0.137, 0.3819, 0.618, 0.7071, 0.9)  # where "units switch": the integrand jumps there
+
+
+def jumpy(seq: int = 4):
+    """f′_t(α) = c_t + d_t cos 3α + Σ_j J_jt [α > s_j] and F(α) = Σ_t of its antiderivative: a ReLU head's
+    integrand, smooth between switching points s_j that no node of a dyadic grid hits."""
+    generator = torch.Generator().manual_seed(0)
+    c, d = torch.randn(seq, generator=generator, dtype=torch.float64), torch.randn(seq, generator=generator,
+                                                                                   dtype=torch.float64)
+    jumps = torch.randn(len(JUMPS), seq, generator=generator, dtype=torch.float64)
+
+    def integrand(alpha: float) -> torch.Tensor:
+        on = torch.tensor([alpha > s for s in JUMPS], dtype=torch.float64)
+        return c + d * np.cos(3 * alpha) + on @ jumps
+
+    def primitive(alpha: float) -> torch.Tensor:  # per token
+        past = torch.tensor([max(alpha - s, 0.0) for s in JUMPS], dtype=torch.float64)
+        return c * alpha + d * np.sin(3 * alpha) / 3 + past @ jumps
+
+    return integrand, lambda alpha: float(primitive(alpha).sum()), primitive(1.0) - primitive(0.0)
+
+
+def test_known_jumps_are_integrated_within_tolerance_with_fewer_nodes_than_any_uniform_grid():
+    integrand, antiderivative, exact = jumpy()
+    rule = refined(integrand, antiderivative, len(exact))
+    scores = rule.scores()
+    error = float((scores - exact).abs().sum() / exact.abs().sum())
+    assert abs(float(scores.sum() - exact.sum())) <= allowed_delta(float(exact.sum()), TOLERANCE)
+    assert error <= TOLERANCE, error
+    # the nested uniform grids (the rule before) need more nodes for the same delta and token error
+    needed = next(n for n in (4 * 2**j for j in range(12))
+                  if float((uniform_trapezoid(integrand, n) - exact).abs().sum() / exact.abs().sum()) <= error)
+    assert rule.size < needed / 2, (rule.size, needed + 1)
+    # the nodes beyond the first grids crowd around the jumps
+    late = rule.alphas[17:]
+    assert late and all(min(abs(a - s) for s in JUMPS) < 1 / 16 for a in late)
+
+
+def test_nodes_are_midpoints_and_every_one_is_used():
+    integrand, antiderivative, exact = jumpy()
+    rule = refined(integrand, antiderivative, len(exact))
+    assert len(set(rule.alphas)) == rule.size and rule.alphas[:5] == list(GRID.first)
+    edges = sorted(rule.alphas)
+    assert [(rule.alphas[a], rule.alphas[b]) for a, b, _ in rule.intervals] == list(zip(edges, edges[1:]))
+    for k, alpha in enumerate(rule.alphas[5:], start=5):  # each new node halved an interval of the nodes before it
+        before = sorted(rule.alphas[:k])
+        assert any(alpha == (a + b) / 2 for a, b in zip(before, before[1:]))
+    weights = torch.zeros(rule.size, dtype=torch.float64)  # the scores are the trapezoid on all nodes
+    for (a, b), width in zip(zip(edges, edges[1:]), np.diff(edges)):
+        weights[rule.alphas.index(a)] += width / 2
+        weights[rule.alphas.index(b)] += width / 2
+    torch.testing.assert_close(rule.scores(), weights.float() @ rule.values[:rule.size])
+    scale = float(exact.abs().sum())  # the values are stored in fp32
+    assert sum(rule.errors()) == pytest.approx(float(rule.scores().sum()) - float(exact.sum()), abs=1e-6 * scale)
+
+
+def test_a_smooth_integrand_settles_on_the_first_grids():
+    exact = torch.tensor([np.sin(1.0), 1 - np.cos(1.0)], dtype=torch.float64)
+    rule = refined(lambda a: torch.tensor([np.cos(a), np.sin(a)], dtype=torch.float64),
+                   lambda a: np.sin(a) - np.cos(a), 2)
+    assert rule.size <= 17
+    assert float((rule.scores() - exact).abs().sum() / exact.abs().sum()) <= TOLERANCE
+
+
+def test_max_nodes_caps_the_rule_exactly():
+    integrand, antiderivative, exact = jumpy()
+    assert refined(integrand, antiderivative, len(exact), tolerance=1e-9, max_nodes=40).size == 40
+    with pytest.raises(ReportgenError, match="--max-steps must be at least 5"):
+        check_steps("auto", TOLERANCE, 4)
+
+
+# ---------------------------------------------------------------- on models
 
 def test_rows_computed_are_the_distinct_nodes_never_more(relu_model, monkeypatch):
     """Every gradient computed is used: rows = Σ steps, and no (text, α) is computed twice."""
@@ -106,11 +190,79 @@ def test_rows_computed_are_the_distinct_nodes_never_more(relu_model, monkeypatch
     result = auto(relu_model, inputs, batch_size=7, progress=progress, planned=planned)
     steps = result.steps.tolist()
     assert sum(progress) == len(rows) == sum(steps) and len(set(rows)) == len(rows)
-    for i, taken in enumerate(steps):  # each text's rows are exactly the nodes of the grid it stopped on
-        level = [GRID.size(j) for j in range(7)].index(taken)
-        assert sorted(alpha for text, alpha in rows if text == i) == pytest.approx(GRID.alphas(level), abs=1e-7)
-    assert len(inputs) * GRID.size(0) + sum(planned) == sum(steps)  # the progress bar's total comes out right
+    for i, taken in enumerate(steps):  # each text's rows are its own nodes, the first grid among them
+        alphas = [alpha for text, alpha in rows if text == i]
+        assert len(alphas) == taken and set(GRID.first) <= {round(a, 7) for a in alphas}
+    assert len(inputs) * len(GRID.first) + sum(planned) == sum(steps)  # the progress bar's total comes out right
     assert max(passes) == 7  # passes of the batch size, whichever texts the rows belong to
+
+
+def head_switching_at(model: LoadedModel, inputs: EncodedTexts, points: list[float]) -> LoadedModel:
+    """The head's first-layer biases set so that unit j's pre-activation is 0 at α = points[j] on the
+    path of the first text: unit j switches there (checked by the caller)."""
+    x = word_embeddings(model, inputs.input_ids[:1])
+    x_base = word_embeddings(model, baseline_ids(inputs.select([0]), model.tokenizer.pad_token_id))
+    first = model.module.classifier[0]
+    pooled = []
+    hook = first.register_forward_hook(lambda module, args, output: pooled.append(args[0].detach()))
+    alpha = torch.tensor(points).view(-1, 1, 1)
+    with torch.no_grad():
+        model.logits(inputs.attention_mask[:1].repeat(len(points), 1), inputs_embeds=x_base + alpha * (x - x_base))
+    hook.remove()
+    with torch.no_grad():
+        first.bias.copy_(-(pooled[0] @ first.weight.T).diagonal())
+    return model
+
+
+def pre_activations(model: LoadedModel, inputs: EncodedTexts, alphas: torch.Tensor) -> torch.Tensor:
+    x = word_embeddings(model, inputs.input_ids[:1])
+    x_base = word_embeddings(model, baseline_ids(inputs.select([0]), model.tokenizer.pad_token_id))
+    seen = []
+    hook = model.module.classifier[0].register_forward_hook(lambda module, args, output: seen.append(output))
+    with torch.no_grad():
+        model.logits(inputs.attention_mask[:1].repeat(len(alphas), 1),
+                     inputs_embeds=x_base + alphas.view(-1, 1, 1) * (x - x_base))
+    hook.remove()
+    return seen[0]
+
+
+def test_a_head_with_known_switching_points_matches_a_dense_reference(checkpoints, encoder_dir):
+    """Head units that switch at chosen α along the path: auto's scores are IG of the same path and
+    baseline, equal to a 4097-step trapezoid within the tolerance, with fewer gradients than the
+    uniform grids that reach the same accuracy."""
+    model = load(checkpoints, encoder_dir, "relu")
+    inputs = encoded(model).select([0])
+    units = model.module.classifier[0].out_features
+    points = np.linspace(0.11, 0.93, units).tolist()
+    head_switching_at(model, inputs, points)
+    sides = pre_activations(model, inputs, torch.tensor([[p - 1e-3, p + 1e-3] for p in points]).flatten())
+    switched = (sides[0::2].diagonal() * sides[1::2].diagonal() < 0).sum()
+    assert switched == units  # every unit changes sign at its own point
+    targets = TARGETS[:1]
+    dense = 4096
+    path = _Path(model, word_embeddings(model, inputs.input_ids),
+                 word_embeddings(model, baseline_ids(inputs, model.tokenizer.pad_token_id)),
+                 inputs.attention_mask, targets, "fp32")
+    alphas = torch.linspace(0, 1, dense + 1)
+    values = torch.cat([path.contributions(torch.zeros(len(chunk), dtype=torch.long), chunk)[0]
+                        for chunk in alphas.split(512)]).double()
+    weights = torch.full((dense + 1,), 1.0 / dense, dtype=torch.float64)
+    weights[[0, -1]] /= 2
+    reference = weights @ values
+    result = auto(model, inputs, targets)
+    assert all(within_tolerance(result))
+    error = float((result.scores[0].double() - reference).abs().sum() / reference.abs().sum())
+    assert error <= TOLERANCE, error
+    assert abs(float(reference.sum()) - float(result.logit_change[0])) <= allowed_delta(
+        float(result.logit_change[0]), TOLERANCE / 10)  # the reference itself adds up
+    uniform = []  # the nested uniform grids on the same values: the rule before (4, 8, 16, … intervals)
+    for intervals in (4 * 2**j for j in range(11)):
+        nodes = values[:: dense // intervals]
+        grid = torch.full((intervals + 1,), 1.0 / intervals, dtype=torch.float64)
+        grid[[0, -1]] /= 2
+        uniform.append((intervals + 1, float((grid @ nodes - reference).abs().sum() / reference.abs().sum())))
+    needed = next(n for n, uniform_error in uniform if uniform_error <= error)
+    assert int(result.steps[0]) < needed, (int(result.steps[0]), uniform)
 
 
 def test_auto_reaches_the_tolerance_and_agrees_with_a_fine_reference(model):
@@ -150,7 +302,7 @@ def test_results_do_not_depend_on_the_batch_size(relu_model):
 def test_max_steps_caps_the_refinement(relu_model):
     inputs = encoded(relu_model)
     result = auto(relu_model, inputs, tolerance=1e-6, max_steps=16)
-    assert result.steps.tolist() == [9] * len(inputs)  # 17 would exceed 16
+    assert result.steps.tolist() == [16] * len(inputs)  # every text stops at exactly the cap
     assert not all(within_tolerance(result, 1e-6))  # stopped above tolerance: the report flags these
 
 
@@ -158,7 +310,7 @@ def test_an_empty_text_settles_at_once(relu_model):
     """[CLS] [SEP] only: x = x′, nothing to attribute, F(x) − F(x′) = 0 (the absolute floor applies)."""
     inputs = encode(relu_model.tokenizer, ["", "a wonderful film"], MAX_LENGTH, pad_to_max_length=True)
     result = auto(relu_model, inputs, torch.tensor([0, 1]))
-    assert int(result.steps[0]) == GRID.size(1) and (result.scores[0] == 0).all()
+    assert int(result.steps[0]) == 2 * len(GRID.first) - 1 and (result.scores[0] == 0).all()  # one round
 
 
 def test_non_finite_scores_stop_at_the_first_grid(checkpoints, encoder_dir):
@@ -167,7 +319,7 @@ def test_non_finite_scores_stop_at_the_first_grid(checkpoints, encoder_dir):
     progress: list[int] = []
     with pytest.raises(ReportgenError, match="non-finite scores"):
         auto(broken, encoded(broken), progress=progress)
-    assert sum(progress) <= len(REVIEWS) * GRID.size(0)  # not refined to --max-steps first
+    assert sum(progress) <= len(REVIEWS) * len(GRID.first)  # not refined to --max-steps first
 
 
 # ---------------------------------------------------------------- through the CLI: JSON, HTML, errors
@@ -187,7 +339,7 @@ def test_cli_auto_steps_are_in_the_json_and_the_html(checkpoints, encoder_dir, f
     for sample in data["samples"]:
         for model in sample["models"].values():
             ig = model["methods"]["integrated-gradients"]
-            assert ig["steps"] in {GRID.size(level) for level in range(7)}
+            assert 2 * len(GRID.first) - 1 <= ig["steps"] <= 257
             assert abs(ig["convergence_delta"]) <= allowed_delta(ig["target_logit_change"], 0.01) \
                 or ig["steps"] == 257
             assert f"after {ig['steps']} path steps" in html

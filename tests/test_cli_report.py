@@ -31,7 +31,14 @@ def files(tmp_path_factory, encoder_dir) -> dict[str, Path]:
         "labelless": write_dataset(folder / "plain.jsonl", "jsonl", label_column=None),
         "not_state": not_state,
         "wide": save_checkpoint(make_classifier(wide_encoder, seed=9), folder / "wide.pth"),
+        "latin": write_latin1_csv(folder / "latin.csv"),
     }
+
+
+def write_latin1_csv(path: Path) -> Path:
+    """A CSV saved as Latin-1 (é is the byte 0xe9): not UTF-8, which is all datasets reads."""
+    path.write_bytes("text,label\nfine,1\ncafé noir,0\n".encode("latin-1"))
+    return path
 
 
 def report_args(checkpoints, encoder_dir, files, output: Path,
@@ -161,6 +168,8 @@ ERRORS = {
     "unknown granularity": ({"--granularity": "sentence"}, "Invalid value for '--granularity'"),
     "markdown and html the same file": ({"--markdown": "{output}"}, "named as two different outputs"),
     "an output over an input": ({"--markdown": "{csv}"}, "would overwrite an input"),
+    "a latin-1 data file": ({"--dataset": "{latin}", "--indices": "0"},
+                            "latin.csv is not UTF-8 text (byte 0xe9 at offset 21, line 3); convert it"),
     "label target without labels": ({"--dataset": "{labelless}", "--target": "label"}, "--target label"),
     "class index target too large": ({"--target": "7"}, "--target '7'"),
     "text and dataset": ({"--text": "hello"}, "not both"),
@@ -183,6 +192,14 @@ def test_errors_are_one_line_and_write_nothing(case, checkpoints, encoder_dir, f
     assert_one_line_error(result, expected)
     assert list(tmp_path.iterdir()) == []  # no report, no JSON, no temporary file
     assert files["csv"].read_bytes() == before
+
+
+def test_quiet_silences_the_datasets_library_too(checkpoints, encoder_dir, files, tmp_path):
+    """-q: no bar at all, the datasets library's "Generating train split" included (a fresh file is converted)."""
+    fresh = write_dataset(tmp_path / "fresh.csv", "csv")
+    result = invoke(report_args(checkpoints, encoder_dir, files, tmp_path / "r.html", {"--dataset": str(fresh)}))
+    assert result.exit_code == 0, result.output
+    assert "Generating" not in result.output and "examples/s" not in result.output, result.output
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present, so --device cuda is not an error here")

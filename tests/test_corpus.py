@@ -295,7 +295,7 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
         inputs = encode(model.tokenizer, rows.texts(list(range(6))), MAX_LENGTH, model.info.pads_to_max_length)
         direct = options.attributor(16).attribute(model, inputs, torch.tensor([r["target"] for r in stored]))
         assert [r[f"{role}_steps"] for r in stored] == direct.steps.tolist()
-        assert set(direct.steps.tolist()) <= {9, 17, 33}  # the nested grids (a first grid of 5 never stops)
+        assert all(9 <= n <= 33 for n in direct.steps.tolist())  # one round at least (5 nodes never stop), the cap
         assert_close_fp32(torch.tensor([r[f"{role}_delta"] for r in stored]), direct.convergence_delta,
                           delta_magnitude(direct.scores, direct.logit_change))
         for row in stored:  # a row stops early only within tolerance

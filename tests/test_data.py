@@ -158,3 +158,38 @@ def test_out_of_range_index_says_the_valid_range(spec):
 def test_bad_index_syntax(spec, message):
     with pytest.raises(ReportgenError, match=message):
         parse_indices(spec, 10)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_where_and_how_to_convert(tmp_path):
+    """datasets only says "An error occurred while generating the dataset"; the cause is the encoding."""
+    path = tmp_path / "windows.csv"
+    path.write_bytes("text,label\n\"naïve\",1\n\"it\u2019s great\",1\n".encode("cp1252"))
+    with pytest.raises(ReportgenError) as caught:
+        open_dataset(str(path), None, progress=False)
+    message = str(caught.value)
+    assert "windows.csv is not UTF-8 text (byte 0xef at offset 14, line 2)" in message, message
+    assert "iconv -f latin1 -t utf-8 windows.csv > windows-utf8.csv" in message and "\n" not in message
+
+
+def test_first_non_utf8_byte_across_chunks(tmp_path):
+    from reportgen.loading.data import first_non_utf8
+
+    path = tmp_path / "t.txt"
+    path.write_bytes("a\né—\n".encode() + b"x\xe9y")  # 2- and 3-byte sequences split by 1- and 2-byte chunks
+    for size in (1, 2, 3, 1 << 20):
+        assert first_non_utf8(path, size) == (len("a\né—\n".encode()) + 1, 3, 0xE9), size
+    path.write_bytes("a\né—\n".encode())
+    assert all(first_non_utf8(path, size) is None for size in (1, 2, 1 << 20))
+    path.write_bytes(b"ok\n" + "é".encode()[:1])  # cut off in the middle of a character
+    assert first_non_utf8(path, 2) == (3, 2, 0xC3)
+
+
+def test_progress_false_silences_the_datasets_bars(tmp_path, capfd):
+    """The bars of the datasets library follow reportgen's own (-q), and are on again afterwards."""
+    import datasets
+
+    open_dataset(str(write_dataset(tmp_path / "quiet.csv", "csv")), None, progress=False)
+    assert "Generating train split" not in capfd.readouterr().err
+    assert not datasets.are_progress_bars_disabled()
+    open_dataset(str(write_dataset(tmp_path / "shown.csv", "csv")), None)
+    assert "Generating train split" in capfd.readouterr().err

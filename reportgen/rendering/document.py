@@ -34,12 +34,16 @@ class ViewOptions:
 
 
 class ExplainedReport:
-    """A computed report: its data (`.report`), and its HTML, JSON and Markdown renderings."""
+    """A computed report: its data (`.report`), and its HTML, JSON and Markdown renderings.
 
-    def __init__(self, report: Report, view: ViewOptions | None = None) -> None:
+    `source` is the JSON it was loaded from, if any: `save` never writes over it.
+    """
+
+    def __init__(self, report: Report, view: ViewOptions | None = None, source: Path | None = None) -> None:
         self.report = report
         self.view = view or ViewOptions()
         self.view.check()
+        self.source = source
 
     @classmethod
     def load(cls, path: str | Path, view: ViewOptions | None = None) -> ExplainedReport:
@@ -52,7 +56,7 @@ class ExplainedReport:
         except UnicodeDecodeError:
             raise ReportgenError(f"{path} is not a reportgen JSON file (not UTF-8 text)") from None
         try:
-            return cls(Report.from_json(text), view)
+            return cls(Report.from_json(text), view, source=path)
         except ReportgenError as exc:
             raise ReportgenError(f"{path}: {exc}") from None
 
@@ -67,12 +71,14 @@ class ExplainedReport:
 
     def save(self, html_path: str | Path | None = None, *, json: str | Path | None = None,
              markdown: str | Path | None = None) -> None:
-        """Write the chosen files together: all of them change, or none does."""
-        outputs = {Path(p): render for p, render in ((html_path, self.html), (json, self.to_json),
-                                                      (markdown, self.markdown)) if p is not None}
-        if not outputs:
+        """Write the chosen files together: all of them change, or none does. Refused when two of them
+        are one file, or one is the JSON this report was loaded from."""
+        chosen = [(Path(p), render) for p, render in ((html_path, self.html), (json, self.to_json),
+                                                      (markdown, self.markdown)) if p is not None]
+        if not chosen:
             raise ReportgenError("save() needs at least one of: an HTML path, json=…, markdown=…")
-        check_writable(outputs)
+        check_writable([path for path, _ in chosen], inputs=[self.source])
+        outputs = dict(chosen)
         write_atomically({path: render() for path, render in outputs.items()})
 
     def _repr_html_(self) -> str:

@@ -8,6 +8,7 @@ import jinja2
 
 from reportgen.choices import GRANULARITIES, SCALES
 from reportgen.errors import ReportgenError
+from reportgen.rendering.characters import displayable
 from reportgen.rendering.view_model import build_view
 from reportgen.results import Report
 
@@ -23,10 +24,16 @@ def templates_dir() -> Path:
                          "reinstall reportgen")
 
 
+def _shown(value: object) -> object:
+    """Every string a template prints (the report's and the corpus's), as a browser can display it."""
+    return type(value)(displayable(value)) if isinstance(value, str) else value
+
+
 def environment() -> jinja2.Environment:
     # Autoescape everything: review text such as <script> or {{ 7*7 }} must show as text.
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              finalize=_shown)
 
 
 def render_html(report: Report, scale: str = "shared", granularity: str = "word") -> str:

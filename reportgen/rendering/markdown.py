@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from reportgen.rendering.characters import displayable
+
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start or
 # end markup inline (emphasis, code, links, HTML, entities, tables, strikethrough, headings' ends)…
 _SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#])")
@@ -69,4 +71,4 @@ def markdown_document(title: str, facts: Sequence[tuple[str, str]], table_header
     if sentences:
         parts.append("## Samples")
         parts.extend(f"### {escape(label)}\n\n{sentence}" for label, sentence in sentences)
-    return "\n\n".join(parts) + "\n"
+    return displayable("\n\n".join(parts) + "\n")

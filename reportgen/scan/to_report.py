@@ -14,7 +14,8 @@ from reportgen.scan.records import ScanFile, describe_mismatch, read_scan
 from reportgen.scan.selection import SELECTIONS, select_rows
 
 
-def rows_from_scan(path: Path, select: str, top: int | None, order: str) -> tuple[Rows, list[int]]:
+def rows_from_scan(path: Path, select: str, top: int | None, order: str,
+                   progress: bool = True) -> tuple[Rows, list[int]]:
     """The dataset a scan recorded and the rows it selects, most telling first; texts not read yet."""
     scan = read_scan(path)
     chosen = select_rows(scan.rows, select, top, order, source=str(path))
@@ -26,7 +27,7 @@ def rows_from_scan(path: Path, select: str, top: int | None, order: str) -> tupl
                    "(interrupted, or run with --limit).", err=True)
     settings = scan.settings
     rows = open_dataset(settings["dataset"], settings["split"], text_column=settings["text_column"],
-                        label_column=settings["label_column"], label_names=settings["label_names"])
+                        label_column=settings["label_column"], label_names=settings["label_names"], progress=progress)
     if len(rows) != settings["dataset_rows"]:
         raise ReportgenError(f"{settings['dataset']} has {len(rows)} rows now, but {settings['dataset_rows']} "
                              f"when {path} was made; rescan it")
