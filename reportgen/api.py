@@ -7,7 +7,8 @@ does, the API does, so a notebook and a shell get the same report.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,11 +193,34 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     selection.check()
     check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
     chosen = selection.resolve(options.progress)
-    loaded = models.load()
-    if selection.from_scan is not None:
-        from reportgen.scan.records import read_scan
-        from reportgen.scan.to_report import check_scan_models
+    with lent([models.base, models.finetuned]):
+        loaded = models.load()
+        if selection.from_scan is not None:
+            from reportgen.scan.records import read_scan
+            from reportgen.scan.to_report import check_scan_models
 
-        check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
-    return ExplainedReport(run_pipeline(loaded, chosen, options), view)
+            check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
+        report = run_pipeline(loaded, chosen, options)
+    return ExplainedReport(report, view)
+
+
+@contextmanager
+def lent(specs: list[object]) -> Iterator[None]:
+    """Modules in memory stay the caller's: the eval mode, frozen parameters and device that reportgen
+    sets for its work (`from_module`) are put back afterwards, on error too, so a notebook can go on
+    training them."""
+    modules = {id(m): m for m in specs if isinstance(m, nn.Module)}.values()
+    saved = [(module, [(sub, sub.training) for sub in module.modules()],
+              [(p, p.requires_grad) for p in module.parameters()],
+              next((p.device for p in module.parameters()), None)) for module in modules]
+    try:
+        yield
+    finally:
+        for module, modes, frozen, device in saved:
+            if device is not None:
+                module.to(device)
+            for sub, training in modes:
+                sub.training = training
+            for parameter, requires_grad in frozen:
+                parameter.requires_grad_(requires_grad)
 

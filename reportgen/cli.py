@@ -123,7 +123,9 @@ def model_options(command):
     options = [
         click.option("--base", "base", required=True, metavar="MODEL",
                      help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
-                          "docs/models.md), a Hugging Face model directory, or a hub id."),
+                          "docs/models.md), or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, "
+                          "DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or "
+                          "hub id."),
         click.option("--finetuned", "finetuned", required=True, metavar="MODEL",
                      help="The fine-tuned model, given like --base."),
         click.option("--encoder", default="bert-base-uncased", show_default=True, metavar="NAME_OR_DIR",

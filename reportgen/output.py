@@ -48,7 +48,9 @@ def check_writable(paths: Iterable[Path | None], inputs: Iterable[object] = ()) 
     or another of its outputs. Every command checks its outputs here, before any work.
 
     Creates (and removes) a temporary file beside each output: the only test that really knows,
-    since permissions, read-only mounts and /proc all answer differently to `os.access`.
+    since permissions, read-only mounts and /proc all answer differently to `os.access`. Folders it
+    has to create for that are removed again, so a run refused later leaves nothing behind; the
+    writers create them when they write.
     """
     given = {_identity(Path(str(i))): str(i) for i in inputs
              if isinstance(i, (str, Path)) and Path(str(i)).expanduser().is_file()}
@@ -67,14 +69,38 @@ def check_writable(paths: Iterable[Path | None], inputs: Iterable[object] = ()) 
         seen[identity] = path
         if path.is_dir():
             raise ReportgenError(f"cannot write {path}: it is a directory; give a file name")
+        created: list[Path] = []
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_folders(path.parent, created)
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
                 pass
             if path.exists() and not os.access(path, os.W_OK):
                 raise PermissionError(13, "Permission denied", str(path))
         except OSError as exc:
             raise _cannot_write(exc, path) from None
+        finally:
+            _remove_folders(created)
+
+
+def _make_folders(folder: Path, created: list[Path]) -> None:
+    """Create `folder` and its missing parents, outermost first, adding each to `created` as it is made
+    (so a failure halfway still knows what to remove)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)
+        created.append(made)
+
+
+def _remove_folders(created: list[Path]) -> None:
+    """Remove folders `_make_folders` created, innermost first, if they are still empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # something else put a file there meanwhile: it is not ours to remove
 
 
 def _backup(path: Path) -> Path:
@@ -141,6 +167,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:  # os.open applies the umask, as for any new file
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as handle:
             yield handle
             handle.flush()

@@ -33,7 +33,7 @@ from reportgen.faithfulness import (
 )
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
 from reportgen.inference import predict_logits
-from reportgen.loading.checks import check_class_counts
+from reportgen.loading.checks import check_class_counts, check_labels
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
@@ -285,7 +285,8 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     options.check()
     check_max_length(models, options.max_length)
     class_names = resolve_class_names(texts.class_names, check_class_counts(models))
-    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length)
+    check_labels(texts.indices, texts.labels, len(class_names))
+    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices)
                for role, m in models.items()}
     tokens = {role: encoded[role].tokens(m.tokenizer) for role, m in models.items()}
     first_role = next(iter(models))
@@ -304,7 +305,8 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
             for method in options.methods:
                 run.common_scores[method] = explainer.towards(run, method, run.common)
         words = [group_words(encoded[first_role].word_ids[i], encoded[first_role].offsets[i], text,
-                             tokens[first_role][i]) for i, text in enumerate(texts.texts)]
+                             tokens[first_role][i], exact=encoded[first_role].words_exact)
+                 for i, text in enumerate(texts.texts)]
         agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
         if options.faithfulness:
             for role, run in runs.items():

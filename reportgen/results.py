@@ -46,6 +46,7 @@ class ModelInfo:
     pooling: str | None  # mean-all, masked-mean, cls; None for Hugging Face heads
     num_classes: int
     pads_to_max_length: bool
+    note: str | None = None  # how the weights were read, when it is worth saying (a stripped DataParallel prefix)
 
 
 @dataclass

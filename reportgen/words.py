@@ -12,12 +12,16 @@ import math
 import unicodedata
 from collections.abc import Sequence
 
-from reportgen.results import Word  # the data model's word: grouping here, storage there
+from reportgen.results import SampleResult, Word  # the data model's word: grouping here, storage there
 
 
-def is_special_token(token: str) -> bool:
-    """[CLS], [SEP], [PAD]: a tokenizer's own marker, not text."""
-    return token.startswith("[") and token.endswith("]")
+def special_positions(sample: SampleResult) -> set[int]:
+    """Token positions of the tokenizer's own markers ([CLS], [SEP], RoBERTa's <s> and </s>), found by
+    position, not by spelling: with offsets known (`words_exact`), the tokens of words without characters
+    of the text; otherwise (a slow tokenizer) tokens written like [CLS]."""
+    if sample.words_exact:
+        return {t for w in sample.words if w.start is None for t in range(w.first_token, w.last_token)}
+    return {i for i, token in enumerate(sample.tokens) if token.startswith("[") and token.endswith("]")}
 
 
 def is_word(text: str) -> bool:
@@ -86,27 +90,80 @@ def _token_text(tokens: Sequence[str] | None, first: int, last: int) -> str:
     return "".join(t[2:] if t.startswith("##") and len(t) > 2 else t for t in tokens[first:last])
 
 
+def _blank(run: tuple[int, int], word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]],
+           text: str) -> bool:
+    """A run that is no special token yet covers no character of the text but whitespace: byte-level
+    BPE's "Ġ" for a double space or a trailing space, "Ċ" for a newline."""
+    span = _span(run, word_ids, offsets)
+    return word_ids[run[0]] is not None and (span is None or not text[span[0]:span[1]].strip())
+
+
+def _with_blanks_joined(runs: list[tuple[int, int]], blank: list[bool], word_ids: Sequence[int | None]
+                        ) -> list[tuple[int, int]]:
+    """Blank runs are not words: each joins the word right after it (byte-level BPE puts a space on
+    the word that follows), or, with none there (the end of the text), the word right before it. A
+    blank run with no word beside it (a whitespace-only text) stays as it is."""
+    out: list[tuple[int, int]] = []
+    wordlike: list[bool] = []
+    pending: tuple[int, int] | None = None  # blank runs waiting for the next word
+    for run, empty in zip(runs, blank):
+        if empty:
+            pending = (pending[0] if pending else run[0], run[1])
+            continue
+        word = word_ids[run[0]] is not None
+        if pending and word:
+            run = (pending[0], run[1])
+        elif pending and wordlike and wordlike[-1]:
+            out[-1] = (out[-1][0], pending[1])
+        elif pending:
+            out.append(pending)
+            wordlike.append(False)
+        pending = None
+        out.append(run)
+        wordlike.append(word)
+    if pending and wordlike and wordlike[-1]:
+        out[-1] = (out[-1][0], pending[1])
+    elif pending:
+        out.append(pending)
+    return out
+
+
 def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]], text: str,
-                tokens: Sequence[str] | None = None) -> list[Word]:
-    """The text's words, in order, each with the range of its wordpieces.
+                tokens: Sequence[str] | None = None, *, exact: bool = True) -> list[Word]:
+    """The text's words, in order, each with the range of its wordpieces; together they cover every token once.
 
     `word_ids` and `offsets` are one text's entries of `EncodedTexts.word_ids` / `.offsets` (no
-    padding). Tokens without a character span — [CLS], [SEP], and every token of a slow tokenizer —
-    are shown as the token itself, taken from `tokens` (the wordpieces, e.g. `SampleResult.tokens`);
-    without `tokens` their text is "".
+    padding). Tokens without a character span — [CLS], [SEP], and every token of a slow tokenizer
+    (`exact=False`: no offsets known) — are shown as the token itself, taken from `tokens` (the
+    wordpieces, e.g. `SampleResult.tokens`); without `tokens` their text is "". Tokens of whitespace
+    alone are joined to a neighbouring word (`_with_blanks_joined`); a word's span never starts or
+    ends with whitespace.
     """
     if len(word_ids) != len(offsets) or (tokens is not None and len(tokens) != len(word_ids)):
         raise ValueError(f"{len(word_ids)} word ids, {len(offsets)} offsets"
                          + (f" and {len(tokens)} tokens" if tokens is not None else "") + ": they must align")
+    runs = _joined_at_apostrophes(_runs(word_ids), word_ids, offsets, text)
+    if exact:
+        runs = _with_blanks_joined(runs, [_blank(run, word_ids, offsets, text) for run in runs], word_ids)
     words = []
-    for first, last in _joined_at_apostrophes(_runs(word_ids), word_ids, offsets, text):
+    for first, last in runs:
         span = _span((first, last), word_ids, offsets)
-        if span is None:
-            words.append(Word(_token_text(tokens, first, last), None, None, first, last))
+        if span is not None:
+            span = _trimmed(text, span[0], _with_accents(text, span[1]))
+        if span is not None:
+            words.append(Word(text[span[0]:span[1]], span[0], span[1], first, last))
+        elif exact and word_ids[first] is not None:  # whitespace with no word beside it
+            words.append(Word("", None, None, first, last))
         else:
-            start, end = span[0], _with_accents(text, span[1])
-            words.append(Word(text[start:end], start, end, first, last))
+            words.append(Word(_token_text(tokens, first, last), None, None, first, last))
     return words
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span without whitespace at either end; None if nothing else is left."""
+    piece = text[start:end]
+    start, end = start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
+    return (start, end) if end > start else None
 
 
 def word_scores(words: Sequence[Word], scores: Sequence[float]) -> list[float]:

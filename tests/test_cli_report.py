@@ -160,7 +160,7 @@ ERRORS = {
     "a fixed rule with auto steps": ({"--steps": "auto", "--quadrature": "gauss-legendre"}, "needs a fixed --steps N"),
     "max length over the position embeddings": ({"--max-length": "200"}, "use --max-length 128 or less"),
     "max length over a hugging face model's positions": ({"--base": "{hf_dir}", "--max-length": "129"},
-                                                         "base model's 128 position embeddings"),
+                                                         "base model's position embeddings allow (128 tokens)"),
     "max length below two": ({"--max-length": "1"}, "--max-length must be at least 2"),
     "unknown method": ({"--method": "lime"}, "--method: unknown method 'lime'"),
     "unknown method in a list": ({"--method": "gradient,lime"}, "--method: unknown method 'lime'"),

@@ -70,9 +70,13 @@ def test_unwritable_places_are_found_before_any_work(tmp_path):
         check_writable([blocker / "sub" / "r.json"])
     with pytest.raises(ReportgenError, match="two different outputs"):
         check_writable([tmp_path / "same.html", tmp_path / "same.html"])
-    check_writable([tmp_path / "new" / "report.html", None])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "new"]
-    assert list((tmp_path / "new").iterdir()) == []  # the probe file is gone
+    check_writable([tmp_path / "new" / "deeper" / "report.html", None])
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]  # the probe file and the folders made for it are gone
+    (tmp_path / "kept").mkdir()
+    check_writable([tmp_path / "kept" / "report.html"])
+    assert (tmp_path / "kept").is_dir()  # a folder that was there stays
+    write_atomically({tmp_path / "new" / "deeper" / "report.html": "<p>"})  # the writer makes the folders
+    assert (tmp_path / "new" / "deeper" / "report.html").read_text() == "<p>"
 
 
 @pytest.mark.parametrize("command", ["report", "scan"])

@@ -635,5 +635,5 @@ def test_scan_refuses_max_length_beyond_position_embeddings(checkpoints, encoder
     args[args.index("--max-length") + 1] = "600"  # the tiny encoder has 128 positions
     result = invoke(args)
     assert result.exit_code == 1
-    assert "--max-length 600 is longer than the base model's 128 position embeddings" in result.output
+    assert "--max-length 600 is longer than the base model's position embeddings allow (128 tokens)" in result.output
     assert "Traceback" not in result.output and not output.exists()

@@ -156,7 +156,7 @@ def test_slow_tokenizer_falls_back_to_one_word_per_token(encoder_dir, tiny):
     assert not encoded.words_exact and fast.words_exact  # …but no word boundaries
     assert encoded.word_ids[0] == [None, 0, 1, 2, 3, 4, None]
     tokens = encoded.tokens(slow)[0]
-    words = group_words(encoded.word_ids[0], encoded.offsets[0], texts[0], tokens)
+    words = group_words(encoded.word_ids[0], encoded.offsets[0], texts[0], tokens, exact=encoded.words_exact)
     assert [w.text for w in words] == ["[CLS]", "great", "x", "y", "z", "film", "[SEP]"]
     assert all(w.start is None and w.last_token - w.first_token == 1 for w in words)
 

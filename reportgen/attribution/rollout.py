@@ -69,7 +69,7 @@ def attention_forward(model: LoadedModel, attention_mask: torch.Tensor, *, input
 
 def readout_weights(model: LoadedModel, attention_mask: torch.Tensor) -> torch.Tensor:
     """w (batch, seq): the rows the classifier's pooling averages, each row summing to 1."""
-    pooling = model.info.pooling or "cls"  # Hugging Face classification heads read the first token
+    pooling = model.info.pooling or _head_pooling(model)
     if pooling == "mean-all":
         weights = torch.ones(attention_mask.shape, dtype=torch.float32, device=attention_mask.device)
     elif pooling == "masked-mean":
@@ -78,6 +78,12 @@ def readout_weights(model: LoadedModel, attention_mask: torch.Tensor) -> torch.T
         weights = torch.zeros(attention_mask.shape, dtype=torch.float32, device=attention_mask.device)
         weights[:, 0] = 1.0
     return weights / weights.sum(dim=1, keepdim=True).clamp(min=1.0)
+
+
+def _head_pooling(model: LoadedModel) -> str:
+    """What a Hugging Face classification head reads: the first token, or (ModernBERT with
+    `classifier_pooling: mean`) the mean over real tokens."""
+    return "masked-mean" if getattr(model.module.config, "classifier_pooling", "cls") == "mean" else "cls"
 
 
 def read_out(weights: torch.Tensor, layers: list[torch.Tensor]) -> torch.Tensor:

@@ -36,7 +36,7 @@ from reportgen.distributed import (
     where_am_i,
 )
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import check_class_counts, check_labels
+from reportgen.loading.checks import ROWS_AT_A_TIME, check_class_counts, check_rows
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import atomic_file, check_writable, write_atomically
@@ -46,8 +46,6 @@ from reportgen.scan.predict import ROLES, dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
-
-LABEL_SLICE = 4096  # rows whose labels are checked at a time
 
 
 @dataclass
@@ -212,13 +210,13 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
 
 
 def _check_labels(rows: Rows, indices: list[int], num_classes: int, target_class: int | None) -> None:
-    """Every label a class of the models, and (without --target-class) every row labelled: now, not after hours.
-    Read a slice at a time, so memory stays small whatever the number of rows."""
-    for start in range(0, len(indices), LABEL_SLICE):
-        chunk = indices[start:start + LABEL_SLICE]
-        labels = rows.labels(chunk)
-        check_labels(chunk, labels, num_classes)
-        targets_for(chunk, labels, target_class)
+    """Every row with a text and a label the models know, and (without --target-class) every row labelled:
+    now, not after hours. Read a slice at a time, so memory stays small whatever the number of rows."""
+    check_rows(rows, indices, num_classes)
+    if target_class is None:
+        for start in range(0, len(indices), ROWS_AT_A_TIME):
+            chunk = indices[start:start + ROWS_AT_A_TIME]
+            targets_for(chunk, rows.labels(chunk), target_class)
 
 
 def _open_store(ranks: Ranks, folder: Path, meta: dict[str, Any], overwrite: bool,

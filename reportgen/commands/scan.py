@@ -11,7 +11,7 @@ from reportgen import distributed
 from reportgen.api import ModelSpec
 from reportgen.batching import default_batch_size
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import check_class_counts
+from reportgen.loading.checks import check_class_counts, check_rows
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
@@ -112,8 +112,9 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
-    places = distributed.gather(distributed.where_am_i(ranks), ranks)
     total = len(rows) if limit is None else min(limit, len(rows))
+    check_rows(rows, range(total), len(class_names))  # before any file is opened
+    places = distributed.gather(distributed.where_am_i(ranks), ranks)
     log, todo = _open_log(ranks, output, scan_meta(models, rows, max_length=max_length, precision=precision,
                                                    class_names=class_names), overwrite, total)
     shared = distributed.SharedProgress(ranks, "scan", total=total, initial=total - len(todo), enabled=progress)
@@ -123,10 +124,12 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
                       batch_size=batch_size or default_batch_size(ranks.device), precision=precision)
         shared.wait_for_others()
     except BaseException as exc:
-        log.close()
         if isinstance(exc, KeyboardInterrupt):
+            log.close()
             click.echo(f"Interrupted: the {len(log.rows)} rows finished so far are saved in {log.log_path}; "
                        "run the same command again to resume.", err=True)
+        else:
+            log.discard()  # a failed scan leaves no file behind that it started
         raise
     finally:
         shared.close()

@@ -139,12 +139,12 @@ class RowAttributor:
         for start in range(0, len(indices), self.batch_size):
             yield self.attribute(rows, indices[start:start + self.batch_size])
 
-    def _encode(self, texts: list[str]) -> dict[str, EncodedTexts]:
+    def _encode(self, texts: list[str], indices: list[int]) -> dict[str, EncodedTexts]:
         encoded: dict[str, EncodedTexts] = {}
         for role, model in self.models.items():
             twin = next((r for r in encoded if same_inputs(self.models[r], model)), None)
             encoded[role] = encoded[twin] if twin else encode(model.tokenizer, texts, self.options.max_length,
-                                                              model.info.pads_to_max_length)
+                                                              model.info.pads_to_max_length, indices)
         first, second = (encoded[role] for role in ROLES)
         if first is not second and first.tokens(self.models["base"].tokenizer) != \
                 second.tokens(self.models["finetuned"].tokenizer):
@@ -160,7 +160,7 @@ class RowAttributor:
         check_labels(indices, labels, self.models["base"].info.num_classes)
         targets = targets_for(indices, labels, self.options.target_class)
         target_tensor = torch.tensor(targets, dtype=torch.long)
-        encoded = self._encode(texts)
+        encoded = self._encode(texts, indices)
         verdicts, scores, paths = {}, {}, {}
         for role, model in self.models.items():
             logits = predict_logits(model, encoded[role], batch_size=self.batch_size, precision=self.options.precision)

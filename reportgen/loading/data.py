@@ -36,8 +36,13 @@ class Rows:
         return len(self.dataset)
 
     def texts(self, indices: list[int]) -> list[str]:
-        return [str(value) if value is not None else "" for value in self.dataset[indices][self.text_column]] \
-            if indices else []
+        """The rows' texts; a missing one (an empty CSV cell, null) is an error naming the row, never ""."""
+        values = self.dataset[indices][self.text_column] if indices else []
+        for index, value in zip(indices, values):
+            if value is None:
+                raise ReportgenError(f"row {index} has no text (a missing value in column '{self.text_column}'); "
+                                     "fill it in or leave the row out")
+        return [str(value) for value in values]
 
     def labels(self, indices: list[int]) -> list[int | None]:
         if self.label_column is None or not indices:

@@ -6,12 +6,15 @@ input: models that need it are padded to `max_length`, the others only to the lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TypeVar
 
 import torch
 from transformers import PreTrainedTokenizerBase
+
+from reportgen.errors import ReportgenError
 
 T = TypeVar("T")
 
@@ -64,9 +67,14 @@ class EncodedTexts:
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
-           pad_to_max_length: bool) -> EncodedTexts:
+           pad_to_max_length: bool, rows: Sequence[int | None] | None = None) -> EncodedTexts:
     """`tokenizer(text, max_length=…, truncation=True, padding=…)`, plus which texts were cut and
-    which word and characters of the text each kept token stands for."""
+    which word and characters of the text each kept token stands for.
+
+    A text with characters besides whitespace that the tokenizer turns into no token at all is a
+    ReportgenError naming its dataset row (`rows`, aligned with `texts`) or its place among `texts`:
+    the models would see an empty text. Empty and whitespace-only texts are allowed (reports say so).
+    """
     batch = tokenizer(texts, max_length=max_length, truncation=True,
                       padding="max_length" if pad_to_max_length else "longest",
                       return_special_tokens_mask=True, return_tensors="pt")
@@ -76,6 +84,12 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
     exact = bool(tokenizer.is_fast) and batch.encodings is not None
     room = max_length - tokenizer.num_special_tokens_to_add(pair=False)
     full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
+    for i, (text, length) in enumerate(zip(texts, full_lengths)):
+        if length == 0 and text.strip():
+            where = f"row {rows[i]}" if rows is not None and rows[i] is not None else f"text {i + 1}"
+            characters = f"{len(text):,} character" + ("s" if len(text) > 1 else "")
+            raise ReportgenError(f"{where} has {characters} but the tokenizer turns them into no tokens, so the "
+                                 "models would see an empty text; check the text's encoding, or leave it out")
     width = batch["input_ids"].shape[1]
     special = [] if exact else batch["special_tokens_mask"].tolist()
     word_ids: list[list[int | None]] = []

@@ -14,7 +14,7 @@ from typing import NamedTuple, TypeVar
 
 import torch
 from torch import nn
-from transformers import PreTrainedTokenizerBase
+from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from reportgen.choices import CHECKPOINT_SUFFIXES
 from reportgen.errors import ReportgenError
@@ -52,7 +52,17 @@ class LoadedModel:
 
     @property
     def max_positions(self) -> int | None:
-        """The longest input its position embeddings allow (BERT: 512); None if the config does not say."""
+        """The longest input (in tokens, specials included) its position embeddings allow; None if unknown.
+
+        Models whose position embedding has a padding index (RoBERTa, XLM-RoBERTa, MPNet: fairseq's
+        convention) number positions from `padding_idx + 1`, so `max_position_embeddings − padding_idx − 1`
+        tokens fit (roberta-base: 514 → 512); BERT-style tables count from 0 (bert-base: 512). Without an
+        absolute position table (relative or rotary positions) the config's `max_position_embeddings` is used.
+        """
+        for name, layer in self.module.named_modules():
+            if name.endswith("embeddings.position_embeddings") and isinstance(layer, nn.Embedding):
+                offset = 0 if layer.padding_idx is None else layer.padding_idx + 1
+                return layer.num_embeddings - offset
         config = getattr(self.module, "config", None) or self.module.bert.config
         return getattr(config, "max_position_embeddings", None)
 
@@ -78,8 +88,8 @@ def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None
     for role, model in models.items():
         limit = model.max_positions
         if limit is not None and max_length > limit:
-            raise ReportgenError(f"--max-length {max_length} is longer than the {role} model's {limit} position "
-                                 f"embeddings; use --max-length {limit} or less")
+            raise ReportgenError(f"--max-length {max_length} is longer than the {role} model's position embeddings "
+                                 f"allow ({limit} tokens); use --max-length {limit} or less")
 
 
 def short_sha256(paths: list[Path]) -> str:
@@ -115,6 +125,18 @@ def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
     return state
 
 
+DATA_PARALLEL_PREFIX = "module."
+
+
+def without_data_parallel_prefix(state: Mapping[str, torch.Tensor]) -> tuple[Mapping[str, torch.Tensor], str | None]:
+    """A state dict saved from `nn.DataParallel` or `DistributedDataParallel` (every key under `module.`)
+    read without the prefix, and a note saying so for the report's header; any other state dict as it is."""
+    if not all(key.startswith(DATA_PARALLEL_PREFIX) for key in state):
+        return state, None
+    stripped = {key[len(DATA_PARALLEL_PREFIX):]: tensor for key, tensor in state.items()}
+    return stripped, f"saved from DataParallel: the '{DATA_PARALLEL_PREFIX}' prefix of its keys was stripped"
+
+
 def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[bool], T]) -> T:
     """`load(local_files_only)` for a model directory or hub id, errors as one line ending in `local_hint`.
 
@@ -125,10 +147,19 @@ def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[boo
     offline = None if local else hub_unavailable()
     try:
         return load(offline is not None)
-    except (OSError, ValueError) as exc:
-        advice = (f"the Hugging Face hub is unavailable ({offline}), so {local_hint}" if offline
-                  else f"check the {'path' if local else 'hub id'}, or {local_hint}")
-        raise ReportgenError(f"cannot load {what} '{spec}': {first_line(exc)}; {advice}") from None
+    except ReportgenError:
+        raise
+    except Exception as exc:  # whatever transformers or torch raise: its cause, in one line
+        cause = first_line(exc)
+        if not isinstance(exc, (OSError, ValueError)):
+            cause = f"{type(exc).__name__}: {cause}"
+        if offline:
+            advice = f"; the Hugging Face hub is unavailable ({offline}), so {local_hint}"
+        elif not local:
+            advice = f"; check the hub id, or {local_hint}"
+        else:  # the folder is there: the cause above is the whole story, not the path
+            advice = "" if Path(spec).expanduser().exists() else f"; check the path, or {local_hint}"
+        raise ReportgenError(f"cannot load {what} '{spec}': {cause}{advice}") from None
 
 
 def _load_encoder_parts(encoder: str):
@@ -143,6 +174,18 @@ def _load_encoder_parts(encoder: str):
                              "state-dict format need a BERT encoder")
     config._attn_implementation = "sdpa"
     return config, tokenizer
+
+
+def attention_implementation(config: PretrainedConfig, spec: str) -> str:
+    """The attention a Hugging Face classifier runs on: SDPA where its architecture has it (reportgen
+    trims padding keys on that path), else eager (DeBERTa-v2/v3, MPNet); the attention methods switch
+    to eager for their own passes either way."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+
+    if type(config) not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING:
+        raise ReportgenError(f"'{spec}' is a '{config.model_type}' model, which has no sequence-classification "
+                             "class in transformers; give a sequence classifier")
+    return "sdpa" if MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)]._supports_sdpa else "eager"
 
 
 def load_tokenizer(encoder: str) -> PreTrainedTokenizerBase:
@@ -162,24 +205,28 @@ def _finish(module: nn.Module, device: torch.device) -> nn.Module:
 def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
     if pooling not in POOLINGS:
         raise ReportgenError(f"unknown pooling '{pooling}'; choose one of {', '.join(POOLINGS)}")
-    state = read_state_dict(path)
+    state, note = without_data_parallel_prefix(read_state_dict(path))
     config, tokenizer = _load_encoder_parts(encoder)
     module = classifier_from_state_dict(state, config, pooling, source=str(path))
     info = ModelInfo(role=role, name=path.name, source=str(path), format="checkpoint",
                      sha256=short_sha256([path]), encoder=encoder, pooling=pooling,
-                     num_classes=module.num_classes, pads_to_max_length=pooling == "mean-all")
+                     num_classes=module.num_classes, pads_to_max_length=pooling == "mean-all", note=note)
     return LoadedModel(_finish(module, device), tokenizer, info)
 
 
 def load_huggingface(spec: str, *, role: str, device: torch.device) -> LoadedModel:
     """A directory with config.json or a hub id, through AutoModelForSequenceClassification."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    def load(local: bool):
+        config = AutoConfig.from_pretrained(spec, local_files_only=local)
+        return (AutoModelForSequenceClassification.from_pretrained(
+                    spec, config=config, attn_implementation=attention_implementation(config, spec),
+                    local_files_only=local),
+                AutoTokenizer.from_pretrained(spec, local_files_only=local))
 
     module, tokenizer = _from_hub_or_disk(
-        spec, "model", f"pass --{role} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory",
-        lambda local: (AutoModelForSequenceClassification.from_pretrained(spec, attn_implementation="sdpa",
-                                                                          local_files_only=local),
-                       AutoTokenizer.from_pretrained(spec, local_files_only=local)))
+        spec, "model", f"pass --{role} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory", load)
     directory = Path(spec)
     weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
     info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,

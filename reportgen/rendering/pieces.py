@@ -70,6 +70,8 @@ def describe_model(info: ModelInfo) -> str:
         parts.append(f"state dict on encoder {info.encoder}, pooling {info.pooling}")
     else:
         parts.append("Hugging Face model")
+    if info.note:
+        parts.append(info.note)
     return " · ".join(parts)
 
 

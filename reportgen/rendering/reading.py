@@ -18,7 +18,7 @@ from reportgen.rendering.sentences import (
     to_markdown,
 )
 from reportgen.results import SampleResult
-from reportgen.words import is_special_token, is_word, word_scores
+from reportgen.words import is_word, special_positions, word_scores
 
 LEAD_WORDS = 3
 
@@ -28,9 +28,11 @@ def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_W
     scores = word_scores(sample.words, sample.models[role].methods[method].scores)
     if not is_signed(method):
         scores = [abs(s) for s in scores]
-    # Lead words are words: not [CLS]/[SEP], not a lone comma (punctuation stays in the tables and charts).
+    # Lead words are words: not a special token ([CLS], RoBERTa's <s>), not a lone comma (punctuation
+    # stays in the tables and charts).
+    specials = special_positions(sample)
     skip = {i for i, word in enumerate(sample.words)
-            if (word.start is None and is_special_token(word.text)) or not is_word(word.text)}
+            if (word.start is None and word.first_token in specials) or not is_word(word.text)}
     chosen: dict[str, str] = {}  # one mention per word, whatever its case ("Great … great")
     for i, _ in strongest(scores, len(scores), skip)[0]:
         text = sample.words[i].text

@@ -40,7 +40,7 @@ from reportgen.results import (
     Score,
     Word,
 )
-from reportgen.words import is_special_token, is_word, word_scores
+from reportgen.words import is_word, special_positions, word_scores
 
 TOP_K = 5
 CHART_WORDS = 6  # bars per direction and model in a sample's chart
@@ -225,18 +225,19 @@ def outcome(sample: SampleResult) -> str:
 def units(sample: SampleResult, granularity: str) -> list[Unit]:
     """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets)."""
     out = []
+    specials = special_positions(sample)
     if granularity == "wordpiece":
         for position, token in enumerate(sample.tokens):
             continuation = token.startswith("##") and len(token) > 2
             out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
-                            is_special_token(token), continuation, "" if continuation or position == 0 else " "))
+                            position in specials, continuation, "" if continuation or position == 0 else " "))
         return out
     previous_end: int | None = None
     for number, word in enumerate(sample.words):
         pieces = sample.tokens[word.first_token:word.last_token]
         glued = word.start is not None and previous_end is not None and word.start == previous_end
         out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
-                        word.start is None and len(pieces) == 1 and is_special_token(pieces[0]), False,
+                        word.start is None and word.first_token in specials, False,
                         "" if number == 0 or glued else " "))
         previous_end = word.end if word.end is not None else previous_end
     return out
@@ -447,7 +448,8 @@ def _occurrence_labels(pieces: list[Unit]) -> list[str]:
 def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     if len(methods) < 2:
         return []
-    keep = [i for i, t in enumerate(sample.tokens) if not is_special_token(t)]
+    specials = special_positions(sample)
+    keep = [i for i in range(len(sample.tokens)) if i not in specials]
     views = []
     for role, model in sample.models.items():
         matrix = method_agreement(model, methods, keep)

@@ -119,7 +119,7 @@ def _prepare(models: dict[str, LoadedModel], rows: Rows, indices: list[int], max
     for role, model in models.items():
         twin = next((r for r in encoded if same_inputs(models[r], model)), None)
         encoded[role] = encoded[twin] if twin else encode(model.tokenizer, texts, max_length,
-                                                          model.info.pads_to_max_length)
+                                                          model.info.pads_to_max_length, indices)
     order = length_order(encoded) if sort_by_length else list(range(len(indices)))
     return _Window(indices, labels, encoded, order)
 

@@ -331,16 +331,14 @@ class ScanLog:
         self.added = 0
         self._handle = None
         self.rows: list[ScanRow] = []
-        if overwrite or rank is not None:
+        self.fresh = overwrite or rank is not None or not (self.log_path.is_file() or path.is_file())
+        if self.fresh:
             self._start([])
         else:
             self._resume()
 
     def _resume(self) -> None:
         """Keep the rows already computed with the same settings; refuse a file made differently."""
-        if not (self.log_path.is_file() or self.path.is_file()):
-            self._start([])
-            return
         if self.collects and not self.log_path.is_file():
             existing, end = _read_finished(self.path), None  # finished: its rows seed a new .partial
         elif self.collects:
@@ -417,6 +415,14 @@ class ScanLog:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+    def discard(self) -> None:
+        """After a failure: remove the files this log started (a file it resumed keeps its rows)."""
+        self.close()
+        if self.fresh:
+            self.log_path.unlink(missing_ok=True)
+            if not self.collects:
+                sidecar_path(self.path).unlink(missing_ok=True)
 
     def finalise(self, summary: dict[str, Any]) -> list[ScanRow]:
         """Rewrite the file sorted by row index, atomically; a JSON or Parquet scan is written whole."""
