@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from reportgen.attribution import AttributionSettings, PathSteps, make_attributor
+from reportgen.attribution import AttributionSettings, MethodOptions, make_attributor
+from reportgen.choices import DEFAULT_SHAPLEY_SAMPLES
 from reportgen.demo.trained import trained_demo
 from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
 from reportgen.faithfulness.summary import beats_random, mean_scores
@@ -30,6 +31,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reviews", type=int, default=20, help="held-out reviews to explain")
     parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps")
+    parser.add_argument("--shapley-samples", type=int, default=DEFAULT_SHAPLEY_SAMPLES,
+                        help="random orders of the words per review for shapley-sampling")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--methods", default=",".join(METHODS))
     args = parser.parse_args()
@@ -61,7 +64,7 @@ def main() -> None:
         for role, model in models.items():
             inputs, targets, chance = prepared[role]
             attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size),
-                                         PathSteps(steps=args.steps))
+                                         MethodOptions(steps=args.steps, shapley_samples=args.shapley_samples))
             started = time.perf_counter()
             scores = attributor.attribute(model, inputs, targets).scores
             attribution_seconds = time.perf_counter() - started

@@ -15,7 +15,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_METHODS, DEFAULT_TOLERANCE
+from reportgen.choices import (
+    AUTO_STEPS,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_METHODS,
+    DEFAULT_SCALE,
+    DEFAULT_SHAPLEY_SAMPLES,
+    DEFAULT_TARGET,
+    DEFAULT_TOLERANCE,
+)
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
@@ -34,8 +42,10 @@ class Selection:
     dataset: str | None = None
     split: str = "test"
     indices: str | list[int] | None = None
-    texts: list[str] | None = None
+    texts: list[str | tuple[str, str]] | None = None  # free texts; a (first, second) tuple is a sentence pair
     text_column: str | None = None
+    text_pairs: list[str] | None = None  # free texts' second texts (--text-pair), one per text
+    text_pair_column: str | None = None
     label_column: str | None = None
     label_names: list[str] | None = None
     from_scan: Path | None = None
@@ -49,7 +59,8 @@ class Selection:
         all_rows: a dataset without --indices means every row (a corpus), not a mistake.
         """
         if self.from_scan is not None:
-            if self.texts or self.dataset or self.indices or self.text_column or self.label_column or self.label_names:
+            if self.texts or self.dataset or self.indices or self.text_column or self.label_column or self.label_names \
+                    or self.text_pair_column:
                 raise ReportgenError("--from-scan takes the rows, dataset and columns from the scan file; leave out "
                                      "--dataset, --indices, --text and the column options")
             if self.select is None:
@@ -59,6 +70,15 @@ class Selection:
             raise ReportgenError("--select and --top pick rows from a scan: give --from-scan too")
         if self.texts and (self.dataset or self.indices):
             raise ReportgenError("give either --dataset with --indices, or --text, not both")
+        if self.text_pairs and len(self.text_pairs) != len(self.texts or []):
+            raise ReportgenError(f"{len(self.text_pairs)} --text-pair for {len(self.texts or [])} --text: give one "
+                                 "--text-pair after each --text (the second text of its sentence pair)")
+        kinds = {isinstance(text, tuple) for text in self.texts or []}
+        if kinds == {True, False} or (True in kinds and self.text_pairs):
+            raise ReportgenError("texts: give every text as a (first, second) pair, or none; a pair's second text "
+                                 "goes either in the tuple or in --text-pair, not both")
+        if any(isinstance(text, tuple) and len(text) != 2 for text in self.texts or []):
+            raise ReportgenError("texts: a sentence pair is a tuple of two texts, (first, second)")
         if not self.texts and not self.dataset:
             raise ReportgenError("nothing to explain: give --dataset with --indices, or --text"
                                  if not all_rows else "nothing to attribute: give --dataset or --from-scan")
@@ -81,7 +101,8 @@ class Selection:
             top = self.top if self.top is not None or all_rows else DEFAULT_TOP
             return rows_from_scan(self.from_scan, self.select, top, self.order, progress)
         rows = open_dataset(self.dataset, self.split, text_column=self.text_column, label_column=self.label_column,
-                            label_names=self.label_names, progress=progress)
+                            label_names=self.label_names, text_pair_column=self.text_pair_column,
+                            progress=progress)
         if not self.indices:
             return rows, list(range(len(rows)))
         spec = self.indices if isinstance(self.indices, str) else ",".join(str(i) for i in self.indices)
@@ -90,11 +111,15 @@ class Selection:
     def resolve(self, progress: bool = True) -> Texts:
         self.check()
         if self.texts:
-            return Texts(texts=list(self.texts), indices=[None] * len(self.texts), labels=[None] * len(self.texts),
-                         class_names=self.label_names)
+            paired = isinstance(self.texts[0], tuple)
+            firsts = [text[0] if paired else text for text in self.texts]
+            pairs = [text[1] for text in self.texts] if paired else (list(self.text_pairs) or None)
+            return Texts(texts=firsts, indices=[None] * len(firsts), labels=[None] * len(firsts),
+                         class_names=self.label_names, pairs=pairs)
         rows, chosen = self.locate(progress=progress)
         return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen),
-                     class_names=rows.class_names, dataset=rows.name, split=rows.split)
+                     class_names=rows.class_names, dataset=rows.name, split=rows.split, pairs=rows.pairs(chosen),
+                     segment_names=rows.segment_names)
 
 
 @dataclass
@@ -151,17 +176,21 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             device: str = "auto", batch_size: int | str = "auto", precision: str = "fp32",
             dataset: str | None = None, split: str = "test", text_column: str | None = None,
             label_column: str | None = None, label_names: str | list[str] | None = None,
-            indices: str | list[int] | None = None, texts: Sequence[str] = (), from_scan: str | Path | None = None,
+            indices: str | list[int] | None = None, texts: Sequence[str | tuple[str, str]] = (),
+            text_pairs: Sequence[str] = (), text_pair_column: str | None = None, from_scan: str | Path | None = None,
             select: str | None = None, top: int | None = None, order: str = "confidence",
             method: str | Sequence[str] = ",".join(DEFAULT_METHODS), steps: int | str = AUTO_STEPS,
             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            target: str = "predicted", faithfulness: bool = True, naopc: bool = True, include_paths: bool = False,
-            scale: str = "shared", granularity: str = "word", quiet: bool = False,
+            shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES,
+            target: str = DEFAULT_TARGET, faithfulness: bool = True, naopc: bool = True, include_paths: bool = False,
+            scale: str = DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
             tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 
     Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
     repeatable; `quiet` is `-q`); the outputs (`-o`, `--json`, `--markdown`) are `ExplainedReport.save`'s.
+    Sentence pairs (NLI, paraphrase, cross-encoders): `texts=[(premise, hypothesis), …]` (or `text_pairs`,
+    one second text per text, like `--text-pair`), or a dataset's `text_column` with `text_pair_column`.
     `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
     `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
 
@@ -174,11 +203,13 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
         label_names = [name.strip() for name in label_names.split(",")]
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
-                         label_column=label_column, label_names=label_names,
+                         label_column=label_column, label_names=label_names, text_pairs=list(text_pairs),
+                         text_pair_column=text_pair_column,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
                ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                              quadrature=quadrature, target=target, max_length=max_length,
+                              quadrature=quadrature, shapley_samples=shapley_samples, target=target,
+                              max_length=max_length,
                               batch_size=None if batch_size == "auto" else batch_size, precision=precision,
                               faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
                               progress=not quiet),

@@ -41,12 +41,37 @@ def allowed_delta(logit_change: float, tolerance: float) -> float:
     return tolerance * max(abs(logit_change), DELTA_FLOOR)
 
 
+DEFAULT_SHAPLEY_SAMPLES = 10
+"""--shapley-samples: Captum's ShapleyValueSampling permutations per text (1 + samples × words forward rows).
+Each permutation's values add up exactly (see SHAPLEY_GAP), so more permutations lower the sampling
+noise of single words, not the additivity gap."""
+
+SHAPLEY_GAP = 1e-4
+"""Shapley value sampling: Σ word values − (f(x) − f(no words)) is 0 but for fp32 rounding (every
+permutation's marginal contributions telescope); a gap above SHAPLEY_GAP × max(|f(x) − f(no words)|, 1
+logit) means the model is not deterministic (dropout left on, non-deterministic kernels) and is flagged."""
+
+
+def shapley_gap_allowed(logit_change: float) -> float:
+    """The largest |additivity gap| of Shapley value sampling that counts as fp32 rounding."""
+    return SHAPLEY_GAP * max(abs(logit_change), 1.0)
+
+
 PRECISIONS = ("fp32", "bf16", "fp16")
 POOLINGS = ("mean-all", "masked-mean", "cls")
 """mean-all: mean over every position, padding included (the mean-pooled BERT state dict of
 docs/models.md); masked-mean: mean over real tokens only; cls: the [CLS] position's hidden state."""
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 """File endings of a state-dict checkpoint; anything else is a Hugging Face model directory or a hub id."""
-SCALES = ("shared", "per-column")
+SCALES = ("share", "shared", "per-column")
+"""share: each model's signed share of its own Σ|attribution| (%), one scale for both columns (the
+default: a model with smaller logits does not look blank); shared: raw scores on one scale; per-column:
+raw scores, each column on its own scale."""
+DEFAULT_SCALE = "share"
+TARGETS = ("common", "predicted", "label")
+"""--target: common (both models explain one class: the true label when known, else the fine-tuned
+model's prediction; the default, so both columns' colours mean the same), predicted (each model its
+own prediction), label (the true label), or a class index."""
+DEFAULT_TARGET = "common"
 GRANULARITIES = ("word", "wordpiece")
 

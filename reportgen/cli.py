@@ -14,6 +14,9 @@ from reportgen.choices import (
     CORPUS_METHOD,
     DEFAULT_MAX_STEPS,
     DEFAULT_METHODS,
+    DEFAULT_SCALE,
+    DEFAULT_SHAPLEY_SAMPLES,
+    DEFAULT_TARGET,
     DEFAULT_TOLERANCE,
     GRANULARITIES,
     POOLINGS,
@@ -100,6 +103,13 @@ quadrature_option = click.option(
     "--quadrature", type=click.Choice(QUADRATURES), default=None,
     help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
          "--steps auto always refines riemann-trapezoid grids].")
+
+
+shapley_samples_option = click.option(
+    "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=click.IntRange(min=1), metavar="N",
+    help="With --method shapley-sampling: random orders of a text's words (Captum's ShapleyValueSampling); "
+         "a text of W words costs 3 + N × W forward rows per model and class. Every order's values add up to "
+         "the logit change exactly, so N trades the noise of single words' values for time.")
 
 
 BATCH_HELP = {
@@ -218,8 +228,10 @@ def parse_methods(value: str) -> tuple[str, ...]:
 def view_options(command):
     """--scale and --granularity: how a report looks, for `report` and `render` alike."""
     options = [
-        click.option("--scale", type=click.Choice(SCALES), default="shared", show_default=True,
-                     help="One colour scale per sample for both models, or one per model column."),
+        click.option("--scale", type=click.Choice(SCALES), default=DEFAULT_SCALE, show_default=True,
+                     help="share: each model's signed share of its own total |attribution| (%), one colour scale "
+                          "for both columns; shared: raw scores on one scale for both; per-column: raw scores, "
+                          "one scale per column."),
         click.option("--granularity", type=click.Choice(GRANULARITIES), default="word", show_default=True,
                      help="Shade whole words (wordpieces merged, scores summed; hover shows the pieces) or "
                           "every wordpiece."),
@@ -236,6 +248,8 @@ def main() -> None:
 @main.command()
 @model_options
 @dataset_options
+@click.option("--text-pair-column", metavar="NAME",
+              help="Column of each row's second text, for sentence pairs (with --text-column).")
 @click.option("--limit", type=int, metavar="N", help="Scan only the first N rows (default: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="scan.csv",
               show_default=True, help="Per-row results, by extension: .csv (its settings in a .meta.json beside "
@@ -246,7 +260,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-         text_column, label_column, label_names, limit, output, overwrite, select, top, order, quiet):
+         text_column, label_column, label_names, text_pair_column, limit, output, overwrite, select, top, order, quiet):
     """Predict every dataset row with both models; count who is right; pick rows worth a report.
 
     Prints each model's accuracy and the table of outcomes (both right, both wrong, base wrong and
@@ -269,7 +283,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
             device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
             split=split, text_column=text_column, label_column=label_column, label_names=split_names(label_names),
             limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
-            progress=not quiet,
+            progress=not quiet, text_pair_column=text_pair_column,
         )
     except KeyboardInterrupt:
         sys.exit(130)  # run_scan has said where the rows finished so far are
@@ -282,6 +296,12 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
               help="Dataset rows to explain: comma-separated, ranges allowed, e.g. 6,11,13011-13013.")
 @click.option("--text", "texts", multiple=True, metavar="TEXT",
               help="Free text to explain instead of dataset rows (repeatable).")
+@click.option("--text-pair", "text_pairs", multiple=True, metavar="TEXT",
+              help="The second text of a sentence pair (NLI, paraphrase, cross-encoders), one after each --text: "
+                   "both are encoded as the tokenizer pairs them ([CLS] A [SEP] B [SEP], with token type ids).")
+@click.option("--text-pair-column", metavar="NAME",
+              help="Dataset column of each row's second text, for sentence pairs; name the first with "
+                   "--text-column, e.g. --text-column premise --text-pair-column hypothesis.")
 @click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN",
               help="Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
@@ -291,8 +311,14 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
                    + methods_help() + ".")
 @path_step_options
 @quadrature_option
-@click.option("--target", default="predicted", show_default=True,
-              help="Class whose logit is explained: predicted (each model's own prediction), label, or a class index.")
+@shapley_samples_option
+@click.option("--target", default=DEFAULT_TARGET, show_default=True,
+              help="Class whose logit is explained: common (one class for both models, so both columns' colours "
+                   "mean the same: the true label when known, else the fine-tuned model's prediction), predicted "
+                   "(each model's own prediction), label, or a class index or name. Multi-label models (config "
+                   "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
+                   "get one explanation per label: by default (common or predicted) each predicted label (the most "
+                   "probable one where none is above 0.5), or the one given here.")
 @click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
               help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how much "
                    "p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and sufficiency "
@@ -310,9 +336,9 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @report_output_options("report.html")
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-           text_column, label_column, label_names, indices, texts, from_scan, select, top, order, method, steps,
-           tolerance, max_steps, quadrature, target, faithfulness, naopc, include_paths, scale, granularity, output,
-           json_path, markdown_path, quiet):
+           text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
+           order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, naopc,
+           include_paths, scale, granularity, output, json_path, markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -335,9 +361,10 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         ModelSpec(base, finetuned, encoder, pooling, device),
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
+                  text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
         ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
-                       tolerance=tolerance, max_steps=max_steps, target=target,
+                       tolerance=tolerance, max_steps=max_steps, shapley_samples=shapley_samples, target=target,
                        max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
                        faithfulness=faithfulness, naopc=naopc, include_paths=include_paths, progress=not quiet),
         ViewOptions(scale=scale, granularity=granularity),
@@ -439,6 +466,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
                    "(docs/corpus.md).")
 @path_step_options
 @quadrature_option
+@shapley_samples_option
 @click.option("--target-class", metavar="CLASS",
               help="Explain every row toward this class (a name from --label-names or an index) instead of its "
                    "true label; needed when the data has no labels.")
@@ -470,8 +498,9 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @friendly_errors
 def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
-           steps, tolerance, max_steps, quadrature, target_class, min_count, bootstrap, seed, top_words, examples,
-           keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths, quiet):
+           steps, tolerance, max_steps, quadrature, shapley_samples, target_class, min_count, bootstrap, seed,
+           top_words, examples, keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths,
+           quiet):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
 
     Attributes every selected row with both models toward one common class (its true label),
@@ -509,7 +538,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
                       label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
                       select=select, top=top, order=order),
             CorpusOptions(method=method, steps=steps, quadrature=quadrature, tolerance=tolerance,
-                          max_steps=max_steps, max_length=max_length,
+                          max_steps=max_steps, shapley_samples=shapley_samples, max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,
                              examples=examples, keep_punctuation=keep_punctuation),

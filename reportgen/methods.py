@@ -34,6 +34,7 @@ class MethodInfo:
     description: str  # one line, for `--method` help
     attributor: str
     walks_path: bool = False  # takes integrated gradients' path options (--steps, --quadrature, --tolerance)
+    samples: bool = False  # takes --shapley-samples (permutations per text)
 
 
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
@@ -54,6 +55,15 @@ REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
                needs="attention",
                description="unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific",
                attributor="reportgen.attribution.rollout:AttentionGradient"),
+    MethodInfo("occlusion", "Occlusion (leave one word out)", signed=True, class_specific=True, needs="forward",
+               description="signed: how much the target logit drops when each word alone is removed; "
+                           "1 + words forward passes per text",
+               attributor="reportgen.attribution.occlusion:Occlusion"),
+    MethodInfo("shapley-sampling", "Shapley values (sampled)", signed=True, class_specific=True, needs="forward",
+               description="signed Shapley values of the words (Captum's ShapleyValueSampling), add up to the "
+                           "logit change when every word is removed; 3 + --shapley-samples × words forward "
+                           "passes per text",
+               attributor="reportgen.attribution.shapley:ShapleySampling", samples=True),
 )}
 METHODS = tuple(REGISTRY)
 

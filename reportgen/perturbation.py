@@ -16,7 +16,7 @@ import torch
 
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.loading.attention import trimmed_padding_keys
-from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
 KeptRows = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -24,15 +24,20 @@ KeptRows = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 that text that stay (rows, seq) bool."""
 
 
-def remove_tokens(input_ids: torch.Tensor, kept: torch.Tensor, pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids, attention mask) per row: the kept tokens shifted left in order, then [PAD] to the same width.
+def remove_tokens(input_ids: torch.Tensor, kept: torch.Tensor, pad_token_id: int,
+                  token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(ids, attention mask, token type ids) per row: the kept tokens shifted left in order, then
+    [PAD] to the same width; each kept token takes its token type id with it (padding gets 0), so a
+    sentence pair keeps its segments. None token type ids stay None.
 
-    input_ids: (rows, seq) long; kept: (rows, seq) bool.
+    input_ids, token_type_ids: (rows, seq) long; kept: (rows, seq) bool.
     """
     order = (~kept).to(torch.uint8).sort(dim=1, stable=True).indices  # kept positions first, in order
     mask = torch.arange(kept.shape[1], device=kept.device) < kept.sum(dim=1, keepdim=True)
     ids = torch.where(mask, input_ids.gather(1, order), torch.full_like(input_ids, pad_token_id))
-    return ids, mask.long()
+    types = None if token_type_ids is None else \
+        torch.where(mask, token_type_ids.gather(1, order), torch.zeros_like(token_type_ids))
+    return ids, mask.long(), types
 
 
 @torch.inference_mode()
@@ -50,13 +55,14 @@ def removal_logits(model: LoadedModel, inputs: EncodedTexts, kept_rows: KeptRows
     input_ids = inputs.input_ids.to(device)
     logits = torch.empty(len(order), model.info.num_classes, dtype=torch.float32, device=device)
     pad_token_id = model.tokenizer.pad_token_id
+    token_types = model.token_types(inputs)
 
     def work(start: int, stop: int) -> None:
         rows = order[start:stop].to(device)
         text, kept = kept_rows(rows)
-        ids, mask = remove_tokens(input_ids[text], kept, pad_token_id)
+        ids, mask, types = remove_tokens(input_ids[text], kept, pad_token_id, rows_of(token_types, text))
         with autocast(device, precision), trimmed_padding_keys(model.module):
-            logits[rows] = model.logits(mask, input_ids=ids).float()
+            logits[rows] = model.logits(mask, input_ids=ids, token_type_ids=types).float()
 
     ChunkRunner(batch_size, on_progress).run(len(order), work)
     return logits

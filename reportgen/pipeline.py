@@ -15,10 +15,9 @@ import torch
 from tqdm.auto import tqdm
 
 import reportgen
-from reportgen.attribution import AttributionSettings, Attributor, make_attributor
-from reportgen.attribution.integrated_gradients import PathSteps
+from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.choices import DEFAULT_METHODS
+from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (
@@ -33,7 +32,7 @@ from reportgen.faithfulness import (
 )
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
 from reportgen.inference import predict_logits
-from reportgen.loading.checks import check_class_counts, check_labels
+from reportgen.loading.checks import check_class_counts, check_labels, multi_label
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
@@ -55,16 +54,20 @@ from reportgen.results import (
 )
 from reportgen.words import group_words
 
-TARGETS_HELP = "predicted (each model's own predicted class), label (the true label), or a class index"
+TARGETS_HELP = ("common (one class for both models: the true label when known, else the fine-tuned model's "
+                "prediction), predicted (each model's own predicted class; multi-label: each predicted label), label "
+                "(the true label), or a class index or name")
+PAIR_NAMES = ["Text A", "Text B"]
+"""What a sentence pair's texts are called when their dataset columns do not name them (free text)."""
 
 
 @dataclass
-class ExplainOptions(PathSteps):
+class ExplainOptions(MethodOptions):
     """Everything that decides what a report computes (how it looks is decided when rendering);
-    integrated gradients' steps come from `PathSteps`."""
+    each method's own options (integrated gradients' steps, Shapley samples) come from `MethodOptions`."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
-    target: str = "predicted"
+    target: str = DEFAULT_TARGET
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
     precision: str = "fp32"
@@ -82,7 +85,7 @@ class ExplainOptions(PathSteps):
         unknown = [method for method in self.methods if method not in REGISTRY]
         if unknown:  # before any model is loaded
             raise ReportgenError(f"unknown method '{unknown[0]}'; choose one of {', '.join(REGISTRY)}")
-        self.check_path()
+        self.check_method_options()
 
 
 @dataclass
@@ -95,20 +98,66 @@ class Texts:
     class_names: list[str] | None = None
     dataset: str | None = None
     split: str | None = None
+    pairs: list[str] | None = None  # sentence pairs: the second text of each (texts holds the first)
+    segment_names: list[str] | None = None  # a pair's two texts, e.g. ["Premise", "Hypothesis"]
+
+    def select(self, rows: list[int]) -> Texts:
+        """These rows, in this order (a text explained for several labels appears once per label)."""
+        return replace(self, texts=[self.texts[i] for i in rows], indices=[self.indices[i] for i in rows],
+                       labels=[self.labels[i] for i in rows],
+                       pairs=None if self.pairs is None else [self.pairs[i] for i in rows])
 
 
-def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None], num_classes: int) -> torch.Tensor:
-    """The class whose logit each text's attribution explains."""
-    if target == "predicted":
-        return predicted
+def class_index(spec: str, class_names: list[str], option: str, advice: str = "give") -> int:
+    """A class given by name or index, as its index; an error naming `option` otherwise."""
+    if spec in class_names:
+        return class_names.index(spec)
+    if spec.isdigit() and int(spec) < len(class_names):
+        return int(spec)
+    raise ReportgenError(f"{option} '{spec}': {advice} a class name ({', '.join(class_names)}) or an index "
+                         f"below {len(class_names)}")
+
+
+def target_class(target: str, class_names: list[str]) -> int | None:
+    """A fixed --target as a class index (an index or a class name); None for common, predicted and label."""
+    if target in ("common", "predicted", "label"):
+        return None
+    return class_index(target, class_names, "--target", "use common, predicted, label, or")
+
+
+def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None], class_names: list[str],
+                   common: torch.Tensor | None = None) -> torch.Tensor:
+    """The class whose logit each text's attribution explains; `common` is each text's common class
+    (`comparison.common_class`), needed for target "common"."""
+    if target == "common":
+        if common is None:
+            raise ValueError("--target common needs each text's common class")
+        return common.clone()
     if target == "label":
         missing = [i for i, label in enumerate(labels) if label is None]
         if missing:
             raise ReportgenError("--target label: some texts have no label; use --target predicted")
         return torch.tensor(labels, dtype=torch.long)
-    if target.isdigit() and int(target) < num_classes:
-        return torch.full_like(predicted, int(target))
-    raise ReportgenError(f"--target '{target}': use {TARGETS_HELP} below {num_classes}")
+    fixed = target_class(target, class_names)
+    return predicted if fixed is None else torch.full_like(predicted, fixed)
+
+
+def explained_labels(target: str, chosen: dict[str, torch.Tensor], probabilities: dict[str, torch.Tensor],
+                     labels: list[int | None], class_names: list[str]) -> list[list[int]]:
+    """Multi-label models: the labels each text is explained for, in label order.
+
+    `predicted` and `common`: every label either model predicts (probability above 0.5), or a model's most probable
+    label where it predicts none; `label`: the row's label; a class: that label. chosen, probabilities:
+    per role, (texts, labels) from `LoadedModel.verdicts`.
+    """
+    if target not in ("common", "predicted"):  # common: both models explain each chosen label anyway
+        return [[int(t)] for t in choose_targets(target, torch.zeros(len(labels), dtype=torch.long), labels,
+                                                 class_names)]
+    picked = torch.zeros_like(next(iter(chosen.values())))
+    for role, flags in chosen.items():
+        top = torch.nn.functional.one_hot(probabilities[role].argmax(dim=-1), flags.shape[1]).bool()
+        picked |= torch.where(flags.any(dim=1, keepdim=True), flags, top)
+    return [row.nonzero().flatten().tolist() for row in picked]
 
 
 def resolve_class_names(given: list[str] | None, num_classes: int) -> list[str]:
@@ -150,6 +199,7 @@ class _Run:
     random_flips: list[RandomFlips | None] = field(default_factory=list)
     bounds: list[dict[str, AopcBounds]] = field(default_factory=list)
     attributors: dict[str, Attributor] = field(default_factory=dict)  # by method, built once per model
+    chosen: torch.Tensor | None = None  # multi-label: (rows, labels) bool, every label the model predicts
 
 
 class _Explainer:
@@ -285,8 +335,10 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     options.check()
     check_max_length(models, options.max_length)
     class_names = resolve_class_names(texts.class_names, check_class_counts(models))
+    several = multi_label(models)
     check_labels(texts.indices, texts.labels, len(class_names))
-    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices)
+    encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices,
+                            pairs=texts.pairs)
                for role, m in models.items()}
     tokens = {role: encoded[role].tokens(m.tokenizer) for role, m in models.items()}
     first_role = next(iter(models))
@@ -294,7 +346,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
         if tokens[role] != tokens[first_role]:
             raise ReportgenError(f"the {first_role} and {role} models split the texts into different wordpieces; "
                                  "side-by-side reports need models with the same tokenizer (--encoder)")
-    runs = _predict(models, encoded, texts, options)
+    runs, texts, rows = _predict(models, encoded, texts, options, class_names, several)
+    tokens = {role: [tokens[role][i] for i in rows] for role in tokens}
+    encoded = {role: run.inputs for role, run in runs.items()}
     with tqdm(total=0, desc="explain", unit="pass", disable=not options.progress, leave=False) as bar:
         explainer = _Explainer(options, bar)
         bar.total = explainer.planned_rows(runs)
@@ -304,40 +358,72 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
                 run.results[method] = explainer.method_results(run, method)
             for method in options.methods:
                 run.common_scores[method] = explainer.towards(run, method, run.common)
-        words = [group_words(encoded[first_role].word_ids[i], encoded[first_role].offsets[i], text,
-                             tokens[first_role][i], exact=encoded[first_role].words_exact)
+        first = encoded[first_role]
+        words = [group_words(first.word_ids[i], first.offsets[i], text, tokens[first_role][i],
+                             exact=first.words_exact, sequence_ids=first.sequence_ids[i],
+                             text_pair=None if texts.pairs is None else texts.pairs[i])
                  for i, text in enumerate(texts.texts)]
         agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
         if options.faithfulness:
             for role, run in runs.items():
                 bar.set_postfix_str(f"{role}, flip test" + (", normalised AOPC" if options.naopc else ""))
-                explainer.flips(run, words)
+                if not several:  # a multi-label verdict is a set of labels, not one class a removal can flip
+                    explainer.flips(run, words)
                 if options.naopc:
                     explainer.normalise(run)
-            if {"base", "finetuned"} <= set(runs):
+            if {"base", "finetuned"} <= set(runs) and not several:
                 agreement = explainer.agreement_flips(runs, words)
     samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,
                        agreement[i]) for i in range(len(texts.texts))]
     for sample in samples:
         sample.sentence = describe(sample, class_names, options.methods[0])
-    return Report(meta=_meta(models, texts, options, class_names), samples=samples)
+    return Report(meta=replace(_meta(models, texts, options, class_names), multi_label=several), samples=samples)
 
 
 def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], texts: Texts,
-             options: ExplainOptions) -> dict[str, _Run]:
-    """Both models' verdicts first: the common class of the difference view needs both."""
+             options: ExplainOptions, class_names: list[str],
+             several: bool) -> tuple[dict[str, _Run], Texts, list[int]]:
+    """Both models' verdicts first: the common class of the difference view needs both.
+
+    A multi-label pair of models explains each text once per chosen label (`explained_labels`): the
+    runs, texts and rows (the text each run row is) come back with one row per (text, label), and
+    both models and the difference view explain that label."""
+    verdicts, batch_sizes = {}, {}
+    for role, model in models.items():
+        batch_sizes[role] = options.batch_size or default_batch_size(model.device)
+        logits = predict_logits(model, encoded[role], batch_size=batch_sizes[role], precision=options.precision)
+        verdicts[role] = [verdict.cpu() for verdict in model.verdicts(logits)]
+    rows = list(range(len(texts.texts)))
+    if several:
+        per_text = explained_labels(options.target, {role: v[2] for role, v in verdicts.items()},
+                                    {role: v[0] for role, v in verdicts.items()}, texts.labels, class_names)
+        rows = [i for i, chosen in enumerate(per_text) for _ in chosen]
+        explained = torch.tensor([label for chosen in per_text for label in chosen], dtype=torch.long)
+        texts = texts.select(rows)
     runs = {}
     for role, model in models.items():
-        batch_size = options.batch_size or default_batch_size(model.device)
-        logits = predict_logits(model, encoded[role], batch_size=batch_size, precision=options.precision)
-        probabilities, predicted = (verdict.cpu() for verdict in model.verdicts(logits))
-        targets = choose_targets(options.target, predicted, texts.labels, model.info.num_classes)
-        runs[role] = _Run(model, encoded[role], probabilities, predicted, targets, predicted.clone(), batch_size)
+        probabilities, predicted, chosen = (verdict[rows] for verdict in verdicts[role])
+        targets = explained if several else predicted  # single-label targets follow once the common class is known
+        run = _Run(model, encoded[role].select(rows), probabilities, predicted, targets, predicted.clone(),
+                   batch_sizes[role], chosen=chosen if several else None)
+        runs[role] = run
     for i, label in enumerate(texts.labels):
-        common, _ = common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
+        common, _ = _common(i, label, runs)
         for run in runs.values():
             run.common[i] = common
-    return runs
+    if not several:
+        for run in runs.values():
+            run.targets = choose_targets(options.target, run.predicted, texts.labels, class_names, run.common)
+    return runs, texts, rows
+
+
+def _common(i: int, label: int | None, runs: dict[str, _Run]) -> tuple[int, str]:
+    """The class both models explain in the difference view: a multi-label sample's own label, else
+    `common_class`."""
+    run = next(iter(runs.values()))
+    if run.chosen is not None:
+        return int(run.targets[i]), "the label this sample explains"
+    return common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
 
 
 def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded: EncodedTexts,
@@ -346,15 +432,17 @@ def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded:
                                      target=int(run.targets[i]),
                                      methods={m: run.results[m][i] for m in methods},
                                      random_flips=run.random_flips[i] if run.random_flips else None,
-                                     aopc_bounds=run.bounds[i] if run.bounds else {})
+                                     aopc_bounds=run.bounds[i] if run.bounds else {},
+                                     chosen=None if run.chosen is None else run.chosen[i].nonzero().flatten().tolist())
               for role, run in runs.items()}
-    common, reason = common_class(texts.labels[i], {role: int(run.predicted[i]) for role, run in runs.items()})
+    common, reason = _common(i, texts.labels[i], runs)
     raw = {m: {role: run.common_scores[m][i] for role, run in runs.items()} for m in methods}
     diff = {m: stored(difference(raw[m]["base"], raw[m]["finetuned"])) for m in methods} \
         if {"base", "finetuned"} <= set(runs) else {}
+    pair = None if texts.pairs is None else texts.pairs[i]
     return SampleResult(
         index=texts.indices[i], label=texts.labels[i], text=texts.texts[i], tokens=tokens,
-        truncated=encoded.truncated[i], models=models,
+        truncated=encoded.truncated[i], models=models, text_pair=pair, truncated_segments=encoded.cut_segments[i],
         words=words,
         words_exact=encoded.words_exact,
         difference=Difference(target=common, reason=reason, normalisation="l1", scores=raw, difference=diff)
@@ -397,6 +485,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
     infos = [m.info for m in models.values()]
     has_path = any(REGISTRY[method].walks_path for method in options.methods)
     auto = has_path and options.adaptive
+    sampled = any(REGISTRY[method].samples for method in options.methods)
     return ReportMeta(
         methods=list(options.methods),
         steps=options.steps if has_path else None, quadrature=options.rule if has_path else None,
@@ -406,7 +495,8 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
         dataset=texts.dataset if options.include_paths else shareable_name(texts.dataset), split=texts.split,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         versions=versions(), models=infos if options.include_paths else [shareable_info(i) for i in infos],
-        precision=options.precision,
+        precision=options.precision, shapley_samples=options.shapley_samples if sampled else None,
+        segment_names=None if texts.pairs is None else texts.segment_names or list(PAIR_NAMES),
         faithfulness=FaithfulnessMeta(ks=list(KS), curve_fractions=list(CURVE_FRACTIONS),
                                       random_orders=options.random_orders, seed=0) if options.faithfulness else None,
     )

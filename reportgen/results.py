@@ -139,8 +139,11 @@ class MethodResult:
 
     scores: list[float]  # one per non-padding token, aligned with SampleResult.tokens
     pad_share: float  # share of total |attribution| that fell on [PAD] positions
-    convergence_delta: float | None = None  # integrated gradients only: sum(scores) - (F(x) - F(x'))
-    target_logit_change: float | None = None  # F(x) - F(x'), the amount IG must explain
+    # Methods whose scores add up: sum(scores) - (F(x) - F(x')), with F(x) - F(x') the target logit change
+    # they must explain (integrated gradients: x' the [PAD] baseline, the convergence delta; Shapley value
+    # sampling: x' the text with every word removed, the additivity gap). None for other methods.
+    convergence_delta: float | None = None
+    target_logit_change: float | None = None
     faithfulness: Faithfulness | None = None
     steps: int | None = None  # integrated gradients only: gradient evaluations this sample took (they vary with auto)
     flip: Flip | None = None  # the flip test of this method's ranking (evidence for the predicted class)
@@ -171,6 +174,7 @@ class ModelAttribution:
     methods: dict[str, MethodResult] = field(default_factory=dict)
     random_flips: RandomFlips | None = None  # the flip test of the seeded random word orders
     aopc_bounds: dict[str, AopcBounds] = field(default_factory=dict)  # by faithfulness score name
+    chosen: list[int] | None = None  # a multi-label model: every label it predicts (probability above 0.5)
 
 
 @dataclass
@@ -182,6 +186,7 @@ class Word:
     end: int | None
     first_token: int  # the word's wordpieces are tokens[first_token:last_token]
     last_token: int
+    segment: int = 0  # sentence pairs: 1 for a word of the second text (start/end index SampleResult.text_pair)
 
 
 @dataclass
@@ -213,6 +218,8 @@ class SampleResult:
     # *other* model's main-method evidence for the changing model's class, whose removal makes it
     # agree with the other model.
     agreement_flips: dict[str, Flip] = field(default_factory=dict)
+    text_pair: str | None = None  # the second text of a sentence pair (tokens hold both, as the tokenizer paired them)
+    truncated_segments: list[int] = field(default_factory=list)  # a pair: which texts were cut (0 first, 1 second)
 
 
 @dataclass
@@ -241,6 +248,9 @@ class ReportMeta:
     faithfulness: FaithfulnessMeta | None = None
     tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
     max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
+    shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
+    segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
+    multi_label: bool = False  # sigmoid per label; a text has one sample per explained label
     schema_version: int = SCHEMA_VERSION
 
     @property

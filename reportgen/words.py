@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
+from itertools import groupby
 
 from reportgen.results import SampleResult, Word  # the data model's word: grouping here, storage there
 
@@ -29,8 +30,8 @@ def is_word(text: str) -> bool:
     return any(character.isalnum() for character in text)
 
 
-def _runs(word_ids: Sequence[int | None]) -> list[tuple[int, int]]:
-    """(first, last) token ranges of consecutive equal word ids; each special token is its own run."""
+def _runs(word_ids: Sequence[object]) -> list[tuple[int, int]]:
+    """(first, last) token ranges of consecutive equal word ids; each special token (None) is its own run."""
     runs: list[tuple[int, int]] = []
     for position, word in enumerate(word_ids):
         if runs and word is not None and word_ids[runs[-1][0]] == word:
@@ -129,7 +130,8 @@ def _with_blanks_joined(runs: list[tuple[int, int]], blank: list[bool], word_ids
 
 
 def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]], text: str,
-                tokens: Sequence[str] | None = None, *, exact: bool = True) -> list[Word]:
+                tokens: Sequence[str] | None = None, *, exact: bool = True,
+                sequence_ids: Sequence[int | None] | None = None, text_pair: str | None = None) -> list[Word]:
     """The text's words, in order, each with the range of its wordpieces; together they cover every token once.
 
     `word_ids` and `offsets` are one text's entries of `EncodedTexts.word_ids` / `.offsets` (no
@@ -138,24 +140,34 @@ def group_words(word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int
     wordpieces, e.g. `SampleResult.tokens`); without `tokens` their text is "". Tokens of whitespace
     alone are joined to a neighbouring word (`_with_blanks_joined`); a word's span never starts or
     ends with whitespace.
+
+    A sentence pair: `sequence_ids` (`EncodedTexts.sequence_ids`) tells which text each token comes
+    from; word ids and offsets count within each text, so a word of the second text (`segment` 1)
+    spans characters of `text_pair`, and no word (nor a blank joined to one) crosses from one text
+    to the other.
     """
     if len(word_ids) != len(offsets) or (tokens is not None and len(tokens) != len(word_ids)):
         raise ValueError(f"{len(word_ids)} word ids, {len(offsets)} offsets"
                          + (f" and {len(tokens)} tokens" if tokens is not None else "") + ": they must align")
-    runs = _joined_at_apostrophes(_runs(word_ids), word_ids, offsets, text)
-    if exact:
-        runs = _with_blanks_joined(runs, [_blank(run, word_ids, offsets, text) for run in runs], word_ids)
+    segments = sequence_ids if sequence_ids is not None else [None if w is None else 0 for w in word_ids]
+    texts = (text, text_pair or "")
+    keys = [None if w is None else (s, w) for w, s in zip(word_ids, segments)]
     words = []
-    for first, last in runs:
-        span = _span((first, last), word_ids, offsets)
-        if span is not None:
-            span = _trimmed(text, span[0], _with_accents(text, span[1]))
-        if span is not None:
-            words.append(Word(text[span[0]:span[1]], span[0], span[1], first, last))
-        elif exact and word_ids[first] is not None:  # whitespace with no word beside it
-            words.append(Word("", None, None, first, last))
-        else:
-            words.append(Word(_token_text(tokens, first, last), None, None, first, last))
+    for segment, block in groupby(_runs(keys), key=lambda run: segments[run[0]]):
+        source, segment = texts[segment or 0], segment or 0
+        runs = _joined_at_apostrophes(list(block), word_ids, offsets, source)
+        if exact:
+            runs = _with_blanks_joined(runs, [_blank(run, word_ids, offsets, source) for run in runs], word_ids)
+        for first, last in runs:
+            span = _span((first, last), word_ids, offsets)
+            if span is not None:
+                span = _trimmed(source, span[0], _with_accents(source, span[1]))
+            if span is not None:
+                words.append(Word(source[span[0]:span[1]], span[0], span[1], first, last, segment))
+            elif exact and word_ids[first] is not None:  # whitespace with no word beside it
+                words.append(Word("", None, None, first, last, segment))
+            else:
+                words.append(Word(_token_text(tokens, first, last), None, None, first, last, segment))
     return words
 
 

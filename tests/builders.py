@@ -72,11 +72,22 @@ def load_user_module(encoder_dir: Path, checkpoint: Path, pooling: str = "mean-a
     return module.eval()
 
 
-def make_hf_dir(encoder_dir: Path, path: Path, seed: int) -> Path:
+def make_hf_dir(encoder_dir: Path, path: Path, seed: int, num_labels: int = 2, problem_type: str | None = None,
+                bias: list[float] | None = None, second_segment_scale: float = 1.0, head_scale: float = 1.0) -> Path:
+    """A BERT sequence classifier directory. `second_segment_scale` scales token type 1's embedding, so
+    that a sentence pair's segments visibly change the logits (a path that drops token type ids then
+    fails the tests); `head_scale` scales the head's weights (probabilities far from uniform); `bias`: the
+    head's bias (a multi-label model's labels above or below 0.5)."""
     torch.manual_seed(seed)
     config = BertConfig.from_pretrained(encoder_dir)
-    config.num_labels = 2
+    config.num_labels = num_labels
+    config.problem_type = problem_type
     model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.bert.embeddings.token_type_embeddings.weight[1].mul_(second_segment_scale)
+        model.classifier.weight.mul_(head_scale)
+        if bias is not None:
+            model.classifier.bias.copy_(torch.tensor(bias))
     model.save_pretrained(path)
     AutoTokenizer.from_pretrained(encoder_dir).save_pretrained(path)
     return path

@@ -345,7 +345,7 @@ def test_cli_auto_steps_are_in_the_json_and_the_html(checkpoints, encoder_dir, f
             assert f"after {ig['steps']} path steps" in html
             assert model["methods"]["attention-gradient"]["steps"] is None
             taken.append(ig["steps"])
-    assert f"integrated gradients with {min(taken)}–{max(taken)} steps per sample" in html or len(set(taken)) == 1
+    assert f"integrated gradients with {min(taken)}–{max(taken)} steps per text" in html or len(set(taken)) == 1
     assert Report.from_json(json_path.read_text(encoding="utf-8")).to_dict() == data
 
 

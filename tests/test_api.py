@@ -55,7 +55,7 @@ def test_save_writes_html_json_and_markdown_together(explained, tmp_path):
     assert_scores_match((tmp_path / "r.html").read_text(encoding="utf-8"), data)
     notes = (tmp_path / "notes.md").read_text(encoding="utf-8")
     assert notes.startswith("# Why the models disagree")
-    assert "| \\# | Row | True label |" in notes and "Base predicted" in notes
+    assert "| \\# | Outcome | Row | True label |" in notes and "Base predicted" in notes
     with pytest.raises(ReportgenError, match="at least one"):
         explained.save()
 
@@ -168,7 +168,8 @@ def test_render_and_help_never_import_torch(explained, tmp_path):
               f"assert CliRunner().invoke(main, ['render', {str(source)!r}, '-o', {str(tmp_path / 'r.html')!r}])"
               ".exit_code == 0\n"
               "assert CliRunner().invoke(main, ['report', '--help']).exit_code == 0\n"
-              "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))\n")
+              "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'captum', 'matplotlib') "
+              "if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -152,3 +152,47 @@ def test_phone_width_fits_the_viewport(report_file):
         columns = page.locator("article.column").evaluate_all("els => els.map(e => e.getBoundingClientRect().x)")
         assert len(set(round(x) for x in columns)) == 1, "the model columns should stack on a phone"
         context.close()
+
+
+def _widths(page, selector: str) -> list[dict]:
+    return page.locator(selector).evaluate_all(
+        "els => els.map(e => ({scroll: e.scrollWidth, client: e.clientWidth}))")
+
+
+def test_faithfulness_table_fits_its_card_at_1280(report_file):
+    """The card's metrics table shows its "random" column without a horizontal scroll."""
+    with browser() as chromium:
+        context, page, _, _ = _open(chromium, report_file, javascript=False)
+        boxes = _widths(page, "details[open] .faith .scroll")
+        assert boxes, "no faithfulness table in an open method"
+        assert all(box["scroll"] <= box["client"] for box in boxes), boxes
+        context.close()
+
+
+CHART_TEXT = """els => els.map(e => {
+  const svg = e.ownerSVGElement; const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return {text: e.textContent, px: parseFloat(getComputedStyle(e).fontSize) * scale};
+})"""
+OUTCOME_CELL = """() => {
+  const table = document.querySelector('table.summary');
+  const column = [...table.querySelectorAll('thead th')].findIndex(th => th.textContent.trim() === 'Outcome');
+  const cell = table.querySelector('tbody tr').children[column].getBoundingClientRect();
+  return {left: cell.left, right: cell.right, width: document.documentElement.clientWidth};
+}"""
+
+
+def test_phone_width_keeps_chart_text_legible_and_the_outcome_in_view(report_file):
+    """At 420 px every chart text is drawn at 11 px or more, and the summary's Outcome column is on
+    screen without scrolling the table."""
+    with browser() as chromium:
+        context = chromium.new_context(java_script_enabled=False, viewport={"width": PHONE_WIDTH, "height": 900})
+        page = context.new_page()
+        page.goto(report_file.as_uri())
+        page.wait_for_load_state("load")
+        texts = page.locator("details[open] svg.chart text, .chart-box svg.chart text").evaluate_all(CHART_TEXT)
+        assert texts, "no chart text"
+        small = [t for t in texts if t["px"] < 11 - 0.01]
+        assert small == [], small[:5]
+        outcome = page.evaluate(OUTCOME_CELL)
+        assert 0 <= outcome["left"] and outcome["right"] <= outcome["width"], outcome
+        context.close()

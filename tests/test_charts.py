@@ -27,9 +27,12 @@ def render(macro: str, chart) -> str:
 
 
 def parse(svg: str) -> ET.Element:
+    """One SVG, or a bar chart's panels: a <div> of SVGs, one per panel."""
     root = ET.fromstring(svg)
-    assert root.tag == "svg" and root.get("role") == "img" and root.get("aria-label")
-    assert root.find("title") is not None and root.find("desc") is not None
+    for chart in (root,) if root.tag == "svg" else list(root):
+        assert chart.tag == "svg" and chart.get("role") == "img" and chart.get("aria-label")
+        assert chart.find("title") is not None and chart.find("desc") is not None
+    assert root.tag == "svg" or (root.tag == "div" and len(root))
     return root
 
 
@@ -50,8 +53,8 @@ def test_bar_chart_bars_follow_the_data():
     assert_offline_and_plain(svg)
     groups = list(root.iter("g"))
     assert len(groups) == 8  # one per bar
-    legend = 2  # a "for" and an "against" swatch
-    assert len(rects(root, FOR)) == 5 + 1 and len(rects(root, AGAINST)) == 3 + 1
+    legend = 2 * 2  # a "for" and an "against" swatch under each panel
+    assert len(rects(root, FOR)) == 5 + 2 and len(rects(root, AGAINST)) == 3 + 2
     assert len(list(root.iter("rect"))) == 8 + legend
     zeros = [float(line.get("x1")) for line in root.iter("line") if line.get("class") == "zero"]
     assert len(zeros) == 2
@@ -91,7 +94,7 @@ def test_bar_chart_scale_without_negative_values_starts_at_zero():
     chart = bar_chart([("Base", [("a", 1.0), ("b", 0.5)]), ("Fine-tuned", [])])
     root = parse(render("bar_chart", chart))
     assert [p.zero_x for p in chart.panels] == [p.plot_left for p in chart.panels]
-    assert len(root.find("desc").text) and "no words" in [t.text for t in root.iter("text")]
+    assert len(root.find("svg/desc").text) and "no words" in [t.text for t in root.iter("text")]
     assert chart.panels[1].bars == [] and chart.panels[1].message.text == "no words"
 
 

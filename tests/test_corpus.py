@@ -304,7 +304,10 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     page = Page()
     page.feed(output.read_text())
     text = " ".join(page.text)
-    assert "steps chosen per row" in text and "within 2 % of F(x)−F(x′), at most 33" in text
+    assert "steps chosen per text" in text and "within 2 % of F(x)−F(x′), at most 33" in text
+    # a signed method: the difference moved a share toward or against each row's true label
+    assert "Moved toward the true class" in text and "Moved against the true class" in text
+    assert "It is not a change of reliance" in text
     for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
         missed = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.02) for r in stored)
         steps = sorted(r[f"{role}_steps"] for r in stored)
@@ -479,6 +482,9 @@ def test_the_report_shows_tables_chart_and_examples_and_escapes_text(whole, data
     assert commands and all("--indices" in c and "--target label" in c for c in commands)
     assert page.having("span", "focus")
     assert "divided by its total Σ|score|" in text  # the normalisation is stated
+    # the gradient norm is unsigned: its shares are magnitudes, their change one of reliance
+    assert "Gained share" in text and "Lost share" in text and "teal: gained share after fine-tuning" in text
+    assert "more in fine-tuned" not in html.lower() and "more say" not in html
     data = json.loads(whole.with_suffix(".json").read_text())
     listed = data["groups"]["all"]["more"] + data["groups"]["all"]["less"]
     assert "<" in {w["word"] for w in data["groups"]["all"]["words"]}  # --keep-punctuation

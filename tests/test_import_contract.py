@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "distributed": {"errors", "loading"},
     "inference": {"batching", "loading"},
     "perturbation": {"batching", "loading"},
-    "attribution": BASE | {"batching", "loading", "methods", "perturbation"},
+    "attribution": BASE | {"batching", "loading", "methods", "perturbation", "words"},
     "faithfulness": {"errors", "loading", "methods", "perturbation", "results"},
     "rendering": BASE | {"comparison", "faithfulness", "methods", "output", "results", "words"},
     "pipeline": BASE | {"reportgen", "attribution", "batching", "comparison", "faithfulness", "inference", "loading",

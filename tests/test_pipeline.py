@@ -33,7 +33,7 @@ def labelled(models):
     labels = [1 - p if i % 2 == 0 else p for i, p in enumerate(base_predictions)]
     report = explain(models, Texts(TEXTS, list(range(6)), labels, ["negative", "positive"]),
                      ExplainOptions(methods=("gradient-x-input", "attention-rollout"), max_length=MAX_LENGTH,
-                                    progress=False, batch_size=4))
+                                    progress=False, batch_size=4, target="predicted"))
     return report, labels
 
 
@@ -150,3 +150,21 @@ def test_flip_ranks_by_evidence_for_the_predicted_class_when_the_target_differs(
                 chosen, reverse=True))) <= tolerance
             assert not rest or min(chosen) >= max(rest) - tolerance
         assert all(s.models[role].aopc_bounds == {} for s in report.samples)
+def test_by_default_both_models_explain_the_common_class(labelled, models):
+    """--target common (the default): each model's scores, faithfulness and difference explain one class,
+    the true label, also where a model predicted the other; no second attribution is needed."""
+    _, labels = labelled
+    assert ExplainOptions().target == "common"
+    report = explain(models, Texts(TEXTS, list(range(6)), labels, ["negative", "positive"]),
+                     ExplainOptions(methods=("gradient-x-input",), max_length=MAX_LENGTH, progress=False))
+    assert report.meta.target == "common"
+    assert any(s.models["base"].predicted != labels[i] for i, s in enumerate(report.samples))
+    want = direct(models["base"], TEXTS, labels, "gradient-x-input")
+    for i, sample in enumerate(report.samples):
+        for role, model in sample.models.items():
+            assert model.target == labels[i] == sample.difference.target
+            assert sample.difference.scores["gradient-x-input"][role] == model.methods["gradient-x-input"].scores
+            curve = model.methods["gradient-x-input"].faithfulness.curves["deletion"]
+            assert curve.values[0] == pytest.approx(model.probabilities[labels[i]], abs=1e-5)
+        got = torch.tensor(sample.models["base"].methods["gradient-x-input"].scores)
+        assert_close_fp32(got, torch.tensor(want[i]), row_magnitude(torch.tensor(want[i])))

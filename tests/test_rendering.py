@@ -312,7 +312,7 @@ def test_nothing_is_loaded_from_anywhere(mixed_report):
         assert not tags & {"script", "link", "img", "iframe", "object", "embed", "video", "audio", "source"}
 
 
-def test_twenty_long_samples_stay_under_six_megabytes():
+def test_twenty_long_samples_stay_under_six_point_three_megabytes():
     """The README's bound: 20 samples of 512 tokens, each its own word (as in English reviews, where most
     words are one wordpiece), the default methods, faithfulness, charts and the difference view, at the
     default granularity. Real IMDB reviews at 512 tokens came to 5.4 MB (README)."""
@@ -326,7 +326,7 @@ def test_twenty_long_samples_stay_under_six_megabytes():
     html = render_html(report(samples, DEFAULT_METHODS, faithful=True))
     size = len(html.encode("utf-8"))
     assert html.count(" data-score=") == 20 * len(DEFAULT_METHODS) * 3 * 512
-    assert size < 6_000_000, f"{size / 1e6:.2f} MB"
+    assert size < 6_300_000, f"{size / 1e6:.2f} MB"  # the model columns' hovers carry each word's share too
 
 
 def legends(section: Node) -> list[tuple[str, str, str]]:
@@ -347,15 +347,17 @@ def test_shared_and_per_column_scales():
 
     shared = parse_html(render_html(built, scale="shared"))
     section = shared.find_all("section", "sample")[0]
-    assert legends(section)[0] == ("Shared scale", "-1 against", "+1 for")
+    caption, low, high = legends(section)[0]
+    assert caption.startswith("Shared scale") and (low, high) == ("-1 against", "+1 for")
+    assert "base explains negative; fine-tuned explains positive" in caption  # --target predicted: two classes
     spans = token_spans(shared)
     assert [s.classes[1] for s in spans[("sample-1", f"{B}, {IG}")]] == ["z", "p8", "n4", "p2", "z"]
     assert {s.classes[1] for s in spans[("sample-1", f"{F}, {IG}")]} == {"z"}
 
     per_column = parse_html(render_html(built, scale="per-column"))
     section = per_column.find_all("section", "sample")[0]
-    assert legends(section)[:2] == [("Base scale", "-1 against", "+1 for"),
-                                    ("Fine-tuned scale", "-0.05 against", "+0.05 for")]
+    assert legends(section)[:2] == [("Base scale", "-1 toward positive", "+1 toward negative"),
+                                    ("Fine-tuned scale", "-0.05 toward negative", "+0.05 toward positive")]
     spans = token_spans(per_column)
     assert [s.classes[1] for s in spans[("sample-1", f"{F}, {IG}")]] == ["z", "n8", "p3", "p2", "z"]
     assert "Each column has its own colour scale" in per_column.text()
@@ -372,10 +374,12 @@ def test_difference_view_has_its_own_scale_and_lists_changed_words():
     assert [float(s.attrs["data-score"]) for s in column.find_all("span", data_score=True)] == [0.0, -0.5, 0.0, 0.5]
     assert [s.classes[1] for s in column.find_all("span", data_score=True)] == ["z", "dn8", "z", "dp8"]
     (caption, low, high), = legends(column)
-    assert caption.startswith("Difference scale")
-    assert low == "-0.5 less in fine-tuned" and high == "+0.5 more in fine-tuned"
-    table = column.find_all("table", "top")[0].find_all("tbody")[0].find_all("tr")[0].find_all("td")
-    assert [c.text().strip() for c in table] == ["c", "+50.0 pp", "a", "-50.0 pp"]
+    assert caption.startswith("Change of the share")
+    assert low == "−50 pp moved toward negative" and high == "+50 pp moved toward positive"
+    toward, against = (table.find_all("tbody")[0].find_all("tr")[0].find_all("td")
+                       for table in column.find_all("table", "top"))
+    assert [c.text().strip() for c in toward] == ["c", "+50.0 pp", "+0.0 % → +50.0 %"]
+    assert [c.text().strip() for c in against] == ["a", "−50.0 pp", "+50.0 % → +0.0 %"]
     assert "the true label" in column.text()
 
 
@@ -388,8 +392,8 @@ def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
     assert "fine-tuned predicted positive" in sentence.text()
     assert sentence.find_all("em"), "the lead words are emphasised"
     charts = [svg for svg in first.find_all("svg") if "bar-chart" in svg.classes]
-    assert len(charts) == 1 and charts[0].attrs.get("role") == "img"
-    bars = charts[0].find_all("rect")
+    assert len(charts) == 2 and all(c.attrs.get("role") == "img" for c in charts)  # one per model
+    bars = [b for c in charts for b in c.find_all("rect")]
     assert bars and all("for" in b.classes or "against" in b.classes for b in bars)
 
 
@@ -398,12 +402,12 @@ def test_chart_labels_say_which_occurrence_of_a_repeated_word_a_bar_is():
     built = report([sample(["[CLS]", "great", "plot", "great", "great", ",", ",", "[SEP]"], "great plot great great,,",
                            scores={"base": [0.0, 3.0, -1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
                                    "finetuned": [0.0, 1.0, 2.0, -3.0, 0.5, 0.1, 0.0, 0.0]})])
-    chart = [svg for svg in parse_html(render_html(built)).find_all("svg") if "bar-chart" in svg.classes][0]
-    words = [t.text() for t in chart.find_all("text") if not t.text().lstrip("+-").replace(".", "").isdigit()]
-    base, finetuned = words[1:5], words[6:11]
+    charts = [svg for svg in parse_html(render_html(built)).find_all("svg") if "bar-chart" in svg.classes]
+    base, finetuned = ([t.text() for bar in chart.find_all("g") for t in bar.find_all("text") if t.classes == ["e"]]
+                       for chart in charts)
     assert base == ["great (1)", "great (2)", "great (3)", "plot"]  # strongest for first, then the one against
     assert finetuned == ["plot", "great (1)", "great (3)", ",", "great (2)"]  # punctuation unnumbered
-    assert "great" not in words
+    assert "great" not in base + finetuned
 
 
 def test_faithfulness_is_shown_per_column_in_the_summary_and_at_the_end():

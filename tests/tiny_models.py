@@ -104,11 +104,14 @@ def make_architecture_dir(name: str, folder: Path, seed: int) -> Path:
 
 
 @torch.no_grad()
-def direct_probabilities(folder: Path, texts: list[str], max_length: int) -> torch.Tensor:
-    """A Hugging Face classifier called as its model card says, one text at a time: the reference."""
+def direct_probabilities(folder: Path, texts: list[str | tuple[str, str]], max_length: int,
+                         sigmoid: bool = False) -> torch.Tensor:
+    """A Hugging Face classifier called as its model card says, one text (or sentence pair, as the
+    tokenizer pairs it, token type ids included) at a time: the reference. sigmoid: a multi-label head's."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    return torch.cat([model(**tokenizer(text, max_length=max_length, truncation=True, return_tensors="pt"))
-                      .logits.softmax(-1) for text in texts])
+    logits = torch.cat([model(**tokenizer(*(text if isinstance(text, tuple) else (text,)), max_length=max_length,
+                                          truncation=True, return_tensors="pt")).logits for text in texts])
+    return logits.sigmoid() if sigmoid else logits.softmax(-1)

@@ -7,13 +7,15 @@ import importlib
 
 from reportgen.attribution.base import AttributionSettings, Attributor, TokenScores
 from reportgen.attribution.integrated_gradients import PathSteps
+from reportgen.attribution.options import MethodOptions
 from reportgen.errors import ReportgenError
 from reportgen.methods import METHODS, REGISTRY
 
 
 def make_attributor(method: str, settings: AttributionSettings, path: PathSteps | None = None) -> Attributor:
     """The attributor for a CLI method name, built from its registry record; `path` matters only to
-    methods that walk a path (integrated gradients; None: its default 50 steps)."""
+    methods that take options: integrated gradients its path (None: its default 50 steps), Shapley
+    value sampling its `MethodOptions.shapley_samples` (a plain `PathSteps` or None: the default)."""
     info = REGISTRY.get(method)
     if info is None:
         raise ReportgenError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}")
@@ -22,4 +24,4 @@ def make_attributor(method: str, settings: AttributionSettings, path: PathSteps 
     return attributor.from_options(settings, path)
 
 
-__all__ = ["AttributionSettings", "Attributor", "PathSteps", "TokenScores", "make_attributor"]
+__all__ = ["AttributionSettings", "Attributor", "MethodOptions", "PathSteps", "TokenScores", "make_attributor"]

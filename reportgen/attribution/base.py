@@ -88,15 +88,19 @@ def word_embeddings(model: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor
 
 
 def target_logit_gradient(model: LoadedModel, embeds: torch.Tensor, attention_mask: torch.Tensor,
-                          targets: torch.Tensor, precision: str) -> tuple[torch.Tensor, torch.Tensor]:
+                          targets: torch.Tensor, precision: str,
+                          token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(∂ logit_target / ∂ embeds, target logits) for a batch of rows, in one backward pass.
+
+    token_type_ids: the rows' segments (`LoadedModel.token_types`), None for a single text or a
+    model without token types.
 
     Rows are independent, so the gradient of the *sum* of their target logits is each row's own
     gradient: one backward pass serves the whole batch.
     """
     embeds = embeds.detach().requires_grad_(True)
     with torch.enable_grad(), autocast(embeds.device, precision), trimmed_padding_keys(model.module):
-        logits = model.logits(attention_mask, inputs_embeds=embeds)
+        logits = model.logits(attention_mask, inputs_embeds=embeds, token_type_ids=token_type_ids)
     chosen = logits.float().gather(1, targets.view(-1, 1)).squeeze(1)
     (gradient,) = torch.autograd.grad(chosen.sum(), embeds)
     return gradient, chosen.detach()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from reportgen.attribution.base import Attributor, TokenScores, check_finite, target_logit_gradient, word_embeddings
-from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
 
@@ -23,11 +23,13 @@ class _GradientAtInput(Attributor):
         device = model.device
         embeds = word_embeddings(model, inputs.input_ids)
         mask, targets = inputs.attention_mask.to(device), targets.to(device)
+        types = model.token_types(inputs)
         scores = torch.empty(embeds.shape[:2], dtype=torch.float32, device=device)
 
         def work(start: int, stop: int) -> None:
             gradient, _ = target_logit_gradient(model, embeds[start:stop], mask[start:stop],
-                                                targets[start:stop], self.settings.precision)
+                                                targets[start:stop], self.settings.precision,
+                                                rows_of(types, slice(start, stop)))
             scores[start:stop] = self.reduce(gradient, embeds[start:stop])
 
         self.runner.run(len(inputs), work)

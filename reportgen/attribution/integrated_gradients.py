@@ -33,7 +33,7 @@ from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.loading.attention import trimmed_padding_keys
-from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
 GRID = AdaptiveTrapezoid
@@ -101,6 +101,7 @@ class _Path:
     mask: torch.Tensor
     targets: torch.Tensor
     precision: str
+    token_types: torch.Tensor | None = None  # (batch, seq) where the model uses them (a sentence pair)
 
     def contributions(self, text: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per row, (x − x′) · ∂F/∂x at x′ + α(x − x′) summed over the hidden size (IG's integrand, one
@@ -108,7 +109,7 @@ class _Path:
         difference = self.x[text] - self.x_base[text]
         points = self.x_base[text] + alpha.view(-1, 1, 1) * difference
         gradient, logits = target_logit_gradient(self.model, points, self.mask[text], self.targets[text],
-                                                 self.precision)
+                                                 self.precision, rows_of(self.token_types, text))
         return (difference * gradient).sum(dim=-1), logits
 
 
@@ -138,7 +139,8 @@ class IntegratedGradients(Attributor):
         device = model.device
         x = word_embeddings(model, inputs.input_ids)
         x_base = word_embeddings(model, baseline_ids(inputs, model.tokenizer.pad_token_id))
-        path = _Path(model, x, x_base, inputs.attention_mask.to(device), targets.to(device), self.settings.precision)
+        path = _Path(model, x, x_base, inputs.attention_mask.to(device), targets.to(device), self.settings.precision,
+                     model.token_types(inputs))
         if self.adaptive:
             return self._adaptive(path)
         scores = self._fixed(path)
@@ -215,9 +217,11 @@ class IntegratedGradients(Attributor):
 
         def work(start: int, stop: int) -> None:
             both = torch.cat([x[start:stop], x_base[start:stop]])
+            types = rows_of(path.token_types, slice(start, stop))
             with torch.inference_mode(), autocast(x.device, self.settings.precision), \
                     trimmed_padding_keys(path.model.module):
-                logits = path.model.logits(mask[start:stop].repeat(2, 1), inputs_embeds=both).float()
+                logits = path.model.logits(mask[start:stop].repeat(2, 1), inputs_embeds=both,
+                                           token_type_ids=None if types is None else types.repeat(2, 1)).float()
             chosen = logits.gather(1, targets[start:stop].repeat(2).view(-1, 1)).squeeze(1)
             change[start:stop] = chosen[: stop - start] - chosen[stop - start:]
 

@@ -27,7 +27,7 @@ from reportgen.attribution.base import Attributor, TokenScores, check_finite, wo
 from reportgen.batching import autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import pool
-from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
 
@@ -48,17 +48,19 @@ def eager_attention(module: nn.Module) -> Iterator[None]:
 
 
 def attention_forward(model: LoadedModel, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
-                      inputs_embeds: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                      inputs_embeds: torch.Tensor | None = None,
+                      token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """(class logits, per-layer attention probabilities (batch, heads, seq, seq)) from one eager pass."""
+    extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
     with eager_attention(model.module):
         if model.info.format == "huggingface":
             out = model.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                               output_attentions=True)
+                               output_attentions=True, **extra)
             logits, attentions = out.logits, out.attentions
         else:  # reportgen's PooledBertClassifier: encoder with attentions, then its own pooling and head
             module = model.module
             out = module.bert(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                              output_attentions=True)
+                              output_attentions=True, **extra)
             pooled = pool(out.last_hidden_state, attention_mask, module.pooling)
             logits, attentions = module.classifier(module.dropout(pooled)), out.attentions
     if not attentions or any(a is None for a in attentions):
@@ -109,17 +111,18 @@ class _AttentionFlow(Attributor):
 
     @abstractmethod
     def layer_matrices(self, model: LoadedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                       targets: torch.Tensor) -> list[torch.Tensor]:
+                       targets: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
         """[M_1, …, M_L], each (batch, seq, seq) fp32, for one batch of texts."""
 
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
         device = model.device
         ids, mask = inputs.input_ids.to(device), inputs.attention_mask.to(device)
-        targets = targets.to(device)
+        targets, types = targets.to(device), model.token_types(inputs)
         scores = torch.empty(ids.shape, dtype=torch.float32, device=device)
 
         def work(start: int, stop: int) -> None:
-            layers = self.layer_matrices(model, ids[start:stop], mask[start:stop], targets[start:stop])
+            layers = self.layer_matrices(model, ids[start:stop], mask[start:stop], targets[start:stop],
+                                         rows_of(types, slice(start, stop)))
             scores[start:stop] = read_out(readout_weights(model, mask[start:stop]), layers)
 
         self.runner.run(len(inputs), work)
@@ -133,9 +136,9 @@ class AttentionRollout(_AttentionFlow):
     name = "attention-rollout"
 
     def layer_matrices(self, model: LoadedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                       targets: torch.Tensor) -> list[torch.Tensor]:
+                       targets: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
         with torch.inference_mode(), autocast(input_ids.device, self.settings.precision):
-            _, attentions = attention_forward(model, attention_mask, input_ids=input_ids)
+            _, attentions = attention_forward(model, attention_mask, input_ids=input_ids, token_type_ids=token_type_ids)
         return [rollout_layer(attention) for attention in attentions]
 
 
@@ -145,11 +148,12 @@ class AttentionGradient(_AttentionFlow):
     name = "attention-gradient"
 
     def layer_matrices(self, model: LoadedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                       targets: torch.Tensor) -> list[torch.Tensor]:
+                       targets: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
         # Parameters are frozen: embeddings that require grad put the attentions on the autograd graph.
         embeds = word_embeddings(model, input_ids).requires_grad_(True)
         with torch.enable_grad(), autocast(input_ids.device, self.settings.precision):
-            logits, attentions = attention_forward(model, attention_mask, inputs_embeds=embeds)
+            logits, attentions = attention_forward(model, attention_mask, inputs_embeds=embeds,
+                                                   token_type_ids=token_type_ids)
         chosen = logits.float().gather(1, targets.view(-1, 1)).sum()  # rows independent: one backward
         gradients = torch.autograd.grad(chosen, attentions)
         eye = torch.eye(input_ids.shape[1], device=input_ids.device)

@@ -24,7 +24,7 @@ from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, 
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
-from reportgen.corpus.view import CorpusFacts, pp, render_corpus
+from reportgen.corpus.view import CorpusFacts, directions, pp, render_corpus
 from reportgen.distributed import (
     Ranks,
     SharedProgress,
@@ -36,11 +36,11 @@ from reportgen.distributed import (
     where_am_i,
 )
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import ROWS_AT_A_TIME, check_class_counts, check_rows
+from reportgen.loading.checks import ROWS_AT_A_TIME, check_class_counts, check_rows, check_single_label
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import atomic_file, check_writable, write_atomically
-from reportgen.pipeline import encoder_name, resolve_class_names, shareable_info, shareable_name, versions
+from reportgen.pipeline import class_index, encoder_name, resolve_class_names, shareable_info, shareable_name, versions
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import ROLES, dataset_settings, model_settings
 from reportgen.scan.records import read_scan
@@ -106,14 +106,7 @@ class RowChoice:
 
 def parse_target_class(spec: str | None, class_names: list[str]) -> int | None:
     """--target-class: a class name or index; None keeps each row's true label."""
-    if spec is None:
-        return None
-    if spec in class_names:
-        return class_names.index(spec)
-    if spec.isdigit() and int(spec) < len(class_names):
-        return int(spec)
-    raise ReportgenError(f"--target-class '{spec}': give a class name ({', '.join(class_names)}) or an index "
-                         f"below {len(class_names)}")
+    return None if spec is None else class_index(spec, class_names, "--target-class")
 
 
 def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, include_paths: bool) -> str:
@@ -135,7 +128,9 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
     parts += ["--target", "label" if options.target_class is None else str(options.target_class),
               "--method", options.method]
     path = options.path_settings()
-    if path.get("steps") == AUTO_STEPS:
+    if "shapley_samples" in path:
+        parts += ["--shapley-samples", str(path["shapley_samples"])]
+    elif path.get("steps") == AUTO_STEPS:
         parts += ["--tolerance", f"{path['tolerance']:g}", "--max-steps", str(path["max_steps"])]
     elif path:
         parts += ["--steps", str(path["steps"]), "--quadrature", path["quadrature"]]
@@ -167,6 +162,9 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             check_writable(outputs.files() + [outputs.scores / META],
                            inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
         rows, indices = selection.locate(all_rows=True, progress=progress)
+        if rows.pair_column is not None:
+            raise ReportgenError(f"`reportgen corpus` aggregates words of single texts; the scan's rows are sentence "
+                                 f"pairs ({rows.text_column} + {rows.pair_column}): use `reportgen report --from-scan`")
         indices = choice.apply(indices)
         if not indices:
             raise ReportgenError("nothing to attribute: the selection holds no rows")
@@ -175,6 +173,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
                                  "name it with --label-column, or give the class with --target-class")
         loaded = ModelSpec(models.base, models.finetuned, models.encoder, models.pooling, str(ranks.device),
                            models.tokenizer).load()
+        check_single_label(loaded, "corpus")
         check_max_length(loaded, options.max_length)
         if selection.from_scan is not None:
             check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
@@ -205,7 +204,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             command_prefix=report_command(models, rows, options, include_paths),
             outputs=[outputs.json.name, outputs.words.name])
         _write(result, facts, outputs)
-        _announce(result, outputs)
+        _announce(result, outputs, directions(facts))
         return result
 
 
@@ -283,11 +282,11 @@ def _words_schema(about: dict[str, Any]):
     return pa.schema(fields, metadata={CORPUS_AGGREGATES_FORMAT.encode(): json.dumps(about).encode("utf-8")})
 
 
-def _announce(result: Aggregates, outputs: CorpusOutputs) -> None:
+def _announce(result: Aggregates, outputs: CorpusOutputs, moved: tuple[str, str]) -> None:
     if result.outcomes is not None:
         click.echo(format_outcomes(result.outcomes, done="attributed"), err=True)
     everything = result.groups["all"]
-    for title, words in (("More in fine-tuned", everything.more), ("Less in fine-tuned", everything.less)):
+    for title, words in ((moved[1].capitalize(), everything.more), (moved[0].capitalize(), everything.less)):
         listed = ", ".join(f"{w.word} {pp(w.difference.mean)}" for w in words[:8])
         click.echo(f"{title}: {listed or 'no word'}", err=True)
     click.echo(f"Wrote {outputs.html}, {outputs.json} and {outputs.words}; per-row scores in "

@@ -11,7 +11,7 @@ from reportgen import distributed
 from reportgen.api import ModelSpec
 from reportgen.batching import default_batch_size
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import check_class_counts, check_rows
+from reportgen.loading.checks import check_class_counts, check_rows, check_single_label
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
@@ -73,8 +73,9 @@ def _open_log(ranks: distributed.Ranks, output: Path, meta: dict, overwrite: boo
 
 def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_length: int, device: str,
              batch_size: int | None, precision: str, dataset: str | None, split: str, text_column: str | None,
-             label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path,
-             overwrite: bool, select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
+             label_column: str | None, text_pair_column: str | None, label_names: list[str] | None,
+             limit: int | None, output: Path, overwrite: bool, select: str | None, top: int | None, order: str,
+             progress: bool) -> list[ScanRow]:
     """Scan (or resume scanning) the first `limit` rows, print the outcome table and any selection.
 
     Under torchrun every rank predicts its own share of the rows into a log of its own and rank 0
@@ -98,18 +99,21 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
                      batch_size=batch_size, precision=precision, dataset=dataset, split=split,
                      text_column=text_column, label_column=label_column, label_names=label_names, limit=limit,
+                     text_pair_column=text_pair_column,
                      output=output, overwrite=overwrite, select=select, top=top, order=order, progress=progress)
 
 
 def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
           batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
+          text_pair_column: str | None,
           select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
     rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names,
-                        progress=progress)
+                        text_pair_column=text_pair_column, progress=progress)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
+    check_single_label(models, "scan")
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))
     total = len(rows) if limit is None else min(limit, len(rows))

@@ -15,8 +15,7 @@ from typing import Any
 
 import torch
 
-from reportgen.attribution import AttributionSettings, TokenScores, make_attributor
-from reportgen.attribution.integrated_gradients import PathSteps
+from reportgen.attribution import AttributionSettings, MethodOptions, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
 from reportgen.choices import CORPUS_METHOD
 from reportgen.errors import ReportgenError
@@ -31,9 +30,9 @@ from reportgen.words import group_words, word_scores
 
 
 @dataclass
-class CorpusOptions(PathSteps):
+class CorpusOptions(MethodOptions):
     """What the attributions of a corpus are: changing any of these makes stored rows unusable
-    (integrated gradients' steps come from `PathSteps`, as for a report)."""
+    (each method's own options come from `MethodOptions`, as for a report)."""
 
     method: str = CORPUS_METHOD
     target_class: int | None = None  # None: each row's true label
@@ -46,7 +45,7 @@ class CorpusOptions(PathSteps):
             raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
         if self.method not in METHODS:
             raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
-        self.check_path()  # an unknown quadrature fails here, before any model is loaded
+        self.check_method_options()  # an unknown quadrature fails here, before any model is loaded
 
     @property
     def integrated_gradients(self) -> bool:
@@ -61,8 +60,11 @@ class CorpusOptions(PathSteps):
                                self)
 
     def path_settings(self) -> dict[str, Any]:
-        """How integrated gradients walked its paths (empty for other methods): the quadrature as run,
-        and the tolerance and cap where the steps were chosen per row."""
+        """The method's own settings (empty for methods without options): how integrated gradients walked
+        its paths (the quadrature as run, and the tolerance and cap where the steps were chosen per row),
+        or Shapley value sampling's orders per row."""
+        if REGISTRY[self.method].samples:
+            return {"shapley_samples": self.shapley_samples}
         if not self.integrated_gradients:
             return {}
         out: dict[str, Any] = {"steps": self.steps, "quadrature": self.rule}
@@ -102,8 +104,9 @@ class CorpusRow:
     finetuned_scores: list[float]
     base_total: float
     finetuned_total: float
-    # Integrated gradients only (None for other methods): gradient evaluations of the row (they differ
-    # with --steps auto), and the completeness check Σ scores − (F(x) − F(x′)) with F(x) − F(x′).
+    # Integrated gradients: gradient evaluations of the row (they differ with --steps auto), and the
+    # completeness check Σ scores − (F(x) − F(x′)) with F(x) − F(x′); Shapley value sampling: the
+    # additivity gap and f(x) − f(no words), without steps. None for other methods.
     base_steps: int | None = None
     finetuned_steps: int | None = None
     base_delta: float | None = None
@@ -189,9 +192,9 @@ class RowAttributor:
 
 
 def _path_columns(role: str, result: TokenScores) -> dict[str, list]:
-    """A model's IG columns per row of the batch (none for methods without a path)."""
+    """A model's additivity columns per row of the batch (none for methods whose scores need not add up)."""
     if result.convergence_delta is None:
         return {}
-    return {f"{role}_steps": [int(n) for n in result.steps.tolist()],
-            f"{role}_delta": result.convergence_delta.cpu().tolist(),
+    steps = {} if result.steps is None else {f"{role}_steps": [int(n) for n in result.steps.tolist()]}
+    return {**steps, f"{role}_delta": result.convergence_delta.cpu().tolist(),
             f"{role}_logit_change": result.logit_change.cpu().tolist()}

@@ -98,6 +98,8 @@ class GroupView:
     rows: str
     more: list[WordRow]
     less: list[WordRow]
+    more_heading: str
+    less_heading: str
     words: int  # words with at least min-count rows in the group
     empty: str  # what to say when no word has enough rows
 
@@ -111,6 +113,9 @@ class CorpusView(pieces.PageView):
     ranking: str
     more: list[WordRow]
     less: list[WordRow]
+    more_heading: str  # "Moved toward the true class" or "Moved toward positive"
+    less_heading: str
+    colours: str  # what the difference's shades mean
     chart: BarChart
     examples: list[WordExamples]
     groups: list[GroupView]
@@ -202,11 +207,22 @@ def _example_view(example: Example, facts: CorpusFacts, kind: str) -> ExampleVie
         command=f"{facts.command_prefix} --indices {index} -o {shlex.quote(f'row-{index}.html')}")
 
 
-def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: float, min_count: int) -> GroupView:
+def directions(facts: CorpusFacts) -> tuple[str, str]:
+    """What the two signs of the difference mean: moved toward / against the class every row explains
+    (gained / lost share for an unsigned method)."""
+    toward = (("against the true class", "toward the true class") if facts.target_class is None
+              else pieces.toward_words(facts.class_names, facts.target_class))
+    return pieces.moved_words(is_signed(facts.method), toward)
+
+
+def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: float, min_count: int,
+                moved: tuple[str, str]) -> GroupView:
     rows = f"{group.rows:,} rows" + (f" ({100 * group.rows / total:.1f} %)" if total and group.name != "all" else "")
     return GroupView(title=group.title[0].upper() + group.title[1:], rows=rows,
                      more=[_word_row(w, scale, listed) for w in group.more[:GROUP_WORDS]],
-                     less=[_word_row(w, scale, listed) for w in group.less[:GROUP_WORDS]], words=len(group.words),
+                     less=[_word_row(w, scale, listed) for w in group.less[:GROUP_WORDS]],
+                     more_heading=moved[1].capitalize(), less_heading=moved[0].capitalize(),
+                     words=len(group.words),
                      empty=f"No word occurs in {min_count} or more of these rows; lower --min-count to see some.")
 
 
@@ -240,9 +256,10 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
 
 
 def _path_text(path: dict[str, Any]) -> str:
+    if "shapley_samples" in path:
+        return f"{path['shapley_samples']} random orders of the words per row (Captum)"
     if path["steps"] == AUTO_STEPS:
-        return (f"steps chosen per row ({path['quadrature']}, nested grids) until the convergence delta is within "
-                f"{100 * path['tolerance']:g} % of F(x)−F(x′), at most {path['max_steps']}")
+        return pieces.auto_steps(path["quadrature"], path["tolerance"], path["max_steps"])
     return pieces.fixed_steps(path["steps"], path["quadrature"])
 
 
@@ -280,9 +297,11 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
             accuracy.append((pieces.role_title(role), f"{100 * value:.1f} % ({right:,} of {outcomes.labelled:,})"))
     chart_bars = [(w.word, 100 * w.difference.mean, 100 * w.difference.low, 100 * w.difference.high)
                   for w in all_rows.more + all_rows.less[::-1]]
-    chart = bar_chart([("Fine-tuned − base, pp of each model's influence", chart_bars)],
-                      title=f"Words fine-tuning gave more or less of the say ({100 * CONFIDENCE:.0f} % intervals)",
-                      for_text="more in fine-tuned", against_text="less in fine-tuned", classes=(MORE, LESS))
+    against, toward = directions(facts)
+    chart = bar_chart([("Fine-tuned − base", chart_bars)],
+                      title=f"Words whose share changed most after fine-tuning ({100 * CONFIDENCE:.0f} % intervals)",
+                      for_text=toward, against_text=against, classes=(MORE, LESS),
+                      x_label="change of the share of |attribution|, pp")
     examples = []
     for w in all_rows.more + all_rows.less:
         items = aggregates.examples.get(w.word, [])
@@ -301,36 +320,35 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
     return CorpusView(
         title="What fine-tuning changed — base vs fine-tuned",
         lede=(f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, per word, "
-              f"{direction}. Which words does the fine-tuned model lean on more than the base, and which less?"),
+              f"{direction}. Which words' shares moved toward that class after fine-tuning, and which against it?"),
         models=[(pieces.role_title(m.role), pieces.describe_model(m)) for m in facts.models],
         header=_header(facts, aggregates),
         accuracy=accuracy,
         outcome_cells=outcomes.cells() if outcomes is not None else None,
         disagree=(f"The models disagree on {outcomes.disagree:,} rows." if outcomes is not None else
                   "The rows have no labels, so there is no accuracy and no table of outcomes."),
-        normalisation=("Each model's word scores on a row are divided by its total Σ|score| over that row's tokens "
-                       "(the same normalisation as the report's difference view), so they are shares of that model's "
-                       "influence and a model with larger logits cannot dominate. A word's mean share is taken over "
-                       "its occurrences in the rows that contain it; the difference is fine-tuned − base, in "
-                       "percentage points (pp) of those shares."),
+        normalisation=(f"{pieces.SHARES} {pieces.DIFFERENCE} A word's mean share is taken over its occurrences "
+                       "in the rows that contain it."),
         ranking=(f"Intervals: {100 * CONFIDENCE:.0f} % percentile intervals from {aggregates.options.bootstrap:,} "
                  f"Poisson-bootstrap replicates over rows (seed {aggregates.options.seed}). Words are ranked by the "
                  "end of the interval nearest zero, so a word ranks high only when the change is both large and "
                  "sure; a word whose interval includes zero is shown in grey."),
         more=[_word_row(w, scale, listed) for w in all_rows.more],
         less=[_word_row(w, scale, listed) for w in all_rows.less],
+        more_heading=toward.capitalize(), less_heading=against.capitalize(),
+        colours=f"teal: {toward} after fine-tuning, brown: {against}",
         chart=chart, examples=examples,
-        groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count)
+        groups=[_group_view(g, aggregates.rows, listed, scale, aggregates.options.min_count, (against, toward))
                 for name, g in aggregates.groups.items() if name != "all"],
         shades=pieces.all_shades(),
-        legends=[_legend("Model columns: share of the model's influence", kind),
-                 _legend("Fine-tuned − base", "difference")],
+        legends=[_legend("Model columns: share of the model's influence", kind, ("against", "for")),
+                 _legend("Fine-tuned − base", "difference", (against, toward))],
         notes=notes, generator=pieces.generator(facts.versions))
 
 
-def _legend(caption: str, kind: str) -> pieces.LegendView:
+def _legend(caption: str, kind: str, words: tuple[str, str]) -> pieces.LegendView:
     """A snippet's scale runs from 0 (or −max) to the largest |value| in that snippet."""
-    return pieces.legend(caption, kind, "−max", "max", ("less", "more"))
+    return pieces.legend(caption, kind, "−max", "max", words)
 
 
 def render_corpus(aggregates: Aggregates, facts: CorpusFacts) -> str:

@@ -42,6 +42,7 @@ def check_rows(rows: Rows, indices: Sequence[int], num_classes: int) -> None:
     for start in range(0, len(indices), ROWS_AT_A_TIME):
         chunk = list(indices[start:start + ROWS_AT_A_TIME])
         rows.texts(chunk)
+        rows.pairs(chunk)
         check_labels(chunk, rows.labels(chunk), num_classes)
 
 
@@ -49,3 +50,22 @@ def same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
     """Whether two models take identical inputs, so one tokenization serves both."""
     return (type(a.tokenizer) is type(b.tokenizer) and a.tokenizer.name_or_path == b.tokenizer.name_or_path
             and len(a.tokenizer) == len(b.tokenizer) and a.info.pads_to_max_length == b.info.pads_to_max_length)
+
+
+def multi_label(models: Mapping[str, LoadedModel]) -> bool:
+    """Whether the models are multi-label (sigmoid per label); an error if only some are."""
+    kinds = {m.multi_label for m in models.values()}
+    if len(kinds) != 1:
+        raise ReportgenError("one model is multi-label (problem_type multi_label_classification) and the other "
+                             "single-label: "
+                             + ", ".join(f"{role} {'multi' if m.multi_label else 'single'}-label"
+                                         for role, m in models.items()) + "; compare models of the same kind")
+    return kinds.pop()
+
+
+def check_single_label(models: Mapping[str, LoadedModel], command: str) -> None:
+    """`scan` and `corpus` count one predicted class per row: refuse multi-label models before any work."""
+    if multi_label(models):
+        raise ReportgenError(f"`reportgen {command}` supports single-label classifiers only; these models are "
+                             "multi-label (problem_type multi_label_classification): use `reportgen report`, "
+                             "which explains each predicted label")

@@ -97,9 +97,9 @@ class PooledBertClassifier(nn.Module):
         return self.classifier[-1].out_features
 
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
-                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
-        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                           inputs_embeds=inputs_embeds).last_hidden_state
+                inputs_embeds: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                           token_type_ids=token_type_ids).last_hidden_state
         return self.classifier(self.dropout(pool(hidden, attention_mask, self.pooling)))
 
 

@@ -31,16 +31,31 @@ class Rows:
     text_column: str
     label_column: str | None
     class_names: list[str] | None
+    pair_column: str | None = None  # sentence pairs: the column of each row's second text
+
+    @property
+    def segment_names(self) -> list[str] | None:
+        """A pair's two texts named after their columns ("Premise", "Hypothesis"); None for single texts."""
+        if self.pair_column is None:
+            return None
+        return [column.replace("_", " ").capitalize() for column in (self.text_column, self.pair_column)]
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def texts(self, indices: list[int]) -> list[str]:
         """The rows' texts; a missing one (an empty CSV cell, null) is an error naming the row, never ""."""
-        values = self.dataset[indices][self.text_column] if indices else []
+        return self._column_texts(self.text_column, indices)
+
+    def pairs(self, indices: list[int]) -> list[str] | None:
+        """The second text of each row's sentence pair; None without --text-pair-column. Missing: an error."""
+        return None if self.pair_column is None else self._column_texts(self.pair_column, indices)
+
+    def _column_texts(self, column: str, indices: list[int]) -> list[str]:
+        values = self.dataset[indices][column] if indices else []
         for index, value in zip(indices, values):
             if value is None:
-                raise ReportgenError(f"row {index} has no text (a missing value in column '{self.text_column}'); "
+                raise ReportgenError(f"row {index} has no text (a missing value in column '{column}'); "
                                      "fill it in or leave the row out")
         return [str(value) for value in values]
 
@@ -167,20 +182,27 @@ def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, .
 
 def open_dataset(spec: str, split: str | None = "test", *, text_column: str | None = None,
                  label_column: str | None = None, label_names: list[str] | None = None,
-                 progress: bool = True) -> Rows:
+                 text_pair_column: str | None = None, progress: bool = True) -> Rows:
     """Load the dataset and detect (or check) its text and label columns (progress: the datasets
-    library's bars while it converts a data file)."""
+    library's bars while it converts a data file).
+
+    text_pair_column: the column of each row's second text, for sentence pairs (NLI, paraphrase);
+    the first text is then --text-column, which must be named too."""
+    if text_pair_column is not None and text_column is None:
+        raise ReportgenError("--text-pair-column needs --text-column: name the column of the first text too, "
+                             "e.g. --text-column premise --text-pair-column hypothesis")
     with _library_progress(progress):
         dataset, used_split = _load(spec, split)
     columns = list(dataset.column_names)
     text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True)
+    pair = _pick_column(columns, text_pair_column, (), "second text", "--text-pair-column", required=False)
     label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False)
     names = label_names
     feature = dataset.features.get(label) if label else None
     if names is None and feature is not None and hasattr(feature, "names"):
         names = list(feature.names)
     return Rows(name=spec, split=used_split, dataset=dataset, text_column=text, label_column=label,
-                class_names=names)
+                class_names=names, pair_column=pair)
 
 
 def parse_indices(spec: str, size: int) -> list[int]:

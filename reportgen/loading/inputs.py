@@ -26,6 +26,11 @@ def _pick(items: list[T], rows: slice | list[int]) -> list[T]:
     return items[rows] if isinstance(rows, slice) else [items[i] for i in rows]
 
 
+def rows_of(tensor: torch.Tensor | None, rows: slice | torch.Tensor) -> torch.Tensor | None:
+    """`tensor[rows]`, or None for a field that is absent (token type ids of a model without them)."""
+    return None if tensor is None else tensor[rows]
+
+
 @dataclass
 class EncodedTexts:
     input_ids: torch.Tensor  # (batch, seq)
@@ -45,6 +50,13 @@ class EncodedTexts:
     # Per text, per non-padding token: which input sequence it came from (0, or 1 for the second text
     # of a pair; None for special tokens), aligned with `tokens()` like word_ids.
     sequence_ids: list[list[int | None]] = field(default_factory=list)
+    # Per text of a sentence pair: which segments truncation cut (0 the first text, 1 the second);
+    # empty lists for single texts (`truncated` says whether they were cut).
+    cut_segments: list[list[int]] = field(default_factory=list)
+    # The texts themselves (empty where the inputs were built by hand): with word_ids and offsets they
+    # give the report's words (`reportgen.words.group_words`), the features of word-removal methods.
+    texts: list[str] = field(default_factory=list)
+    pairs: list[str] = field(default_factory=list)  # a sentence pair's second texts (empty for single texts)
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -63,38 +75,51 @@ class EncodedTexts:
                             self.special_tokens_mask[index], _pick(self.truncated, rows),
                             _pick(self.word_ids, rows), _pick(self.offsets, rows), self.words_exact,
                             None if self.token_type_ids is None else self.token_type_ids[index],
-                            _pick(self.sequence_ids, rows))
+                            _pick(self.sequence_ids, rows), _pick(self.cut_segments, rows), _pick(self.texts, rows),
+                            _pick(self.pairs, rows))
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int,
-           pad_to_max_length: bool, rows: Sequence[int | None] | None = None) -> EncodedTexts:
+           pad_to_max_length: bool, rows: Sequence[int | None] | None = None, *,
+           pairs: list[str] | None = None) -> EncodedTexts:
     """`tokenizer(text, max_length=…, truncation=True, padding=…)`, plus which texts were cut and
     which word and characters of the text each kept token stands for.
 
     A text with characters besides whitespace that the tokenizer turns into no token at all is a
     ReportgenError naming its dataset row (`rows`, aligned with `texts`) or its place among `texts`:
     the models would see an empty text. Empty and whitespace-only texts are allowed (reports say so).
+
+    pairs: the second text of each sentence pair, encoded as the tokenizer pairs them
+    (`tokenizer(text, pair)`: [CLS] a [SEP] b [SEP] for BERT, with token type ids 0 then 1 where
+    the tokenizer has them); truncation takes tokens from the longer segment first, and
+    `cut_segments` says which segments lost tokens. Word ids and offsets are per segment.
     """
-    batch = tokenizer(texts, max_length=max_length, truncation=True,
+    if pairs is not None and len(pairs) != len(texts):
+        raise ValueError(f"{len(texts)} texts and {len(pairs)} second texts: a sentence pair needs both")
+    batch = tokenizer(texts, pairs, max_length=max_length, truncation=True,
                       padding="max_length" if pad_to_max_length else "longest",
                       return_special_tokens_mask=True, return_tensors="pt")
     # Only fast (Rust) tokenizers know words and offsets. Their per-text encodings hold the same
     # offsets as `return_offsets_mapping=True` without a round trip through a tensor (0.1 s instead
     # of 2 s for 2,000 texts of 512 tokens).
     exact = bool(tokenizer.is_fast) and batch.encodings is not None
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=False)
-    full_lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
-    for i, (text, length) in enumerate(zip(texts, full_lengths)):
-        if length == 0 and text.strip():
-            where = f"row {rows[i]}" if rows is not None and rows[i] is not None else f"text {i + 1}"
-            characters = f"{len(text):,} character" + ("s" if len(text) > 1 else "")
-            raise ReportgenError(f"{where} has {characters} but the tokenizer turns them into no tokens, so the "
-                                 "models would see an empty text; check the text's encoding, or leave it out")
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=pairs is not None)
+    segments = [texts] if pairs is None else [texts, pairs]
+    full = [[len(ids) for ids in tokenizer(part, add_special_tokens=False, verbose=False)["input_ids"]]
+            for part in segments]
+    for part, lengths in zip(segments, full):
+        for i, (text, length) in enumerate(zip(part, lengths)):
+            if length == 0 and text.strip():
+                where = f"row {rows[i]}" if rows is not None and rows[i] is not None else f"text {i + 1}"
+                characters = f"{len(text):,} character" + ("s" if len(text) > 1 else "")
+                raise ReportgenError(f"{where} has {characters} but the tokenizer turns them into no tokens, so the "
+                                     "models would see an empty text; check the text's encoding, or leave it out")
     width = batch["input_ids"].shape[1]
     special = [] if exact else batch["special_tokens_mask"].tolist()
     word_ids: list[list[int | None]] = []
     offsets: list[list[tuple[int, int]]] = []
     sequence_ids: list[list[int | None]] = []
+    cut: list[list[int]] = []
     for i, n in enumerate(batch["attention_mask"].sum(dim=1).tolist()):
         kept = slice(0, n) if tokenizer.padding_side == "right" else slice(width - n, width)  # padding left out
         if exact:
@@ -105,7 +130,27 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
             words = count()  # no word boundaries known: each token is a word of its own
             word_ids.append([None if flag else next(words) for flag in special[i][kept]])
             offsets.append([(0, 0)] * n)
-            sequence_ids.append([None if flag else 0 for flag in special[i][kept]])
+            sequence_ids.append(_slow_sequence_ids(special[i][kept]) if pairs is not None
+                                else [None if flag else 0 for flag in special[i][kept]])
+        if pairs is not None:
+            seen = [sum(1 for s in sequence_ids[-1] if s == segment) for segment in (0, 1)]
+            cut.append([segment for segment in (0, 1) if seen[segment] < full[segment][i]])
+    truncated = [bool(c) for c in cut] if pairs is not None else [n > room for n in full[0]]
     return EncodedTexts(batch["input_ids"], batch["attention_mask"], batch["special_tokens_mask"],
-                        [n > room for n in full_lengths], word_ids, offsets, exact, batch.get("token_type_ids"),
-                        sequence_ids)
+                        truncated, word_ids, offsets, exact, batch.get("token_type_ids"), sequence_ids,
+                        cut if pairs is not None else [[] for _ in texts], list(texts), list(pairs or []))
+
+
+def _slow_sequence_ids(special: list[int]) -> list[int | None]:
+    """A slow tokenizer's pair without sequence ids: tokens before the first run of special tokens
+    after the text are segment 0, the rest segment 1."""
+    out: list[int | None] = []
+    segment, started = 0, False
+    for flag in special:
+        if flag:
+            segment = 1 if started else segment
+            out.append(None)
+        else:
+            started = True
+            out.append(segment)
+    return out

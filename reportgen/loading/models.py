@@ -20,6 +20,7 @@ from reportgen.choices import CHECKPOINT_SUFFIXES
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
+from reportgen.loading.inputs import EncodedTexts
 from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -27,10 +28,16 @@ T = TypeVar("T")
 
 
 class Verdicts(NamedTuple):
-    """What a model says about each text: its class probabilities and the class it predicts."""
+    """What a model says about each text: its class probabilities, the class it predicts, and every
+    class it predicts (one per text for a single-label head; those above 0.5 for a multi-label one)."""
 
     probabilities: torch.Tensor  # (batch, classes) fp32
-    predicted: torch.Tensor  # (batch,) long
+    predicted: torch.Tensor  # (batch,) long: the most probable class
+    chosen: torch.Tensor  # (batch, classes) bool
+
+
+MULTI_LABEL = "multi_label_classification"
+"""The Hugging Face config's `problem_type` of a head trained with one sigmoid per label."""
 
 
 @dataclass
@@ -63,22 +70,55 @@ class LoadedModel:
             if name.endswith("embeddings.position_embeddings") and isinstance(layer, nn.Embedding):
                 offset = 0 if layer.padding_idx is None else layer.padding_idx + 1
                 return layer.num_embeddings - offset
-        config = getattr(self.module, "config", None) or self.module.bert.config
-        return getattr(config, "max_position_embeddings", None)
+        return getattr(self.config, "max_position_embeddings", None)
+
+    @property
+    def config(self):
+        """The transformers config (for the state-dict format: its BERT encoder's); None for a module without one."""
+        return getattr(self.module, "config", None) or getattr(getattr(self.module, "bert", None), "config", None)
+
+    @property
+    def multi_label(self) -> bool:
+        """True for a head whose config says `problem_type: multi_label_classification` (one
+        sigmoid per label, any number of labels true at once)."""
+        return getattr(self.config, "problem_type", None) == MULTI_LABEL
+
+    @property
+    def has_token_types(self) -> bool:
+        """Whether the model embeds token types (BERT, ALBERT, ELECTRA: two; RoBERTa one, DeBERTa
+        none, DistilBERT no such input): only then are a pair's token type ids passed to it."""
+        return (getattr(self.config, "type_vocab_size", 0) or 0) > 1
+
+    def token_types(self, inputs: EncodedTexts) -> torch.Tensor | None:
+        """The inputs' token type ids on the model's device where the model uses them, else None."""
+        if inputs.token_type_ids is None or not self.has_token_types:
+            return None
+        return inputs.token_type_ids.to(self.device)
 
     def logits(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
-               inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+               inputs_embeds: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Class logits from token ids or from word-embedding outputs (position and token-type
-        embeddings are added inside the model, as usual)."""
-        out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds)
+        embeddings are added inside the model, as usual; `token_type_ids` (batch, seq) from
+        `token_types`, None for all zeros or a model without them)."""
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **extra)
         return out if isinstance(out, torch.Tensor) else out.logits
 
     def verdicts(self, logits: torch.Tensor) -> Verdicts:
-        """Probabilities (softmax over the classes) and predicted class (argmax) from class logits
-        (batch, classes): the one place that reads a head's logits as a verdict, so a multi-label
-        (sigmoid) head would change only this."""
-        probabilities = logits.float().softmax(dim=-1)
-        return Verdicts(probabilities, probabilities.argmax(dim=-1))
+        """Probabilities and predicted classes from class logits (batch, classes): the one place
+        that reads a head's logits as a verdict.
+
+        Single-label: softmax over the classes, the argmax predicted. Multi-label (`multi_label`):
+        an independent sigmoid per label, every label above 0.5 predicted (`chosen`; `predicted`
+        is still the most probable one)."""
+        logits = logits.float()
+        if self.multi_label:
+            probabilities = logits.sigmoid()
+            return Verdicts(probabilities, probabilities.argmax(dim=-1), probabilities > 0.5)
+        probabilities = logits.softmax(dim=-1)
+        predicted = probabilities.argmax(dim=-1)
+        chosen = torch.nn.functional.one_hot(predicted, probabilities.shape[-1]).bool()
+        return Verdicts(probabilities, predicted, chosen)
 
 
 def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None:

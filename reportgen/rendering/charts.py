@@ -20,7 +20,7 @@ LABEL_CHARS = 16  # longer word labels are shortened (the hover title keeps the 
 
 # Bar chart layout, in px (the SVG scales down with its container).
 PANEL_WIDTH, PANEL_GAP, WORD_WIDTH, VALUE_ROOM = 340, 24, 100, 46
-TOP, ROW, BAR, AXIS_ROOM, LEGEND_ROOM = 24, 18, 12, 22, 18
+TOP, ROW, BAR, AXIS_ROOM, CAPTION_ROOM, LEGEND_ROOM = 24, 18, 12, 22, 16, 20
 # Line chart layout.
 LINE_WIDTH, LINE_HEIGHT = 340, 220
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 40, 318, 40, 180  # room for the "100 %" label
@@ -100,6 +100,7 @@ class BarPanel:
     bars: list[Bar]
     ticks: list[Tick]
     message: Text | None  # "no words" when this panel has no bars
+    description: str = ""  # its bars in words, for screen readers
 
 
 @dataclass
@@ -136,6 +137,10 @@ class Swatch:
 
 @dataclass
 class BarChart:
+    """Panels of bars on one x scale; each panel is drawn as its own SVG of `width` × `height` (so
+    the panels sit side by side where there is room and stack on a narrow screen, each at its natural
+    size), with the axis caption `x_label` and the `legend` under its bars."""
+
     title: str
     description: str  # every bar in words, for screen readers
     width: float
@@ -143,6 +148,7 @@ class BarChart:
     panels: list[BarPanel]
     legend: list[Swatch] = field(default_factory=list)
     message: Text | None = None  # "No data" when there is nothing to draw; then panels is empty
+    x_label: Text | None = None  # the unit of the x axis, under the tick labels
 
 
 @dataclass
@@ -207,13 +213,15 @@ def _bar_entry(entry: Sequence) -> tuple[str, float, tuple[float, float] | None]
 def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
               title: str = "Strongest words for and against the class",
               for_text: str = "for", against_text: str = "against",
-              classes: tuple[str, str] = (FOR, AGAINST)) -> BarChart:
-    """Horizontal bars, one panel per model (e.g. base and fine-tuned side by side): bars right of
-    the zero line are evidence for the class, left of it against. One x scale serves every panel
-    so bar lengths compare across models. Bars keep the order given, one row each.
+              classes: tuple[str, str] = (FOR, AGAINST), x_label: str = "score",
+              signed: bool = True) -> BarChart:
+    """Horizontal bars, one panel per model (e.g. base and fine-tuned): bars right of the zero line
+    are evidence for the class, left of it against. One x scale, captioned `x_label` (its unit),
+    serves every panel so bar lengths compare across models. Bars keep the order given, one row each.
 
     A bar given as (label, value, low, high) carries a confidence interval, drawn as a whisker
     across it; `classes` colour the bars right and left of zero (e.g. MORE, LESS for differences).
+    An unsigned method's bars (`signed` False) get one legend entry, `for_text`, and no "against".
     """
     panels = [(name, [e for e in map(_bar_entry, bars) if math.isfinite(e[1])]) for name, bars in panels]
     values = [v for _, bars in panels for _, value, interval in bars for v in (value, *(interval or ()))]
@@ -225,14 +233,12 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
     room_left, room_right = (VALUE_ROOM if lo < 0 else 8), (VALUE_ROOM if hi > 0 else 8)  # for value texts
     rows = max(len(bars) for _, bars in panels)
     bottom = TOP + rows * ROW
-    height = bottom + AXIS_ROOM + LEGEND_ROOM
-    width = len(panels) * PANEL_WIDTH + (len(panels) - 1) * PANEL_GAP
+    height = bottom + AXIS_ROOM + CAPTION_ROOM + LEGEND_ROOM
+    left, right = WORD_WIDTH + room_left, PANEL_WIDTH - room_right
+    x_of = _scale(lo, hi, left, right)
+    zero = x_of(0.0)
     out, described = [], []
-    for index, (name, bars) in enumerate(panels):
-        origin = index * (PANEL_WIDTH + PANEL_GAP)
-        left, right = origin + WORD_WIDTH + room_left, origin + PANEL_WIDTH - room_right
-        x_of = _scale(lo, hi, left, right)
-        zero = x_of(0.0)
+    for name, bars in panels:
         shapes = []
         for row, (label, value, interval) in enumerate(bars):
             end = x_of(value)
@@ -248,7 +254,7 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
             shapes.append(Bar(
                 label=_short(label), title=title_text, value=value, css=classes[0] if positive else classes[1],
                 x=_r(min(zero, end)), y=_r(top), width=_r(abs(end - zero)), height=BAR,
-                label_x=_r(origin + WORD_WIDTH - 6), text_y=_r(top + BAR - 2), value_text=number(value),
+                label_x=_r(WORD_WIDTH - 6), text_y=_r(top + BAR - 2), value_text=number(value),
                 value_x=_r(outer + 4 if positive else outer - 4), value_anchor="s" if positive else "e",
                 interval=whisker))
         ends = [(lo, left, "s"), (hi, right, "e")]
@@ -256,16 +262,20 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
         if all(abs(zero - x) >= 28 for v, x, _ in ends if v != 0):  # else "0" would overlap an end's label
             ticks.append(_x_tick(zero, bottom, "0", "m"))
         empty = None if bars else Text("no words", _r((left + right) / 2), TOP + 12, "m")
-        out.append(BarPanel(title=_short(name, 48), title_x=origin, title_y=TOP - 10, zero_x=_r(zero),
-                            plot_top=TOP - 2, plot_bottom=bottom, plot_left=left, plot_right=right, bars=shapes,
-                            ticks=ticks, message=empty))
-        described.append(f"{name}: " + (", ".join(
+        words = f"{name}: " + (", ".join(
             f"{label} {value:+.3g}" + (f" (interval {min(i):+.3g} to {max(i):+.3g})" if i else "")
-            for label, value, i in bars) or "no words"))
-    legend = _legend([(classes[0], for_text), (classes[1], against_text)], 0, height - 5, 9)
-    description = (f"{title}. Bars right of zero are {for_text}, left of zero {against_text}. "
-                   + "; ".join(described) + ".")
-    return BarChart(title, description, width, height, out, legend)
+            for label, value, i in bars) or "no words")
+        out.append(BarPanel(title=_short(name, 48), title_x=0, title_y=TOP - 10, zero_x=_r(zero),
+                            plot_top=TOP - 2, plot_bottom=bottom, plot_left=left, plot_right=right, bars=shapes,
+                            ticks=ticks, message=empty, description=f"{title}, in {x_label}. {words}."))
+        described.append(words)
+    legend = _legend([(classes[0], for_text), (classes[1], against_text)] if signed else [(classes[0], for_text)],
+                     0, height - 5, 9)
+    meaning = (f"Bars right of zero are {for_text}, left of zero {against_text}" if signed
+               else f"Bar length is {for_text}")
+    description = f"{title}, in {x_label}. {meaning}. " + "; ".join(described) + "."
+    caption = Text(x_label, _r((left + right) / 2), bottom + AXIS_ROOM + 10, "m")
+    return BarChart(title, description, PANEL_WIDTH, height, out, legend, x_label=caption)
 
 
 def line_chart(x: Sequence[float], series: Sequence[tuple[str, Sequence[float], str]], *,

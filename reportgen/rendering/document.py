@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportgen.choices import GRANULARITIES, SCALES
+from reportgen.choices import DEFAULT_SCALE, GRANULARITIES, SCALES
 from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
@@ -23,7 +23,7 @@ from reportgen.results import Report
 class ViewOptions:
     """How a report looks; changing these never needs the models (`reportgen render`)."""
 
-    scale: str = "shared"
+    scale: str = DEFAULT_SCALE
     granularity: str = "word"
 
     def check(self) -> None:

@@ -36,7 +36,7 @@ def environment() -> jinja2.Environment:
                               finalize=_shown)
 
 
-def render_html(report: Report, scale: str = "shared", granularity: str = "word") -> str:
+def render_html(report: Report, scale: str = "share", granularity: str = "word") -> str:
     if scale not in SCALES:
         raise ReportgenError(f"unknown scale '{scale}'; choose one of {', '.join(SCALES)}")
     if granularity not in GRANULARITIES:

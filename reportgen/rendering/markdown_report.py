@@ -1,7 +1,7 @@
 """A report as GitHub-flavoured Markdown, for pasting into experiment notes.
 
 Made from the same view model as the HTML (header facts, summary table), plus each sample's
-sentence: the notes and the HTML can never tell different stories.
+sentence and its difference view's lists: the notes and the HTML can never tell different stories.
 """
 
 from __future__ import annotations
@@ -13,18 +13,20 @@ from reportgen.results import Report
 
 
 def render_markdown(report: Report, granularity: str = "word") -> str:
-    view = build_view(report, "shared", granularity)
-    header = ["#", "Row", "True label"] + [f"{title}: predicted (p)" for _, title in view.roles]
+    view = build_view(report, "share", granularity)
+    header = ["#", "Outcome", "Row", "True label"] + [f"{title}: predicted (p)" for _, title in view.roles]
     if view.faithfulness:
         kind = "normalised" if view.normalised else "raw"
         header += [f"{title}: comprehensiveness ({kind})" for _, title in view.roles]
     if view.flips:
         header += [f"{title}: flips after" for _, title in view.roles]
-    header += ["Outcome", "Notes"]
-    rows = [[str(n), row.index, row.label, *row.cells,
+    header += ["Notes"]
+    rows = [[str(n), row.outcome, row.index, row.label, *row.cells,
              *([cell.text for cell in row.comprehensiveness] if view.faithfulness else []),
-             *(row.flips if view.flips else []), row.outcome, row.flags] for n, row in enumerate(view.summary, start=1)]
-    sentences = [(sample.heading, describe(data, report.meta.class_names, report.meta.method))
+             *(row.flips if view.flips else []), row.flags] for n, row in enumerate(view.summary, start=1)]
+    sentences = [(sample.heading, describe(data, report.meta.class_names, report.meta.method)
+                  + (f"\n\n{sample.changed}" if sample.changed else ""))
                  for sample, data in zip(view.samples, report.samples)]
-    facts = [(name, value) for name, value in view.models] + view.header
+    facts = [(name, value) for name, value in view.models] + view.header + \
+        ([("Difference", view.difference_note)] if any(sample.changed for sample in view.samples) else [])
     return markdown_document(view.title, facts, header, rows, sentences)

@@ -46,14 +46,61 @@ class PageView:
     generator: str
 
 
-def legend(caption: str, kind: str, low: str, high: str, difference_words: tuple[str, str]) -> LegendView:
+def legend(caption: str, kind: str, low: str, high: str, words: tuple[str, str] = ("against", "for")) -> LegendView:
     """A colour scale's legend: unsigned from 0 to `high`; signed and difference from `low` to `high`,
-    with "against"/"for" or `difference_words` at the ends."""
+    with `words` (low end, high end; e.g. "toward negative", "toward positive") at the ends."""
     if kind == "unsigned":
         return LegendView(caption, "0", high, "", "", [css_class(level, kind) for level in range(0, LEVELS + 1)])
-    low_word, high_word = difference_words if kind == "difference" else ("against", "for")
-    return LegendView(caption, low, high, low_word, high_word,
+    return LegendView(caption, low, high, words[0], words[1],
                       [css_class(level, kind) for level in range(-LEVELS, LEVELS + 1)])
+
+
+def toward_words(class_names: list[str], explained: int) -> tuple[str, str]:
+    """What the two signs of a score for class `explained` mean, in words: ("toward negative",
+    "toward positive") with two classes, ("against c", "toward c") with more."""
+    name = class_names[explained]
+    if len(class_names) == 2:
+        return f"toward {class_names[1 - explained]}", f"toward {name}"
+    return f"against {name}", f"toward {name}"
+
+
+def moved_words(signed: bool, toward: tuple[str, str]) -> tuple[str, str]:
+    """The difference's two directions (low end, high end): a signed method's share moved `toward`
+    one class or the other ("moved toward negative", "moved toward positive"); an unsigned method's
+    share is a magnitude, so it was gained or lost."""
+    if not signed:
+        return "lost share", "gained share"
+    return f"moved {toward[0]}", f"moved {toward[1]}"
+
+
+def colour_meaning(signed: bool, class_names: list[str], explained: int) -> str:
+    """What a shade means in a column that explains class `explained`, as a sentence."""
+    if not signed:
+        return (f"Darker: a larger share of the model's |attribution| for {class_names[explained]} "
+                "(the method gives no direction).")
+    against, toward = toward_words(class_names, explained)
+    return f"Blue: {toward}; red: {against}."
+
+
+SHARES = ("Each model's scores are divided by its total Σ|score| over the text's tokens, so they are signed "
+          "shares of that model's attribution toward the explained class, and a model with larger logits "
+          "cannot dominate.")
+"""The normalisation behind the report's share scale and difference view and the corpus page's statistics."""
+
+DIFFERENCE = ("Fine-tuned − base is the change of a word's signed share toward the class, in percentage points "
+              "(pp): + means the word moved toward the class, − against it. It is not a change of reliance: a word "
+              "the fine-tuned model leans on harder against the class (−1.6 % → −6.7 %) moves against it (−5.1 pp), "
+              "so each listed word shows both models' shares too. An unsigned method's shares are magnitudes: "
+              "there the change is one of reliance (gained or lost share).")
+"""What the difference of shares measures, on the report and on the corpus page."""
+
+
+def auto_steps(quadrature: str, tolerance: float, max_steps: int | str, taken: str | None = None) -> str:
+    """Integrated gradients' adaptive path: "16–64 steps per text (gauss-legendre, nested grids), each
+    refined until …"; without `taken`, "steps chosen per text …"."""
+    steps = f"{taken} steps per text" if taken else "steps chosen per text"
+    return (f"{steps} ({quadrature}, nested grids), each refined until its convergence delta is within "
+            f"{100 * tolerance:g} % of F(x)−F(x′), at most {max_steps}")
 
 
 def all_shades() -> list[Shade]:

@@ -10,6 +10,7 @@ from reportgen.comparison import strongest
 from reportgen.methods import is_signed
 from reportgen.rendering.pieces import role_title
 from reportgen.rendering.sentences import (
+    LED_BY,
     Part,
     agreement_parts,
     flip_parts,
@@ -23,11 +24,11 @@ from reportgen.words import is_word, special_positions, word_scores
 LEAD_WORDS = 3
 
 
-def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_WORDS) -> list[str]:
-    """The words that pushed hardest towards the model's own target (by magnitude for unsigned methods)."""
+def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_WORDS, sign: int = +1) -> list[str]:
+    """The words that pushed hardest towards the class the model's scores explain (`sign` −1: away from
+    it; by magnitude for unsigned methods)."""
     scores = word_scores(sample.words, sample.models[role].methods[method].scores)
-    if not is_signed(method):
-        scores = [abs(s) for s in scores]
+    scores = [abs(s) for s in scores] if not is_signed(method) else [sign * s for s in scores]
     # Lead words are words: not a special token ([CLS], RoBERTa's <s>), not a lone comma (punctuation
     # stays in the tables and charts).
     specials = special_positions(sample)
@@ -41,15 +42,33 @@ def lead_words(sample: SampleResult, role: str, method: str, count: int = LEAD_W
     return list(chosen.values())
 
 
+def _lead(explained: str, own: bool, signed: bool) -> tuple[str, str]:
+    """How a clause introduces its words: the prediction's own class, or another class it was explained for."""
+    if own:
+        return LED_BY
+    if signed:
+        return f", pushed away from {explained} most by ", f", with no word pushing it away from {explained}"
+    return f", with most weight for {explained} on ", f", with no word weighing for {explained}"
+
+
 def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> list[Part]:
-    """The verdicts and lead words, then the flip test of `method` and the agreement flips, where computed."""
+    """Each model's verdict and its lead words, then the flip test of `method` and the agreement
+    flips, where computed. A model whose scores explain another class than its prediction (e.g. both
+    models explain the true label) is led *away* from that class by the words with the most negative
+    scores: "Base predicted negative (0.98), pushed away from positive most by …". A multi-label
+    model's verdict is on the label the sample explains ("predicted insult (0.90)", or "predicted no
+    insult (0.12)" below 0.5)."""
     roles = list(sample.models)
     models = sample.models
+    shown = {role: m.predicted if m.chosen is None else m.target for role, m in models.items()}
+    own = {role: models[role].target == shown[role] for role in roles}
     parts = sentence_parts(
         {role: role_title(role) for role in roles},
-        {role: class_names[models[role].predicted] for role in roles},
-        {role: models[role].probabilities[models[role].predicted] for role in roles},
-        {role: lead_words(sample, role, method) for role in roles},
+        {role: ("" if models[role].chosen is None or shown[role] in models[role].chosen else "no ")
+         + class_names[shown[role]] for role in roles},
+        {role: models[role].probabilities[shown[role]] for role in roles},
+        {role: lead_words(sample, role, method, sign=+1 if own[role] else -1) for role in roles},
+        {role: _lead(class_names[models[role].target], own[role], is_signed(method)) for role in roles},
     )
     for role, model in models.items():
         result = model.methods.get(method)
@@ -62,7 +81,6 @@ def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> 
         other = next(r for r in roles if r != role)
         parts += agreement_parts(role_title(role), role_title(other), flip.texts, flip.k, flip.searched)
     return merge_parts(parts)
-
 
 
 def describe(sample: SampleResult, class_names: list[str], method: str) -> str:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from reportgen.rendering.markdown import escape_inline, escape_line_start
 
 NO_LEAD = ", with no word in its favour"
+LED_BY = (", led by ", NO_LEAD)  # (before the first word, when there is none)
 
 
 class Part(NamedTuple):
@@ -37,9 +38,12 @@ def merge_parts(parts: list[Part]) -> list[Part]:
 
 
 def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str],
-                   probability: Mapping[str, float], lead_words: Mapping[str, Sequence[str]]) -> list[Part]:
+                   probability: Mapping[str, float], lead_words: Mapping[str, Sequence[str]],
+                   lead: Mapping[str, tuple[str, str]] | None = None) -> list[Part]:
     """The sentence as parts, one clause per role in the order of `title_by_role`:
-    "Base predicted negative (0.98), led by *never*, *off*; fine-tuned predicted positive (0.98), …"."""
+    "Base predicted negative (0.98), led by *never*, *off*; fine-tuned predicted positive (0.98), …".
+    `lead` gives a role other words before its lead words and when there are none (default `LED_BY`),
+    e.g. (", pushed away from positive most by ", ", with no word against positive")."""
     parts: list[Part] = []
     for number, (role, title) in enumerate(title_by_role.items()):
         if number:
@@ -47,10 +51,11 @@ def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str
         parts.append(Part(f"{_mid_sentence(title) if number else title} predicted {predicted[role]} "
                           f"({probability[role]:.2f})"))
         words = [w.strip() for w in lead_words.get(role, ()) if w.strip()]
+        first, none = (lead or {}).get(role, LED_BY)
         if not words:
-            parts.append(Part(NO_LEAD))
+            parts.append(Part(none))
         for index, word in enumerate(words):
-            parts.extend([Part(", led by " if index == 0 else ", "), Part(word, emphasis=True)])
+            parts.extend([Part(first if index == 0 else ", "), Part(word, emphasis=True)])
     if parts:
         parts.append(Part("."))
     return merge_parts(parts)

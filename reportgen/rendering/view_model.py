@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reportgen.comparison import most_changed, strongest
+from reportgen.choices import shapley_gap_allowed
+from reportgen.comparison import most_changed, normalise, strongest
 from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import beats_random, has_normalised, mean_scores, most_faithful
-from reportgen.methods import is_signed, method_title
+from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
+from reportgen.rendering.markdown import escape_inline
 from reportgen.rendering.pieces import (
+    DIFFERENCE,
+    SHARES,
     LegendView,
     PageView,
     all_shades,
+    auto_steps,
+    colour_meaning,
     describe_model,
     fixed_steps,
     generator,
     legend,
     mark,
+    moved_words,
     role_title,
+    toward_words,
     versions_line,
 )
 from reportgen.rendering.reading import verdict_parts
@@ -36,6 +45,7 @@ from reportgen.results import (
     ModelInfo,
     RandomFlips,
     Report,
+    ReportMeta,
     SampleResult,
     Score,
     Word,
@@ -55,6 +65,15 @@ def pct(share: float) -> str:
     return f"{100 * share:.1f}%"
 
 
+def signed_pct(share: float) -> str:
+    """A signed share of a model's Σ|attribution|: "−6.7 %", "+0.4 %"."""
+    return f"{100 * share:+.1f} %".replace("-", "−")
+
+
+SHARE_AXIS = "share of the model's |attribution|, %"
+SCORE_AXIS = "score (raw attribution)"
+
+
 @dataclass
 class Unit:
     """What is shaded: a word (its wordpieces summed) or a single wordpiece."""
@@ -66,6 +85,7 @@ class Unit:
     special: bool
     continuation: bool  # a "##" wordpiece shown glued to the one before
     lead: str  # " " before it, or "" (glued)
+    new_segment: bool = False  # a sentence pair's second text starts here: shown on a line of its own
 
 
 @dataclass
@@ -75,6 +95,7 @@ class TokenView:
     title: str  # hover text
     css: str  # shade class plus "cont"/"special" markers
     lead: str
+    new_segment: bool = False  # start a new line: the second text of a sentence pair
 
 
 @dataclass
@@ -83,6 +104,7 @@ class TopToken:
     position: str  # "@12" (wordpiece position) or "@12–14" (a word's wordpieces)
     score: str
     css: str
+    shares: str = ""  # the difference view's "−1.6 % → −6.7 %": base → fine-tuned signed shares
 
 
 @dataclass
@@ -113,12 +135,14 @@ class ColumnView:
     model_name: str
     prediction: str
     target: str
+    explains_other: str  # "" when the column explains its own prediction, else a sentence that says so
+    colours: str  # what a shade means in this column, in words
     mark: str  # ✓, ✗ or "" when the label is unknown
     verdict_css: str
     tokens: list[TokenView]
     legend: LegendView | None  # only with per-column scales
     pad_share: str
-    delta: str | None
+    delta: str | None  # "Convergence delta …" (integrated gradients) or "Additivity gap …" (Shapley values)
     delta_warning: str | None
     top_for: list[TopToken]
     top_against: list[TopToken]
@@ -133,6 +157,9 @@ class DifferenceView:
     legend: LegendView
     gained: list[TopToken]
     lost: list[TopToken]
+    gained_heading: str  # "Moved toward positive"
+    lost_heading: str  # "Moved toward negative" (two classes) or "Moved against c"
+    colours: str
 
 
 @dataclass
@@ -143,6 +170,7 @@ class MethodBlock:
     open: bool
     signed: bool
     legend: LegendView | None  # the shared scale; None with per-column scales
+    targets_differ: str  # "" when both columns explain one class, else a sentence naming each column's class
     columns: list[ColumnView]
     difference: DifferenceView | None
     summary: str  # the <summary> line: method and its faithfulness at a glance
@@ -160,6 +188,7 @@ class SampleView:
     anchor: str
     heading: str
     sentence: list[Part]
+    changed: str  # the main method's difference in a line of Markdown ("" without one)
     text: str
     label: str
     outcome: str
@@ -168,6 +197,8 @@ class SampleView:
     chart: BarChart
     methods: list[MethodBlock]
     agreement: list[AgreementView]
+    segments: list[tuple[str, str]] = field(default_factory=list)  # a sentence pair: (name, text) of each text
+    truncation: str = ""  # what the truncated badge says
 
 
 @dataclass
@@ -223,22 +254,27 @@ def outcome(sample: SampleResult) -> str:
 
 
 def units(sample: SampleResult, granularity: str) -> list[Unit]:
-    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets)."""
+    """The pieces a column shades. Words keep the text's spelling and spacing (from the offsets).
+    A sentence pair's second text starts on a line of its own (`Unit.new_segment`)."""
     out = []
     specials = special_positions(sample)
+    second = next((w.first_token for w in sample.words if w.segment == 1), None) if sample.text_pair is not None \
+        else None
     if granularity == "wordpiece":
         for position, token in enumerate(sample.tokens):
             continuation = token.startswith("##") and len(token) > 2
             out.append(Unit(token[2:] if continuation else token, token, position, position + 1,
-                            position in specials, continuation, "" if continuation or position == 0 else " "))
+                            position in specials, continuation, "" if continuation or position == 0 else " ",
+                            position == second))
         return out
     previous_end: int | None = None
     for number, word in enumerate(sample.words):
         pieces = sample.tokens[word.first_token:word.last_token]
-        glued = word.start is not None and previous_end is not None and word.start == previous_end
+        starts = word.first_token == second
+        glued = word.start is not None and previous_end is not None and word.start == previous_end and not starts
         out.append(Unit(word.text, " ".join(pieces), word.first_token, word.last_token,
                         word.start is None and word.first_token in specials, False,
-                        "" if number == 0 or glued else " "))
+                        "" if number == 0 or glued or starts else " ", starts))
         previous_end = word.end if word.end is not None else previous_end
     return out
 
@@ -254,29 +290,40 @@ def _position(unit: Unit) -> str:
 
 
 def _token_views(pieces: list[Unit], values: list[float], token_scores: list[float], scale_max: float,
-                 kind: str, tokens: list[str]) -> list[TokenView]:
+                 kind: str, tokens: list[str], shades: list[float] | None = None) -> list[TokenView]:
+    """`values` are the units' raw scores (data-score and hover); `shades`, when given, what is shaded
+    (their shares), shown in the hover before the raw score."""
     views = []
-    for unit, value in zip(pieces, values):
-        level = level_of(value if kind != "unsigned" else abs(value), scale_max)
+    for number, (unit, value) in enumerate(zip(pieces, values)):
+        shaded = value if shades is None else shades[number]
+        level = level_of(shaded if kind != "unsigned" else abs(shaded), scale_max)
         classes = [css_class(level, kind)] + (["cont"] if unit.continuation else []) + \
             (["special"] if unit.special else [])
-        title = f"{unit.raw} {fmt(value)} {_position(unit)}"  # short: a 512-token column has 512 of them
+        share = "" if shades is None else f" {100 * shaded:+.1f}%"  # the shaded share after the raw score
+        title = f"{unit.raw} {fmt(value)}{share} {_position(unit)}"  # short: a 512-token column has 512 of them
         if unit.last_token - unit.first_token > 1:
             parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
-            title = f"{unit.text} {fmt(value)} = {parts}"
-        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead))
+            title = f"{unit.text} {fmt(value)}{share} = {parts}"
+        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead, unit.new_segment))
     return views
 
 
-def _top(pieces: list[Unit], values: list[float], scale_max: float, sign: int, kind: str) -> list[TopToken]:
+def _top(pieces: list[Unit], values: list[float], scale_max: float, sign: int, kind: str,
+         number: Callable[[float], str] = fmt) -> list[TopToken]:
     positive, negative = strongest(values, TOP_K, {i for i, piece in enumerate(pieces) if piece.special})
-    return [TopToken(pieces[i].text, _position(pieces[i]), fmt(value),
+    return [TopToken(pieces[i].text, _position(pieces[i]), number(value),
                      css_class(level_of(value if kind != "unsigned" else abs(value), scale_max), kind))
             for i, value in (positive if sign > 0 else negative)]
 
 
-def _legend(caption: str, scale_max: float, kind: str) -> LegendView:
-    return legend(caption, kind, fmt(-scale_max), fmt(scale_max), ("less in fine-tuned", "more in fine-tuned"))
+def _legend(caption: str, scale_max: float, kind: str, words: tuple[str, str],
+            number: Callable[[float], str] = fmt) -> LegendView:
+    return legend(caption, kind, number(-scale_max), number(scale_max), words)
+
+
+def unit_shares(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
+    """Each unit's signed share of the model's Σ|score| over the text's tokens (`comparison.normalise`)."""
+    return unit_scores(sample, pieces, normalise(scores))
 
 
 def _scale_max(values: list[float]) -> float:
@@ -308,7 +355,7 @@ def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
     return own + (f" (random {median})" if median is not None else f" (random: none within {chance.searched})")
 
 
-def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None,
+def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None, explained: str,
                        chance: RandomFlips | None) -> FaithfulnessView | None:
     f = result.faithfulness
     if f is None or curve_fractions is None:
@@ -322,7 +369,8 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
     curve = line_chart([100 * x for x in curve_fractions],
                        [("top-ranked removed first", deletion.values, "solid"),
                         ("random order", deletion.random, "dashed")],
-                       title="Deletion curve: p(target) as tokens are removed")
+                       title=f"Deletion curve: p({explained}) as tokens are removed",
+                       y_label=f"probability of {explained}")
     return FaithfulnessView(shown_score(comprehensiveness), shown_score(sufficiency),
                             shown_score(comprehensiveness, True), shown_score(sufficiency, True), verdict,
                             "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve,
@@ -338,7 +386,8 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
     if result.convergence_delta is None:
         return None, None
     relative = result.relative_delta or 0.0
-    delta = f"{result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = {result.target_logit_change:+.3g})"
+    delta = (f"Convergence delta {result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = "
+             f"{result.target_logit_change:+.3g})")
     if result.steps is not None:
         delta += f" after {result.steps} path steps"
     if result.adds_up(tolerance):
@@ -351,46 +400,88 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
                    "Raise --max-steps for trustworthy scores.")
 
 
+def _additivity(result: MethodResult, method: str, tolerance: float | None) -> tuple[str | None, str | None]:
+    """The fact that says whether a method's scores add up, and a warning when they do not: integrated
+    gradients' convergence delta, or the Shapley values' gap to f(x) − f(no words)."""
+    if not REGISTRY.get(method) or not REGISTRY[method].samples or result.convergence_delta is None:
+        return _delta(result, tolerance)
+    change = result.target_logit_change or 0.0
+    gap = (f"Additivity gap {result.convergence_delta:+.2g} (Σ word values − f(x) + f(no words), where "
+           f"f(x) − f(no words) = {change:+.3g} is the target logit's drop when every word is removed)")
+    if abs(result.convergence_delta) <= shapley_gap_allowed(change):
+        return gap, None
+    return gap, ("The Shapley values do not add up beyond fp32 rounding: the model gave different logits for "
+                 "the same text (dropout left on, or non-deterministic kernels); treat the scores with care.")
+
+
 def _column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
             class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
-            curve_fractions: list[float] | None, tolerance: float | None = None) -> ColumnView:
+            curve_fractions: list[float] | None, tolerance: float | None = None, shares: bool = False) -> ColumnView:
+    """One model's column; with `shares` its shades, lists and scale are signed shares of its own Σ|score|."""
     result = model.methods[method]
     values = unit_scores(sample, pieces, result.scores)
-    own_max = _scale_max(values)
+    shaded = unit_shares(sample, pieces, result.scores) if shares else values
+    number = signed_pct if shares else fmt
+    own_max = _scale_max(shaded)
     scale = own_max if scale_max is None else scale_max
-    delta, warning = _delta(result, tolerance)
+    delta, warning = _additivity(result, method, tolerance)
     shown = mark(model.predicted, sample.label)
+    target, predicted = class_names[model.target], class_names[model.predicted]
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
-        prediction=f"{class_names[model.predicted]} ({model.probabilities[model.predicted]:.2f})",
-        target=class_names[model.target], mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
-        tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens),
-        legend=_legend(f"{role_title(role)} scale", scale, kind) if scale_max is None else None,
+        prediction=prediction_text(model, class_names),
+        target=target,
+        explains_other="" if model.target == model.predicted else
+        f"Its shading explains {target}, not its own prediction {predicted}.",
+        colours=colour_meaning(kind != "unsigned", class_names, model.target),
+        mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
+        tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens, shaded if shares else None),
+        legend=_legend(f"{role_title(role)} scale", scale, kind, toward_words(class_names, model.target), number)
+        if scale_max is None else None,
         pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
-        top_for=_top(pieces, values, scale, +1, kind),
-        top_against=_top(pieces, values, scale, -1, kind) if kind != "unsigned" else [],
-        faithfulness=_faithfulness_view(result, curve_fractions, model.random_flips),
+        top_for=_top(pieces, shaded, scale, +1, kind, number),
+        top_against=_top(pieces, shaded, scale, -1, kind, number) if kind != "unsigned" else [],
+        faithfulness=_faithfulness_view(result, curve_fractions, target, model.random_flips),
     )
 
 
 def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> DifferenceView | None:
+    """Fine-tuned − base of the signed shares toward the common class, with each listed word's two shares."""
     diff = sample.difference
     if diff is None or method not in diff.difference:
         return None
     values = unit_scores(sample, pieces, diff.difference[method])
+    raw = diff.scores.get(method, {})
+    before, after = (unit_shares(sample, pieces, raw[role]) if role in raw else None for role in ("base", "finetuned"))
     scale = _scale_max(values)
     labels = ["[special]" if p.special else p.text for p in pieces]
     gained, lost = most_changed(labels, values, TOP_K, skip_labels={"[special]"})
+    against, toward = moved_words(is_signed(method), toward_words(class_names, diff.target))
 
     def top(items: list[tuple[int, float]]) -> list[TopToken]:
-        return [TopToken(pieces[i].text, _position(pieces[i]), f"{100 * v:+.1f} pp",
-                         css_class(level_of(v, scale), "difference")) for i, v in items]
+        return [TopToken(pieces[i].text, _position(pieces[i]), f"{100 * v:+.1f} pp".replace("-", "−"),
+                         css_class(level_of(v, scale), "difference"),
+                         f"{signed_pct(before[i])} → {signed_pct(after[i])}" if before and after else "")
+                for i, v in items]
 
     return DifferenceView(
         target=class_names[diff.target], reason=diff.reason,
         tokens=_token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens),
-        legend=_legend("Difference scale (share of each model's total |attribution|)", scale, "difference"),
-        gained=top(gained), lost=top(lost))
+        legend=_legend("Change of the share, pp", scale, "difference", (against, toward),
+                       lambda v: f"{100 * v:+.2g} pp".replace("-", "−")),
+        gained=top(gained), lost=top(lost), gained_heading=toward.capitalize(), lost_heading=against.capitalize(),
+        colours=f"Teal: {toward} after fine-tuning; brown: {against}.")
+
+
+def changed_line(view: DifferenceView | None, method: str) -> str:
+    """The difference view's lists as one line of Markdown, each word with both models' shares."""
+    if view is None:
+        return ""
+    groups = [f"{heading}: " + (", ".join(f"*{escape_inline(t.token)}* {t.score} ({t.shares})" for t in items)
+                                or "no word")
+              for heading, items in ((view.gained_heading, view.gained), (view.lost_heading, view.lost))]
+    return (f"Fine-tuned − base ({method_title(method).lower()}, shares toward {escape_inline(view.target)}): "
+            + "; ".join(groups) + ".")
 
 
 def _method_block(number: int, position: int, sample: SampleResult, method: str, report: Report, scale: str,
@@ -399,27 +490,44 @@ def _method_block(number: int, position: int, sample: SampleResult, method: str,
     names = report.meta.class_names
     signed = is_signed(method)
     kind = "signed" if signed else "unsigned"
-    shared = max((_scale_max(unit_scores(sample, pieces, m.methods[method].scores)) for m in sample.models.values()),
+    shares = scale == "share"
+    of = unit_shares if shares else unit_scores
+    shared = max((_scale_max(of(sample, pieces, m.methods[method].scores)) for m in sample.models.values()),
                  default=0.0)
     curve_fractions = report.meta.faithfulness.curve_fractions if report.meta.faithfulness else None
-    columns = [_column(role, sample, model, method, pieces, names, infos[role], shared if scale == "shared" else None,
-                       kind, curve_fractions, report.meta.tolerance) for role, model in sample.models.items()]
+    columns = [_column(role, sample, model, method, pieces, names, infos[role],
+                       None if scale == "per-column" else shared, kind, curve_fractions, report.meta.tolerance, shares)
+               for role, model in sample.models.items()]
     faith = [f"{c.title.lower()} {c.faithfulness.verdict}" for c in columns if c.faithfulness]
+    targets = {model.target for model in sample.models.values()}
+    explained = "; ".join(f"{c.title.lower()} explains {c.target}" for c in columns)
+    if len(targets) == 1:
+        words = toward_words(names, next(iter(targets)))
+        caption = "Shared scale, share of each model's |attribution|" if shares else "Shared scale, raw scores"
+    else:
+        words = ("against", "for")
+        caption = f"Shared scale (for or against each column's class: {explained})"
     return MethodBlock(
         method=method, title=method_title(method), anchor=f"sample-{number}-{method}", open=position == 0,
-        signed=signed, legend=_legend("Shared scale", shared, kind) if scale == "shared" else None,
+        signed=signed,
+        legend=_legend(caption, shared, kind, words, signed_pct if shares else fmt) if scale != "per-column" else None,
+        targets_differ="" if len(targets) == 1 else
+        f"The columns explain different classes ({explained}): the same colour means a different thing in each.",
         columns=columns, difference=_difference(sample, method, pieces, names),
         summary=method_title(method) + (f" — faithfulness: {'; '.join(faith)}" if faith else ""),
     )
 
 
-def _chart(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> BarChart:
-    """The strongest words for and against each model's target, side by side, from the main method."""
+def _chart(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str], shares: bool) -> BarChart:
+    """The strongest words for and against each model's explained class, one panel per model, from
+    the main method; in % of each model's Σ|attribution| with `shares`, else raw scores."""
     specials = {i for i, piece in enumerate(pieces) if piece.special}
     labels = _occurrence_labels(pieces)
     panels = []
     for role, model in sample.models.items():
-        values = unit_scores(sample, pieces, model.methods[method].scores)
+        scores = model.methods[method].scores
+        values = [100 * v for v in unit_shares(sample, pieces, scores)] if shares else \
+            unit_scores(sample, pieces, scores)
         if is_signed(method):
             top, bottom = strongest(values, CHART_WORDS, skip=specials)
             bars = [(labels[i], v) for i, v in top] + [(labels[i], v) for i, v in reversed(bottom)]
@@ -427,7 +535,12 @@ def _chart(sample: SampleResult, method: str, pieces: list[Unit], class_names: l
             top, _ = strongest([abs(v) for v in values], CHART_WORDS, skip=specials)
             bars = [(labels[i], v) for i, v in top]
         panels.append((f"{role_title(role)} → {class_names[model.target]}", bars))
-    return bar_chart(panels, title=f"Strongest words ({method_title(method).lower()})")
+    targets = {model.target for model in sample.models.values()}
+    against, toward = toward_words(class_names, next(iter(targets))) if len(targets) == 1 else \
+        ("against its class", "toward its class")
+    return bar_chart(panels, title=f"Strongest words ({method_title(method).lower()})",
+                     x_label=SHARE_AXIS if shares else SCORE_AXIS, signed=is_signed(method),
+                     for_text=toward if is_signed(method) else "larger = more weight", against_text=against)
 
 
 def _occurrence_labels(pieces: list[Unit]) -> list[str]:
@@ -459,20 +572,66 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     return views
 
 
-def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str) -> SampleView:
+def text_numbers(samples: list[SampleResult]) -> list[int]:
+    """Each sample's text, counted from 1: a multi-label report explains one text in several samples in a row."""
+    numbers: list[int] = []
+    for i, sample in enumerate(samples):
+        same = i and (sample.index, sample.text, sample.text_pair) == \
+            (samples[i - 1].index, samples[i - 1].text, samples[i - 1].text_pair)
+        numbers.append(numbers[-1] if same else (numbers[-1] if numbers else 0) + 1)
+    return numbers
+
+
+def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str,
+                 text_number: int) -> SampleView:
     names = report.meta.class_names
     pieces = units(sample, granularity)
     methods = report.meta.methods
-    where = f"row {sample.index}" if sample.index is not None else f"text {number}"
+    where = f"row {sample.index}" if sample.index is not None else f"text {text_number}"
+    if report.meta.multi_label:
+        where += f", explaining {names[next(iter(sample.models.values())).target]}"
+    blocks = [_method_block(number, k, sample, m, report, scale, pieces) for k, m in enumerate(methods)]
     return SampleView(
         anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
         sentence=verdict_parts(sample, names, methods[0]),
+        changed=changed_line(blocks[0].difference, methods[0]) if blocks else "",
         text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
-        outcome=outcome(sample), truncated=sample.truncated, empty=not sample.text.strip(),
-        chart=_chart(sample, methods[0], pieces, names),
-        methods=[_method_block(number, k, sample, m, report, scale, pieces) for k, m in enumerate(methods)],
+        outcome=outcome(sample), truncated=sample.truncated,
+        empty=not (sample.text + (sample.text_pair or "")).strip(),
+        chart=_chart(sample, methods[0], pieces, names, scale == "share"),
+        methods=blocks,
         agreement=_agreement(sample, methods),
+        segments=segments(sample, report.meta.segment_names),
+        truncation=truncation_note(sample, report.meta.segment_names),
     )
+
+
+def segments(sample: SampleResult, names: list[str] | None) -> list[tuple[str, str]]:
+    """A sentence pair's two texts with their names, first above second; [] for a single text."""
+    if sample.text_pair is None:
+        return []
+    first, second = names or ("Text A", "Text B")
+    return [(first, sample.text), (second, sample.text_pair)]
+
+
+def truncation_note(sample: SampleResult, names: list[str] | None) -> str:
+    """What the truncated badge says: which text of a pair was cut, or that only the first tokens were seen."""
+    if not sample.truncated:
+        return ""
+    if sample.text_pair is None or not sample.truncated_segments:
+        return "truncated: only the first tokens were seen by the models"
+    cut = " and ".join((names or ("Text A", "Text B"))[s].lower() for s in sample.truncated_segments)
+    return f"truncated: the {cut} lost {'their' if len(sample.truncated_segments) > 1 else 'its'} last tokens"
+
+
+def prediction_text(model: ModelAttribution, names: list[str]) -> str:
+    """"positive (0.93)"; a multi-label model: every label it predicts, or "none above 0.5" and its top one."""
+    top = f"{names[model.predicted]} ({model.probabilities[model.predicted]:.2f})"
+    if model.chosen is None:
+        return top
+    if not model.chosen:
+        return f"no label above 0.5 (most probable {top})"
+    return ", ".join(f"{names[c]} ({model.probabilities[c]:.2f})" for c in model.chosen)
 
 
 # --- the report around the samples --------------------------------------------------------------------
@@ -480,10 +639,16 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
 
 def _summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str) -> SummaryRow:
     flags = []
+    explained = next(iter(sample.models.values()))
+    if explained.chosen is not None:  # multi-label: one row per explained label
+        flags.append(f"explains {names[explained.target]}")
     if sample.truncated:
         flags.append("truncated")
-    if any(c.delta_warning for block in view.methods for c in block.columns):
+    warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
+    if any(not REGISTRY.get(m) or not REGISTRY[m].samples for m in warned):
         flags.append("IG delta high")
+    if any(REGISTRY.get(m) and REGISTRY[m].samples for m in warned):
+        flags.append("Shapley gap high")
     measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
                 if m.methods[method].faithfulness is not None]
     comprehensiveness = []
@@ -493,11 +658,28 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
     flips = [flip_text(m.methods[method], m.random_flips) for m in sample.models.values()]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
-        cells=[f"{names[m.predicted]} {m.probabilities[m.predicted]:.2f} {mark(m.predicted, sample.label)}".strip()
-               for m in sample.models.values()],
+        cells=[_summary_cell(m, names, sample.label) for m in sample.models.values()],
         comprehensiveness=comprehensiveness, flips=flips if any(flips) else [], outcome=view.outcome,
         flags=", ".join(flags),
     )
+
+
+def target_line(meta: ReportMeta) -> str:
+    """--target as run, with what the texts and labels are when they are not one text and one class."""
+    parts = [TARGET_TEXT.get(meta.target, f"class {meta.target}")]
+    if meta.multi_label:
+        parts.append("multi-label: a sigmoid per label, every label above 0.5 predicted, one sample per explained "
+                     "label")
+    if meta.segment_names:
+        parts.append(f"sentence pairs: {' + '.join(meta.segment_names)}")
+    return "; ".join(parts)
+
+
+def _summary_cell(model: ModelAttribution, names: list[str], label: int | None) -> str:
+    """"positive 0.93 ✓"; a multi-label model's every predicted label."""
+    shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
+        else prediction_text(model, names)
+    return f"{shown} {mark(model.predicted, label)}".strip()
 
 
 def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]]:
@@ -539,7 +721,15 @@ def report_is_normalised(report: Report) -> bool:
                            if (f := r.faithfulness) is not None])
 
 
-def explanation(methods: list[str]) -> str:
+TARGET_TEXT = {
+    "common": "common: both models explain one class per text (the true label when known, else the fine-tuned "
+              "model's prediction)",
+    "predicted": "predicted: each model explains its own prediction (the columns may explain different classes)",
+    "label": "label: both models explain the true label",
+}
+
+
+def explanation(methods: list[str], target: str = "common") -> str:
     main = methods[0]
     if not is_signed(main):
         what = {"gradient": "how strongly the target logit reacts to a change of the token's embedding "
@@ -549,26 +739,37 @@ def explanation(methods: list[str]) -> str:
                 "attention-gradient": "the token's gradient-weighted attention relevance for the target class"}
         return (f"Shade = {what.get(main, main)}. It says how much the token matters, not in which direction.")
     what = {"integrated-gradients": "its integrated-gradients attribution",
-            "gradient-x-input": "gradient × input"}.get(main, main)
-    return (f"Shade = {what}: blue words pushed the model towards the target class, red ones away from "
-            "it. The target is the class each model predicted unless the header says otherwise.")
+            "gradient-x-input": "gradient × input",
+            "occlusion": "how much the target logit drops when the word alone is removed (occlusion)",
+            "shapley-sampling": "the word's Shapley value: its mean effect on the target logit over random "
+                                "orders of adding the words"}.get(main, main)
+    which = {"common": "Both columns explain the same class: the true label when known, else the fine-tuned "
+                       "model's prediction.",
+             "predicted": "Each column explains its own model's prediction, so the two may explain different "
+                          "classes (each column says which)."}.get(target, "Both columns explain the class the "
+                                                                          "header names.")
+    return (f"Shade = {what}: blue words pushed the model toward the explained class, red ones away from "
+            f"it. {which}")
 
 
-def build_view(report: Report, scale: str = "shared", granularity: str = "word") -> ReportView:
+def build_view(report: Report, scale: str = "share", granularity: str = "word") -> ReportView:
     """Everything the template needs, computed once."""
     meta = report.meta
     exact = all(s.words_exact for s in report.samples)
-    samples = [_sample_view(n, s, report, scale, granularity) for n, s in enumerate(report.samples, start=1)]
+    samples = [_sample_view(n, s, report, scale, granularity, t)
+               for n, (s, t) in enumerate(zip(report.samples, text_numbers(report.samples)), start=1)]
     method_text = ", ".join(method_title(m) for m in meta.methods)
     if meta.tolerance is not None:
         taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
                  for method in meta.methods if m.methods[method].steps is not None]
         span = f"{min(taken)}–{max(taken)}" if taken and min(taken) != max(taken) else f"{taken[0]}" if taken else "no"
-        method_text += (f"; integrated gradients with {span} steps per sample ({meta.quadrature}, nested), "
-                        f"each refined until its convergence delta is within {100 * meta.tolerance:g}% of "
-                        f"F(x)−F(x′), at most {meta.max_steps}")
+        method_text += "; integrated gradients with " + auto_steps(meta.quadrature, meta.tolerance, meta.max_steps,
+                                                                   span)
     elif meta.steps is not None:
         method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
+    if meta.shapley_samples is not None:
+        method_text += (f"; Shapley values from {meta.shapley_samples} random orders of the words per sample "
+                        "(Captum's ShapleyValueSampling)")
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"
@@ -602,8 +803,8 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         "Words were reconstructed from '##' continuations (the data has no tokenizer offsets)."]
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
-        lede=explanation(meta.methods),
-        header=[("Methods", method_text), ("Target", meta.target), ("Data", data),
+        lede=explanation(meta.methods, meta.target),
+        header=[("Methods", method_text), ("Target", target_line(meta)), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 ("Created", meta.created),
                 ("Versions", versions_line(meta.versions))],
@@ -611,16 +812,18 @@ def build_view(report: Report, scale: str = "shared", granularity: str = "word")
         roles=roles,
         summary=summary,
         samples=samples, shades=all_shades(), generator=generator(meta.versions), unit_name=granularity,
-        scale_note=("One colour scale per sample and method, shared by both model columns, so shades compare "
-                    "across models." if scale == "shared" else
-                    "Each column has its own colour scale: compare shades within a column, not across."),
+        scale_note={"share": "Shades are each model's signed share of its own total |attribution| (%), on one "
+                             "scale per sample and method for both columns, so a model with smaller scores does not "
+                             "look blank.",
+                    "shared": "Shades are raw scores on one colour scale per sample and method, shared by both "
+                              "model columns: a model with smaller scores looks paler."}.get(
+            scale, "Each column has its own colour scale of raw scores: compare shades within a column, not "
+                   "across."),
         faithfulness=meta.faithfulness is not None, normalised=report_is_normalised(report),
         flips=any(row.flips for row in summary), faithfulness_rows=rows, faithfulness_verdicts=verdicts,
         faithfulness_note=faithfulness_note,
-        difference_note=("Difference = fine-tuned − base for one common class (the true label when known, else the "
-                         "fine-tuned model's prediction), each model's scores first divided by its total |score| "
-                         "so that scores are shares of that model's influence and logit scales cannot dominate. "
-                         "Shown in percentage points (pp) of that share."),
+        difference_note=(f"{SHARES} {DIFFERENCE} The difference view explains one common class for both models "
+                         "(the true label when known, else the fine-tuned model's prediction)."),
         notes=notes,
     )
 

@@ -54,7 +54,8 @@ def model_settings(models: dict[str, LoadedModel], max_length: int) -> dict[str,
 
 def dataset_settings(rows: Rows) -> dict[str, Any]:
     """Which dataset, columns and classes the rows come from; a different row count means another dataset."""
-    return {"dataset": local_or_name(rows.name), "split": rows.split, "text_column": rows.text_column,
+    pair = {} if rows.pair_column is None else {"text_pair_column": rows.pair_column}  # older scans: single texts
+    return {"dataset": local_or_name(rows.name), "split": rows.split, "text_column": rows.text_column, **pair,
             "label_column": rows.label_column, "label_names": rows.class_names, "dataset_rows": len(rows)}
 
 
@@ -119,7 +120,8 @@ def _prepare(models: dict[str, LoadedModel], rows: Rows, indices: list[int], max
     for role, model in models.items():
         twin = next((r for r in encoded if same_inputs(models[r], model)), None)
         encoded[role] = encoded[twin] if twin else encode(model.tokenizer, texts, max_length,
-                                                          model.info.pads_to_max_length, indices)
+                                                          model.info.pads_to_max_length, indices,
+                                                          pairs=rows.pairs(indices))
     order = length_order(encoded) if sort_by_length else list(range(len(indices)))
     return _Window(indices, labels, encoded, order)
 

@@ -1,0 +1,86 @@
+"""Occlusion and Shapley value sampling through everything a method goes through: `reportgen report`
+(faithfulness, agreement table, difference view, the additivity gap in the JSON and the HTML) and
+`reportgen corpus --method` (stored word scores equal the words' values, the gap stored per row)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from reportgen.attribution import MethodOptions
+from reportgen.choices import shapley_gap_allowed
+from reportgen.corpus.run import CorpusOptions
+from reportgen.loading.data import open_dataset
+from reportgen.loading.device import resolve_device
+from reportgen.loading.inputs import encode
+from reportgen.loading.models import load_model
+from reportgen.results import Report
+from reportgen.words import word_scores
+from tests.test_cli_report import files, invoke, report_args  # noqa: F401 (fixture)
+from tests.test_corpus import MAX_LENGTH as CORPUS_LENGTH
+from tests.test_corpus import corpus_args, dataset  # noqa: F401 (fixture)
+
+METHODS = "shapley-sampling,occlusion,gradient"
+
+
+def test_report_with_word_removal_methods(checkpoints, encoder_dir, files, tmp_path):
+    html_path, json_path = tmp_path / "report.html", tmp_path / "report.json"
+    result = invoke(report_args(checkpoints, encoder_dir, files, html_path,
+                                {"--json": str(json_path), "--method": METHODS, "--shapley-samples": "2",
+                                 "--steps": None}))
+    assert result.exit_code == 0, result.output
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    report = Report.from_dict(data)
+    assert report.meta.shapley_samples == 2 and report.meta.steps is None
+    html = html_path.read_text(encoding="utf-8")
+    for sample in report.samples:
+        for model in sample.models.values():
+            shapley, occlusion = model.methods["shapley-sampling"], model.methods["occlusion"]
+            assert occlusion.convergence_delta is None and occlusion.faithfulness is not None
+            assert shapley.faithfulness is not None and shapley.convergence_delta is not None
+            total = math.fsum(shapley.scores)
+            assert abs(total - shapley.target_logit_change) <= shapley_gap_allowed(shapley.target_logit_change)
+            for method in ("shapley-sampling", "occlusion"):  # [CLS] and [SEP] are never removed
+                scores = model.methods[method].scores
+                assert scores[0] == 0.0 and scores[-1] == 0.0
+                words = [w for w in sample.words if w.start is not None]
+                assert sum(v != 0 for v in word_scores(words, scores)) > 0
+            assert f"Additivity gap {shapley.convergence_delta:+.2g} (Σ word values" in html
+        assert set(sample.difference.difference) == {"shapley-sampling", "occlusion", "gradient"}
+    assert "Shapley values from 2 random orders of the words per sample" in html
+    assert "Occlusion (leave one word out)" in html and "Spearman" in html  # the agreement table
+
+
+def test_corpus_with_shapley_sampling_stores_word_values_and_gaps(checkpoints, encoder_dir, dataset, tmp_path):
+    output = tmp_path / "shapley.html"
+    result = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "shapley-sampling",
+                                "--shapley-samples", "2", "--limit", "4"))
+    assert result.exit_code == 0, result.output
+    stored = pq.read_table(tmp_path / "shapley-scores" / "rows.parquet").to_pylist()
+    rows = open_dataset(str(dataset), None)
+    for role in ("base", "finetuned"):
+        model = load_model(str(checkpoints[role]), role=role, encoder=str(encoder_dir), pooling="mean-all",
+                           device=resolve_device("cpu"))
+        inputs = encode(model.tokenizer, rows.texts(list(range(4))), CORPUS_LENGTH, model.info.pads_to_max_length)
+        options = CorpusOptions(method="shapley-sampling", shapley_samples=2, max_length=CORPUS_LENGTH)
+        direct = options.attributor(4).attribute(model, inputs, torch.tensor([r["target"] for r in stored]))
+        for i, row in enumerate(stored):
+            assert row[f"{role}_steps"] is None
+            assert row[f"{role}_delta"] == pytest.approx(float(direct.convergence_delta[i]), abs=1e-5)
+            assert abs(row[f"{role}_delta"]) <= shapley_gap_allowed(row[f"{role}_logit_change"])
+            assert math.fsum(row[f"{role}_scores"]) == pytest.approx(row[f"{role}_logit_change"], abs=1e-4)
+    data = json.loads(output.with_suffix(".json").read_text())
+    assert data["meta"]["path"] == {"shapley_samples": 2}
+    assert "2 random orders of the words per row" in output.read_text()
+    refused = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "shapley-sampling",
+                                 "--shapley-samples", "3", "--limit", "4"))
+    assert refused.exit_code == 1 and "shapley_samples: 2 in the file, 3 now" in refused.output
+
+
+def test_shapley_samples_are_checked_before_any_model_loads():
+    with pytest.raises(Exception, match="--shapley-samples must be a whole number of at least 1"):
+        MethodOptions(shapley_samples=0).check_method_options()
