@@ -175,7 +175,8 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             steps: int | str = choices.AUTO_STEPS, tolerance: float = choices.DEFAULT_TOLERANCE,
             max_steps: int = choices.DEFAULT_MAX_STEPS, quadrature: str | None = None,
             shapley_samples: int = choices.DEFAULT_SHAPLEY_SAMPLES,
-            target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, include_paths: bool = False,
+            target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, naopc: bool = True,
+            include_paths: bool = False,
             scale: str = choices.DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
             tokenizer: object | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
@@ -204,7 +205,8 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                               quadrature=quadrature, shapley_samples=shapley_samples, target=target,
                               max_length=max_length,
                               batch_size=None if batch_size == "auto" else batch_size, precision=precision,
-                              faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
+                              faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
+                              progress=not quiet),
                ViewOptions(scale=scale, granularity=granularity))
 
 

@@ -326,8 +326,13 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
               help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how much "
                    "p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and sufficiency "
-                   "(how much it drops when only they are kept), beside the same numbers for random orders. "
+                   "(how much it drops when only they are kept), beside the same numbers for random orders; "
+                   "and the flip test (the fewest top-ranked words whose removal changes each model's class). "
                    "Forward passes only.")
+@click.option("--naopc/--no-naopc", default=True, show_default=True,
+              help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
+                   "(NAOPC, Edin et al. 2024), so the two models' numbers compare: about 2 × tokens + 208 "
+                   "forward rows per text and model (exact search up to 8 tokens). Needs --faithfulness.")
 @click.option("--include-paths", is_flag=True,
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
                    "so the file is safe to share).")
@@ -336,8 +341,8 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
-           order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, include_paths,
-           scale, granularity, output, json_path, markdown_path, quiet):
+           order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, naopc,
+           include_paths, scale, granularity, output, json_path, markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -365,7 +370,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
                        tolerance=tolerance, max_steps=max_steps, shapley_samples=shapley_samples, target=target,
                        max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
-                       faithfulness=faithfulness, include_paths=include_paths, progress=not quiet),
+                       faithfulness=faithfulness, naopc=naopc, include_paths=include_paths, progress=not quiet),
         ViewOptions(scale=scale, granularity=granularity),
         output=output, json_path=json_path, markdown_path=markdown_path,
     )

@@ -25,10 +25,12 @@ from reportgen.faithfulness import (
     KS,
     FaithfulnessSettings,
     RandomReference,
+    flip,
     forward_rows,
     measure_faithfulness,
     random_reference,
 )
+from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_class_counts, check_labels, multi_label
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -36,14 +38,18 @@ from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
 from reportgen.rendering.reading import describe
 from reportgen.results import (
+    AopcBounds,
     Difference,
     FaithfulnessMeta,
+    Flip,
     MethodResult,
     ModelAttribution,
     ModelInfo,
+    RandomFlips,
     Report,
     ReportMeta,
     SampleResult,
+    Word,
     stored,
 )
 from reportgen.words import group_words
@@ -65,8 +71,9 @@ class ExplainOptions(MethodOptions):
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
     precision: str = "fp32"
-    faithfulness: bool = True
+    faithfulness: bool = True  # also the flip test
     random_orders: int = 3
+    naopc: bool = True  # normalised AOPC: the bounds cost 2n + 208 forward rows per text and model (beam)
     include_paths: bool = False  # False: model, encoder and dataset by name only (safe to share)
     progress: bool = True
 
@@ -189,6 +196,8 @@ class _Run:
     results: dict[str, list[MethodResult]] = field(default_factory=dict)
     common_scores: dict[str, list[list[float]]] = field(default_factory=dict)
     chance: RandomReference | None = None  # the random orders' rows, shared by every method
+    random_flips: list[RandomFlips | None] = field(default_factory=list)
+    bounds: list[dict[str, AopcBounds]] = field(default_factory=list)
     attributors: dict[str, Attributor] = field(default_factory=dict)  # by method, built once per model
     chosen: torch.Tensor | None = None  # multi-label: (rows, labels) bool, every label the model predicts
 
@@ -233,16 +242,78 @@ class _Explainer:
             faithfulness=faithfulness[i], steps=None if result.steps is None else int(result.steps[i]),
         ) for i in range(len(run.inputs))]
 
-    def towards_common(self, run: _Run, method: str) -> list[list[float]]:
-        """Scores for the common class: the main ones where it is the target, else one more attribution."""
-        scores = [r.scores for r in run.results[method]]
-        others = [i for i in range(len(run.inputs)) if int(run.common[i]) != int(run.targets[i])]
-        if others and REGISTRY[method].class_specific:
+    def towards(self, run: _Run, method: str, classes: torch.Tensor) -> list[list[float]]:
+        """Scores for `classes` (one per text): the report's own where they explain that class (its
+        target, or the common class once computed), else one more attribution of those texts."""
+        known = [(run.targets, [r.scores for r in run.results[method]])]
+        if method in run.common_scores:
+            known.append((run.common, run.common_scores[method]))
+        scores: list[list[float]] = []
+        others = []
+        for i in range(len(run.inputs)):
+            found = next((s[i] for chosen, s in known if int(chosen[i]) == int(classes[i])), None)
+            if found is None:
+                others.append(i)
+            scores.append(found if found is not None else known[0][1][i])
+        if others and REGISTRY[method].class_specific:  # unspecific scores serve every class
             subset = run.inputs.select(others)
-            extra = self.attributor(run, method).attribute(run.model, subset, run.common[others]).scores.cpu()
+            extra = self.attributor(run, method).attribute(run.model, subset, classes[others]).scores.cpu()
             for row, i in enumerate(others):
                 scores[i] = stored(extra[row, : len(scores[i])].tolist())
         return scores
+
+    def flip_settings(self, run: _Run) -> flip.FlipSettings:
+        return flip.FlipSettings(batch_size=run.batch_size, precision=self.options.precision,
+                            on_progress=self.bar.update, on_planned=self.planned)
+
+    def flips(self, run: _Run, words: list[list[Word]]) -> None:
+        """The flip test of every method's ranking (evidence for the predicted class) and of the
+        seeded random word orders, into each `MethodResult.flip` and `run.random_flips`."""
+        texts = range(len(run.inputs))
+        candidates = [flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts]
+        lengths = run.inputs.lengths()
+        rankings = []
+        for method in self.options.methods:
+            scores = self.towards(run, method, run.predicted)
+            rankings += [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
+        rankings += [flip.random_word_ranking(run.inputs.input_ids[i], lengths[i], candidates[i], 0, order)
+                     for order in range(self.options.random_orders) for i in texts]
+        rows = [i for _ in range(len(self.options.methods) + self.options.random_orders) for i in texts]
+        found = flip.flip_counts(run.model, run.inputs, words, rankings, rows, [flip.ANY_OTHER] * len(rows),
+                            self.flip_settings(run))
+        for m, method in enumerate(self.options.methods):
+            for i in texts:
+                run.results[method][i].flip = found[m * len(texts) + i]
+        randoms = found[len(self.options.methods) * len(texts):]
+        run.random_flips = [RandomFlips([randoms[r * len(texts) + i].k for r in range(self.options.random_orders)],
+                                        randoms[i].searched) for i in texts]
+
+    def normalise(self, run: _Run) -> None:
+        """NAOPC: each text's AOPC bounds for this model, and every method's normalised scores."""
+        settings = BoundSettings(ks=KS, batch_size=run.batch_size, precision=self.options.precision,
+                                 on_progress=self.bar.update, on_planned=self.planned)
+        bounds = aopc_bounds(run.model, run.inputs, run.targets, settings)
+        run.bounds = [normalise_scores(b, [run.results[m][i].faithfulness for m in self.options.methods])
+                      for i, b in enumerate(bounds)]
+
+    def agreement_flips(self, runs: dict[str, _Run], words: list[list[Word]]) -> list[dict[str, Flip]]:
+        """Where base and fine-tuned disagree: the fewest words, by the other model's main-method
+        evidence for this model's class, whose removal makes this model agree with the other."""
+        method = self.options.methods[0]
+        flips: list[dict[str, Flip]] = [{} for _ in range(len(words))]
+        for role, other in (("base", "finetuned"), ("finetuned", "base")):
+            run, ranker = runs[role], runs[other]
+            texts = [i for i in range(len(words)) if int(run.predicted[i]) != int(ranker.predicted[i])]
+            if not texts:
+                continue
+            scores = self.towards(ranker, method, run.predicted)
+            candidates = {i: flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts}
+            rankings = [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
+            found = flip.flip_counts(run.model, run.inputs, words, rankings, texts,
+                                [int(ranker.predicted[i]) for i in texts], self.flip_settings(run))
+            for i, found_flip in zip(texts, found):
+                flips[i][role] = found_flip
+        return flips
 
     def planned_rows(self, runs: dict[str, _Run]) -> int:
         """Every pass the report needs: each method's own, the faithfulness measures' and the
@@ -286,9 +357,24 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
                 bar.set_postfix_str(f"{role}, {method}")
                 run.results[method] = explainer.method_results(run, method)
             for method in options.methods:
-                run.common_scores[method] = explainer.towards_common(run, method)
-    samples = [_sample(i, texts, tokens[first_role][i], encoded[first_role], runs, options.methods)
-               for i in range(len(texts.texts))]
+                run.common_scores[method] = explainer.towards(run, method, run.common)
+        first = encoded[first_role]
+        words = [group_words(first.word_ids[i], first.offsets[i], text, tokens[first_role][i],
+                             exact=first.words_exact, sequence_ids=first.sequence_ids[i],
+                             text_pair=None if texts.pairs is None else texts.pairs[i])
+                 for i, text in enumerate(texts.texts)]
+        agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
+        if options.faithfulness:
+            for role, run in runs.items():
+                bar.set_postfix_str(f"{role}, flip test" + (", normalised AOPC" if options.naopc else ""))
+                if not several:  # a multi-label verdict is a set of labels, not one class a removal can flip
+                    explainer.flips(run, words)
+                if options.naopc:
+                    explainer.normalise(run)
+            if {"base", "finetuned"} <= set(runs) and not several:
+                agreement = explainer.agreement_flips(runs, words)
+    samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,
+                       agreement[i]) for i in range(len(texts.texts))]
     for sample in samples:
         sample.sentence = describe(sample, class_names, options.methods[0])
     return Report(meta=replace(_meta(models, texts, options, class_names), multi_label=several), samples=samples)
@@ -340,11 +426,13 @@ def _common(i: int, label: int | None, runs: dict[str, _Run]) -> tuple[int, str]
     return common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
 
 
-def _sample(i: int, texts: Texts, tokens: list[str], encoded: EncodedTexts, runs: dict[str, _Run],
-            methods: tuple[str, ...]) -> SampleResult:
+def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded: EncodedTexts,
+            runs: dict[str, _Run], methods: tuple[str, ...], agreement: dict[str, Flip]) -> SampleResult:
     models = {role: ModelAttribution(probabilities=run.probabilities[i].tolist(), predicted=int(run.predicted[i]),
                                      target=int(run.targets[i]),
                                      methods={m: run.results[m][i] for m in methods},
+                                     random_flips=run.random_flips[i] if run.random_flips else None,
+                                     aopc_bounds=run.bounds[i] if run.bounds else {},
                                      chosen=None if run.chosen is None else run.chosen[i].nonzero().flatten().tolist())
               for role, run in runs.items()}
     common, reason = _common(i, texts.labels[i], runs)
@@ -352,8 +440,6 @@ def _sample(i: int, texts: Texts, tokens: list[str], encoded: EncodedTexts, runs
     diff = {m: stored(difference(raw[m]["base"], raw[m]["finetuned"])) for m in methods} \
         if {"base", "finetuned"} <= set(runs) else {}
     pair = None if texts.pairs is None else texts.pairs[i]
-    words = group_words(encoded.word_ids[i], encoded.offsets[i], texts.texts[i], tokens, exact=encoded.words_exact,
-                        sequence_ids=encoded.sequence_ids[i], text_pair=pair)
     return SampleResult(
         index=texts.indices[i], label=texts.labels[i], text=texts.texts[i], tokens=tokens,
         truncated=encoded.truncated[i], models=models, text_pair=pair, truncated_segments=encoded.cut_segments[i],
@@ -361,6 +447,7 @@ def _sample(i: int, texts: Texts, tokens: list[str], encoded: EncodedTexts, runs
         words_exact=encoded.words_exact,
         difference=Difference(target=common, reason=reason, normalisation="l1", scores=raw, difference=diff)
         if diff else None,
+        agreement_flips=agreement,
     )
 
 

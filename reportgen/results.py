@@ -3,8 +3,10 @@
 Nothing here computes attributions or formats HTML; it only holds numbers and says how they
 turn into JSON and back, so that the outputs can never disagree. Schema 2 holds several methods
 per model, faithfulness metrics, words and the difference between the models; schema 3 holds the
-faithfulness metrics as a mapping of named measures. Older files are upgraded on reading
-(`upgrade_v1`: one method, wordpieces only; `upgrade_v2`: flat faithfulness fields).
+faithfulness metrics as a mapping of named measures; schema 4 adds the flip test (`Flip`) and the
+normalised AOPC (`Score.normalised`, `AopcBounds`). Older files are upgraded on reading
+(`upgrade_v1`: one method, wordpieces only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`:
+no flip data and no normalised values, which the report then leaves out).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.validation import check_report_data
 
-SCHEMA_VERSION = 3
-READABLE_SCHEMAS = (1, 2, 3)
+SCHEMA_VERSION = 4
+READABLE_SCHEMAS = (1, 2, 3, 4)
 CORPUS_AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
 """The "format" of a `reportgen corpus` NAME.json: not a report's data, so `reportgen render` names it."""
 
@@ -55,6 +57,58 @@ class Score:
     random: float  # the same for random rankings (chance level)
     by_k: list[float]  # one per FaithfulnessMeta.ks
     random_by_k: list[float]
+    # NAOPC (Edin et al. 2024): (value − lower) / (upper − lower) with the model's `AopcBounds` for this
+    # sample; None where the bounds coincide (every ordering scores alike) or were not computed.
+    normalised: float | None = None
+    random_normalised: float | None = None
+
+
+@dataclass
+class AopcBounds:
+    """The lowest and highest AOPC of one measure that any ordering of one text's tokens reaches for
+    one model (the best and worst orderings found: exact when `exact`, else a beam search's, widened
+    by every method's and random order's own AOPC, so they bound the true extremes from inside)."""
+
+    lower: float
+    upper: float
+    exact: bool
+    rows: int  # forward rows the search of both measures' bounds took for this text
+
+
+@dataclass
+class Flip:
+    """The flip test of one ranking: the fewest top-ranked words whose removal changes the verdict.
+
+    `k`: that count, or None when the verdict does not change within `searched` words (the cap).
+    `words`: indices into SampleResult.words in removal order (the first k, or all `searched` when
+    it does not flip), `texts` their spelling; the probabilities are the model's softmax before and
+    after removing them; `predicted_after` its class then.
+    """
+
+    k: int | None
+    searched: int
+    words: list[int]
+    texts: list[str]
+    probabilities_before: list[float]
+    probabilities_after: list[float]
+    predicted_after: int
+
+
+@dataclass
+class RandomFlips:
+    """The flip counts of the seeded random word orders (one per order; None: no flip within `searched`)."""
+
+    ks: list[int | None]
+    searched: int
+
+    @property
+    def median(self) -> int | None:
+        """The lower median (None sorts last): at least half the random orders flip within this many
+        words; None when fewer than half flip within `searched`."""
+        if not self.ks:
+            return None
+        ordered = sorted(self.ks, key=lambda k: (k is None, k or 0))
+        return ordered[(len(ordered) - 1) // 2]
 
 
 @dataclass
@@ -92,6 +146,7 @@ class MethodResult:
     target_logit_change: float | None = None
     faithfulness: Faithfulness | None = None
     steps: int | None = None  # integrated gradients only: gradient evaluations this sample took (they vary with auto)
+    flip: Flip | None = None  # the flip test of this method's ranking (evidence for the predicted class)
 
     @property
     def relative_delta(self) -> float | None:
@@ -117,6 +172,8 @@ class ModelAttribution:
     predicted: int
     target: int  # the class whose logit the scores explain
     methods: dict[str, MethodResult] = field(default_factory=dict)
+    random_flips: RandomFlips | None = None  # the flip test of the seeded random word orders
+    aopc_bounds: dict[str, AopcBounds] = field(default_factory=dict)  # by faithfulness score name
     chosen: list[int] | None = None  # a multi-label model: every label it predicts (probability above 0.5)
 
 
@@ -157,6 +214,10 @@ class SampleResult:
     words_exact: bool = True  # False: words are guessed from "##" (no tokenizer offsets, e.g. a schema-1 file)
     difference: Difference | None = None
     sentence: str = ""  # "Base predicted negative (0.98), led by …; fine-tuned …"
+    # Where the models disagree, by the role whose verdict changes: the fewest words, ranked by the
+    # *other* model's main-method evidence for the changing model's class, whose removal makes it
+    # agree with the other model.
+    agreement_flips: dict[str, Flip] = field(default_factory=dict)
     text_pair: str | None = None  # the second text of a sentence pair (tokens hold both, as the tokenizer paired them)
     truncated_segments: list[int] = field(default_factory=list)  # a pair: which texts were cut (0 first, 1 second)
 
@@ -225,6 +286,8 @@ class Report:
             data = upgrade_v1(data)
         if version in (1, 2):
             data = upgrade_v2(data)
+        if version in (1, 2, 3):
+            data = upgrade_v3(data)
         check_report_data(data)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
@@ -252,17 +315,26 @@ def _faithfulness_from_dict(data: dict[str, Any]) -> Faithfulness:
 
 
 def _method_from_dict(data: dict[str, Any]) -> MethodResult:
-    faithfulness = data.get("faithfulness")
-    return MethodResult(**{**data, "faithfulness": _faithfulness_from_dict(faithfulness) if faithfulness else None})
+    faithfulness, flip = data.get("faithfulness"), data.get("flip")
+    return MethodResult(**{**data, "faithfulness": _faithfulness_from_dict(faithfulness) if faithfulness else None,
+                           "flip": Flip(**flip) if flip else None})
+
+
+def _model_from_dict(data: dict[str, Any]) -> ModelAttribution:
+    random_flips = data.get("random_flips")
+    return ModelAttribution(**{**data, "methods": {name: _method_from_dict(r) for name, r in data["methods"].items()},
+                               "random_flips": RandomFlips(**random_flips) if random_flips else None,
+                               "aopc_bounds": {name: AopcBounds(**b)
+                                               for name, b in (data.get("aopc_bounds") or {}).items()}})
 
 
 def _sample_from_dict(data: dict[str, Any]) -> SampleResult:
-    models = {role: ModelAttribution(**{**m, "methods": {name: _method_from_dict(r)
-                                                        for name, r in m["methods"].items()}})
-              for role, m in data["models"].items()}
+    models = {role: _model_from_dict(m) for role, m in data["models"].items()}
     difference = Difference(**data["difference"]) if data.get("difference") else None
     words = [Word(**w) for w in data.get("words", [])]
-    return SampleResult(**{**data, "models": models, "words": words, "difference": difference})
+    flips = {role: Flip(**f) for role, f in (data.get("agreement_flips") or {}).items()}
+    return SampleResult(**{**data, "models": models, "words": words, "difference": difference,
+                           "agreement_flips": flips})
 
 
 def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +369,18 @@ def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
                        for name, result in model["methods"].items()}
             models[role] = {**model, "methods": methods}
         samples.append({**sample, "models": models})
+    return {"meta": {**data["meta"], "schema_version": 3}, "samples": samples}
+
+
+def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-3 report in schema-4 shape: no flip test and no normalised AOPC were computed, so
+    those fields stay empty (the report says so rather than guessing them)."""
+    samples = []
+    for sample in data["samples"]:
+        models = {role: {**model, "random_flips": None, "aopc_bounds": {},
+                         "methods": {name: {**result, "flip": None} for name, result in model["methods"].items()}}
+                  for role, model in sample["models"].items()}
+        samples.append({**sample, "models": models, "agreement_flips": {}})
     return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
 
 

@@ -96,7 +96,7 @@ def _shown(value: Any) -> str:
 
 
 def check_report_data(data: dict[str, Any]) -> None:
-    """Refuse report data (schema 2, as a dict) that would not render faithfully: a non-finite or
+    """Refuse report data (schema 4, as a dict) that would not render faithfully: a non-finite or
     non-numeric number, a probability outside [0, 1], a score list whose length differs from the
     tokens, a class index outside `meta.class_names`, a word outside its text or tokens, or a
     value of the wrong type. The ReportgenError names the sample (1-based, and its dataset row)
@@ -145,9 +145,12 @@ def _check_sample(place: _Place, sample: Any, methods: list[str], classes: int,
     for position, word in enumerate(place.items(sample.get("words", []), "words")):
         _check_word(place, word, f"words[{position}]", len(text), len(tokens))
     models = place.mapping(place.get(sample, "models", "models"), "models")
+    words = len(sample.get("words", []))
     for role in ROLES:
         _check_model(place, place.get(models, role, f"models.{role}"), f"models.{role}", methods, classes,
-                     len(tokens), faithfulness)
+                     len(tokens), faithfulness, words)
+    for role, flip in place.mapping(sample.get("agreement_flips") or {}, "agreement_flips").items():
+        _check_flip(place, flip, f"agreement_flips.{role}", classes, words)
     difference = sample.get("difference")
     if difference is not None:
         _check_difference(place, place.mapping(difference, "difference"), classes, len(tokens))
@@ -169,8 +172,28 @@ def _check_word(place: _Place, word: Any, field: str, characters: int, tokens: i
         raise place.fail(field, f"has no tokens (first_token {first}, last_token {last})")
 
 
+def _check_flip(place: _Place, flip: Any, field: str, classes: int, words: int) -> None:
+    """Schema 4: the flip test of one ranking (`results.Flip`)."""
+    if flip is None:
+        return
+    place.mapping(flip, field)
+    place.integer(place.get(flip, "k", f"{field}.k"), f"{field}.k", optional=True)
+    place.integer(place.get(flip, "searched", f"{field}.searched"), f"{field}.searched")
+    removed = place.items(place.get(flip, "words", f"{field}.words"), f"{field}.words")
+    for position, word in enumerate(removed):
+        place.integer(word, f"{field}.words[{position}]", words, what=f" (the sample has {words} words)")
+    for position, text in enumerate(place.items(place.get(flip, "texts", f"{field}.texts"), f"{field}.texts",
+                                                len(removed), f"{field}.words")):
+        place.string(text, f"{field}.texts[{position}]")
+    for key in ("probabilities_before", "probabilities_after"):
+        place.numbers(place.get(flip, key, f"{field}.{key}"), f"{field}.{key}", classes, "meta.class_names",
+                      low=0, high=1)
+    place.integer(place.get(flip, "predicted_after", f"{field}.predicted_after"), f"{field}.predicted_after",
+                  classes, what=f" ({classes} classes in meta.class_names)")
+
+
 def _check_model(place: _Place, model: Any, field: str, methods: list[str], classes: int, tokens: int,
-                 faithfulness: dict[str, Any] | None) -> None:
+                 faithfulness: dict[str, Any] | None, words: int = 0) -> None:
     place.mapping(model, field)
     place.numbers(place.get(model, "probabilities", f"{field}.probabilities"), f"{field}.probabilities", classes,
                   "meta.class_names", low=0, high=1)
@@ -188,10 +211,26 @@ def _check_model(place: _Place, model: Any, field: str, methods: list[str], clas
         place.integer(result.get("steps"), f"{name}.steps", optional=True)
         if result.get("faithfulness") is not None:
             _check_faithfulness(place, result["faithfulness"], f"{name}.faithfulness", faithfulness)
+        _check_flip(place, result.get("flip"), f"{name}.flip", classes, words)
+    chance = model.get("random_flips")
+    if chance is not None:
+        place.mapping(chance, f"{field}.random_flips")
+        for position, k in enumerate(place.items(place.get(chance, "ks", f"{field}.random_flips.ks"),
+                                                 f"{field}.random_flips.ks")):
+            place.integer(k, f"{field}.random_flips.ks[{position}]", optional=True)
+        place.integer(place.get(chance, "searched", f"{field}.random_flips.searched"), f"{field}.random_flips.searched")
+    for measure, bounds in place.mapping(model.get("aopc_bounds") or {}, f"{field}.aopc_bounds").items():
+        where = f"{field}.aopc_bounds.{measure}"
+        place.mapping(bounds, where)
+        for key in ("lower", "upper"):
+            place.number(place.get(bounds, key, f"{where}.{key}"), f"{where}.{key}")
+        place.boolean(place.get(bounds, "exact", f"{where}.exact"), f"{where}.exact")
+        place.integer(place.get(bounds, "rows", f"{where}.rows"), f"{where}.rows")
 
 
 def _check_faithfulness(place: _Place, metrics: Any, field: str, meta: dict[str, Any] | None) -> None:
-    """Schema 3: named scores {value, random, by_k, random_by_k} and curves {values, random}."""
+    """Schema 3: named scores {value, random, by_k, random_by_k} and curves {values, random}; schema 4 adds
+    each score's normalised and random_normalised (NAOPC, or null)."""
     place.mapping(metrics, field)
     ks = len(meta["ks"]) if meta else None
     for name, score in place.mapping(place.get(metrics, "scores", f"{field}.scores"), f"{field}.scores").items():
@@ -199,6 +238,8 @@ def _check_faithfulness(place: _Place, metrics: Any, field: str, meta: dict[str,
         place.mapping(score, where)
         for key in ("value", "random"):
             place.number(place.get(score, key, f"{where}.{key}"), f"{where}.{key}")
+        for key in ("normalised", "random_normalised"):
+            place.number(score.get(key), f"{where}.{key}", optional=True)
         for key in ("by_k", "random_by_k"):
             place.numbers(place.get(score, key, f"{where}.{key}"), f"{where}.{key}", ks, "meta.faithfulness.ks")
     fractions = len(meta["curve_fractions"]) if meta else None

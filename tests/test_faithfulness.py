@@ -45,9 +45,9 @@ def sigmoid(z: float) -> float:
 class Additive(nn.Module):
     """logits (0, Σ VALUES[id] over attended positions), so p_1 = sigmoid(Σ); records every row it sees."""
 
-    def __init__(self) -> None:
+    def __init__(self, values: list[float] = VALUES) -> None:
         super().__init__()
-        self.values = nn.Parameter(torch.tensor(VALUES), requires_grad=False)
+        self.values = nn.Parameter(torch.tensor(values), requires_grad=False)
         self.seen: list[tuple[list[int], list[int]]] = []
 
     def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None) -> torch.Tensor:
@@ -56,10 +56,15 @@ class Additive(nn.Module):
         return torch.stack([torch.zeros_like(total), total], dim=1)
 
 
+def additive_model(values: list[float] = VALUES, pad_token_id: int = PAD) -> LoadedModel:
+    """A two-class model with p_1 = sigmoid(Σ values[id]) over the attended positions."""
+    info = SimpleNamespace(role="base", format="checkpoint", pooling="mean-all", num_classes=2, pads_to_max_length=True)
+    return LoadedModel(Additive(values), SimpleNamespace(pad_token_id=pad_token_id), info)
+
+
 @pytest.fixture()
 def stub() -> LoadedModel:
-    info = SimpleNamespace(role="base", format="checkpoint", pooling="mean-all", num_classes=2, pads_to_max_length=True)
-    return LoadedModel(Additive(), SimpleNamespace(pad_token_id=PAD), info)
+    return additive_model()
 
 
 # [CLS] a b c d [SEP] [PAD] [PAD] (target 1) and [CLS] c [SEP] [PAD]… (target 0); special tokens and

@@ -90,6 +90,66 @@ def test_unlabelled_texts_use_the_finetuned_prediction(models):
     assert all(m.faithfulness is None for s in report.samples for r in s.models.values() for m in r.methods.values())
 
 
+def remove_words(model, text: str, words, chosen: list[int]) -> int:
+    """The model's class for `text` with the chosen words' tokens removed, built by hand, one text at a time."""
+    inputs = encode(model.tokenizer, [text], MAX_LENGTH, True)
+    gone = {t for w in chosen for t in range(words[w].first_token, words[w].last_token)}
+    ids = [t for p, t in enumerate(inputs.input_ids[0, : inputs.lengths()[0]].tolist()) if p not in gone]
+    padded = ids + [model.tokenizer.pad_token_id] * (MAX_LENGTH - len(ids))
+    mask = [1] * len(ids) + [0] * (MAX_LENGTH - len(ids))
+    with torch.no_grad():
+        logits = model.logits(torch.tensor([mask]), input_ids=torch.tensor([padded]))
+    return int(logits.argmax(dim=-1))
+
+
+def test_flip_counts_bounds_and_agreement_in_a_full_run(labelled, models):
+    report, _ = labelled
+    for sample in report.samples:
+        for role, model in sample.models.items():
+            for result in model.methods.values():
+                flip = result.flip
+                assert flip is not None and flip.searched == min(len([w for w in sample.words if w.start is not None]),
+                                                                 64)
+                if flip.k is not None:
+                    assert len(flip.words) == flip.k and flip.predicted_after != model.predicted
+                    assert remove_words(models[role], sample.text, sample.words, flip.words) == flip.predicted_after
+                    if flip.k > 1:  # one word fewer does not flip
+                        assert remove_words(models[role], sample.text, sample.words, flip.words[:-1]) == model.predicted
+                for name, score in result.faithfulness.scores.items():
+                    bounds = model.aopc_bounds[name]
+                    assert bounds.lower <= score.value <= bounds.upper and bounds.lower <= score.random <= bounds.upper
+                    assert score.normalised is None or 0.0 <= score.normalised <= 1.0
+            assert len(model.random_flips.ks) == 3
+        disagree = sample.models["base"].predicted != sample.models["finetuned"].predicted
+        assert bool(sample.agreement_flips) == disagree
+        for role, flip in sample.agreement_flips.items():
+            other = "finetuned" if role == "base" else "base"
+            if flip.k is not None:
+                assert flip.predicted_after == sample.models[other].predicted
+                assert remove_words(models[role], sample.text, sample.words, flip.words) == flip.predicted_after
+
+
+def test_flip_ranks_by_evidence_for_the_predicted_class_when_the_target_differs(models):
+    """--target 0: the flip ranking comes from attributions towards each model's predicted class."""
+    texts = TEXTS[:3]
+    report = explain(models, Texts(texts, [None] * 3, [None] * 3),
+                     ExplainOptions(methods=("gradient-x-input",), target="0", max_length=MAX_LENGTH, progress=False,
+                                    naopc=False))
+    assert any(s.models[r].predicted != 0 for s in report.samples for r in s.models)
+    for role, model in models.items():
+        predicted = [s.models[role].predicted for s in report.samples]
+        towards = direct(model, texts, predicted, "gradient-x-input")
+        for sample, scores in zip(report.samples, towards):
+            flip = sample.models[role].methods["gradient-x-input"].flip
+            candidates = [i for i, w in enumerate(sample.words) if w.start is not None]
+            by_word = {i: sum(scores[sample.words[i].first_token:sample.words[i].last_token]) for i in candidates}
+            # the removed words are the strongest for the predicted class (up to fp32 near-ties between batches)
+            chosen, rest = [by_word[i] for i in flip.words], [by_word[i] for i in candidates if i not in flip.words]
+            tolerance = 1e-5 * max(abs(v) for v in by_word.values())
+            assert chosen == sorted(chosen, reverse=True) or max(abs(a - b) for a, b in zip(chosen, sorted(
+                chosen, reverse=True))) <= tolerance
+            assert not rest or min(chosen) >= max(rest) - tolerance
+        assert all(s.models[role].aopc_bounds == {} for s in report.samples)
 def test_by_default_both_models_explain_the_common_class(labelled, models):
     """--target common (the default): each model's scores, faithfulness and difference explain one class,
     the true label, also where a model predicted the other; no second attribution is needed."""

@@ -20,6 +20,7 @@ from reportgen.methods import is_signed, method_title
 from reportgen.rendering.html import render_html
 from reportgen.rendering.reading import describe
 from reportgen.results import (
+    SCHEMA_VERSION,
     Curve,
     Difference,
     Faithfulness,
@@ -512,7 +513,7 @@ def test_json_round_trip(mixed_report):
     for built in (mixed_report, report([sample(long_tokens(9, 5), methods=methods, faithful=True)], methods,
                                        dataset=None, faithful=True)):
         text = built.to_json()
-        assert json.loads(text)["meta"]["schema_version"] == 3
+        assert json.loads(text)["meta"]["schema_version"] == SCHEMA_VERSION
         again = Report.from_json(text)
         assert again == built
         assert render_html(again) == render_html(built)
@@ -544,7 +545,7 @@ def test_schema_2_files_are_upgraded_to_named_measures():
     old = as_schema_2(built.to_dict())
     assert "comprehensiveness_by_k" in old["samples"][0]["models"]["base"]["methods"]["gradient"]["faithfulness"]
     again = Report.from_dict(old)
-    assert again == built and again.meta.schema_version == 3
+    assert again == built and again.meta.schema_version == SCHEMA_VERSION
     assert render_html(again) == render_html(built)
 
 
@@ -565,7 +566,7 @@ V1_REPORT = {
 
 def test_schema_1_files_are_read_and_rendered():
     old = Report.from_dict(json.loads(json.dumps(V1_REPORT)))
-    assert old.meta.methods == ["gradient-x-input"] and old.meta.schema_version == 3
+    assert old.meta.methods == ["gradient-x-input"] and old.meta.schema_version == SCHEMA_VERSION
     assert [w.text for w in old.samples[0].words] == ["[CLS]", "great", "acting", "[SEP]"]
     assert old.samples[0].models["base"].methods["gradient-x-input"].scores == [0.0, 0.5, 0.25, -0.125, 0.0]
     document = parse_html(render_html(old))
@@ -577,5 +578,5 @@ def test_schema_1_files_are_read_and_rendered():
 def test_unknown_schema_says_which_versions_are_read():
     future = json.loads(json.dumps(V1_REPORT))
     future["meta"]["schema_version"] = 9
-    with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2, 3"):
+    with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2, 3, 4"):
         Report.from_dict(future)

@@ -197,6 +197,12 @@ def test_multi_label_sigmoids_predicted_sets_and_one_sample_per_label(multi):
             for method in ("integrated-gradients", "gradient-x-input"):
                 faithfulness = model.methods[method].faithfulness
                 assert_close_scaled(torch.tensor(faithfulness.probability), expected[model.target])
+                # no flip test (a verdict is a set of labels); NAOPC bounds the label's own AOPC
+                assert model.methods[method].flip is None
+                for name, score in faithfulness.scores.items():
+                    assert model.aopc_bounds[name].lower <= score.value <= model.aopc_bounds[name].upper
+            assert model.random_flips is None
+        assert sample.agreement_flips == {}
     html = reportgen.explain(multi["base"], multi["finetuned"], texts=TEXTS[:1], label_names=LABELS,
                              method="gradient", faithfulness=False, **CPU).html()
     assert "Sample 1: text 1, explaining toxic" in html and "Sample 3: text 1, explaining spam" in html

@@ -1,7 +1,10 @@
 """Faithfulness numbers over samples: does a method beat random orders, its means, the most faithful method.
 
 Plain Python on the stored results (no torch), so `reportgen render` computes the same numbers as a
-fresh run; the view model only formats them.
+fresh run; the view model only formats them. Means that compare models use the normalised AOPC
+(`Score.normalised`, NAOPC, `reportgen.faithfulness.naopc`) wherever a report has it: raw AOPC
+does not compare across models (Edin et al. 2024). Files without it (schema ≤ 3, `--no-naopc`)
+fall back to the raw values, and the report says so.
 """
 
 from __future__ import annotations
@@ -38,13 +41,28 @@ class MeanScores:
         return self.comprehensiveness - self.sufficiency
 
 
-def mean_scores(measures: list[Faithfulness]) -> MeanScores | None:
-    """The means over the samples that have faithfulness; None when none has."""
+def has_normalised(measures: list[Faithfulness]) -> bool:
+    """Whether these measures carry NAOPC values (a report computed with the bounds)."""
+    return any(score.normalised is not None for f in measures for score in f.scores.values())
+
+
+def mean_scores(measures: list[Faithfulness], normalised: bool = False) -> MeanScores | None:
+    """The means over the samples that have faithfulness (with `normalised`, the NAOPC values over
+    the samples where they are defined); None when none has."""
+    if normalised:
+        measures = [f for f in measures if all(s.normalised is not None and s.random_normalised is not None
+                                               for s in f.scores.values())]
     if not measures:
         return None
 
+    def value(f: Faithfulness, name: str, random: bool) -> float:
+        score = f.scores[name]
+        if normalised:
+            return score.random_normalised if random else score.normalised  # type: ignore[return-value]
+        return score.random if random else score.value
+
     def mean(name: str, random: bool) -> float:
-        return sum(f.scores[name].random if random else f.scores[name].value for f in measures) / len(measures)
+        return sum(value(f, name, random) for f in measures) / len(measures)
 
     return MeanScores(mean("comprehensiveness", False), mean("comprehensiveness", True), mean("sufficiency", False),
                       mean("sufficiency", True))

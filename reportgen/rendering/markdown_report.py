@@ -16,11 +16,14 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
     view = build_view(report, "share", granularity)
     header = ["#", "Outcome", "Row", "True label"] + [f"{title}: predicted (p)" for _, title in view.roles]
     if view.faithfulness:
-        header += [f"{title}: comprehensiveness" for _, title in view.roles]
+        kind = "normalised" if view.normalised else "raw"
+        header += [f"{title}: comprehensiveness ({kind})" for _, title in view.roles]
+    if view.flips:
+        header += [f"{title}: flips after" for _, title in view.roles]
     header += ["Notes"]
     rows = [[str(n), row.outcome, row.index, row.label, *row.cells,
-             *(row.comprehensiveness if view.faithfulness else []), row.flags]
-            for n, row in enumerate(view.summary, start=1)]
+             *([cell.text for cell in row.comprehensiveness] if view.faithfulness else []),
+             *(row.flips if view.flips else []), row.flags] for n, row in enumerate(view.summary, start=1)]
     sentences = [(sample.heading, describe(data, report.meta.class_names, report.meta.method)
                   + (f"\n\n{sample.changed}" if sample.changed else ""))
                  for sample, data in zip(view.samples, report.samples)]

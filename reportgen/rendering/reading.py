@@ -9,7 +9,15 @@ from __future__ import annotations
 from reportgen.comparison import strongest
 from reportgen.methods import is_signed
 from reportgen.rendering.pieces import role_title
-from reportgen.rendering.sentences import LED_BY, Part, sentence_parts, to_markdown
+from reportgen.rendering.sentences import (
+    LED_BY,
+    Part,
+    agreement_parts,
+    flip_parts,
+    merge_parts,
+    sentence_parts,
+    to_markdown,
+)
 from reportgen.results import SampleResult
 from reportgen.words import is_word, special_positions, word_scores
 
@@ -44,16 +52,17 @@ def _lead(explained: str, own: bool, signed: bool) -> tuple[str, str]:
 
 
 def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> list[Part]:
-    """Each model's verdict and its lead words. A model whose scores explain another class than its
-    prediction (e.g. both models explain the true label) is led *away* from that class by the words
-    with the most negative scores: "Base predicted negative (0.98), pushed away from positive most by …".
-    A multi-label model's verdict is on the label the sample explains ("predicted insult (0.90)", or
-    "predicted no insult (0.12)" below 0.5)."""
+    """Each model's verdict and its lead words, then the flip test of `method` and the agreement
+    flips, where computed. A model whose scores explain another class than its prediction (e.g. both
+    models explain the true label) is led *away* from that class by the words with the most negative
+    scores: "Base predicted negative (0.98), pushed away from positive most by …". A multi-label
+    model's verdict is on the label the sample explains ("predicted insult (0.90)", or "predicted no
+    insult (0.12)" below 0.5)."""
     roles = list(sample.models)
     models = sample.models
     shown = {role: m.predicted if m.chosen is None else m.target for role, m in models.items()}
     own = {role: models[role].target == shown[role] for role in roles}
-    return sentence_parts(
+    parts = sentence_parts(
         {role: role_title(role) for role in roles},
         {role: ("" if models[role].chosen is None or shown[role] in models[role].chosen else "no ")
          + class_names[shown[role]] for role in roles},
@@ -61,6 +70,17 @@ def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> 
         {role: lead_words(sample, role, method, sign=+1 if own[role] else -1) for role in roles},
         {role: _lead(class_names[models[role].target], own[role], is_signed(method)) for role in roles},
     )
+    for role, model in models.items():
+        result = model.methods.get(method)
+        if result is None or result.flip is None:
+            continue
+        flip, chance = result.flip, model.random_flips
+        parts += flip_parts(role_title(role), flip.texts, flip.k, flip.searched, class_names[flip.predicted_after],
+                            chance.median if chance else None, chance.searched if chance else None)
+    for role, flip in sample.agreement_flips.items():
+        other = next(r for r in roles if r != role)
+        parts += agreement_parts(role_title(role), role_title(other), flip.texts, flip.k, flip.searched)
+    return merge_parts(parts)
 
 
 def describe(sample: SampleResult, class_names: list[str], method: str) -> str:

@@ -26,7 +26,7 @@ def _mid_sentence(title: str) -> str:
     return title[:1].lower() + title[1:] if title[1:2].islower() else title
 
 
-def _merge(parts: list[Part]) -> list[Part]:
+def merge_parts(parts: list[Part]) -> list[Part]:
     """Adjacent plain parts as one, so the HTML has no needless seams."""
     merged: list[Part] = []
     for part in parts:
@@ -58,7 +58,54 @@ def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str
             parts.extend([Part(first if index == 0 else ", "), Part(word, emphasis=True)])
     if parts:
         parts.append(Part("."))
-    return _merge(parts)
+    return merge_parts(parts)
+
+
+SHOWN_WORDS = 5  # a flip's removed words named in the sentence; the rest are counted
+
+
+def _removed(words: Sequence[str], k: int) -> list[Part]:
+    """'*never*, *off* and *worst*', or the first SHOWN_WORDS and '… (12 words)'."""
+    shown = [w.strip() or "·" for w in words[:SHOWN_WORDS]]
+    parts: list[Part] = []
+    for index, word in enumerate(shown):
+        if index:
+            parts.append(Part(" and " if index == len(shown) - 1 and k <= SHOWN_WORDS else ", "))
+        parts.append(Part(word, emphasis=True))
+    if k > SHOWN_WORDS:
+        parts.append(Part(f", … ({k} words)"))
+    return parts
+
+
+def _count(k: int) -> str:
+    return f"{k} word" if k == 1 else f"{k} words"
+
+
+def flip_parts(title: str, words: Sequence[str], k: int | None, searched: int, new_class: str,
+               random_k: int | None, random_searched: int | None) -> list[Part]:
+    """The flip clause, e.g. 'Removing *never*, *off* and *worst* flips base to positive (3 words;
+    random orders: 41).' or 'Base: no flip within 64 words; random orders: no flip within 64.'"""
+    if random_searched is None:
+        chance = ""
+    elif random_k is None:
+        chance = f"; random orders: no flip within {random_searched}"
+    else:
+        chance = f"; random orders: {random_k}"
+    if k is None:
+        return [Part(f" {title}: no flip within {_count(searched)}{chance}.")]
+    return [Part(" Removing "), *_removed(words, k),
+            Part(f" flips {_mid_sentence(title)} to {new_class} ({_count(k)}{chance}).")]
+
+
+def agreement_parts(title: str, other: str, words: Sequence[str], k: int | None, searched: int) -> list[Part]:
+    """The agreement clause, e.g. 'Removing *never* and *off* (fine-tuned's ranking) makes base agree
+    with fine-tuned (2 words).' or 'Base does not come to agree with fine-tuned within 40 words of …'"""
+    if k is None:
+        return [Part(f" {title} does not come to agree with {_mid_sentence(other)} within {_count(searched)} "
+                     f"of {_mid_sentence(other)}'s ranking.")]
+    return [Part(" Removing "), *_removed(words, k),
+            Part(f" ({_mid_sentence(other)}'s ranking) makes {_mid_sentence(title)} agree with "
+                 f"{_mid_sentence(other)} ({_count(k)}).")]
 
 
 def to_markdown(parts: Sequence[Part]) -> str:

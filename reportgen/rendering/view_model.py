@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from reportgen.choices import shapley_gap_allowed
 from reportgen.comparison import most_changed, normalise, strongest
 from reportgen.faithfulness.agreement import method_agreement
-from reportgen.faithfulness.summary import beats_random, mean_scores, most_faithful
+from reportgen.faithfulness.summary import beats_random, has_normalised, mean_scores, most_faithful
 from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
@@ -39,7 +39,17 @@ from reportgen.rendering.pieces import (
 )
 from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.sentences import Part
-from reportgen.results import MethodResult, ModelAttribution, ModelInfo, Report, ReportMeta, SampleResult, Word
+from reportgen.results import (
+    MethodResult,
+    ModelAttribution,
+    ModelInfo,
+    RandomFlips,
+    Report,
+    ReportMeta,
+    SampleResult,
+    Score,
+    Word,
+)
 from reportgen.words import is_word, special_positions, word_scores
 
 TOP_K = 5
@@ -98,14 +108,24 @@ class TopToken:
 
 
 @dataclass
+class Number:
+    """A number as shown, with what a hover adds (the raw AOPC behind a normalised value)."""
+
+    text: str
+    title: str = ""
+
+
+@dataclass
 class FaithfulnessView:
-    comprehensiveness: str
-    sufficiency: str
-    random_comprehensiveness: str
-    random_sufficiency: str
+    comprehensiveness: Number  # NAOPC where the report has it, else the raw AOPC
+    sufficiency: Number
+    random_comprehensiveness: Number
+    random_sufficiency: Number
     verdict: str  # "beats random on both", …
     verdict_css: str
     curve: LineChart
+    normalised: bool
+    flip: str  # "3 words (random orders 41)", "no flip within 64 words (…)", or "" when not computed
 
 
 @dataclass
@@ -187,7 +207,8 @@ class SummaryRow:
     index: str
     label: str
     cells: list[str]  # per model: "positive 0.93 ✓"
-    comprehensiveness: list[str]  # per model, the main method's; empty without faithfulness
+    comprehensiveness: list[Number]  # per model, the main method's (normalised where computed); empty without
+    flips: list[str]  # per model, the main method's flip count beside the random orders'; empty without
     outcome: str
     flags: str
 
@@ -211,6 +232,8 @@ class ReportView(PageView):
     scale_note: str
     unit_name: str  # "word" or "wordpiece"
     faithfulness: bool
+    normalised: bool  # the faithfulness numbers that compare models are NAOPC (else raw AOPC, older files)
+    flips: bool
     faithfulness_rows: list[FaithfulnessRow]
     faithfulness_verdicts: list[str]
     faithfulness_note: str
@@ -310,8 +333,30 @@ def _scale_max(values: list[float]) -> float:
 # --- one method block: base | fine-tuned | difference ------------------------------------------------
 
 
-def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None,
-                       explained: str) -> FaithfulnessView | None:
+def shown_score(score: Score, random: bool = False) -> Number:
+    """NAOPC with the raw AOPC in the hover where computed; else the raw AOPC."""
+    raw = score.random if random else score.value
+    normalised = score.random_normalised if random else score.normalised
+    if normalised is None:
+        return Number(f"{raw:.3f}", "raw AOPC" if score.normalised is None else
+                      "raw AOPC: every ordering of this text scores alike, so it has no normalised value")
+    return Number(f"{normalised:.2f}", f"normalised (NAOPC); raw AOPC {raw:.3f}")
+
+
+def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
+    """"3 words (random orders 41)"; "no flip within 64 words (random orders: none within 64)"; "" if not computed."""
+    flip = result.flip
+    if flip is None:
+        return ""
+    own = f"{flip.k} word{'s' if flip.k != 1 else ''}" if flip.k is not None else f"no flip within {flip.searched}"
+    if chance is None:
+        return own
+    median = chance.median
+    return own + (f" (random {median})" if median is not None else f" (random: none within {chance.searched})")
+
+
+def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None, explained: str,
+                       chance: RandomFlips | None) -> FaithfulnessView | None:
     f = result.faithfulness
     if f is None or curve_fractions is None:
         return None
@@ -326,9 +371,10 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
                         ("random order", deletion.random, "dashed")],
                        title=f"Deletion curve: p({explained}) as tokens are removed",
                        y_label=f"probability of {explained}")
-    return FaithfulnessView(f"{comprehensiveness.value:.3f}", f"{sufficiency.value:.3f}",
-                            f"{comprehensiveness.random:.3f}", f"{sufficiency.random:.3f}", verdict,
-                            "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve)
+    return FaithfulnessView(shown_score(comprehensiveness), shown_score(sufficiency),
+                            shown_score(comprehensiveness, True), shown_score(sufficiency, True), verdict,
+                            "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve,
+                            comprehensiveness.normalised is not None, flip_text(result, chance))
 
 
 def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, str | None]:
@@ -395,7 +441,7 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
         pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
         top_for=_top(pieces, shaded, scale, +1, kind, number),
         top_against=_top(pieces, shaded, scale, -1, kind, number) if kind != "unsigned" else [],
-        faithfulness=_faithfulness_view(result, curve_fractions, target),
+        faithfulness=_faithfulness_view(result, curve_fractions, target, model.random_flips),
     )
 
 
@@ -611,11 +657,16 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
         flags.append("Shapley gap high")
     measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
                 if m.methods[method].faithfulness is not None]
-    comprehensiveness = [f"{score.value:.3f} (random {score.random:.3f})" for score in measured]
+    comprehensiveness = []
+    for score in measured:
+        own, chance = shown_score(score), shown_score(score, random=True)
+        comprehensiveness.append(Number(f"{own.text} (random {chance.text})", f"{own.title}; random: {chance.title}"))
+    flips = [flip_text(m.methods[method], m.random_flips) for m in sample.models.values()]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
         cells=[_summary_cell(m, names, sample.label) for m in sample.models.values()],
-        comprehensiveness=comprehensiveness, outcome=view.outcome, flags=", ".join(flags),
+        comprehensiveness=comprehensiveness, flips=flips if any(flips) else [], outcome=view.outcome,
+        flags=", ".join(flags),
     )
 
 
@@ -641,29 +692,39 @@ def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]
     """Mean metrics per method and model over the report's samples, and the most faithful method per model.
 
     "Most faithful" = the largest mean (comprehensiveness − sufficiency): removing its top tokens
-    hurts most while keeping only them preserves most.
+    hurts most while keeping only them preserves most. The means are of the normalised values
+    (NAOPC) where the report has them, so they compare across the models; else of the raw AOPC.
     """
     rows, verdicts = [], []
     roles = [m.role for m in report.meta.models]
+    normalised = report_is_normalised(report)
+    digits = 2 if normalised else 3
     for role in roles:
         means = {}
         for method in report.meta.methods:
             measured = mean_scores([f for s in report.samples
-                                    if (f := s.models[role].methods[method].faithfulness) is not None])
+                                    if (f := s.models[role].methods[method].faithfulness) is not None], normalised)
             if measured is not None:
                 means[method] = measured
         best = most_faithful(means)
         best_method, best_value = best if best else (None, -math.inf)
-        role_rows = [FaithfulnessRow(method_title(method), role_title(role), f"{mean.comprehensiveness:.3f}",
-                                     f"{mean.random_comprehensiveness:.3f}", f"{mean.sufficiency:.3f}",
-                                     f"{mean.random_sufficiency:.3f}", False) for method, mean in means.items()]
+        role_rows = [FaithfulnessRow(method_title(method), role_title(role), f"{mean.comprehensiveness:.{digits}f}",
+                                     f"{mean.random_comprehensiveness:.{digits}f}", f"{mean.sufficiency:.{digits}f}",
+                                     f"{mean.random_sufficiency:.{digits}f}", False) for method, mean in means.items()]
         for row in role_rows:
             row.best = row.method == method_title(best_method) and len(role_rows) > 1
         rows += role_rows
         if best_method is not None and len(role_rows) > 1:
             verdicts.append(f"{role_title(role)}: {method_title(best_method)} was the most faithful method on these "
-                            f"samples (mean comprehensiveness − sufficiency {best_value:+.3f}).")
+                            f"samples (mean {'normalised ' if normalised else ''}comprehensiveness − sufficiency "
+                            f"{best_value:+.{digits}f}).")
     return rows, verdicts
+
+
+def report_is_normalised(report: Report) -> bool:
+    """Whether the report's faithfulness numbers carry NAOPC (schema 4 with the bounds computed)."""
+    return has_normalised([f for s in report.samples for m in s.models.values() for r in m.methods.values()
+                           if (f := r.faithfulness) is not None])
 
 
 TARGET_TEXT = {
@@ -720,6 +781,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         data += f", split {meta.split}"
     roles = [(m.role, role_title(m.role)) for m in meta.models]
     rows, verdicts = faithfulness_table(report)
+    summary = [_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)]
     faithfulness_note = ""
     if meta.faithfulness is not None:
         ks = ", ".join(f"{100 * k:g}" for k in meta.faithfulness.ks)
@@ -729,6 +791,20 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
             f"faithful); each averaged over removing/keeping {ks} % of the real tokens ([CLS]/[SEP] stay, inputs "
             f"are re-padded as the model expects). Random: the same for {meta.faithfulness.random_orders} random "
             f"orders (seed {meta.faithfulness.seed}) — a method should beat it.")
+        if report_is_normalised(report):
+            faithfulness_note += (
+                " Both are shown normalised (NAOPC, Edin et al. 2024): 0 is the lowest and 1 the highest value any "
+                "ordering of that text's tokens reached for that model (searched exactly up to 8 tokens, else by "
+                "beam search, so the bounds are the best and worst orderings found), which makes the two models' "
+                "numbers comparable; hover for the raw values, which the JSON keeps.")
+        else:
+            faithfulness_note += (" These are raw values (this report has no normalised ones): they compare methods "
+                                  "within one model, not across the models.")
+        if any(r.flip is not None for s in report.samples for m in s.models.values() for r in m.methods.values()):
+            faithfulness_note += (
+                " Flip: the fewest top-ranked words (by evidence for the model's predicted class) whose removal "
+                "changes its class, every count tried up to the cap; random: the median over the same seeded "
+                "orders of words.")
     notes = [] if exact or granularity == "wordpiece" else [
         "Words were reconstructed from '##' continuations (the data has no tokenizer offsets)."]
     return ReportView(
@@ -740,7 +816,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
                 ("Versions", versions_line(meta.versions))],
         models=[(role_title(m.role), describe_model(m)) for m in meta.models],
         roles=roles,
-        summary=[_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)],
+        summary=summary,
         samples=samples, shades=all_shades(), generator=generator(meta.versions), unit_name=granularity,
         scale_note={"share": "Shades are each model's signed share of its own total |attribution| (%), on one "
                              "scale per sample and method for both columns, so a model with smaller scores does not "
@@ -749,7 +825,8 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
                               "model columns: a model with smaller scores looks paler."}.get(
             scale, "Each column has its own colour scale of raw scores: compare shades within a column, not "
                    "across."),
-        faithfulness=meta.faithfulness is not None, faithfulness_rows=rows, faithfulness_verdicts=verdicts,
+        faithfulness=meta.faithfulness is not None, normalised=report_is_normalised(report),
+        flips=any(row.flips for row in summary), faithfulness_rows=rows, faithfulness_verdicts=verdicts,
         faithfulness_note=faithfulness_note,
         difference_note=(f"{SHARES} {DIFFERENCE} The difference view explains one common class for both models "
                          "(the true label when known, else the fine-tuned model's prediction)."),

@@ -1,0 +1,126 @@
+"""The flip test and the normalised AOPC in the report: sentence, summary columns, the closing
+section's most faithful method by normalised values, Markdown, JSON round trip and schema-3 files."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+
+from reportgen.errors import ReportgenError
+from reportgen.rendering.html import render_html
+from reportgen.rendering.markdown_report import render_markdown
+from reportgen.rendering.reading import describe
+from reportgen.results import SCHEMA_VERSION, AopcBounds, Flip, RandomFlips, Report
+from tests.test_rendering import long_tokens, parse_html, report, sample
+
+METHODS = ("integrated-gradients", "gradient-x-input")
+
+
+def with_evidence() -> Report:
+    """Two methods whose raw margins favour integrated gradients and whose normalised ones favour
+    gradient × input; base flips after two words, fine-tuned does not within 9."""
+    built = report([sample(long_tokens(12, 0), methods=METHODS, faithful=True)], METHODS, faithful=True)
+    one = built.samples[0]
+    names = [w.text for w in one.words]
+    for role, model in one.models.items():
+        for method, result in model.methods.items():
+            scores = result.faithfulness.scores
+            comprehensiveness, sufficiency = scores["comprehensiveness"], scores["sufficiency"]
+            ig = method == METHODS[0]
+            comprehensiveness.value, sufficiency.value = (0.40, 0.10) if ig else (0.30, 0.10)
+            comprehensiveness.normalised, sufficiency.normalised = (0.50, 0.30) if ig else (0.75, 0.20)
+            comprehensiveness.random_normalised, sufficiency.random_normalised = 0.2, 0.6
+            result.flip = (Flip(2, 9, [1, 2], names[1:3], [0.2, 0.8], [0.7, 0.3], 0) if role == "base"
+                           else Flip(None, 9, list(range(1, 10)), names[1:10], [0.8, 0.2], [0.6, 0.4], 0))
+        model.random_flips = RandomFlips([7, None, 4], 9)
+        model.aopc_bounds = {"comprehensiveness": AopcBounds(0.1, 0.5, False, 230),
+                             "sufficiency": AopcBounds(-0.1, 0.4, False, 230)}
+    one.agreement_flips = {"base": Flip(1, 9, [3], [names[3]], [0.2, 0.8], [0.45, 0.55], 1)}
+    one.sentence = describe(one, built.meta.class_names, METHODS[0])
+    return built
+
+
+def test_the_sentence_names_the_flip_words_beside_the_random_orders():
+    built = with_evidence()
+    words = [w.text for w in built.samples[0].words]
+    sentence = built.samples[0].sentence
+    assert f"Removing *{words[1]}* and *{words[2]}* flips base to negative (2 words; random orders: 7)." in sentence
+    assert "Fine-tuned: no flip within 9 words; random orders: 7." in sentence
+    assert f"Removing *{words[3]}* (fine-tuned's ranking) makes base agree with fine-tuned (1 word)." in sentence
+    html = parse_html(render_html(built))
+    shown = html.find_all("p", "sentence")[0]
+    assert [em.text() for em in shown.find_all("em")][-3:] == words[1:4]
+
+
+def test_summary_columns_per_model_show_flips_and_normalised_values_with_raw_on_hover():
+    built = with_evidence()
+    document = parse_html(render_html(built))
+    table = document.find_all("table", "summary")[0]
+    header = [th.text() for th in table.find_all("th")]
+    assert "Base: flips after" in header and "Fine-tuned: flips after" in header
+    assert "Base: comprehensiveness (normalised)" in header
+    cells = table.find_all("tbody")[0].find_all("td")
+    texts = [td.text() for td in cells]
+    assert "2 words (random 7)" in texts and "no flip within 9 (random 7)" in texts
+    normalised = next(td for td in cells if td.text() == "0.50 (random 0.20)")
+    assert "raw AOPC 0.400" in normalised.attrs["title"]
+    markdown = render_markdown(built)
+    assert "Base: flips after" in markdown and "2 words (random 7)" in markdown and "0.50 (random 0.20)" in markdown
+
+
+def test_the_most_faithful_method_is_chosen_by_normalised_values():
+    document = parse_html(render_html(with_evidence()))
+    closing = document.find_all("section", "closing")[0].text()
+    assert "Gradient × input was the most faithful method" in closing  # raw margins would pick IG (.30 vs .20)
+    assert "mean normalised comprehensiveness − sufficiency +0.55" in closing
+    assert "NAOPC" in closing
+
+
+def test_json_keeps_flips_bounds_and_both_values_and_schema_3_files_read_without_them():
+    built = with_evidence()
+    data = json.loads(built.to_json())
+    assert data["meta"]["schema_version"] == SCHEMA_VERSION == 4
+    base = data["samples"][0]["models"]["base"]
+    assert base["methods"][METHODS[0]]["flip"]["k"] == 2
+    assert base["methods"][METHODS[0]]["faithfulness"]["scores"]["comprehensiveness"]["value"] == 0.4
+    assert base["aopc_bounds"]["sufficiency"]["upper"] == 0.4 and base["random_flips"]["ks"] == [7, None, 4]
+    assert Report.from_json(built.to_json()) == built
+    old = json.loads(built.to_json())
+    old["meta"]["schema_version"] = 3
+    for one in old["samples"]:
+        del one["agreement_flips"]
+        for model in one["models"].values():
+            del model["random_flips"], model["aopc_bounds"]
+            for result in model["methods"].values():
+                del result["flip"]
+                for score in result["faithfulness"]["scores"].values():
+                    del score["normalised"], score["random_normalised"]
+    read = Report.from_dict(old)
+    assert read.meta.schema_version == SCHEMA_VERSION and read.samples[0].agreement_flips == {}
+    assert read.samples[0].models["base"].methods[METHODS[0]].flip is None
+    document = parse_html(render_html(read))
+    assert "Base: flips after" not in [th.text() for th in document.find_all("th")]
+    assert "0.400 (random" in document.text() and "raw values" in document.text()
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["samples"][0]["models"]["base"]["methods"][METHODS[0]]["faithfulness"]["scores"]
+     ["comprehensiveness"].__setitem__("normalised", math.nan), "scores.comprehensiveness.normalised is NaN"),
+    (lambda d: d["samples"][0]["models"]["base"]["methods"][METHODS[0]]["flip"]["words"].__setitem__(0, 99),
+     f"models.base.methods.{METHODS[0]}.flip.words[0] is 99"),
+    (lambda d: d["samples"][0]["models"]["base"]["methods"][METHODS[0]]["flip"].__setitem__("predicted_after", 5),
+     "flip.predicted_after is 5"),
+    (lambda d: d["samples"][0]["agreement_flips"]["base"]["texts"].pop(), "agreement_flips.base.texts has 0 entries"),
+    (lambda d: d["samples"][0]["models"]["finetuned"]["aopc_bounds"]["sufficiency"].__setitem__("upper", math.inf),
+     "models.finetuned.aopc_bounds.sufficiency.upper is +inf"),
+    (lambda d: d["samples"][0]["models"]["base"]["random_flips"]["ks"].__setitem__(1, -1),
+     "models.base.random_flips.ks[1] is -1"),
+])
+def test_hand_edited_flip_and_naopc_fields_are_refused_in_one_line(change, message):
+    data = json.loads(with_evidence().to_json())
+    change(data)
+    with pytest.raises(ReportgenError, match=re.escape(message)):
+        Report.from_dict(data)
