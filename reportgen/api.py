@@ -125,15 +125,17 @@ class ModelSpec:
     device: str = "auto"
     tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
 
-    def load(self) -> dict[str, LoadedModel]:
+    def load(self, progress: bool = True) -> dict[str, LoadedModel]:
+        """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
         where = resolve_device(self.device)
-        return {role: self._load_one(role, spec, where)
+        return {role: self._load_one(role, spec, where, progress)
                 for role, spec in (("base", self.base), ("finetuned", self.finetuned))}
 
-    def _load_one(self, role: str, spec: str | Path | nn.Module, where: torch.device) -> LoadedModel:
+    def _load_one(self, role: str, spec: str | Path | nn.Module, where: torch.device, progress: bool) -> LoadedModel:
         if isinstance(spec, nn.Module):
             return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where)
-        return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where)
+        return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where,
+                          progress=progress)
 
     def _encoder_tokenizer(self):
         return load_tokenizer(self.encoder)
@@ -219,7 +221,7 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
     chosen = selection.resolve(options.progress)
     with lent([models.base, models.finetuned]):
-        loaded = models.load()
+        loaded = models.load(options.progress)
         if selection.from_scan is not None:
             from reportgen.scan.records import read_scan
             from reportgen.scan.to_report import check_scan_models

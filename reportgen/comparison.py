@@ -62,4 +62,4 @@ def common_class(label: int | None, predicted: Mapping[str, int]) -> tuple[int, 
         return label, "the true label"
     if FINETUNED not in predicted:
         raise ValueError(f"no label and no '{FINETUNED}' prediction (roles: {', '.join(predicted) or 'none'})")
-    return predicted[FINETUNED], "the fine-tuned model's prediction (no label)"
+    return predicted[FINETUNED], "the fine-tuned model's prediction, as the text has no label"

@@ -66,8 +66,8 @@ class _Place:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(field, f"is {_shown(value)}, not a whole number")
         if value < 0 or (stop is not None and value >= stop):
-            upper = f" below {stop}" if stop is not None else ""
-            raise self.fail(field, f"is {value}; it must be 0 or more{upper}{what}")
+            allowed = f"from 0 to {stop - 1}" if stop is not None else "0 or more"
+            raise self.fail(field, f"is {value}; it must be {allowed}{what}")
 
     def items(self, value: Any, field: str, length: int | None = None, what: str = "") -> list[Any]:
         if not isinstance(value, list):

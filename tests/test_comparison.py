@@ -68,6 +68,7 @@ def test_strongest_ignores_non_finite_values():
 
 def test_common_class():
     assert common_class(0, {"base": 1, "finetuned": 1}) == (0, "the true label")
-    assert common_class(None, {"base": 0, "finetuned": 1}) == (1, "the fine-tuned model's prediction (no label)")
+    assert common_class(None, {"base": 0, "finetuned": 1}) == (
+        1, "the fine-tuned model's prediction, as the text has no label")
     with pytest.raises(ValueError, match="finetuned"):
         common_class(None, {"base": 0})

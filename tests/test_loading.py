@@ -152,6 +152,18 @@ def test_huggingface_directory_loads_through_auto_model(hf_dir, encoder_dir, tok
                                direct_logits(reference, tokenizer, TEXTS, padding=False), atol=2e-5, rtol=1e-4)
 
 
+def test_progress_false_silences_the_loading_weights_bar(hf_dir, capfd):
+    """-q: transformers' own "Loading weights" bar stays off, and is on again afterwards."""
+    from transformers.utils import logging
+
+    load_model(str(hf_dir), role="base", encoder="unused", pooling="mean-all", device=torch.device("cpu"),
+               progress=False)
+    assert "Loading weights" not in capfd.readouterr().err
+    assert logging.is_progress_bar_enabled()
+    load_model(str(hf_dir), role="base", encoder="unused", pooling="mean-all", device=torch.device("cpu"))
+    assert "Loading weights" in capfd.readouterr().err
+
+
 def test_loaded_models_are_frozen_and_in_eval_mode(checkpoints, encoder_dir, hf_dir):
     for model in (load(checkpoints["base"], encoder_dir), load(hf_dir, encoder_dir)):
         assert not any(m.training for m in model.module.modules())

@@ -397,6 +397,14 @@ def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
     assert bars and all("for" in b.classes or "against" in b.classes for b in bars)
 
 
+def test_sample_facts_say_the_true_label_or_that_there_is_none(mixed_report):
+    sections = parse_html(render_html(mixed_report)).find_all("section", "sample")
+    facts = [section.find_all("p", "facts")[0].text() for section in sections]
+    assert facts[0].startswith("True label: positive · base ✗ · fine-tuned ✓"), facts[0]
+    assert facts[2].startswith("No true label"), facts[2]
+    assert "unknown" not in facts[2]
+
+
 def test_chart_labels_say_which_occurrence_of_a_repeated_word_a_bar_is():
     """'great' three times: three bars, told apart by their place in the text; 'plot' once, unnumbered."""
     built = report([sample(["[CLS]", "great", "plot", "great", "great", ",", ",", "[SEP]"], "great plot great great,,",

@@ -69,8 +69,8 @@ CASES = {
     "probability above one": (edit("samples.0.models.base.probabilities.1", 1.5),
                               "models.base.probabilities[1] is 1.5, outside [0, 1]"),
     "predicted class outside the classes": (edit("samples.1.models.base.predicted", 7),
-                                            "sample 2 (row 11): models.base.predicted is 7; it must be 0 or more "
-                                            "below 2 (2 classes in meta.class_names)"),
+                                            "sample 2 (row 11): models.base.predicted is 7; it must be from 0 "
+                                            "to 1 (2 classes in meta.class_names)"),
     "target as a string": (edit("samples.1.models.finetuned.target", "1"), "models.finetuned.target is '1', not a "
                                                                            "whole number"),
     "boolean label": (edit("samples.0.label", True), "sample 1 (row 6): label is True, not a whole number"),

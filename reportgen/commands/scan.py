@@ -112,7 +112,7 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
                         text_pair_column=text_pair_column, progress=progress)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
-    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load()
+    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load(progress)
     check_single_label(models, "scan")
     check_max_length(models, max_length)
     class_names = resolve_class_names(rows.class_names, check_class_counts(models))

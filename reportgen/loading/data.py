@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
 from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, offline_variable
+from reportgen.loading.library_bars import datasets_bars
 
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "document", "comment", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "y")
@@ -109,21 +108,6 @@ def _unreadable_file(path: Path, builder: str, exc: Exception) -> ReportgenError
     return ReportgenError(f"cannot read {path} as {builder}: {first_line(exc.__cause__ or exc)}")
 
 
-@contextmanager
-def _library_progress(enabled: bool) -> Iterator[None]:
-    """The datasets library's own bars ("Generating train split") only when progress is wanted."""
-    import datasets
-
-    if enabled or datasets.are_progress_bars_disabled():
-        yield
-        return
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        datasets.enable_progress_bars()
-
-
 def _load(spec: str, split: str | None):
     """Return (dataset, split actually used)."""
     import datasets
@@ -191,7 +175,7 @@ def open_dataset(spec: str, split: str | None = "test", *, text_column: str | No
     if text_pair_column is not None and text_column is None:
         raise ReportgenError("--text-pair-column needs --text-column: name the column of the first text too, "
                              "e.g. --text-column premise --text-pair-column hypothesis")
-    with _library_progress(progress):
+    with datasets_bars(progress):
         dataset, used_split = _load(spec, split)
     columns = list(dataset.column_names)
     text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True)

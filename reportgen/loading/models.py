@@ -21,6 +21,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.library_bars import transformers_bars
 from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -254,16 +255,19 @@ def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device
     return LoadedModel(_finish(module, device), tokenizer, info)
 
 
-def load_huggingface(spec: str, *, role: str, device: torch.device) -> LoadedModel:
-    """A directory with config.json or a hub id, through AutoModelForSequenceClassification."""
+def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bool = True) -> LoadedModel:
+    """A directory with config.json or a hub id, through AutoModelForSequenceClassification.
+
+    progress: transformers' own "Loading weights" bar; off for `-q`."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     def load(local: bool):
         config = AutoConfig.from_pretrained(spec, local_files_only=local)
-        return (AutoModelForSequenceClassification.from_pretrained(
-                    spec, config=config, attn_implementation=attention_implementation(config, spec),
-                    local_files_only=local),
-                AutoTokenizer.from_pretrained(spec, local_files_only=local))
+        with transformers_bars(progress):
+            module = AutoModelForSequenceClassification.from_pretrained(
+                spec, config=config, attn_implementation=attention_implementation(config, spec),
+                local_files_only=local)
+        return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
     module, tokenizer = _from_hub_or_disk(
         spec, "model", f"pass --{role} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory", load)
@@ -276,8 +280,9 @@ def load_huggingface(spec: str, *, role: str, device: torch.device) -> LoadedMod
     return LoadedModel(_finish(module, device), tokenizer, info)
 
 
-def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
-    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id."""
+def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
+               progress: bool = True) -> LoadedModel:
+    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id (`progress`: the library's bars)."""
     path = Path(spec).expanduser()
     if path.is_file():
         if path.suffix not in CHECKPOINT_SUFFIXES:
@@ -287,6 +292,6 @@ def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torc
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")
-        return load_huggingface(str(path), role=role, device=device)
+        return load_huggingface(str(path), role=role, device=device, progress=progress)
     check_model_exists(spec, role)
-    return load_huggingface(spec, role=role, device=device)
+    return load_huggingface(spec, role=role, device=device, progress=progress)

@@ -191,6 +191,7 @@ class SampleView:
     changed: str  # the main method's difference in a line of Markdown ("" without one)
     text: str
     label: str
+    label_known: bool
     outcome: str
     truncated: bool
     empty: bool
@@ -602,7 +603,7 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
         sentence=verdict_parts(sample, names, methods[0]),
         changed=changed_line(blocks[0].difference, methods[0]) if blocks else "",
         text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
-        outcome=outcome(sample), truncated=sample.truncated,
+        label_known=sample.label is not None, outcome=outcome(sample), truncated=sample.truncated,
         empty=not (sample.text + (sample.text_pair or "")).strip(),
         chart=_chart(sample, methods[0], pieces, names, scale == "share"),
         methods=blocks,
