@@ -38,6 +38,10 @@ from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
 from reportgen.rendering.reading import describe
 from reportgen.results import (
+    BOUNDS_STAGE,
+    FAITHFULNESS_STAGE,
+    FLIP_STAGE,
+    PREDICTION_STAGE,
     AopcBounds,
     Difference,
     FaithfulnessMeta,
@@ -52,6 +56,7 @@ from reportgen.results import (
     Word,
     stored,
 )
+from reportgen.stopwatch import Stopwatch
 from reportgen.words import group_words
 
 TARGETS_HELP = ("common (one class for both models: the true label when known, else the fine-tuned model's "
@@ -205,9 +210,10 @@ class _Run:
 class _Explainer:
     """Runs every method for every model, with one progress bar over all the passes."""
 
-    def __init__(self, options: ExplainOptions, bar: tqdm) -> None:
+    def __init__(self, options: ExplainOptions, bar: tqdm, watch: Stopwatch) -> None:
         self.options = options
         self.bar = bar
+        self.watch = watch  # seconds per stage: each method, the faithfulness metrics, flip test, AOPC bounds
 
     def attributor(self, run: _Run, method: str) -> Attributor:
         if method not in run.attributors:
@@ -223,17 +229,19 @@ class _Explainer:
 
     def method_results(self, run: _Run, method: str) -> list[MethodResult]:
         attributor = self.attributor(run, method)
-        result = attributor.attribute(run.model, run.inputs, run.targets)
-        scores = result.scores.cpu()
+        with self.watch.stage(method):
+            result = attributor.attribute(run.model, run.inputs, run.targets)
+            scores = result.scores.cpu()
         shares = pad_share(scores, run.inputs.attention_mask).tolist()
         faithfulness = [None] * len(run.inputs)
         if self.options.faithfulness:
             settings = FaithfulnessSettings(random_orders=self.options.random_orders, batch_size=run.batch_size,
                                             precision=self.options.precision, on_progress=self.bar.update)
-            if run.chance is None:
-                run.chance = random_reference(run.model, run.inputs, run.targets, settings)
-            faithfulness = measure_faithfulness(run.model, run.inputs, result.scores, run.targets,
-                                                attributor.signed, settings, run.chance)
+            with self.watch.stage(FAITHFULNESS_STAGE):
+                if run.chance is None:
+                    run.chance = random_reference(run.model, run.inputs, run.targets, settings)
+                faithfulness = measure_faithfulness(run.model, run.inputs, result.scores, run.targets,
+                                                    attributor.signed, settings, run.chance)
         lengths = run.inputs.lengths()
         return [MethodResult(
             scores=stored(scores[i, : lengths[i]].tolist()), pad_share=shares[i],
@@ -257,7 +265,8 @@ class _Explainer:
             scores.append(found if found is not None else known[0][1][i])
         if others and REGISTRY[method].class_specific:  # unspecific scores serve every class
             subset = run.inputs.select(others)
-            extra = self.attributor(run, method).attribute(run.model, subset, classes[others]).scores.cpu()
+            with self.watch.stage(method):
+                extra = self.attributor(run, method).attribute(run.model, subset, classes[others]).scores.cpu()
             for row, i in enumerate(others):
                 scores[i] = stored(extra[row, : len(scores[i])].tolist())
         return scores
@@ -279,8 +288,9 @@ class _Explainer:
         rankings += [flip.random_word_ranking(run.inputs.input_ids[i], lengths[i], candidates[i], 0, order)
                      for order in range(self.options.random_orders) for i in texts]
         rows = [i for _ in range(len(self.options.methods) + self.options.random_orders) for i in texts]
-        found = flip.flip_counts(run.model, run.inputs, words, rankings, rows, [flip.ANY_OTHER] * len(rows),
-                            self.flip_settings(run))
+        with self.watch.stage(FLIP_STAGE):
+            found = flip.flip_counts(run.model, run.inputs, words, rankings, rows, [flip.ANY_OTHER] * len(rows),
+                                     self.flip_settings(run))
         for m, method in enumerate(self.options.methods):
             for i in texts:
                 run.results[method][i].flip = found[m * len(texts) + i]
@@ -292,7 +302,8 @@ class _Explainer:
         """NAOPC: each text's AOPC bounds for this model, and every method's normalised scores."""
         settings = BoundSettings(ks=KS, batch_size=run.batch_size, precision=self.options.precision,
                                  on_progress=self.bar.update, on_planned=self.planned)
-        bounds = aopc_bounds(run.model, run.inputs, run.targets, settings)
+        with self.watch.stage(BOUNDS_STAGE):
+            bounds = aopc_bounds(run.model, run.inputs, run.targets, settings)
         run.bounds = [normalise_scores(b, [run.results[m][i].faithfulness for m in self.options.methods])
                       for i, b in enumerate(bounds)]
 
@@ -309,8 +320,9 @@ class _Explainer:
             scores = self.towards(ranker, method, run.predicted)
             candidates = {i: flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts}
             rankings = [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
-            found = flip.flip_counts(run.model, run.inputs, words, rankings, texts,
-                                [int(ranker.predicted[i]) for i in texts], self.flip_settings(run))
+            with self.watch.stage(FLIP_STAGE):
+                found = flip.flip_counts(run.model, run.inputs, words, rankings, texts,
+                                         [int(ranker.predicted[i]) for i in texts], self.flip_settings(run))
             for i, found_flip in zip(texts, found):
                 flips[i][role] = found_flip
         return flips
@@ -346,11 +358,13 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
         if tokens[role] != tokens[first_role]:
             raise ReportgenError(f"the {first_role} and {role} models split the texts into different wordpieces; "
                                  "side-by-side reports need models with the same tokenizer (--encoder)")
-    runs, texts, rows = _predict(models, encoded, texts, options, class_names, several)
+    watch = Stopwatch()
+    with watch.stage(PREDICTION_STAGE):
+        runs, texts, rows = _predict(models, encoded, texts, options, class_names, several)
     tokens = {role: [tokens[role][i] for i in rows] for role in tokens}
     encoded = {role: run.inputs for role, run in runs.items()}
     with tqdm(total=0, desc="explain", unit="pass", disable=not options.progress, leave=False) as bar:
-        explainer = _Explainer(options, bar)
+        explainer = _Explainer(options, bar, watch)
         bar.total = explainer.planned_rows(runs)
         for role, run in runs.items():
             for method in options.methods:
@@ -377,7 +391,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
                        agreement[i]) for i in range(len(texts.texts))]
     for sample in samples:
         sample.sentence = describe(sample, class_names, options.methods[0])
-    return Report(meta=replace(_meta(models, texts, options, class_names), multi_label=several), samples=samples)
+    seconds = {stage: round(spent, 2) for stage, spent in watch.seconds.items()}
+    return Report(meta=replace(_meta(models, texts, options, class_names), multi_label=several, seconds=seconds),
+                  samples=samples)
 
 
 def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], texts: Texts,

@@ -4,9 +4,10 @@ Nothing here computes attributions or formats HTML; it only holds numbers and sa
 turn into JSON and back, so that the outputs can never disagree. Schema 2 holds several methods
 per model, faithfulness metrics, words and the difference between the models; schema 3 holds the
 faithfulness metrics as a mapping of named measures; schema 4 adds the flip test (`Flip`) and the
-normalised AOPC (`Score.normalised`, `AopcBounds`). Older files are upgraded on reading
-(`upgrade_v1`: one method, wordpieces only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`:
-no flip data and no normalised values, which the report then leaves out).
+normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds each stage took
+(`ReportMeta.seconds`). Older files are upgraded on reading (`upgrade_v1`: one method, wordpieces
+only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values,
+which the report then leaves out; `upgrade_v4`: no times).
 """
 
 from __future__ import annotations
@@ -19,13 +20,20 @@ from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.validation import check_report_data
 
-SCHEMA_VERSION = 4
-READABLE_SCHEMAS = (1, 2, 3, 4)
+SCHEMA_VERSION = 5
+READABLE_SCHEMAS = (1, 2, 3, 4, 5)
 CORPUS_AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
 """The "format" of a `reportgen corpus` NAME.json: not a report's data, so `reportgen render` names it."""
 
 
 SIGNIFICANT_DIGITS = 8
+
+PREDICTION_STAGE = "prediction"
+FAITHFULNESS_STAGE = "faithfulness-metrics"
+FLIP_STAGE = "flip-test"
+BOUNDS_STAGE = "aopc-bounds"
+"""`ReportMeta.seconds` keys besides the method names: the forward pass that predicts, the ERASER metrics
+with their random orders, the flip test (and the agreement flips), the normalised AOPC's bounds."""
 
 
 def stored(values: list[float]) -> list[float]:
@@ -251,6 +259,7 @@ class ReportMeta:
     shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
     segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
     multi_label: bool = False  # sigmoid per label; a text has one sample per explained label
+    seconds: dict[str, float] | None = None  # wall seconds per stage (each method, *_STAGE), each counted once
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -288,6 +297,8 @@ class Report:
             data = upgrade_v2(data)
         if version in (1, 2, 3):
             data = upgrade_v3(data)
+        if version in (1, 2, 3, 4):
+            data = upgrade_v4(data)
         check_report_data(data)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
@@ -381,7 +392,12 @@ def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
                          "methods": {name: {**result, "flip": None} for name, result in model["methods"].items()}}
                   for role, model in sample["models"].items()}
         samples.append({**sample, "models": models, "agreement_flips": {}})
-    return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
+    return {"meta": {**data["meta"], "schema_version": 4}, "samples": samples}
+
+
+def upgrade_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-4 report in schema-5 shape: the time per stage was not recorded (`seconds` None)."""
+    return {"meta": {**data["meta"], "seconds": None, "schema_version": SCHEMA_VERSION}, "samples": data["samples"]}
 
 
 def _named_measures(flat: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -121,6 +121,9 @@ def check_report_data(data: dict[str, Any]) -> None:
             place.numbers(place.get(faithfulness, key, f"meta.faithfulness.{key}"), f"meta.faithfulness.{key}",
                           low=0, high=1)
     place.number(meta.get("tolerance"), "meta.tolerance", optional=True, low=0)
+    if meta.get("seconds") is not None:
+        for stage, spent in place.mapping(meta["seconds"], "meta.seconds").items():
+            place.number(spent, f"meta.seconds.{stage}", low=0)
     place.integer(meta.get("shapley_samples"), "meta.shapley_samples", optional=True)
     samples = place.items(place.get(data, "samples", "samples"), "samples")
     for number, sample in enumerate(samples, start=1):

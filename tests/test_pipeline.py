@@ -129,6 +129,17 @@ def test_flip_counts_bounds_and_agreement_in_a_full_run(labelled, models):
                 assert remove_words(models[role], sample.text, sample.words, flip.words) == flip.predicted_after
 
 
+def test_the_report_records_the_seconds_of_each_stage(labelled, models):
+    """meta.seconds: every stage that ran, each second counted once; a run without the metrics has none of theirs."""
+    report, _ = labelled
+    assert list(report.meta.seconds) == ["prediction", "gradient-x-input", "faithfulness-metrics",
+                                         "attention-rollout", "flip-test", "aopc-bounds"]
+    assert all(spent >= 0 for spent in report.meta.seconds.values()) and report.meta.seconds["aopc-bounds"] > 0
+    quick = explain(models, Texts(TEXTS[:2], [None] * 2, [None] * 2),
+                    ExplainOptions(methods=("gradient",), max_length=MAX_LENGTH, faithfulness=False, progress=False))
+    assert list(quick.meta.seconds) == ["prediction", "gradient"]
+
+
 def test_flip_ranks_by_evidence_for_the_predicted_class_when_the_target_differs(models):
     """--target 0: the flip ranking comes from attributions towards each model's predicted class."""
     texts = TEXTS[:3]

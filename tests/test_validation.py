@@ -57,6 +57,8 @@ def delete(path: str):
 
 SCORES = f"samples.1.models.base.methods.{IG}.scores"
 CASES = {
+    "negative seconds": (edit("meta.seconds", {"prediction": -1.0}), "meta: meta.seconds.prediction is -1.0, outside"),
+    "seconds as a list": (edit("meta.seconds", [1.0]), "meta: meta.seconds is a list, not an object"),
     "NaN score": (edit(f"{SCORES}.3", math.nan), f"sample 2 (row 11): models.base.methods.{IG}.scores[3] is NaN"),
     "infinite score": (edit(f"{SCORES}.2", math.inf), f"models.base.methods.{IG}.scores[2] is +inf; every number"),
     "null score": (edit(f"{SCORES}.1", None), f"sample 2 (row 11): models.base.methods.{IG}.scores[1] is null, "

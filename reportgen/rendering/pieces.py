@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reportgen.methods import REGISTRY
 from reportgen.rendering.colors import LEVELS, Shade, css_class, shades
-from reportgen.results import ModelInfo
+from reportgen.results import BOUNDS_STAGE, FAITHFULNESS_STAGE, FLIP_STAGE, PREDICTION_STAGE, ModelInfo
 
 ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
 
@@ -100,8 +101,7 @@ def auto_steps(quadrature: str, tolerance: float, max_steps: int | str, taken: s
     whose error is large) until …"; without `taken`, "steps chosen per text …"."""
     steps = f"{taken} steps per text" if taken else "steps chosen per text"
     return (f"{steps} ({quadrature}, halving the intervals whose error is large) until its convergence delta is "
-            f"within "
-            f"{100 * tolerance:g} % of F(x)−F(x′), at most {max_steps}")
+            f"within {100 * tolerance:g} % of F(x)−F(x′), at most {max_steps}")
 
 
 def all_shades() -> list[Shade]:
@@ -121,6 +121,29 @@ def describe_model(info: ModelInfo) -> str:
     if info.note:
         parts.append(info.note)
     return " · ".join(parts)
+
+
+STAGE_TITLES = {PREDICTION_STAGE: "prediction", FAITHFULNESS_STAGE: "faithfulness metrics",
+                FLIP_STAGE: "flip test", BOUNDS_STAGE: "normalised-AOPC bounds"}
+
+
+def duration(seconds: float) -> str:
+    """'0.4 s', '12 s', '4 min 12 s', '1 h 2 min'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+def time_line(seconds: dict[str, float]) -> str:
+    """The header's "Time": the whole, then each stage (a method's attribution, the metrics, …), as run."""
+    parts = [f"{STAGE_TITLES.get(stage) or (REGISTRY[stage].title if stage in REGISTRY else stage)} "
+             f"{duration(spent)}" for stage, spent in seconds.items()]
+    return f"{duration(sum(seconds.values()))} in all: " + ", ".join(parts)
 
 
 def versions_line(versions: dict[str, str]) -> str:

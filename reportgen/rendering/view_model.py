@@ -34,6 +34,7 @@ from reportgen.rendering.pieces import (
     mark,
     moved_words,
     role_title,
+    time_line,
     toward_words,
     versions_line,
 )
@@ -813,6 +814,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         lede=explanation(meta.methods, meta.target),
         header=[("Methods", method_text), ("Target", target_line(meta)), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
+                *([("Time", time_line(meta.seconds))] if meta.seconds else []),
                 ("Created", meta.created),
                 ("Versions", versions_line(meta.versions))],
         models=[(role_title(m.role), describe_model(m)) for m in meta.models],
