@@ -250,9 +250,10 @@ class _Explainer:
             faithfulness=faithfulness[i], steps=None if result.steps is None else int(result.steps[i]),
         ) for i in range(len(run.inputs))]
 
-    def towards(self, run: _Run, method: str, classes: torch.Tensor) -> list[list[float]]:
+    def towards(self, run: _Run, method: str, classes: torch.Tensor, planned: bool = False) -> list[list[float]]:
         """Scores for `classes` (one per text): the report's own where they explain that class (its
-        target, or the common class once computed), else one more attribution of those texts."""
+        target, or the common class once computed), else one more attribution of those texts, whose
+        rows the progress bar learns now unless `planned` (`planned_rows` counted them)."""
         known = [(run.targets, [r.scores for r in run.results[method]])]
         if method in run.common_scores:
             known.append((run.common, run.common_scores[method]))
@@ -264,9 +265,11 @@ class _Explainer:
                 others.append(i)
             scores.append(found if found is not None else known[0][1][i])
         if others and REGISTRY[method].class_specific:  # unspecific scores serve every class
-            subset = run.inputs.select(others)
+            subset, attributor = run.inputs.select(others), self.attributor(run, method)
+            if not planned:
+                self.planned(attributor.rows(len(others)))
             with self.watch.stage(method):
-                extra = self.attributor(run, method).attribute(run.model, subset, classes[others]).scores.cpu()
+                extra = attributor.attribute(run.model, subset, classes[others]).scores.cpu()
             for row, i in enumerate(others):
                 scores[i] = stored(extra[row, : len(scores[i])].tolist())
         return scores
@@ -371,7 +374,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
                 bar.set_postfix_str(f"{role}, {method}")
                 run.results[method] = explainer.method_results(run, method)
             for method in options.methods:
-                run.common_scores[method] = explainer.towards(run, method, run.common)
+                run.common_scores[method] = explainer.towards(run, method, run.common, planned=True)
         first = encoded[first_role]
         words = [group_words(first.word_ids[i], first.offsets[i], text, tokens[first_role][i],
                              exact=first.words_exact, sequence_ids=first.sequence_ids[i],

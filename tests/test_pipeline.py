@@ -140,6 +140,43 @@ def test_the_report_records_the_seconds_of_each_stage(labelled, models):
     assert list(quick.meta.seconds) == ["prediction", "gradient"]
 
 
+class RecordingBar:
+    """Stands in for tqdm: what the bar was told to expect against what it was told was done."""
+
+    finished: list[RecordingBar] = []
+
+    def __init__(self, total: int = 0, **_: object) -> None:
+        self.total, self.n = total, 0
+
+    def update(self, count: int = 1) -> None:
+        self.n += count
+
+    def refresh(self) -> None:
+        pass
+
+    def set_postfix_str(self, _: str) -> None:
+        pass
+
+    def __enter__(self) -> RecordingBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        RecordingBar.finished.append(self)
+
+
+@pytest.mark.parametrize("methods", [("gradient-x-input", "attention-rollout"), ("integrated-gradients",)])
+def test_the_progress_total_is_every_pass_that_ran(models, monkeypatch, methods):
+    """When a model predicts neither the target nor the common class (both 0 here: --target 0, labels 0),
+    the flip test attributes its predicted class too: those passes are announced, so the bar ends full."""
+    monkeypatch.setattr("reportgen.pipeline.tqdm", RecordingBar)
+    RecordingBar.finished.clear()
+    report = explain(models, Texts(TEXTS[:4], list(range(4)), [0] * 4),
+                     ExplainOptions(methods=methods, target="0", max_length=MAX_LENGTH, steps="auto", max_steps=9))
+    assert any(s.models[role].predicted != 0 for s in report.samples for role in models)  # the case at stake
+    (bar,) = RecordingBar.finished
+    assert bar.n == bar.total > 0
+
+
 def test_flip_ranks_by_evidence_for_the_predicted_class_when_the_target_differs(models):
     """--target 0: the flip ranking comes from attributions towards each model's predicted class."""
     texts = TEXTS[:3]
