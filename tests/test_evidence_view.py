@@ -49,10 +49,24 @@ def test_the_sentence_names_the_flip_words_beside_the_random_orders():
     sentence = built.samples[0].sentence
     assert f"Removing *{words[1]}* and *{words[2]}* flips base to negative (2 words; random orders: 7)." in sentence
     assert "Fine-tuned: no flip within 9 words; random orders: 7." in sentence
-    assert f"Removing *{words[3]}* (fine-tuned's ranking) makes base agree with fine-tuned (1 word)." in sentence
+    assert f"Removing *{words[3]}*, by fine-tuned's ranking, makes base agree with fine-tuned (1 word)." in sentence
     html = parse_html(render_html(built))
     shown = html.find_all("p", "sentence")[0]
     assert [em.text() for em in shown.find_all("em")][-3:] == words[1:4]
+
+
+def test_a_long_flip_is_counted_once_and_names_its_first_words():
+    from reportgen.rendering.sentences import agreement_parts, flip_parts, to_markdown
+
+    words = [f"w{i}" for i in range(15)]
+    flip = to_markdown(flip_parts("Fine-tuned", words, 15, 64, "positive", 35, 64))
+    assert flip == (" Removing 15 words, led by *w0*, *w1*, *w2*, *w3*, *w4*, flips fine-tuned to positive "
+                    "(random orders: 35).")
+    agree = to_markdown(agreement_parts("Base", "Fine-tuned", words[:7], 7, 64))
+    assert agree == (" Removing 7 words by fine-tuned's ranking, led by *w0*, *w1*, *w2*, *w3*, *w4*, makes base agree "
+                     "with fine-tuned.")
+    assert to_markdown(flip_parts("Base", words[:3], 3, 64, "negative", None, 64)) == (
+        " Removing *w0*, *w1* and *w2* flips base to negative (3 words; random orders: no flip within 64).")
 
 
 def test_summary_columns_per_model_show_flips_and_normalised_values_with_raw_on_hover():

@@ -64,16 +64,18 @@ def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str
 SHOWN_WORDS = 5  # a flip's removed words named in the sentence; the rest are counted
 
 
-def _removed(words: Sequence[str], k: int) -> list[Part]:
-    """'*never*, *off* and *worst*', or the first SHOWN_WORDS and '… (12 words)'."""
+def _removed(words: Sequence[str], k: int, ranking: str = "") -> list[Part]:
+    """'*never*, *off* and *worst*' (', by fine-tuned's ranking,' after them when `ranking` is given);
+    past SHOWN_WORDS, '12 words[ by …'s ranking], led by *a*, *b*, *c*, *d*, *e*,'."""
     shown = [w.strip() or "·" for w in words[:SHOWN_WORDS]]
-    parts: list[Part] = []
+    by = f"by {ranking}'s ranking" if ranking else ""
+    parts: list[Part] = [] if k <= SHOWN_WORDS else [Part(f"{k} words{' ' + by if by else ''}, led by ")]
     for index, word in enumerate(shown):
         if index:
             parts.append(Part(" and " if index == len(shown) - 1 and k <= SHOWN_WORDS else ", "))
         parts.append(Part(word, emphasis=True))
-    if k > SHOWN_WORDS:
-        parts.append(Part(f", … ({k} words)"))
+    if k > SHOWN_WORDS or by:
+        parts.append(Part("," if k > SHOWN_WORDS else f", {by},"))
     return parts
 
 
@@ -81,31 +83,37 @@ def _count(k: int) -> str:
     return f"{k} word" if k == 1 else f"{k} words"
 
 
+def _details(k: int, *more: str) -> str:
+    """' (3 words; random orders: 41)': the count where the words were not counted already, and `more`."""
+    details = ([_count(k)] if k <= SHOWN_WORDS else []) + [m for m in more if m]
+    return f" ({'; '.join(details)})" if details else ""
+
+
 def flip_parts(title: str, words: Sequence[str], k: int | None, searched: int, new_class: str,
                random_k: int | None, random_searched: int | None) -> list[Part]:
     """The flip clause, e.g. 'Removing *never*, *off* and *worst* flips base to positive (3 words;
-    random orders: 41).' or 'Base: no flip within 64 words; random orders: no flip within 64.'"""
+    random orders: 41).', 'Removing 15 words, led by *a*, …, *e*, flips base to positive (random orders:
+    35).' or 'Base: no flip within 64 words; random orders: no flip within 64.'"""
     if random_searched is None:
         chance = ""
     elif random_k is None:
-        chance = f"; random orders: no flip within {random_searched}"
+        chance = f"random orders: no flip within {random_searched}"
     else:
-        chance = f"; random orders: {random_k}"
+        chance = f"random orders: {random_k}"
     if k is None:
-        return [Part(f" {title}: no flip within {_count(searched)}{chance}.")]
+        return [Part(f" {title}: no flip within {_count(searched)}{'; ' + chance if chance else ''}.")]
     return [Part(" Removing "), *_removed(words, k),
-            Part(f" flips {_mid_sentence(title)} to {new_class} ({_count(k)}{chance}).")]
+            Part(f" flips {_mid_sentence(title)} to {new_class}{_details(k, chance)}.")]
 
 
 def agreement_parts(title: str, other: str, words: Sequence[str], k: int | None, searched: int) -> list[Part]:
-    """The agreement clause, e.g. 'Removing *never* and *off* (fine-tuned's ranking) makes base agree
+    """The agreement clause, e.g. 'Removing *never* and *off*, by fine-tuned's ranking, makes base agree
     with fine-tuned (2 words).' or 'Base does not come to agree with fine-tuned within 40 words of …'"""
     if k is None:
         return [Part(f" {title} does not come to agree with {_mid_sentence(other)} within {_count(searched)} "
                      f"of {_mid_sentence(other)}'s ranking.")]
-    return [Part(" Removing "), *_removed(words, k),
-            Part(f" ({_mid_sentence(other)}'s ranking) makes {_mid_sentence(title)} agree with "
-                 f"{_mid_sentence(other)} ({_count(k)}).")]
+    return [Part(" Removing "), *_removed(words, k, _mid_sentence(other)),
+            Part(f" makes {_mid_sentence(title)} agree with {_mid_sentence(other)}{_details(k)}.")]
 
 
 def to_markdown(parts: Sequence[Part]) -> str:
