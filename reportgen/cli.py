@@ -432,7 +432,8 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 
     How long: training is most of it and depends on the CPU cores, what else runs, and the sizes.
     With the defaults, about 6 minutes on 2 idle CPU cores, up to half an hour when other jobs share
-    them; about a minute once the checkpoints are cached. The demo says so when it starts.
+    them; several minutes for the report alone once the checkpoints are cached (the flip test and
+    the normalised AOPC are most of it). The demo says so when it starts.
 
     \b
     Example:

@@ -234,7 +234,7 @@ def test_the_demo_says_how_long_and_ends_with_a_report_command_for_its_models(ti
     assert result.exit_code == 0, result.output
     assert "A slow start, then a wonderful film." in (tmp_path / "mine.html").read_text()
     run()
-    assert "no training. The report takes about a minute" in capsys.readouterr().err
+    assert "no training. The report takes several minutes on a CPU" in capsys.readouterr().err
 
 
 def test_the_demo_command_writes_html_json_and_markdown(tiny_demo, tmp_path):

@@ -154,9 +154,11 @@ def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int
 TRAINING_TIME = ("With the default sizes this takes about 6 minutes on 2 idle CPU cores, up to half an hour when "
                  "other jobs share them (more reviews, tokens or epochs take longer; not measured on a GPU). "
                  "Progress bars show the rest; later runs reuse the cached checkpoints.")
-CACHED_TIME = "The report takes about a minute on 2 CPU cores."
+CACHED_TIME = ("The report takes several minutes on a CPU (most of it the flip test and the normalised-AOPC "
+               "bounds); its header says where the time went.")
 """Measured with `reportgen demo` on a 2-core x86_64 CPU (docs/demo.md): 5 min 43 s cold on a mostly idle
-machine, 26 min on one that other jobs kept busy, 49 s with cached checkpoints."""
+machine, 26 min on one that other jobs kept busy; with cached checkpoints 9 min 8 s on one core beside
+other jobs (49 s before the flip test and NAOPC)."""
 
 
 def reuse_hint(cache: CheckpointCache, encoder_dir: Path, max_length: int) -> str:
