@@ -424,7 +424,8 @@ def test_faithfulness_is_shown_per_column_in_the_summary_and_at_the_end():
                    methods, faithful=True)
     document = parse_html(render_html(built))
     header = [th.text() for th in document.find_all("table", "summary")[0].find_all("th")]
-    assert "Base: comprehensiveness" in header and "Fine-tuned: comprehensiveness" in header
+    assert "Base: integrated gradients comprehensiveness" in header
+    assert "Fine-tuned: integrated gradients comprehensiveness" in header
     metrics = document.find_all("table", "metrics")
     assert len(metrics) == 2 * 2 * 2  # samples × methods × models
     curves = [svg for svg in document.find_all("svg") if "line-chart" in svg.classes]

@@ -50,7 +50,8 @@ def test_the_header_states_the_time_of_each_stage_and_old_files_have_none():
     from reportgen.rendering.pieces import duration, time_line
 
     assert [duration(s) for s in (0.42, 12.4, 252, 3725)] == ["0.4 s", "12 s", "4 min 12 s", "1 h 2 min"]
+    # as run: the metrics between the methods; as shown: each method, then what serves them all
     line = time_line({"prediction": 1.5, "integrated-gradients": 250.0, "faithfulness-metrics": 20.0,
-                      "flip-test": 30.0, "aopc-bounds": 100.0})
-    assert line == ("6 min 42 s in all: prediction 1.5 s, Integrated gradients 4 min 10 s, faithfulness metrics 20 s, "
-                    "flip test 30 s, normalised-AOPC bounds 1 min 40 s")
+                      "attention-gradient": 2.0, "flip-test": 30.0, "aopc-bounds": 100.0})
+    assert line == ("6 min 44 s of computation: prediction 1.5 s, integrated gradients 4 min 10 s, gradient-weighted "
+                    "attention 2.0 s, faithfulness metrics 20 s, flip test 30 s, normalised-AOPC bounds 1 min 40 s")

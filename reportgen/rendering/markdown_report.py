@@ -17,9 +17,9 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
     header = ["#", "Outcome", "Row", "True label"] + [f"{title}: predicted (p)" for _, title in view.roles]
     if view.faithfulness:
         kind = "normalised" if view.normalised else "raw"
-        header += [f"{title}: comprehensiveness ({kind})" for _, title in view.roles]
+        header += [f"{title}: {view.summary_method} comprehensiveness ({kind})" for _, title in view.roles]
     if view.flips:
-        header += [f"{title}: flips after" for _, title in view.roles]
+        header += [f"{title}: {view.summary_method} flips after" for _, title in view.roles]
     header += ["Notes"]
     rows = [[str(n), row.outcome, row.index, row.label, *row.cells,
              *([cell.text for cell in row.comprehensiveness] if view.faithfulness else []),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from reportgen.methods import REGISTRY
 from reportgen.rendering.colors import LEVELS, Shade, css_class, shades
+from reportgen.rendering.sentences import mid_sentence
 from reportgen.results import BOUNDS_STAGE, FAITHFULNESS_STAGE, FLIP_STAGE, PREDICTION_STAGE, ModelInfo
 
 ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
@@ -140,10 +141,13 @@ def duration(seconds: float) -> str:
 
 
 def time_line(seconds: dict[str, float]) -> str:
-    """The header's "Time": the whole, then each stage (a method's attribution, the metrics, …), as run."""
-    parts = [f"{STAGE_TITLES.get(stage) or (REGISTRY[stage].title if stage in REGISTRY else stage)} "
-             f"{duration(spent)}" for stage, spent in seconds.items()]
-    return f"{duration(sum(seconds.values()))} in all: " + ", ".join(parts)
+    """The header's "Time": the computation's whole (loading the models and data is not in it), then the
+    prediction, each method's attributions, and the measures that serve every method."""
+    order = [PREDICTION_STAGE, *(s for s in seconds if s not in STAGE_TITLES), FAITHFULNESS_STAGE, FLIP_STAGE,
+             BOUNDS_STAGE]
+    titles = {**STAGE_TITLES, **{name: mid_sentence(info.title) for name, info in REGISTRY.items()}}
+    parts = [f"{titles.get(stage, stage)} {duration(seconds[stage])}" for stage in order if stage in seconds]
+    return f"{duration(sum(seconds.values()))} of computation: " + ", ".join(parts)
 
 
 def versions_line(versions: dict[str, str]) -> str:

@@ -21,7 +21,7 @@ class Part(NamedTuple):
     emphasis: bool = False  # a lead word: *word* in Markdown, <em> in HTML
 
 
-def _mid_sentence(title: str) -> str:
+def mid_sentence(title: str) -> str:
     """"Fine-tuned" → "fine-tuned" after a semicolon; acronyms such as "BERT" keep their case."""
     return title[:1].lower() + title[1:] if title[1:2].islower() else title
 
@@ -48,7 +48,7 @@ def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str
     for number, (role, title) in enumerate(title_by_role.items()):
         if number:
             parts.append(Part("; "))
-        parts.append(Part(f"{_mid_sentence(title) if number else title} predicted {predicted[role]} "
+        parts.append(Part(f"{mid_sentence(title) if number else title} predicted {predicted[role]} "
                           f"({probability[role]:.2f})"))
         words = [w.strip() for w in lead_words.get(role, ()) if w.strip()]
         first, none = (lead or {}).get(role, LED_BY)
@@ -103,17 +103,17 @@ def flip_parts(title: str, words: Sequence[str], k: int | None, searched: int, n
     if k is None:
         return [Part(f" {title}: no flip within {_count(searched)}{'; ' + chance if chance else ''}.")]
     return [Part(" Removing "), *_removed(words, k),
-            Part(f" flips {_mid_sentence(title)} to {new_class}{_details(k, chance)}.")]
+            Part(f" flips {mid_sentence(title)} to {new_class}{_details(k, chance)}.")]
 
 
 def agreement_parts(title: str, other: str, words: Sequence[str], k: int | None, searched: int) -> list[Part]:
     """The agreement clause, e.g. 'Removing *never* and *off*, by fine-tuned's ranking, makes base agree
     with fine-tuned (2 words).' or 'Base does not come to agree with fine-tuned within 40 words of …'"""
     if k is None:
-        return [Part(f" {title} does not come to agree with {_mid_sentence(other)} within {_count(searched)} "
-                     f"of {_mid_sentence(other)}'s ranking.")]
-    return [Part(" Removing "), *_removed(words, k, _mid_sentence(other)),
-            Part(f" makes {_mid_sentence(title)} agree with {_mid_sentence(other)}{_details(k)}.")]
+        return [Part(f" {title} does not come to agree with {mid_sentence(other)} within {_count(searched)} "
+                     f"of {mid_sentence(other)}'s ranking.")]
+    return [Part(" Removing "), *_removed(words, k, mid_sentence(other)),
+            Part(f" makes {mid_sentence(title)} agree with {mid_sentence(other)}{_details(k)}.")]
 
 
 def to_markdown(parts: Sequence[Part]) -> str:

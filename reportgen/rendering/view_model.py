@@ -39,7 +39,7 @@ from reportgen.rendering.pieces import (
     versions_line,
 )
 from reportgen.rendering.reading import verdict_parts
-from reportgen.rendering.sentences import Part
+from reportgen.rendering.sentences import Part, mid_sentence
 from reportgen.results import (
     MethodResult,
     ModelAttribution,
@@ -236,6 +236,7 @@ class ReportView(PageView):
     faithfulness: bool
     normalised: bool  # the faithfulness numbers that compare models are NAOPC (else raw AOPC, older files)
     flips: bool
+    summary_method: str  # the main method, whose comprehensiveness and flips the summary shows: "integrated gradients"
     faithfulness_rows: list[FaithfulnessRow]
     faithfulness_verdicts: list[str]
     faithfulness_note: str
@@ -340,9 +341,9 @@ def shown_score(score: Score, random: bool = False) -> Number:
     raw = score.random if random else score.value
     normalised = score.random_normalised if random else score.normalised
     if normalised is None:
-        return Number(f"{raw:.3f}", "raw AOPC" if score.normalised is None else
-                      "raw AOPC: every ordering of this text scores alike, so it has no normalised value")
-    return Number(f"{normalised:.2f}", f"normalised (NAOPC); raw AOPC {raw:.3f}")
+        return Number(f"{raw:.3f}", f"raw AOPC {raw:.3f}" if score.normalised is None else
+                      f"raw AOPC {raw:.3f}: every ordering of this text scores alike, so it has no normalised value")
+    return Number(f"{normalised:.2f}", f"NAOPC {normalised:.2f} (normalised), raw AOPC {raw:.3f}")
 
 
 def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
@@ -662,7 +663,8 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
     comprehensiveness = []
     for score in measured:
         own, chance = shown_score(score), shown_score(score, random=True)
-        comprehensiveness.append(Number(f"{own.text} (random {chance.text})", f"{own.title}; random: {chance.title}"))
+        comprehensiveness.append(Number(f"{own.text} (random {chance.text})",
+                                        f"{own.title}; random orders: {chance.title}"))
     flips = [flip_text(m.methods[method], m.random_flips) for m in sample.models.values()]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
@@ -829,6 +831,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
             scale, "Each column has its own colour scale of raw scores: compare shades within a column, not "
                    "across."),
         faithfulness=meta.faithfulness is not None, normalised=report_is_normalised(report),
+        summary_method=mid_sentence(method_title(meta.method)),
         flips=any(row.flips for row in summary), faithfulness_rows=rows, faithfulness_verdicts=verdicts,
         faithfulness_note=faithfulness_note,
         difference_note=(f"{SHARES} {DIFFERENCE} The difference view explains one common class for both models "
