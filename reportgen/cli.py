@@ -331,8 +331,9 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
                    "Forward passes only.")
 @click.option("--naopc/--no-naopc", default=True, show_default=True,
               help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
-                   "(NAOPC, Edin et al. 2024), so the two models' numbers compare: about 2 × tokens + 208 "
-                   "forward rows per text and model (exact search up to 8 tokens). Needs --faithfulness.")
+                   "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 "
+                   "forward rows per text and model (measured 2 × tokens + 25 on 256-token reviews, the largest "
+                   "share of a report's time; exact search up to 8 tokens). Needs --faithfulness.")
 @click.option("--include-paths", is_flag=True,
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
                    "so the file is safe to share).")

@@ -185,6 +185,8 @@ def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[boo
     instead of after half a minute of retries, and the message says why and to pass a local path.
     """
     local = looks_like_path(spec)
+    if local and not Path(spec).expanduser().exists():  # else transformers takes it for a malformed hub id
+        raise ReportgenError(f"cannot load {what} '{spec}': no such file or directory; {local_hint}")
     offline = None if local else hub_unavailable()
     try:
         return load(offline is not None)
