@@ -69,6 +69,17 @@ def test_a_long_flip_is_counted_once_and_names_its_first_words():
         " Removing *w0*, *w1* and *w2* flips base to negative (3 words; random orders: no flip within 64).")
 
 
+def test_a_word_that_ranks_twice_is_named_once_with_its_count():
+    from reportgen.rendering.sentences import flip_parts, sentence_parts, to_markdown
+
+    flip = to_markdown(flip_parts("Base", ["yourself", "for", "is", "yourself", "most"], 5, 64, "negative", 46, 64))
+    assert flip == (" Removing *yourself* (twice), *for*, *is* and *most* flips base to negative "
+                    "(5 words; random orders: 46).")
+    lead = to_markdown(sentence_parts({"base": "Base"}, {"base": "negative"}, {"base": 0.9},
+                                      {"base": ["zombies", "zombies", "zombies", "dull"]}))
+    assert lead == "Base predicted negative (0.90), led by *zombies* (3 times), *dull*."
+
+
 def test_summary_columns_per_model_show_flips_and_normalised_values_with_raw_on_hover():
     built = with_evidence()
     document = parse_html(render_html(built))

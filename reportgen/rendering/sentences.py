@@ -37,6 +37,22 @@ def merge_parts(parts: list[Part]) -> list[Part]:
     return merged
 
 
+def word_list(words: Sequence[str], last_and: bool = False) -> list[Part]:
+    """'*never*, *off* (twice) and *worst*': each word once, in order of first appearance, with how often
+    it appears (a word can rank twice, at two places in the text); ' and ' before the last if `last_and`."""
+    counts: dict[str, int] = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    parts: list[Part] = []
+    for index, (word, count) in enumerate(counts.items()):
+        if index:
+            parts.append(Part(" and " if last_and and index == len(counts) - 1 else ", "))
+        parts.append(Part(word, emphasis=True))
+        if count > 1:
+            parts.append(Part(" (twice)" if count == 2 else f" ({count} times)"))
+    return parts
+
+
 def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str],
                    probability: Mapping[str, float], lead_words: Mapping[str, Sequence[str]],
                    lead: Mapping[str, tuple[str, str]] | None = None) -> list[Part]:
@@ -52,10 +68,7 @@ def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str
                           f"({probability[role]:.2f})"))
         words = [w.strip() for w in lead_words.get(role, ()) if w.strip()]
         first, none = (lead or {}).get(role, LED_BY)
-        if not words:
-            parts.append(Part(none))
-        for index, word in enumerate(words):
-            parts.extend([Part(first if index == 0 else ", "), Part(word, emphasis=True)])
+        parts.extend([Part(first), *word_list(words)] if words else [Part(none)])
     if parts:
         parts.append(Part("."))
     return merge_parts(parts)
@@ -70,10 +83,7 @@ def _removed(words: Sequence[str], k: int, ranking: str = "") -> list[Part]:
     shown = [w.strip() or "·" for w in words[:SHOWN_WORDS]]
     by = f"by {ranking}'s ranking" if ranking else ""
     parts: list[Part] = [] if k <= SHOWN_WORDS else [Part(f"{k} words{' ' + by if by else ''}, led by ")]
-    for index, word in enumerate(shown):
-        if index:
-            parts.append(Part(" and " if index == len(shown) - 1 and k <= SHOWN_WORDS else ", "))
-        parts.append(Part(word, emphasis=True))
+    parts += word_list(shown, last_and=k <= SHOWN_WORDS)
     if k > SHOWN_WORDS or by:
         parts.append(Part("," if k > SHOWN_WORDS else f", {by},"))
     return parts
