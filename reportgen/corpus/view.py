@@ -134,13 +134,10 @@ def share(value: float) -> str:
 
 
 def relative(change: float, base: float) -> str:
-    """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's."""
-    return f"{100 * change / base:+.1f} %" if base else "—"
-
-
-def duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+    """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's.
+    Only where both models' mean shares are above 0 ("—" otherwise): a signed share near 0 or changing
+    sign makes the ratio meaningless (+0.8 pp on a base share of −0.09 % would read −933 %)."""
+    return f"{100 * change / base:+.1f} %" if base > 0 and base + change > 0 else "—"
 
 
 def interval_text(estimate: Estimate, scale: float = 100) -> str:
@@ -236,8 +233,8 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
     target = ("each row's true label" if facts.target_class is None
               else f"class {_class_name(facts.class_names, facts.target_class)} for every row")
     rows = f"{aggregates.rows:,} ({facts.selection})"
-    work = (f"{duration(facts.seconds)} in all; {facts.computed:,} rows attributed in "
-            f"{duration(facts.attribution_seconds)}")
+    work = (f"{pieces.duration(facts.seconds)} in all; {facts.computed:,} rows attributed in "
+            f"{pieces.duration(facts.attribution_seconds)}")
     if facts.computed:
         work += f" ({facts.computed / max(facts.attribution_seconds, 1e-9):.2f} rows/s)"
     if facts.reused:
