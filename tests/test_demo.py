@@ -247,11 +247,15 @@ def test_the_demo_command_writes_html_json_and_markdown(tiny_demo, tmp_path):
     out = tmp_path / "cli"
     result = CliRunner().invoke(main, ["demo", "-q", "--max-length", "64", "--train-size", "2", "--heldout-size", "4",
                                        "--epochs", "1", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"),
-                                       "--method", "gradient,attention-rollout", "-o", str(out / "d.html"),
-                                       "--json", str(out / "d.json"), "--markdown", str(out / "d.md")])
+                                       "--method", "gradient,attention-rollout", "--no-naopc",
+                                       "-o", str(out / "d.html"), "--json", str(out / "d.json"),
+                                       "--markdown", str(out / "d.md")])
     assert result.exit_code == 0, result.output
     assert calls["train"] == 1
     data = json.loads((out / "d.json").read_text())
     assert data["meta"]["methods"] == ["gradient", "attention-rollout"]
+    models = [m for s in data["samples"] for m in s["models"].values()]
+    assert data["meta"]["faithfulness"] is not None and all(m["aopc_bounds"] == {} for m in models)  # --no-naopc
+    assert "aopc-bounds" not in data["meta"]["seconds"]
     assert (out / "d.md").read_text().startswith("# Why the models disagree")
     assert 'data-score="' in (out / "d.html").read_text()

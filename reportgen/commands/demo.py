@@ -102,13 +102,14 @@ def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -
 def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int, seed: int, device: str,
              cache_dir: Path, retrain: bool, seed_reviews_only: bool, methods: tuple[str, ...], steps: int | str,
              output: Path, json_path: Path | None, progress: bool, markdown_path: Path | None = None,
-             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS) -> None:
+             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, faithfulness: bool = True,
+             naopc: bool = True) -> None:
     started = time.monotonic()
     settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size,
                              epochs=epochs, seed=seed)
     settings.check()
     options = ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                             max_length=max_length, progress=progress)
+                             max_length=max_length, faithfulness=faithfulness, naopc=naopc, progress=progress)
     options.check()  # before minutes of training, not after
     check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
