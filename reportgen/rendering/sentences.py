@@ -7,6 +7,7 @@ with Jinja's autoescaping — nothing is ever marked safe by hand.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -40,9 +41,7 @@ def merge_parts(parts: list[Part]) -> list[Part]:
 def word_list(words: Sequence[str], last_and: bool = False) -> list[Part]:
     """'*never*, *off* (twice) and *worst*': each word once, in order of first appearance, with how often
     it appears (a word can rank twice, at two places in the text); ' and ' before the last if `last_and`."""
-    counts: dict[str, int] = {}
-    for word in words:
-        counts[word] = counts.get(word, 0) + 1
+    counts = Counter(words)  # in order of first appearance
     parts: list[Part] = []
     for index, (word, count) in enumerate(counts.items()):
         if index:
@@ -82,20 +81,21 @@ def _removed(words: Sequence[str], k: int, ranking: str = "") -> list[Part]:
     past SHOWN_WORDS, '12 words[ by …'s ranking], led by *a*, *b*, *c*, *d*, *e*,'."""
     shown = [w.strip() or "·" for w in words[:SHOWN_WORDS]]
     by = f"by {ranking}'s ranking" if ranking else ""
-    parts: list[Part] = [] if k <= SHOWN_WORDS else [Part(f"{k} words{' ' + by if by else ''}, led by ")]
+    parts: list[Part] = [] if k <= SHOWN_WORDS else [Part(f"{word_count(k)}{' ' + by if by else ''}, led by ")]
     parts += word_list(shown, last_and=k <= SHOWN_WORDS)
     if k > SHOWN_WORDS or by:
         parts.append(Part("," if k > SHOWN_WORDS else f", {by},"))
     return parts
 
 
-def _count(k: int) -> str:
+def word_count(k: int) -> str:
+    """'1 word', '3 words'."""
     return f"{k} word" if k == 1 else f"{k} words"
 
 
 def _details(k: int, *more: str) -> str:
     """' (3 words; random orders: 41)': the count where the words were not counted already, and `more`."""
-    details = ([_count(k)] if k <= SHOWN_WORDS else []) + [m for m in more if m]
+    details = ([word_count(k)] if k <= SHOWN_WORDS else []) + [m for m in more if m]
     return f" ({'; '.join(details)})" if details else ""
 
 
@@ -111,7 +111,7 @@ def flip_parts(title: str, words: Sequence[str], k: int | None, searched: int, n
     else:
         chance = f"random orders: {random_k}"
     if k is None:
-        return [Part(f" {title}: no flip within {_count(searched)}{'; ' + chance if chance else ''}.")]
+        return [Part(f" {title}: no flip within {word_count(searched)}{'; ' + chance if chance else ''}.")]
     return [Part(" Removing "), *_removed(words, k),
             Part(f" flips {mid_sentence(title)} to {new_class}{_details(k, chance)}.")]
 
@@ -120,7 +120,7 @@ def agreement_parts(title: str, other: str, words: Sequence[str], k: int | None,
     """The agreement clause, e.g. 'Removing *never* and *off*, by fine-tuned's ranking, makes base agree
     with fine-tuned (2 words).' or 'Base does not come to agree with fine-tuned within 40 words of …'"""
     if k is None:
-        return [Part(f" {title} does not come to agree with {mid_sentence(other)} within {_count(searched)} "
+        return [Part(f" {title} does not come to agree with {mid_sentence(other)} within {word_count(searched)} "
                      f"of {mid_sentence(other)}'s ranking.")]
     return [Part(" Removing "), *_removed(words, k, mid_sentence(other)),
             Part(f" makes {mid_sentence(title)} agree with {mid_sentence(other)}{_details(k)}.")]

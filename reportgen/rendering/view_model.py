@@ -39,7 +39,7 @@ from reportgen.rendering.pieces import (
     versions_line,
 )
 from reportgen.rendering.reading import verdict_parts
-from reportgen.rendering.sentences import Part, mid_sentence
+from reportgen.rendering.sentences import Part, mid_sentence, word_count
 from reportgen.results import (
     MethodResult,
     ModelAttribution,
@@ -351,7 +351,7 @@ def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
     flip = result.flip
     if flip is None:
         return ""
-    own = f"{flip.k} word{'s' if flip.k != 1 else ''}" if flip.k is not None else f"no flip within {flip.searched}"
+    own = word_count(flip.k) if flip.k is not None else f"no flip within {flip.searched}"
     if chance is None:
         return own
     median = chance.median
