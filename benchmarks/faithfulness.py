@@ -11,7 +11,10 @@ Prints a Markdown table for docs/faithfulness.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -30,6 +33,10 @@ from reportgen.pipeline import device_name
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reviews", type=int, default=20, help="held-out reviews to explain")
+    parser.add_argument("--offset", type=int, default=0,
+                        help="skip this many held-out reviews first (to split a long run into parts)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write every review's metrics here, to pool parts of a split run")
     parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps")
     parser.add_argument("--shapley-samples", type=int, default=DEFAULT_SHAPLEY_SAMPLES,
                         help="random orders of the words per review for shapley-sampling")
@@ -40,7 +47,7 @@ def main() -> None:
 
     demo = trained_demo()
     settings = demo.settings
-    chosen = demo.heldout[: args.reviews]
+    chosen = demo.heldout[args.offset: args.offset + args.reviews]
     texts = demo.rows.texts(chosen)
     device = torch.device("cpu")
     models = {role: load_model(str(demo.checkpoint(role)), role=role, encoder=str(demo.assets.encoder_dir),
@@ -52,7 +59,7 @@ def main() -> None:
     print(header)
     print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     faith = FaithfulnessSettings(batch_size=args.batch_size)
-    prepared, chance_seconds = {}, {}
+    prepared, chance_seconds, per_review = {}, {}, []
     for role, model in models.items():
         inputs = encode(model.tokenizer, texts, settings.max_length, model.info.pads_to_max_length)
         targets = predict_logits(model, inputs, batch_size=args.batch_size).argmax(dim=-1)
@@ -73,12 +80,17 @@ def main() -> None:
             metric_seconds = time.perf_counter() - started
 
             mean = mean_scores(metrics)
+            per_review += [{"method": method, "model": role, "heldout_row": row,
+                            "beats_random": beats_random(m), **dataclasses.asdict(m)}
+                           for row, m in zip(chosen, metrics)]
             comp_wins = sum(beats_random(m)[0] for m in metrics)
             suff_wins = sum(beats_random(m)[1] for m in metrics)
             print(f"| {method} | {role} | {mean.comprehensiveness:.3f} | {mean.random_comprehensiveness:.3f} | "
                   f"{mean.sufficiency:.3f} | {mean.random_sufficiency:.3f} | "
                   f"{comp_wins}/{len(metrics)} / {suff_wins}/{len(metrics)} | {attribution_seconds:.1f} | "
                   f"{metric_seconds:.1f} |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(per_review, indent=1, default=str))
     print("\nRandom reference (computed once per model, shared by every method): "
           + ", ".join(f"{role} {seconds:.1f} s" for role, seconds in chance_seconds.items()))
     print(f"Metrics: {forward_rows(1, faith, methods=1) - forward_rows(1, faith, methods=0)} forward rows per review, "
