@@ -381,3 +381,19 @@ def test_fixed_steps_keep_the_old_rule_and_old_files_still_load(checkpoints, enc
     old = Report.from_dict(data)
     assert old.meta.tolerance is None and old.samples[0].models["base"].methods["integrated-gradients"].steps is None
     assert "integrated gradients with 8 steps (gauss-legendre)" in dict(build_view(old).header)["Methods"]
+
+
+def test_a_flagged_delta_on_a_path_whose_scores_cancel_says_how_they_cancel():
+    """1 % of a tiny F(x) − F(x′) is a far smaller share of the scores: the warning gives both sizes."""
+    from reportgen.rendering.view_model import _delta
+    from reportgen.results import MethodResult
+
+    cancelling = MethodResult(scores=[12.0, -9.0, -3.02], pad_share=0.0, convergence_delta=-0.0024,
+                              target_logit_change=-0.0176, steps=257)
+    _, warning = _delta(cancelling, 0.01)
+    assert "13.6% of the logit change" in warning and "Raise --max-steps" in warning
+    assert f"Σ|score| = 24 is {24.02 / 0.0176:.0f}× |F(x)−F(x′)|" in warning
+    assert "the delta is 0.01% of Σ|score|" in warning  # 0.0024 / 24.02
+    plain = MethodResult(scores=[2.0, 1.0], pad_share=0.0, convergence_delta=0.1, target_logit_change=2.9, steps=257)
+    _, warning = _delta(plain, 0.01)
+    assert "Raise --max-steps" in warning and "cancel" not in warning

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reportgen.choices import shapley_gap_allowed
+from reportgen.choices import DELTA_FLOOR, shapley_gap_allowed
 from reportgen.comparison import most_changed, normalise, strongest
 from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import beats_random, has_normalised, mean_scores, most_faithful
@@ -400,7 +400,24 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
                        "Raise --steps for trustworthy scores.")
     return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
                    f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
-                   "Raise --max-steps for trustworthy scores.")
+                   "Raise --max-steps for trustworthy scores." + _cancelling(result))
+
+
+CANCELLING = 10
+"""A path's scores cancel when Σ|score| is at least this many times |F(x) − F(x′)| (with DELTA_FLOOR)."""
+
+
+def _cancelling(result: MethodResult) -> str:
+    """For a delta above tolerance on a path whose scores cancel, the sizes a reader needs to judge it:
+    there 1 % of a small F(x) − F(x′) is a far smaller share of the scores themselves
+    (docs/benchmarks.md, "Why these four"). "" otherwise."""
+    mass = sum(abs(score) for score in result.scores)
+    change = max(abs(result.target_logit_change or 0.0), DELTA_FLOOR)
+    if result.convergence_delta is None or mass < CANCELLING * change:
+        return ""
+    share = abs(result.convergence_delta) / mass
+    return (f" The scores cancel along this path: Σ|score| = {mass:.3g} is {mass / change:.0f}× |F(x)−F(x′)|, "
+            f"and the delta is {100 * share:.2g}% of Σ|score|.")
 
 
 def _additivity(result: MethodResult, method: str, tolerance: float | None) -> tuple[str | None, str | None]:
