@@ -14,6 +14,7 @@ import torch
 from reportgen.attribution import MethodOptions
 from reportgen.choices import shapley_gap_allowed
 from reportgen.corpus.run import CorpusOptions
+from reportgen.rendering.pieces import signed_figure
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
@@ -49,7 +50,7 @@ def test_report_with_word_removal_methods(checkpoints, encoder_dir, files, tmp_p
                 assert scores[0] == 0.0 and scores[-1] == 0.0
                 words = [w for w in sample.words if w.start is not None]
                 assert sum(v != 0 for v in word_scores(words, scores)) > 0
-            assert f"Additivity gap {shapley.convergence_delta:+.2g} (Σ word values" in html
+            assert f"Additivity gap {signed_figure(shapley.convergence_delta, 2)} (Σ word values" in html
         assert set(sample.difference.difference) == {"shapley-sampling", "occlusion", "gradient"}
     assert "Shapley values from 2 random orders of the words per sample" in html
     assert "Occlusion (leave one word out)" in html and "Spearman" in html  # the agreement table

@@ -589,3 +589,13 @@ def test_unknown_schema_says_which_versions_are_read():
     future["meta"]["schema_version"] = 9
     with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2, 3, 4"):
         Report.from_dict(future)
+
+
+def test_signed_figures_print_a_true_minus_and_a_power_of_ten():
+    from reportgen.rendering.pieces import signed_figure
+
+    assert signed_figure(0.0124) == "+0.0124"
+    assert signed_figure(-0.00027, 2) == "−0.00027"
+    assert signed_figure(-2.7e-7, 2) == "−2.7 × 10⁻⁷"
+    assert signed_figure(3.14159e12) == "+3.14 × 10¹²"
+    assert signed_figure(0.0) == "+0"

@@ -34,6 +34,7 @@ from reportgen.rendering.pieces import (
     mark,
     moved_words,
     role_title,
+    signed_figure,
     time_line,
     toward_words,
     versions_line,
@@ -389,8 +390,8 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
     if result.convergence_delta is None:
         return None, None
     relative = result.relative_delta or 0.0
-    delta = (f"Convergence delta {result.convergence_delta:+.3g} ({pct(relative)} of F(x)−F(x′) = "
-             f"{result.target_logit_change:+.3g})")
+    delta = (f"Convergence delta {signed_figure(result.convergence_delta)} ({pct(relative)} of F(x)−F(x′) = "
+             f"{signed_figure(result.target_logit_change)})")
     if result.steps is not None:
         delta += f" after {result.steps} path steps"
     if result.adds_up(tolerance):
@@ -426,8 +427,8 @@ def _additivity(result: MethodResult, method: str, tolerance: float | None) -> t
     if not REGISTRY.get(method) or not REGISTRY[method].samples or result.convergence_delta is None:
         return _delta(result, tolerance)
     change = result.target_logit_change or 0.0
-    gap = (f"Additivity gap {result.convergence_delta:+.2g} (Σ word values − f(x) + f(no words), where "
-           f"f(x) − f(no words) = {change:+.3g} is the target logit's drop when every word is removed)")
+    gap = (f"Additivity gap {signed_figure(result.convergence_delta, 2)} (Σ word values − f(x) + f(no words), "
+           f"where f(x) − f(no words) = {signed_figure(change)} is the target logit's drop when every word is removed)")
     if abs(result.convergence_delta) <= shapley_gap_allowed(change):
         return gap, None
     return gap, ("The Shapley values do not add up beyond fp32 rounding: the model gave different logits for "
