@@ -32,6 +32,7 @@ from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
+from reportgen.methods import is_signed
 from reportgen.scan.records import ScanLog, ScanRow, read_scan
 from tests.builders import random_texts, write_csv
 from tests.tolerances import assert_close_fp32, delta_magnitude
@@ -307,6 +308,7 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     assert "steps chosen per text" in text and "within 2 % of F(x)−F(x′), at most 33" in text
     # a signed method: the difference moved a share toward or against each row's true label
     assert "Moved toward the true class" in text and "Moved against the true class" in text
+    assert "Which words' shares moved toward the true class after fine-tuning, and which away from it?" in text
     assert "It is not a change of reliance" in text
     for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
         missed = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.02) for r in stored)
@@ -521,7 +523,15 @@ def test_bad_input_is_a_one_line_error(checkpoints, encoder_dir, dataset, tmp_pa
     assert worked.exit_code == 0, worked.output
     data = json.loads((tmp_path / "u.json").read_text())
     assert data["outcomes"] is None and set(data["groups"]) == {"all"} and data["meta"]["target_class"] == 1
-    assert "no labels" in (tmp_path / "u.html").read_text()
+    page = Page()
+    page.feed((tmp_path / "u.html").read_text())
+    text = " ".join(page.text)
+    assert "no labels" in text
+    if is_signed(data["meta"]["method"]):  # the lede names the class every row explains
+        assert "toward pos&amp (blue: for it" in text and "moved toward pos&amp after" in text
+    else:
+        assert "for pos&amp (magnitude only" in text and "gained a share of the model's influence" in text
+        assert "toward the true class" not in text
 
 
 def test_a_scan_selection_that_picks_nothing_is_refused(checkpoints, encoder_dir, dataset, tmp_path):

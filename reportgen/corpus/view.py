@@ -305,8 +305,14 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         examples.append(WordExamples(w.word, listed[w.word],
                                      f"{pp(w.difference.mean)} {interval_text(w.difference)} over {w.rows:,} rows",
                                      [_example_view(e, facts, kind) for e in items]))
-    direction = ("toward the true class (blue: for it, red: against it)" if kind == "signed"
-                 else "toward the true class (magnitude only: the method does not say for or against)")
+    explained = ("the true class" if facts.target_class is None
+                 else _class_name(facts.class_names, facts.target_class))
+    if kind == "signed":
+        question = (f"per word, toward {explained} (blue: for it, red: against it). Which words' shares moved toward "
+                    f"{explained} after fine-tuning, and which away from it?")
+    else:
+        question = (f"per word, for {explained} (magnitude only: the method does not say for or against). Which "
+                    "words gained a share of the model's influence after fine-tuning, and which lost it?")
     clear = sum(w.difference.excludes_zero for w in all_rows.words)
     notes = [f"Of the {len(all_rows.words):,} words in at least {aggregates.options.min_count} rows, {clear:,} have a "
              f"{100 * CONFIDENCE:.0f} % interval of the difference that excludes zero."]
@@ -316,8 +322,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         notes.append(FLOOR_NOTE)
     return CorpusView(
         title="What fine-tuning changed — base vs fine-tuned",
-        lede=(f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, per word, "
-              f"{direction}. Which words' shares moved toward that class after fine-tuning, and which against it?"),
+        lede=f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, {question}",
         models=[(pieces.role_title(m.role), pieces.describe_model(m)) for m in facts.models],
         header=_header(facts, aggregates),
         accuracy=accuracy,
