@@ -28,6 +28,9 @@ AUTO_STEPS = "auto"
 --tolerance; measured against fixed steps and Captum in docs/benchmarks.md ("Adaptive steps")."""
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_MAX_STEPS = 257
+ROLES = ("base", "finetuned")
+"""The two models every command compares, in the order they are shown."""
+
 DELTA_FLOOR = 0.01
 """Logits: a text whose F(x) − F(x′) is smaller is held to tolerance × DELTA_FLOOR, not to a share of ~0."""
 

@@ -394,12 +394,14 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
     """Render a report again from its JSON, with any view option: no models, no GPU, about a second.
 
     The JSON is the report's data (written by `reportgen report --json`); JSON written by an older
-    reportgen (schema 1) is read too.
+    reportgen (schema 1) is read too. The JSON that `reportgen corpus` writes beside its page gives
+    that corpus page again (it has no view options and no Markdown notes).
 
     \b
     Example (wordpieces instead of words, one colour scale per column, plus Markdown notes):
       reportgen render report.json -o wordpieces.html --granularity wordpiece --scale per-column \\
           --markdown notes.md
+      reportgen render corpus.json -o corpus.html
     """
     from reportgen.commands.render import run_render
     from reportgen.rendering.document import ViewOptions

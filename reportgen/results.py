@@ -283,8 +283,7 @@ class Report:
         version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
         if version is None and isinstance(data, dict) and data.get("format") == CORPUS_AGGREGATES_FORMAT:
             raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a report's "
-                                 "data: open the corpus HTML written beside it, or rerun `reportgen corpus` (it "
-                                 "resumes from --scores) to write it again; `reportgen render` reads "
+                                 "data: `reportgen render` draws its corpus page, `Report` reads "
                                  "`reportgen report --json` files")
         if version not in READABLE_SCHEMAS:
             raise ReportgenError(

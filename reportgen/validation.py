@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from reportgen.choices import ROLES
 from reportgen.errors import ReportgenError
-
-ROLES = ("base", "finetuned")
 
 
 class _Place:

@@ -527,6 +527,16 @@ def test_bad_input_is_a_one_line_error(checkpoints, encoder_dir, dataset, tmp_pa
     page.feed((tmp_path / "u.html").read_text())
     text = " ".join(page.text)
     assert "no labels" in text
+    # `reportgen render` draws the same page from the JSON alone; a damaged or newer file is refused in one line
+    again = invoke(["render", str(tmp_path / "u.json"), "-o", str(tmp_path / "again.html")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "u.html").read_bytes()
+    for broken, said in (({**data, "version": 99}, "has version 99"),
+                         ({k: v for k, v in data.items() if k != "groups"}, "incomplete or damaged")):
+        (tmp_path / "broken.json").write_text(json.dumps(broken))
+        refused_render = invoke(["render", str(tmp_path / "broken.json"), "-o", str(tmp_path / "broken.html")])
+        assert refused_render.exit_code == 1 and said in refused_render.output, refused_render.output
+        assert len(refused_render.output.strip().splitlines()) == 1 and not (tmp_path / "broken.html").exists()
     if is_signed(data["meta"]["method"]):  # the lede names the class every row explains
         assert "toward pos&amp (blue: for it" in text and "moved toward pos&amp after" in text
     else:

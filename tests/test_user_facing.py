@@ -68,13 +68,21 @@ def test_explain_takes_the_report_commands_options_with_their_defaults():
     assert {name: p.default for name, p in parameters.items() if name not in required} == received
 
 
-def test_render_names_a_corpus_file_for_what_it_is():
-    result = CliRunner().invoke(main, ["render", str(ROOT / "sample_reports" / "corpus.json"), "-o",
-                                       str(ROOT / "never-written.html")])
-    assert result.exit_code == 1
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "`reportgen corpus` file" in lines[0] and "schema version" not in lines[0]
-    assert not (ROOT / "never-written.html").exists()
+def test_render_draws_a_corpus_file_as_its_page_and_refuses_report_options(tmp_path):
+    source = ROOT / "sample_reports" / "corpus.json"
+    for options, named in ((["--markdown", str(tmp_path / "n.md")], "--markdown"),
+                           (["--scale", "per-column"], "--scale"), (["--json", str(tmp_path / "c.json")], "--json")):
+        result = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "never.html"), *options])
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "`reportgen corpus` file" in lines[0] and named in lines[0], lines
+    assert not list(tmp_path.iterdir())
+    result = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "c.html")])
+    assert result.exit_code == 0, result.output
+    assert "a corpus page of 400 rows" in result.output
+    # the committed page was drawn from this JSON by the same code
+    assert (tmp_path / "c.html").read_text(encoding="utf-8") == (ROOT / "sample_reports" / "corpus.html").read_text(
+        encoding="utf-8")
 
 
 WITNESS = """

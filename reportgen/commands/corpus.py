@@ -8,7 +8,6 @@ the HTML report, its JSON and the words' Parquet.
 from __future__ import annotations
 
 import json
-import math
 import random
 import shlex
 import time
@@ -19,9 +18,10 @@ from typing import Any
 import click
 
 from reportgen.api import ModelSpec, Selection
-from reportgen.choices import AUTO_STEPS
+from reportgen.choices import AUTO_STEPS, ROLES
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
+from reportgen.corpus.document import corpus_document
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.corpus.view import CorpusFacts, directions, pp, render_corpus
@@ -42,7 +42,7 @@ from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import atomic_file, check_writable, write_atomically
 from reportgen.pipeline import class_index, encoder_name, resolve_class_names, shareable_info, shareable_name, versions
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
-from reportgen.scan.predict import ROLES, dataset_settings, model_settings
+from reportgen.scan.predict import dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
@@ -135,17 +135,6 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
     elif path:
         parts += ["--steps", str(path["steps"]), "--quadrature", path["quadrature"]]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def json_ready(value: Any) -> Any:
-    """NaN (an interval no replicate could estimate) becomes null: JSON has no NaN."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    return value
 
 
 def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, statistics: AggregateOptions,
@@ -263,8 +252,8 @@ def _write(result: Aggregates, facts: CorpusFacts, outputs: CorpusOutputs) -> No
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    about = json_ready(asdict(facts))
-    document = {"format": CORPUS_AGGREGATES_FORMAT, "version": 1, "meta": about, **json_ready(result.to_dict())}
+    document = corpus_document(result, facts)
+    about = document["meta"]
     table = pa.Table.from_pylist(result.word_table(), schema=_words_schema(about))
     with atomic_file(outputs.words) as handle:
         pq.write_table(table, handle)

@@ -144,12 +144,36 @@ class Aggregates:
                            for name, g in self.groups.items()},
                 "examples": {word: [asdict(e) for e in items] for word, items in self.examples.items()}}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Aggregates:
+        """The inverse of `to_dict` (the corpus JSON's body): KeyError or TypeError when a field is missing."""
+        groups = {}
+        for name, group in data["groups"].items():
+            words = [WordStats(word=w["word"], rows=w["rows"], occurrences=w["occurrences"],
+                               **{part: _estimate(w[part]) for part in ("base", "finetuned", "difference")})
+                     for w in group["words"]]
+            by_word = {w.word: w for w in words}
+            groups[name] = GroupStats(name=name, title=group["title"], rows=group["rows"], words=words,
+                                      more=[by_word[w] for w in group["more"]],
+                                      less=[by_word[w] for w in group["less"]])
+        examples = {word: [Example(**{**e, "snippet": [SnippetWord(**w) for w in e["snippet"]]}) for e in items]
+                    for word, items in data["examples"].items()}
+        outcomes = data["outcomes"]
+        return cls(rows=data["rows"], groups=groups, examples=examples, options=AggregateOptions(**data["options"]),
+                   outcomes=None if outcomes is None else Outcomes(**{k: v for k, v in outcomes.items()
+                                                                      if k != "accuracy"}))
+
     def word_table(self) -> list[dict[str, Any]]:
         """One flat record per (group, word), for the aggregates' Parquet file."""
         return [{"group": name, "word": w.word, "rows": w.rows, "occurrences": w.occurrences,
                  **{f"{part}_{key}": getattr(getattr(w, part), key)
                     for part in ("base", "finetuned", "difference") for key in ("mean", "low", "high")}}
                 for name, g in self.groups.items() for w in g.words]
+
+
+def _estimate(data: dict[str, float | None]) -> Estimate:
+    """An Estimate from JSON, where an interval no replicate could estimate (NaN) was written as null."""
+    return Estimate(**{key: math.nan if value is None else value for key, value in data.items()})
 
 
 def outcome_group(row: dict[str, Any]) -> str | None:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.choices import allowed_delta
+from reportgen.choices import ROLES, allowed_delta
 from reportgen.corpus.aggregate import StoredRows
-from reportgen.scan.predict import ROLES
 
 
 @dataclass

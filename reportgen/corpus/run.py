@@ -17,7 +17,7 @@ import torch
 
 from reportgen.attribution import AttributionSettings, MethodOptions, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.choices import CORPUS_METHOD
+from reportgen.choices import CORPUS_METHOD, ROLES
 from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_labels, same_inputs
@@ -25,7 +25,6 @@ from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel
 from reportgen.methods import METHODS, REGISTRY
-from reportgen.scan.predict import ROLES
 from reportgen.words import group_words, word_scores
 
 

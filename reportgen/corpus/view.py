@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.choices import AUTO_STEPS
+from reportgen.choices import AUTO_STEPS, ROLES
 from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Estimate, Example, GroupStats, WordStats
 from reportgen.corpus.convergence import PathSummary
 from reportgen.methods import REGISTRY, is_signed, method_title
@@ -23,7 +23,6 @@ from reportgen.rendering.html import environment
 from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
-ROLES = ("base", "finetuned")
 GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of them are in the JSON)
 FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
               "about 1/max-length of a model's influence (for --pooling mean-all, a mean over all positions): a "
@@ -59,6 +58,14 @@ class CorpusFacts:
     versions: dict[str, str]
     command_prefix: str  # `reportgen report …` without --indices and -o, for the example rows
     outputs: list[str] = field(default_factory=list)  # file names of the aggregates beside the HTML
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CorpusFacts:
+        """The corpus JSON's "meta" back (TypeError or KeyError when a field is missing or unknown)."""
+        convergence = data.get("convergence")
+        return cls(**{**data, "models": [ModelInfo(**m) for m in data["models"]],
+                      "convergence": None if convergence is None else {role: PathSummary(**summary)
+                                                                       for role, summary in convergence.items()}})
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 import reportgen
+from reportgen.choices import ROLES
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
@@ -27,7 +28,6 @@ from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, Verdicts
 from reportgen.scan.records import FORMAT, FORMAT_VERSION, ScanRow
 
-ROLES = ("base", "finetuned")
 WINDOW_BATCHES = 16
 """Rows are tokenized, and sorted by length, this many batches at a time: enough to group
 similar lengths, few enough that the first results are written within seconds."""
