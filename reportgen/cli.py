@@ -401,9 +401,11 @@ def render(source, scale, granularity, output, json_path, markdown_path, quiet):
     that corpus page again (it has no view options and no Markdown notes).
 
     \b
-    Example (wordpieces instead of words, one colour scale per column, plus Markdown notes):
+    Examples:
+      # wordpieces instead of words, one colour scale per column, plus Markdown notes
       reportgen render report.json -o wordpieces.html --granularity wordpiece --scale per-column \\
           --markdown notes.md
+      # a corpus page again, from the JSON `reportgen corpus` wrote beside it
       reportgen render corpus.json -o corpus.html
     """
     from reportgen.commands.render import run_render

@@ -391,9 +391,10 @@ def test_a_flagged_delta_on_a_path_whose_scores_cancel_says_how_they_cancel():
     cancelling = MethodResult(scores=[12.0, -9.0, -3.02], pad_share=0.0, convergence_delta=-0.0024,
                               target_logit_change=-0.0176, steps=257)
     _, warning = _delta(cancelling, 0.01)
-    assert "13.6% of the logit change" in warning and "Raise --max-steps" in warning
-    assert f"Σ|score| = 24 is {24.02 / 0.0176:.0f}× |F(x)−F(x′)|" in warning
-    assert "the delta is 0.01% of Σ|score|" in warning  # 0.0024 / 24.02
+    assert "13.6% of the logit change" in warning and "raise --max-steps if the sum itself must match" in warning
+    assert f"Σ|score| = 24 is {24.02 / 0.0176:.0f}× the logit change" in warning
+    assert "the delta is only 0.01% of Σ|score|" in warning  # 0.0024 / 24.02
+    assert "Raise --max-steps for trustworthy scores" not in warning
     plain = MethodResult(scores=[2.0, 1.0], pad_share=0.0, convergence_delta=0.1, target_logit_change=2.9, steps=257)
     _, warning = _delta(plain, 0.01)
     assert "Raise --max-steps" in warning and "cancel" not in warning

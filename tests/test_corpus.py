@@ -531,8 +531,9 @@ def test_bad_input_is_a_one_line_error(checkpoints, encoder_dir, dataset, tmp_pa
     again = invoke(["render", str(tmp_path / "u.json"), "-o", str(tmp_path / "again.html")])
     assert again.exit_code == 0, again.output
     assert (tmp_path / "again.html").read_bytes() == (tmp_path / "u.html").read_bytes()
-    for broken, said in (({**data, "version": 99}, "has version 99"),
-                         ({k: v for k, v in data.items() if k != "groups"}, "incomplete or damaged")):
+    for broken, said in (({**data, "version": 99}, "has version 99"), ({**data, "version": "1"}, "not a number"),
+                         ({k: v for k, v in data.items() if k != "groups"}, "has no 'groups' field"),
+                         ({**data, "groups": "oops"}, "damaged"), ({**data, "rows": float("nan")}, "row count")):
         (tmp_path / "broken.json").write_text(json.dumps(broken))
         refused_render = invoke(["render", str(tmp_path / "broken.json"), "-o", str(tmp_path / "broken.html")])
         assert refused_render.exit_code == 1 and said in refused_render.output, refused_render.output

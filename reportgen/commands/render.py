@@ -48,7 +48,7 @@ def _render_corpus(source: Path, data: dict, view: ViewOptions, *, output: Path,
     refused = [option for option, used in given.items() if used]
     if refused:
         raise ReportgenError(f"{source} is a `reportgen corpus` file: its page has no {' or '.join(refused)}; "
-                             f"render it with `reportgen render {source} -o corpus.html`")
+                             f"render it with `reportgen render {source} -o {output}`")
     try:
         aggregates, facts = read_corpus_document(data)
     except ReportgenError as exc:

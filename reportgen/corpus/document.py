@@ -41,11 +41,21 @@ def is_corpus_document(data: object) -> bool:
 def read_corpus_document(data: dict[str, Any]) -> tuple[Aggregates, CorpusFacts]:
     """The aggregates and facts of a `corpus_document`. ReportgenError for another version or a damaged file."""
     version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ReportgenError(f"this corpus file is damaged: its version is {version!r}, not a number; run "
+                             "`reportgen corpus` again to write it (it resumes from --scores)")
     if version not in READABLE_VERSIONS:
         raise ReportgenError(f"this corpus file has version {version!r}; this reportgen reads version "
                              f"{', '.join(map(str, READABLE_VERSIONS))}: render it with the reportgen that wrote it")
     try:
-        return Aggregates.from_dict(data), CorpusFacts.from_dict(data["meta"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReportgenError(f"this corpus file is incomplete or damaged ({type(exc).__name__}: {exc}); run "
-                             "`reportgen corpus` again to write it (it resumes from --scores)") from None
+        aggregates, facts = Aggregates.from_dict(data), CorpusFacts.from_dict(data["meta"])
+    except KeyError as exc:
+        raise ReportgenError(f"this corpus file is incomplete: it has no {exc} field; run `reportgen corpus` again "
+                             "to write it (it resumes from --scores)") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ReportgenError(f"this corpus file is damaged ({exc}); run `reportgen corpus` again to write it (it "
+                             "resumes from --scores)") from None
+    if not isinstance(aggregates.rows, int) or aggregates.rows < 0:
+        raise ReportgenError(f"this corpus file is damaged: its row count is {aggregates.rows!r}; run "
+                             "`reportgen corpus` again to write it (it resumes from --scores)")
+    return aggregates, facts

@@ -401,24 +401,26 @@ def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, s
                        "Raise --steps for trustworthy scores.")
     return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
                    f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
-                   "Raise --max-steps for trustworthy scores." + _cancelling(result))
+                   + (_cancelling(result, tolerance) or "Raise --max-steps for trustworthy scores."))
 
 
 CANCELLING = 10
 """A path's scores cancel when Σ|score| is at least this many times |F(x) − F(x′)| (with DELTA_FLOOR)."""
 
 
-def _cancelling(result: MethodResult) -> str:
+def _cancelling(result: MethodResult, tolerance: float) -> str:
     """For a delta above tolerance on a path whose scores cancel, the sizes a reader needs to judge it:
-    there 1 % of a small F(x) − F(x′) is a far smaller share of the scores themselves
-    (docs/benchmarks.md, "Why these four"). "" otherwise."""
+    there a share of a small F(x) − F(x′) is a far smaller share of the scores themselves, and more
+    steps shrink the delta slowly (docs/benchmarks.md, "Why these four"). "" otherwise."""
     mass = sum(abs(score) for score in result.scores)
     change = max(abs(result.target_logit_change or 0.0), DELTA_FLOOR)
     if result.convergence_delta is None or mass < CANCELLING * change:
         return ""
     share = abs(result.convergence_delta) / mass
-    return (f" The scores cancel along this path: Σ|score| = {mass:.3g} is {mass / change:.0f}× |F(x)−F(x′)|, "
-            f"and the delta is {100 * share:.2g}% of Σ|score|.")
+    return (f"The scores cancel along this path: their total size Σ|score| = {mass:.3g} is {mass / change:.0f}× the "
+            f"logit change, so the delta is only {100 * share:.2g}% of Σ|score|. On such a path the "
+            f"{100 * tolerance:g}% tolerance asks far more than elsewhere and more steps shrink the delta slowly; "
+            "raise --max-steps if the sum itself must match.")
 
 
 def _additivity(result: MethodResult, method: str, tolerance: float | None) -> tuple[str | None, str | None]:
