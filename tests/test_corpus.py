@@ -603,7 +603,7 @@ def test_relative_change_only_where_both_shares_are_above_zero():
     from reportgen.corpus.view import relative
 
     assert relative(0.0024, 0.01) == "+24.0 %"
-    assert relative(-0.005, 0.01) == "-50.0 %"
+    assert relative(-0.005, 0.01) == "−50.0 %"  # a true minus sign in print
     assert relative(0.0081, -0.0009) == "—"  # base against the class, fine-tuned toward it
     assert relative(-0.02, 0.01) == "—"  # fine-tuned's share below 0
     assert relative(0.01, 0.0) == "—"

@@ -24,7 +24,7 @@ from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
-from reportgen.corpus.view import CorpusFacts, directions, pp, render_corpus
+from reportgen.corpus.view import CorpusFacts, directions, render_corpus
 from reportgen.distributed import (
     Ranks,
     SharedProgress,
@@ -276,7 +276,7 @@ def _announce(result: Aggregates, outputs: CorpusOutputs, moved: tuple[str, str]
         click.echo(format_outcomes(result.outcomes, done="attributed"), err=True)
     everything = result.groups["all"]
     for title, words in ((moved[1].capitalize(), everything.more), (moved[0].capitalize(), everything.less)):
-        listed = ", ".join(f"{w.word} {pp(w.difference.mean)}" for w in words[:8])
+        listed = ", ".join(f"{w.word} {100 * w.difference.mean:+.3g} pp" for w in words[:8])  # ASCII for any terminal
         click.echo(f"{title}: {listed or 'no word'}", err=True)
     click.echo(f"Wrote {outputs.html}, {outputs.json} and {outputs.words}; per-row scores in "
                f"{outputs.scores / 'rows.parquet'}.", err=True)

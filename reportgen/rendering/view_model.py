@@ -69,7 +69,8 @@ def pct(share: float) -> str:
 
 def signed_pct(share: float) -> str:
     """A signed share of a model's Σ|attribution|: "−6.7 %", "+0.4 %"."""
-    return f"{100 * share:+.1f} %".replace("-", "−")
+    shown = round(100 * share, 1) or 0.0  # no "−0.0 %"
+    return f"{shown:+.1f} %".replace("-", "−")
 
 
 SHARE_AXIS = "share of the model's |attribution|, %"
