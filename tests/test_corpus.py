@@ -309,7 +309,7 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     # a signed method: the difference moved a share toward or against each row's true label
     assert "Moved toward the true class" in text and "Moved against the true class" in text
     assert "Which words' shares moved toward the true class after fine-tuning, and which away from it?" in text
-    assert "It is not a change of reliance" in text
+    assert "It is not a change of reliance" in text and "For an unsigned method" not in text
     for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
         missed = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.02) for r in stored)
         steps = sorted(r[f"{role}_steps"] for r in stored)
@@ -543,6 +543,7 @@ def test_bad_input_is_a_one_line_error(checkpoints, encoder_dir, dataset, tmp_pa
     else:
         assert "for pos&amp (magnitude only" in text and "gained a share of the model's influence" in text
         assert "toward the true class" not in text
+        assert "not for which class" in text and "It is not a change of reliance" not in text
 
 
 def test_a_scan_selection_that_picks_nothing_is_refused(checkpoints, encoder_dir, dataset, tmp_path):

@@ -607,3 +607,12 @@ def test_signed_shares_never_print_a_negative_zero():
     assert signed_pct(-0.0004) == "+0.0 %"
     assert signed_pct(-0.067) == "−6.7 %"
     assert signed_pct(0.004) == "+0.4 %"
+
+
+def test_the_difference_note_fits_the_methods_shown():
+    from reportgen.rendering.pieces import shares_and_difference
+
+    signed, unsigned, both = (shares_and_difference(kinds) for kinds in ({True}, {False}, {True, False}))
+    assert "toward the class" in signed and "not a change of reliance" in signed and "unsigned" not in signed
+    assert "gained share" in unsigned and "toward the class" not in unsigned and "signed share" not in unsigned
+    assert "not a change of reliance" in both and "For an unsigned method" in both

@@ -336,8 +336,8 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         outcome_cells=outcomes.cells() if outcomes is not None else None,
         disagree=(f"The models disagree on {outcomes.disagree:,} rows." if outcomes is not None else
                   "The rows have no labels, so there is no accuracy and no table of outcomes."),
-        normalisation=(f"{pieces.SHARES} {pieces.DIFFERENCE} A word's mean share is taken over its occurrences "
-                       "in the rows that contain it."),
+        normalisation=(f"{pieces.shares_and_difference({kind == 'signed'})} A word's mean share is taken over its "
+                       "occurrences in the rows that contain it."),
         ranking=(f"Intervals: {100 * CONFIDENCE:.0f} % percentile intervals from {aggregates.options.bootstrap:,} "
                  f"Poisson-bootstrap replicates over rows (seed {aggregates.options.seed}). Words are ranked by the "
                  "end of the interval nearest zero, so a word ranks high only when the change is both large and "

@@ -103,9 +103,26 @@ SHARES = ("Each model's scores are divided by its total Σ|score| over the text'
 DIFFERENCE = ("Fine-tuned − base is the change of a word's signed share toward the class, in percentage points "
               "(pp): + means the word moved toward the class, − against it. It is not a change of reliance: a word "
               "the fine-tuned model leans on harder against the class (−1.6 % → −6.7 %) moves against it (−5.1 pp), "
-              "so each listed word shows both models' shares too. An unsigned method's shares are magnitudes: "
-              "there the change is one of reliance (gained or lost share).")
-"""What the difference of shares measures, on the report and on the corpus page."""
+              "so each listed word shows both models' shares too.")
+"""What the difference of signed shares measures, on the report and on the corpus page."""
+
+UNSIGNED_SHARES = ("Each model's scores are divided by its total Σ|score| over the text's tokens, so they are "
+                   "shares of that model's attribution (magnitudes: the method gives no direction), and a model "
+                   "with larger logits cannot dominate.")
+UNSIGNED_DIFFERENCE = ("Fine-tuned − base is the change of a word's share, in percentage points (pp): + means the "
+                       "fine-tuned model gives the word more of its attribution (it gained share), − less (it lost "
+                       "share). It says how much each model relies on the word, not for which class.")
+
+
+def shares_and_difference(signed: set[bool]) -> str:
+    """The share normalisation and what the difference measures, for the methods shown: signed
+    (toward or against the class), unsigned (gained or lost share), or both kinds, each said."""
+    if signed == {False}:
+        return f"{UNSIGNED_SHARES} {UNSIGNED_DIFFERENCE}"
+    if signed == {True}:
+        return f"{SHARES} {DIFFERENCE}"
+    return (f"{SHARES} {DIFFERENCE} For an unsigned method the shares are magnitudes and the change is one of "
+            "reliance (gained or lost share).")
 
 
 def auto_steps(quadrature: str, tolerance: float, max_steps: int | str, taken: str | None = None) -> str:

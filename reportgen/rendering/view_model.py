@@ -20,8 +20,6 @@ from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_char
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.markdown import escape_inline
 from reportgen.rendering.pieces import (
-    DIFFERENCE,
-    SHARES,
     LegendView,
     PageView,
     all_shades,
@@ -34,6 +32,7 @@ from reportgen.rendering.pieces import (
     mark,
     moved_words,
     role_title,
+    shares_and_difference,
     signed_figure,
     time_line,
     toward_words,
@@ -855,7 +854,8 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         summary_method=mid_sentence(method_title(meta.method)),
         flips=any(row.flips for row in summary), faithfulness_rows=rows, faithfulness_verdicts=verdicts,
         faithfulness_note=faithfulness_note,
-        difference_note=(f"{SHARES} {DIFFERENCE} The difference view explains one common class for both models "
+        difference_note=(f"{shares_and_difference({is_signed(m) for m in meta.methods})} The difference view explains "
+                         "one common class for both models "
                          "(the true label when known, else the fine-tuned model's prediction)."),
         notes=notes,
     )
