@@ -18,7 +18,7 @@ from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
-from reportgen.rendering.pieces import signed_figure
+from reportgen.rendering.numbers import signed_figure
 from reportgen.results import Report
 from reportgen.words import word_scores
 from tests.test_cli_report import files, invoke, report_args  # noqa: F401 (fixture)

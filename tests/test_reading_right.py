@@ -74,7 +74,7 @@ def test_shares_shade_a_model_with_small_scores_like_one_with_large_scores():
         return {s.text(): (s.classes[1], s.attrs["title"]) for s in column.find_all("span", data_score=True)}
 
     share, raw = shades("share"), shades("shared")
-    assert share["never"] == ("n8", "never -0.067 -67.0% @2")
+    assert share["never"] == ("n8", "never −0.067 −67.0% @2")
     assert raw["never"][0] in ("n1", "z") and share["Johnson"][0] == "z"
 
 

@@ -348,7 +348,7 @@ def test_shared_and_per_column_scales():
     shared = parse_html(render_html(built, scale="shared"))
     section = shared.find_all("section", "sample")[0]
     caption, low, high = legends(section)[0]
-    assert caption.startswith("Shared scale") and (low, high) == ("-1 against", "+1 for")
+    assert caption.startswith("Shared scale") and (low, high) == ("−1 against", "+1 for")
     assert "base explains negative; fine-tuned explains positive" in caption  # --target predicted: two classes
     spans = token_spans(shared)
     assert [s.classes[1] for s in spans[("sample-1", f"{B}, {IG}")]] == ["z", "p8", "n4", "p2", "z"]
@@ -356,8 +356,8 @@ def test_shared_and_per_column_scales():
 
     per_column = parse_html(render_html(built, scale="per-column"))
     section = per_column.find_all("section", "sample")[0]
-    assert legends(section)[:2] == [("Base scale", "-1 toward positive", "+1 toward negative"),
-                                    ("Fine-tuned scale", "-0.05 toward negative", "+0.05 toward positive")]
+    assert legends(section)[:2] == [("Base scale", "−1 toward positive", "+1 toward negative"),
+                                    ("Fine-tuned scale", "−0.05 toward negative", "+0.05 toward positive")]
     spans = token_spans(per_column)
     assert [s.classes[1] for s in spans[("sample-1", f"{F}, {IG}")]] == ["z", "n8", "p3", "p2", "z"]
     assert "Each column has its own colour scale" in per_column.text()
@@ -592,7 +592,7 @@ def test_unknown_schema_says_which_versions_are_read():
 
 
 def test_signed_figures_print_a_true_minus_and_a_power_of_ten():
-    from reportgen.rendering.pieces import signed_figure
+    from reportgen.rendering.numbers import signed_figure
 
     assert signed_figure(0.0124) == "+0.0124"
     assert signed_figure(-0.00027, 2) == "−0.00027"

@@ -20,6 +20,7 @@ from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
+from reportgen.rendering.numbers import minus, signed_figure
 from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
@@ -133,24 +134,24 @@ class CorpusView(pieces.PageView):
 
 def pp(value: float) -> str:
     """A difference of shares, in percentage points, to 3 significant digits (changes can be small)."""
-    return f"{pieces.signed_figure(100 * value)} pp"
+    return f"{signed_figure(100 * value)} pp"
 
 
 def share(value: float) -> str:
-    return f"{100 * value:.3g} %".replace("-", "−")
+    return minus(f"{100 * value:.3g} %")
 
 
 def relative(change: float, base: float) -> str:
     """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's.
     Only where both models' mean shares are above 0 ("—" otherwise): a signed share near 0 or changing
     sign makes the ratio meaningless (+0.8 pp on a base share of −0.09 % would read −933 %)."""
-    return f"{100 * change / base:+.1f} %".replace("-", "−") if base > 0 and base + change > 0 else "—"
+    return minus(f"{100 * change / base:+.1f} %") if base > 0 and base + change > 0 else "—"
 
 
 def interval_text(estimate: Estimate, scale: float = 100) -> str:
     if math.isnan(estimate.low) or math.isnan(estimate.high):
         return "—"
-    return f"[{pieces.signed_figure(scale * estimate.low)}, {pieces.signed_figure(scale * estimate.high)}]"
+    return f"[{signed_figure(scale * estimate.low)}, {signed_figure(scale * estimate.high)}]"
 
 
 def _word_row(w: WordStats, scale: float, listed: dict[str, str]) -> WordRow:

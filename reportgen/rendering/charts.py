@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from reportgen.rendering.numbers import signed_figure
+
 FOR, AGAINST = "for", "against"  # CSS classes: blue (#2166ac) and red (#b2182b), as in the token shades
 MORE, LESS = "more", "less"  # teal and brown, as the difference view's shades (fine-tuned − base)
 LINE_STYLES = ("solid", "dashed", "dotted")
@@ -40,8 +42,8 @@ def _short(text: str, limit: int = LABEL_CHARS) -> str:
 
 
 def number(value: float) -> str:
-    """Two significant digits with a sign, enough to read a chart ("+0.12", "-3.4e-05", "0")."""
-    return "0" if value == 0 else f"{value:+.2g}"
+    """Two significant digits with a sign, enough to read a chart ("+0.12", "−3.4 × 10⁻⁵", "0")."""
+    return "0" if value == 0 else signed_figure(value, 2)
 
 
 @dataclass
@@ -244,12 +246,12 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
             end = x_of(value)
             top = TOP + row * ROW + (ROW - BAR) / 2
             positive = value >= 0
-            whisker, title_text, outer = None, f"{label}: {value:+.4g}", end
+            whisker, title_text, outer = None, f"{label}: {signed_figure(value, 4)}", end
             if interval is not None:
                 low, high = x_of(min(interval)), x_of(max(interval))
                 middle = top + BAR / 2
                 whisker = Whisker(_r(low), _r(high), _r(middle), _r(middle - 4), _r(middle + 4))
-                title_text += f" [{min(interval):+.4g}, {max(interval):+.4g}]"
+                title_text += f" [{signed_figure(min(interval), 4)}, {signed_figure(max(interval), 4)}]"
                 outer = max(end, high) if positive else min(end, low)
             shapes.append(Bar(
                 label=_short(label), title=title_text, value=value, css=classes[0] if positive else classes[1],
@@ -263,7 +265,8 @@ def bar_chart(panels: Sequence[tuple[str, Sequence[tuple]]], *,
             ticks.append(_x_tick(zero, bottom, "0", "m"))
         empty = None if bars else Text("no words", _r((left + right) / 2), TOP + 12, "m")
         words = f"{name}: " + (", ".join(
-            f"{label} {value:+.3g}" + (f" (interval {min(i):+.3g} to {max(i):+.3g})" if i else "")
+            f"{label} {signed_figure(value)}" + (f" (interval {signed_figure(min(i))} to {signed_figure(max(i))})"
+                                                 if i else "")
             for label, value, i in bars) or "no words")
         out.append(BarPanel(title=_short(name, 48), title_x=0, title_y=TOP - 10, zero_x=_r(zero),
                             plot_top=TOP - 2, plot_bottom=bottom, plot_left=left, plot_right=right, bars=shapes,

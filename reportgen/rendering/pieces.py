@@ -12,17 +12,6 @@ from reportgen.rendering.sentences import mid_sentence
 from reportgen.results import BOUNDS_STAGE, FAITHFULNESS_STAGE, FLIP_STAGE, PREDICTION_STAGE, ModelInfo
 
 ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
-SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
-def signed_figure(value: float, digits: int = 3) -> str:
-    """`value` with a sign and `digits` significant digits, in print: "+0.0124", "−2.7 × 10⁻⁴" (a true minus
-    sign and a power of ten, not Python's "-2.7e-04")."""
-    text = f"{value:+.{digits}g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
-    return text.replace("-", "−")
 
 
 def role_title(role: str) -> str:

@@ -19,6 +19,7 @@ from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.markdown import escape_inline
+from reportgen.rendering.numbers import minus, signed_figure
 from reportgen.rendering.pieces import (
     LegendView,
     PageView,
@@ -33,7 +34,6 @@ from reportgen.rendering.pieces import (
     moved_words,
     role_title,
     shares_and_difference,
-    signed_figure,
     time_line,
     toward_words,
     versions_line,
@@ -58,8 +58,8 @@ CHART_WORDS = 6  # bars per direction and model in a sample's chart
 
 
 def fmt(score: float) -> str:
-    """Scores as short, exact-enough text: 4 significant digits, explicit sign."""
-    return f"{score:+.4g}"
+    """Scores as short, exact-enough text: 4 significant digits, explicit sign, a true minus."""
+    return signed_figure(score, 4)
 
 
 def pct(share: float) -> str:
@@ -69,7 +69,7 @@ def pct(share: float) -> str:
 def signed_pct(share: float) -> str:
     """A signed share of a model's Σ|attribution|: "−6.7 %", "+0.4 %"."""
     shown = round(100 * share, 1) or 0.0  # no "−0.0 %"
-    return f"{shown:+.1f} %".replace("-", "−")
+    return minus(f"{shown:+.1f} %")
 
 
 SHARE_AXIS = "share of the model's |attribution|, %"
@@ -303,7 +303,7 @@ def _token_views(pieces: list[Unit], values: list[float], token_scores: list[flo
         level = level_of(shaded if kind != "unsigned" else abs(shaded), scale_max)
         classes = [css_class(level, kind)] + (["cont"] if unit.continuation else []) + \
             (["special"] if unit.special else [])
-        share = "" if shades is None else f" {100 * shaded:+.1f}%"  # the shaded share after the raw score
+        share = "" if shades is None else minus(f" {100 * shaded:+.1f}%")  # the shaded share after the raw score
         title = f"{unit.raw} {fmt(value)}{share} {_position(unit)}"  # short: a 512-token column has 512 of them
         if unit.last_token - unit.first_token > 1:
             parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
@@ -342,9 +342,10 @@ def shown_score(score: Score, random: bool = False) -> Number:
     raw = score.random if random else score.value
     normalised = score.random_normalised if random else score.normalised
     if normalised is None:
-        return Number(f"{raw:.3f}", f"raw AOPC {raw:.3f}" if score.normalised is None else
-                      f"raw AOPC {raw:.3f}: every ordering of this text scores alike, so it has no normalised value")
-    return Number(f"{normalised:.2f}", f"NAOPC {normalised:.2f} (normalised), raw AOPC {raw:.3f}")
+        return Number(minus(f"{raw:.3f}"), minus(f"raw AOPC {raw:.3f}") if score.normalised is None else
+                      minus(f"raw AOPC {raw:.3f}: every ordering of this text scores alike, so it has no normalised "
+                            "value"))
+    return Number(minus(f"{normalised:.2f}"), minus(f"NAOPC {normalised:.2f} (normalised), raw AOPC {raw:.3f}"))
 
 
 def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
@@ -488,7 +489,7 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
     against, toward = moved_words(is_signed(method), toward_words(class_names, diff.target))
 
     def top(items: list[tuple[int, float]]) -> list[TopToken]:
-        return [TopToken(pieces[i].text, _position(pieces[i]), f"{100 * v:+.1f} pp".replace("-", "−"),
+        return [TopToken(pieces[i].text, _position(pieces[i]), minus(f"{100 * v:+.1f} pp"),
                          css_class(level_of(v, scale), "difference"),
                          f"{signed_pct(before[i])} → {signed_pct(after[i])}" if before and after else "")
                 for i, v in items]
@@ -497,7 +498,7 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
         target=class_names[diff.target], reason=diff.reason,
         tokens=_token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens),
         legend=_legend("Change of the share, pp", scale, "difference", (against, toward),
-                       lambda v: f"{100 * v:+.2g} pp".replace("-", "−")),
+                       lambda v: minus(f"{100 * v:+.2g} pp")),
         gained=top(gained), lost=top(lost), gained_heading=toward.capitalize(), lost_heading=against.capitalize(),
         colours=f"Teal: {toward} after fine-tuning; brown: {against}.")
 
@@ -595,7 +596,8 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     views = []
     for role, model in sample.models.items():
         matrix = method_agreement(model, methods, keep)
-        rows = [[method_title(a)] + ["—" if i == j else ("n/a" if math.isnan(matrix[i][j]) else f"{matrix[i][j]:+.2f}")
+        rows = [[method_title(a)] + ["—" if i == j else
+                                     ("n/a" if math.isnan(matrix[i][j]) else minus(f"{matrix[i][j]:+.2f}"))
                                     for j in range(len(methods))] for i, a in enumerate(methods)]
         views.append(AgreementView(role_title(role), [method_title(m) for m in methods], rows))
     return views
