@@ -383,6 +383,18 @@ def test_difference_view_has_its_own_scale_and_lists_changed_words():
     assert "the true label" in column.text()
 
 
+def test_a_repeated_word_in_the_difference_lists_says_which_occurrence_it_is():
+    """'a' twice: the second moved toward the class, the first against it; the lists say 'a (2)' and
+    'a (1)', as the chart labels them, not 'a' and 'a'."""
+    built = report([sample(["[CLS]", "a", "b", "a"], "a b a", scores={"base": [0.0, 1.0, -1.0, 0.0],
+                                                                      "finetuned": [0.0, 0.0, -2.0, 2.0]})])
+    column = [c for c in parse_html(render_html(built)).find_all("article", "difference")][0]
+    toward, against = (table.find_all("tbody")[0].find_all("tr")[0].find_all("td")
+                       for table in column.find_all("table", "top"))
+    assert [c.text().strip() for c in toward][:2] == ["a (2)", "+50.0 pp"]
+    assert [c.text().strip() for c in against][:2] == ["a (1)", "−50.0 pp"]
+
+
 def test_each_sample_has_a_sentence_and_a_bar_chart(mixed_report):
     document = parse_html(render_html(mixed_report))
     sections = document.find_all("section", "sample")

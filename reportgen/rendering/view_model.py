@@ -487,9 +487,10 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
     # a change that the page would show as ±0.0 pp did not move: it is no "moved toward" entry
     gained, lost = ([(i, v) for i, v in items if abs(v) >= SHOWN_PP / 100] for items in (gained, lost))
     against, toward = moved_words(is_signed(method), toward_words(class_names, diff.target))
+    occurrences = _occurrence_labels(pieces)  # "movie (2)", as the chart labels a repeated word
 
     def top(items: list[tuple[int, float]]) -> list[TopToken]:
-        return [TopToken(pieces[i].text, _position(pieces[i]), minus(f"{100 * v:+.1f} pp"),
+        return [TopToken(occurrences[i], _position(pieces[i]), minus(f"{100 * v:+.1f} pp"),
                          css_class(level_of(v, scale), "difference"),
                          f"{signed_pct(before[i])} → {signed_pct(after[i])}" if before and after else "")
                 for i, v in items]
