@@ -281,7 +281,7 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
-        if version is None and isinstance(data, dict) and data.get("format") == CORPUS_AGGREGATES_FORMAT:
+        if version is None and is_corpus_document(data):
             raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a report's "
                                  "data: `reportgen render` draws its corpus page, `Report` reads "
                                  "`reportgen report --json` files")
@@ -308,14 +308,28 @@ class Report:
 
     @classmethod
     def from_json(cls, text: str) -> Report:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ReportgenError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_parsed(parse_json(text))
+
+    @classmethod
+    def from_parsed(cls, data: Any) -> Report:
+        """A report from parsed JSON; ReportgenError, in words, for anything that is not a report's data."""
         try:
             return cls.from_dict(data)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ReportgenError(f"not a reportgen report (missing or unexpected field {exc})") from None
+
+
+def parse_json(text: str) -> Any:
+    """json.loads, with ReportgenError saying where the text stops being JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportgenError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def is_corpus_document(data: object) -> bool:
+    """Whether parsed JSON is a `reportgen corpus` file (the aggregates behind a corpus page)."""
+    return isinstance(data, dict) and data.get("format") == CORPUS_AGGREGATES_FORMAT
 
 
 def _faithfulness_from_dict(data: dict[str, Any]) -> Faithfulness:

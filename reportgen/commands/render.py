@@ -3,41 +3,31 @@ A corpus JSON (`reportgen corpus`) gives its corpus page again."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from reportgen.commands import announce_written
-from reportgen.corpus.document import is_corpus_document, read_corpus_document
+from reportgen.corpus.document import read_corpus_document
 from reportgen.corpus.view import render_corpus
 from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
-from reportgen.rendering.document import ExplainedReport, ViewOptions
+from reportgen.rendering.document import ExplainedReport, ViewOptions, read_json
+from reportgen.results import is_corpus_document
 
 
 def run_render(source: Path, view: ViewOptions, *, output: Path, json_path: Path | None,
                markdown_path: Path | None) -> ExplainedReport | None:
     """A report re-rendered from its JSON with other view options: no models, no GPU, about a second.
     A corpus JSON is drawn as its corpus page (returns None): it has no view options and no Markdown."""
-    corpus = _corpus_document(source)
-    if corpus is not None:
-        _render_corpus(source, corpus, view, output=output, json_path=json_path, markdown_path=markdown_path)
+    data = read_json(source)  # read and parsed once, whichever kind of file it is
+    if is_corpus_document(data):
+        _render_corpus(source, data, view, output=output, json_path=json_path, markdown_path=markdown_path)
         return None
-    result = ExplainedReport.load(source, view)
+    result = ExplainedReport.from_parsed(data, view, source=source)
     result.save(output, json=json_path, markdown=markdown_path)
     announce_written(result, [output, json_path, markdown_path])
     return result
-
-
-def _corpus_document(source: Path) -> dict | None:
-    """The file's data when it is a corpus JSON; None otherwise (a report, or a file that the report
-    reader will name the problem of)."""
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return data if is_corpus_document(data) else None
 
 
 def _render_corpus(source: Path, data: dict, view: ViewOptions, *, output: Path, json_path: Path | None,

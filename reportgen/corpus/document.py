@@ -34,10 +34,6 @@ def corpus_document(result: Aggregates, facts: CorpusFacts) -> dict[str, Any]:
             **json_ready(result.to_dict())}
 
 
-def is_corpus_document(data: object) -> bool:
-    return isinstance(data, dict) and data.get("format") == CORPUS_AGGREGATES_FORMAT
-
-
 def read_corpus_document(data: dict[str, Any]) -> tuple[Aggregates, CorpusFacts]:
     """The aggregates and facts of a `corpus_document`. ReportgenError for another version or a damaged file."""
     version = data.get("version")

@@ -16,7 +16,21 @@ from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
-from reportgen.results import Report
+from reportgen.results import Report, parse_json
+
+
+def read_json(path: Path) -> object:
+    """The parsed JSON of a reportgen file; ReportgenError, naming the file, when it cannot be read or parsed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReportgenError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ReportgenError(f"{path} is not a reportgen JSON file (not UTF-8 text)") from None
+    try:
+        return parse_json(text)
+    except ReportgenError as exc:
+        raise ReportgenError(f"{path}: {exc}") from None
 
 
 @dataclass
@@ -49,16 +63,15 @@ class ExplainedReport:
     def load(cls, path: str | Path, view: ViewOptions | None = None) -> ExplainedReport:
         """A report from its JSON, e.g. to render it again with other view options."""
         path = Path(path)
+        return cls.from_parsed(read_json(path), view, source=path)
+
+    @classmethod
+    def from_parsed(cls, data: object, view: ViewOptions | None, source: Path) -> ExplainedReport:
+        """A report from the parsed JSON of the file `source` (named in any error)."""
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ReportgenError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise ReportgenError(f"{path} is not a reportgen JSON file (not UTF-8 text)") from None
-        try:
-            return cls(Report.from_json(text), view, source=path)
+            return cls(Report.from_parsed(data), view, source=source)
         except ReportgenError as exc:
-            raise ReportgenError(f"{path}: {exc}") from None
+            raise ReportgenError(f"{source}: {exc}") from None
 
     def html(self) -> str:
         return render_html(self.report, self.view.scale, self.view.granularity)
