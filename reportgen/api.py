@@ -19,7 +19,8 @@ from reportgen import choices
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
-from reportgen.loading.models import LoadedModel, load_model, load_tokenizer
+from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, prepared
+from reportgen.loading.precision import weights_dtype
 from reportgen.output import check_writable
 from reportgen.pipeline import ExplainOptions, Texts
 from reportgen.pipeline import explain as run_pipeline
@@ -128,12 +129,17 @@ class ModelSpec:
     def load(self, progress: bool = True) -> dict[str, LoadedModel]:
         """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
         where = resolve_device(self.device)
-        return {role: self._load_one(role, spec, where, progress)
-                for role, spec in (("base", self.base), ("finetuned", self.finetuned))}
+        specs = {"base": self.base, "finetuned": self.finetuned}
+        # Modules in memory are described before either is prepared: one module may be both, and preparing it
+        # upcasts it in place, which would change its digest and stored precision for the other role.
+        described = {role: describe_module(spec, role) for role, spec in specs.items() if isinstance(spec, nn.Module)}
+        return {role: self._load_one(role, spec, where, progress, described.get(role)) for role, spec in specs.items()}
 
-    def _load_one(self, role: str, spec: str | Path | nn.Module, where: torch.device, progress: bool) -> LoadedModel:
+    def _load_one(self, role: str, spec: str | Path | nn.Module, where: torch.device, progress: bool,
+                  info: ModelInfo | None) -> LoadedModel:
         if isinstance(spec, nn.Module):
-            return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where)
+            return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where,
+                               info=info)
         return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where,
                           progress=progress)
 
@@ -141,9 +147,10 @@ class ModelSpec:
         return load_tokenizer(self.encoder)
 
 
-def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device) -> LoadedModel:
-    """A model already in memory: reportgen's `PooledBertClassifier` (`bert` + `classifier`) or a Hugging Face
-    classifier."""
+def describe_module(module: nn.Module, role: str) -> ModelInfo:
+    """A model already in memory as the report names it: its kind, a digest of its state dict and the
+    precision of its weights as the caller has them. ReportgenError for a module of neither kind:
+    reportgen's `PooledBertClassifier` (`bert` + `classifier`) or a Hugging Face classifier."""
     user_format = hasattr(module, "bert") and hasattr(module, "classifier") and hasattr(module, "pooling")
     if user_format:
         num_classes = module.classifier[-1].out_features
@@ -157,12 +164,19 @@ def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device
     for name, tensor in sorted(module.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    info = ModelInfo(role=role, name=f"{type(module).__name__} (in memory)", source="in memory",
+    return ModelInfo(role=role, name=f"{type(module).__name__} (in memory)", source="in memory",
                      format="checkpoint" if user_format else "huggingface", sha256=digest.hexdigest()[:12],
                      encoder=getattr(getattr(module, "config", None) or module.bert.config, "_name_or_path", None)
-                     or None, pooling=pooling, num_classes=num_classes, pads_to_max_length=pooling == "mean-all")
-    module.eval().requires_grad_(False)
-    return LoadedModel(module.to(device), tokenizer, info)
+                     or None, pooling=pooling, num_classes=num_classes, pads_to_max_length=pooling == "mean-all",
+                     weights_dtype=weights_dtype(module.parameters()))
+
+
+def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device,
+                info: ModelInfo | None = None) -> LoadedModel:
+    """A model already in memory, prepared for the work (`loading.models.prepared`; `lent` gives it back as it
+    was); `info`: its `describe_module`, if taken before anything changed it."""
+    info = info or describe_module(module, role)
+    return prepared(module, tokenizer, info, device, stored=info.weights_dtype)
 
 
 def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
@@ -214,40 +228,79 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
 
 def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions,
         outputs: list[Path | None] | None = None) -> ExplainedReport:
-    """Check everything cheap first (options, outputs, the choice of rows), then load and compute."""
+    """Check everything cheap first (options, outputs, the choice of rows), then load and compute.
+
+    Works from any grad mode of the caller and leaves it as it was: outside inference mode, so that the
+    models loaded here are not inference tensors (through which no gradient passes); each gradient method
+    turns autograd on for its own passes (`attribution.base.autograd_on`)."""
     options.check()
     view.check()
     selection.check()
     check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
-    chosen = selection.resolve(options.progress)
-    with lent([models.base, models.finetuned]):
-        loaded = models.load(options.progress)
-        if selection.from_scan is not None:
-            from reportgen.scan.records import read_scan
-            from reportgen.scan.to_report import check_scan_models
+    with torch.inference_mode(False):
+        chosen = selection.resolve(options.progress)
+        with lent([models.base, models.finetuned]):
+            loaded = models.load(options.progress)
+            if selection.from_scan is not None:
+                from reportgen.scan.records import read_scan
+                from reportgen.scan.to_report import check_scan_models
 
-            check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
-        report = run_pipeline(loaded, chosen, options)
+                check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
+            report = run_pipeline(loaded, chosen, options)
     return ExplainedReport(report, view)
+
+
+@dataclass
+class _Held:
+    """A parameter of a module in memory as the caller had it."""
+
+    parameter: nn.Parameter
+    data: torch.Tensor  # its data: the very tensor, so its storage, dtype, device and values
+    requires_grad: bool
+    grad: torch.Tensor | None
+    grad_data: torch.Tensor | None
+
+    @classmethod
+    def of(cls, parameter: nn.Parameter) -> _Held:
+        grad = parameter.grad
+        return cls(parameter, parameter.data, parameter.requires_grad, grad, None if grad is None else grad.data)
+
+    def restore(self) -> None:
+        """Only what changed is put back: an inference tensor (a module made under `torch.inference_mode()`,
+        which reportgen refuses untouched) may not even be given its own requires_grad again."""
+        if not _same(self.parameter.data, self.data):
+            self.parameter.data = self.data
+        if self.grad is not None and not _same(self.grad.data, self.grad_data):
+            self.grad.data = self.grad_data
+        if self.parameter.grad is not self.grad:
+            self.parameter.grad = self.grad
+        if self.parameter.requires_grad != self.requires_grad:
+            self.parameter.requires_grad_(self.requires_grad)
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors are one and the same data (the same memory, dtype and device)."""
+    return (a.data_ptr(), a.dtype, a.device, a.shape) == (b.data_ptr(), b.dtype, b.device, b.shape)
 
 
 @contextmanager
 def lent(specs: list[object]) -> Iterator[None]:
-    """Modules in memory stay the caller's: the eval mode, frozen parameters and device that reportgen
-    sets for its work (`from_module`) are put back afterwards, on error too, so a notebook can go on
-    training them."""
+    """Modules in memory stay the caller's: the eval mode, frozen parameters, device and fp32 weights that
+    reportgen sets for its work (`loading.models.prepared`) are put back afterwards, on error too, so a
+    notebook can go on training them. Every parameter gets back its own data (the very tensor: its dtype,
+    device and values bit for bit), its gradient and requires_grad; every buffer is the caller's tensor again."""
     modules = {id(m): m for m in specs if isinstance(m, nn.Module)}.values()
-    saved = [(module, [(sub, sub.training) for sub in module.modules()],
-              [(p, p.requires_grad) for p in module.parameters()],
-              next((p.device for p in module.parameters()), None)) for module in modules]
+    subs = [sub for module in modules for sub in module.modules()]
+    modes = [(sub, sub.training) for sub in subs]
+    parameters = [(sub, name, _Held.of(p)) for sub in subs for name, p in sub.named_parameters(recurse=False)]
+    buffers = [(sub, name, b) for sub in subs for name, b in sub.named_buffers(recurse=False)]
     try:
         yield
     finally:
-        for module, modes, frozen, device in saved:
-            if device is not None:
-                module.to(device)
-            for sub, training in modes:
-                sub.training = training
-            for parameter, requires_grad in frozen:
-                parameter.requires_grad_(requires_grad)
-
+        for sub, name, held in parameters:
+            setattr(sub, name, held.parameter)  # the caller's object, should a conversion have replaced it
+            held.restore()
+        for sub, name, buffer in buffers:
+            setattr(sub, name, buffer)  # a conversion replaces buffers by new tensors
+        for sub, training in modes:
+            sub.training = training

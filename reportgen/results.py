@@ -55,6 +55,9 @@ class ModelInfo:
     num_classes: int
     pads_to_max_length: bool
     note: str | None = None  # how the weights were read, when it is worth saying (a stripped DataParallel prefix)
+    # The floating dtype the weights were stored in ("float32", "bfloat16", "float16"); reportgen computes in fp32
+    # whatever it is (`loading.precision`). None in reports written before it was recorded (float32 weights).
+    weights_dtype: str | None = None
 
 
 @dataclass

@@ -113,6 +113,7 @@ def check_report_data(data: dict[str, Any]) -> None:
     for position, model in enumerate(place.items(place.get(meta, "models", "meta.models"), "meta.models")):
         for key in ("role", "name"):
             place.string(place.get(model, key, f"meta.models[{position}].{key}"), f"meta.models[{position}].{key}")
+        place.string(model.get("weights_dtype"), f"meta.models[{position}].weights_dtype", optional=True)
     faithfulness = meta.get("faithfulness")
     if faithfulness is not None:
         place.mapping(faithfulness, "meta.faithfulness")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html as html_module
 import json
 import re
@@ -16,6 +17,7 @@ from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from tests.builders import load_user_module
 from tests.test_rendering import V1_REPORT, assert_scores_match, parse_html
+from tests.tolerances import assert_close_fp32, row_magnitude
 
 MAX_LENGTH = 48
 TEXTS = ["the acting was wonderful, but the plot-twist was boring!", "awful movie, not good at all"]
@@ -174,3 +176,64 @@ def test_render_and_help_never_import_torch(explained, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     assert (tmp_path / "r.html").read_text(encoding="utf-8") == explained.html()
+
+
+# ---- the caller's grad mode ---------------------------------------------------------------------
+
+def grad_off():
+    """`torch.set_grad_enabled(False)` as a script calls it (not as a context manager): the mode stays off."""
+    torch.set_grad_enabled(False)
+    return contextlib.nullcontext()
+
+
+CALLER_MODES = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode, "set_grad_enabled(False)": grad_off}
+GRADIENT_METHODS = "integrated-gradients,gradient,attention-rollout,attention-gradient"
+
+
+@pytest.fixture(scope="module")
+def free_grad_mode(checkpoints, encoder_dir):
+    """The methods that take gradients, explained from autograd's default mode: the reference."""
+    return reportgen.explain(base=checkpoints["base"], finetuned=checkpoints["finetuned"], encoder=str(encoder_dir),
+                             texts=TEXTS, method=GRADIENT_METHODS, steps=4, max_length=MAX_LENGTH, device="cpu",
+                             faithfulness=False, quiet=True)
+
+
+@pytest.mark.parametrize("mode", CALLER_MODES)
+def test_explain_works_in_any_grad_mode_and_leaves_it_as_it_was(mode, free_grad_mode, checkpoints, encoder_dir):
+    """A notebook's `torch.no_grad()`, a web worker's `torch.inference_mode()`, a script's
+    `torch.set_grad_enabled(False)`: the same report as from autograd's default mode, and the mode unchanged."""
+    modules = {role: load_user_module(encoder_dir, checkpoints[role]) for role in ("base", "finetuned")}
+    tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+    try:
+        with CALLER_MODES[mode]():
+            state = (torch.is_grad_enabled(), torch.is_inference_mode_enabled())
+            from_disk = reportgen.explain(base=checkpoints["base"], finetuned=checkpoints["finetuned"],
+                                          encoder=str(encoder_dir), texts=TEXTS, method=GRADIENT_METHODS, steps=4,
+                                          max_length=MAX_LENGTH, device="cpu", faithfulness=False, quiet=True)
+            assert (torch.is_grad_enabled(), torch.is_inference_mode_enabled()) == state
+            in_memory = reportgen.explain(base=modules["base"], finetuned=modules["finetuned"], tokenizer=tokenizer,
+                                          texts=TEXTS, method=GRADIENT_METHODS, steps=4, max_length=MAX_LENGTH,
+                                          device="cpu", faithfulness=False, quiet=True)
+            assert (torch.is_grad_enabled(), torch.is_inference_mode_enabled()) == state
+        assert not state[0] and state[1] == (mode == "inference_mode")
+        assert torch.is_grad_enabled() == (mode != "set_grad_enabled(False)")
+    finally:
+        torch.set_grad_enabled(True)
+    for explained in (from_disk, in_memory):
+        for got, want in zip(explained.report.samples, free_grad_mode.report.samples, strict=True):
+            for role in ("base", "finetuned"):
+                for method, result in want.models[role].methods.items():
+                    expected = torch.tensor(result.scores)
+                    assert_close_fp32(torch.tensor(got.models[role].methods[method].scores), expected,
+                                      row_magnitude(expected))
+    for module in modules.values():  # the caller's modules keep plain tensors, which autograd can use later
+        assert not any(p.is_inference() for p in module.parameters())
+
+
+def test_a_module_made_under_inference_mode_is_refused_in_one_line(checkpoints, encoder_dir):
+    with torch.inference_mode():
+        module = load_user_module(encoder_dir, checkpoints["base"])
+    with pytest.raises(ReportgenError, match=r"the base module's weights were created under torch.inference_mode\(\)"):
+        reportgen.explain(base=module, finetuned=load_user_module(encoder_dir, checkpoints["finetuned"]),
+                          tokenizer=AutoTokenizer.from_pretrained(encoder_dir), texts=TEXTS, method="occlusion",
+                          max_length=MAX_LENGTH, device="cpu", quiet=True)

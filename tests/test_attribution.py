@@ -171,3 +171,20 @@ def test_integrated_gradients_on_a_huggingface_model(hf_dir, encoder_dir):
     result = attribute(hf, encoded, "integrated-gradients", batch_size=64, steps=32)
     assert (result.logit_change.abs() > 1e-3).all()
     assert (result.convergence_delta.abs() / result.logit_change.abs()).max() < 1e-3
+
+
+@pytest.mark.parametrize("method", ["integrated-gradients", "gradient-x-input", "gradient", "attention-gradient"])
+def test_gradient_methods_take_their_gradients_in_any_grad_mode(method, model, inputs):
+    """Called straight from a caller's `torch.inference_mode()`, on inputs made there (inference tensors, which
+    autograd can neither track nor save), or from `torch.no_grad()`: the same scores, and the mode as it was."""
+    expected = attribute(model, inputs, method, steps=4).scores
+    with torch.inference_mode():
+        made_here = encode(model.tokenizer, TEXTS, MAX_LENGTH, pad_to_max_length=True)
+        assert made_here.input_ids.is_inference()
+        inference = attribute(model, made_here, method, steps=4).scores
+        assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+    with torch.no_grad():
+        no_grad = attribute(model, inputs, method, steps=4).scores
+        assert not torch.is_grad_enabled()
+    for scores in (inference, no_grad):
+        assert_close_fp32(scores, expected, row_magnitude(expected))

@@ -94,6 +94,8 @@ CASES = {
     "text as a number": (edit("samples.0.text", 3), "sample 1 (row 6): text is 3, not a string"),
     "token as null": (edit("samples.0.tokens.1", None), "sample 1 (row 6): tokens[1] is null, not a string"),
     "class name as a number": (edit("meta.class_names.0", 0), "meta: meta.class_names[0] is 0, not a string"),
+    "weights dtype as a number": (edit("meta.models.0.weights_dtype", 16),
+                                  "meta: meta.models[0].weights_dtype is 16, not a string"),
     "NaN pad share": (edit(f"samples.0.models.base.methods.{IG}.pad_share", math.nan), "pad_share is NaN"),
     "samples not a list": (edit("samples", {}), "samples is an object, not a list"),
 }

@@ -7,7 +7,8 @@ All methods attribute the target class's logit to the *output of the word-embedd
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,21 @@ class Attributor(ABC):
         """Scores for `targets[i]`'s logit of text i, on the model's device."""
 
 
+@contextmanager
+def autograd_on() -> Iterator[None]:
+    """Autograd recording, whatever mode the caller is in: its `torch.no_grad()`, `torch.set_grad_enabled(False)`
+    or `torch.inference_mode()` (a notebook's or a web worker's usual state) hold outside this block and are
+    back as they were after it. Every gradient a method takes is taken inside it, backward pass included."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+def outside_inference(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    """`tensor`, or a plain copy of an inference tensor (one made under `torch.inference_mode()`), which
+    autograd can neither track nor keep for a backward pass; None stays None. Call it inside `autograd_on`."""
+    return tensor.clone() if tensor is not None and tensor.is_inference() else tensor
+
+
 def word_embeddings(model: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
     """x: the word-embedding layer's output, detached (parameters never need gradients)."""
     with torch.no_grad():
@@ -96,13 +112,16 @@ def target_logit_gradient(model: LoadedModel, embeds: torch.Tensor, attention_ma
     model without token types.
 
     Rows are independent, so the gradient of the *sum* of their target logits is each row's own
-    gradient: one backward pass serves the whole batch.
+    gradient: one backward pass serves the whole batch. Works in any grad mode of the caller (`autograd_on`).
     """
-    embeds = embeds.detach().requires_grad_(True)
-    with torch.enable_grad(), autocast(embeds.device, precision), trimmed_padding_keys(model.module):
-        logits = model.logits(attention_mask, inputs_embeds=embeds, token_type_ids=token_type_ids)
-    chosen = logits.float().gather(1, targets.view(-1, 1)).squeeze(1)
-    (gradient,) = torch.autograd.grad(chosen.sum(), embeds)
+    with autograd_on():
+        embeds = outside_inference(embeds).detach().requires_grad_(True)
+        attention_mask, targets = outside_inference(attention_mask), outside_inference(targets)
+        token_type_ids = outside_inference(token_type_ids)
+        with autocast(embeds.device, precision), trimmed_padding_keys(model.module):
+            logits = model.logits(attention_mask, inputs_embeds=embeds, token_type_ids=token_type_ids)
+        chosen = logits.float().gather(1, targets.view(-1, 1)).squeeze(1)
+        (gradient,) = torch.autograd.grad(chosen.sum(), embeds)
     return gradient, chosen.detach()
 
 

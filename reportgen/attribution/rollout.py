@@ -23,7 +23,14 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from reportgen.attribution.base import Attributor, TokenScores, check_finite, word_embeddings
+from reportgen.attribution.base import (
+    Attributor,
+    TokenScores,
+    autograd_on,
+    check_finite,
+    outside_inference,
+    word_embeddings,
+)
 from reportgen.batching import autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import pool
@@ -150,12 +157,15 @@ class AttentionGradient(_AttentionFlow):
     def layer_matrices(self, model: LoadedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        targets: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> list[torch.Tensor]:
         # Parameters are frozen: embeddings that require grad put the attentions on the autograd graph.
-        embeds = word_embeddings(model, input_ids).requires_grad_(True)
-        with torch.enable_grad(), autocast(input_ids.device, self.settings.precision):
-            logits, attentions = attention_forward(model, attention_mask, inputs_embeds=embeds,
-                                                   token_type_ids=token_type_ids)
-        chosen = logits.float().gather(1, targets.view(-1, 1)).sum()  # rows independent: one backward
-        gradients = torch.autograd.grad(chosen, attentions)
+        with autograd_on():  # whatever the caller's grad mode
+            embeds = word_embeddings(model, input_ids).requires_grad_(True)
+            attention_mask, targets = outside_inference(attention_mask), outside_inference(targets)
+            token_type_ids = outside_inference(token_type_ids)
+            with autocast(input_ids.device, self.settings.precision):
+                logits, attentions = attention_forward(model, attention_mask, inputs_embeds=embeds,
+                                                       token_type_ids=token_type_ids)
+            chosen = logits.float().gather(1, targets.view(-1, 1)).sum()  # rows independent: one backward
+            gradients = torch.autograd.grad(chosen, attentions)
         eye = torch.eye(input_ids.shape[1], device=input_ids.device)
         return [eye + (gradient.float() * attention.detach().float()).clamp(min=0).mean(dim=1)
                 for gradient, attention in zip(gradients, attentions)]

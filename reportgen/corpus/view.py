@@ -331,7 +331,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
     return CorpusView(
         title="What fine-tuning changed — base vs fine-tuned",
         lede=f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, {question}",
-        models=[(pieces.role_title(m.role), pieces.describe_model(m)) for m in facts.models],
+        models=[(pieces.role_title(m.role), pieces.describe_model(m, facts.precision)) for m in facts.models],
         header=_header(facts, aggregates),
         accuracy=accuracy,
         outcome_cells=outcomes.cells() if outcomes is not None else None,

@@ -47,9 +47,11 @@ def check_rows(rows: Rows, indices: Sequence[int], num_classes: int) -> None:
 
 
 def same_inputs(a: LoadedModel, b: LoadedModel) -> bool:
-    """Whether two models take identical inputs, so one tokenization serves both."""
+    """Whether two models take identical inputs, so one tokenization serves both (padded with the same token:
+    a tokenizer without one pads with each model's own, `padding.with_pad_token`)."""
     return (type(a.tokenizer) is type(b.tokenizer) and a.tokenizer.name_or_path == b.tokenizer.name_or_path
-            and len(a.tokenizer) == len(b.tokenizer) and a.info.pads_to_max_length == b.info.pads_to_max_length)
+            and len(a.tokenizer) == len(b.tokenizer) and a.tokenizer.pad_token_id == b.tokenizer.pad_token_id
+            and a.info.pads_to_max_length == b.info.pads_to_max_length)
 
 
 def multi_label(models: Mapping[str, LoadedModel]) -> bool:

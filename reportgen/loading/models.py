@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 import torch
+import transformers
+from packaging.version import Version
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
@@ -22,9 +24,14 @@ from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.library_bars import transformers_bars
+from reportgen.loading.padding import with_pad_token
+from reportgen.loading.precision import for_computation, weights_dtype
 from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+STORED_DTYPE = {"dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype": "auto"}
+"""`from_pretrained`'s weights in the precision they were saved in (the keyword's name changed in 4.56), so that
+`prepared` can record it before upcasting them to fp32."""
 T = TypeVar("T")
 
 
@@ -239,10 +246,19 @@ def load_tokenizer(encoder: str) -> PreTrainedTokenizerBase:
                              lambda local: AutoTokenizer.from_pretrained(encoder, local_files_only=local))
 
 
-def _finish(module: nn.Module, device: torch.device) -> nn.Module:
-    """Eval mode (dropout off) and no parameter gradients: attributions only need input grads."""
-    module.eval().requires_grad_(False)
-    return module.to(device)
+def prepared(module: nn.Module, tokenizer: PreTrainedTokenizerBase, info: ModelInfo, device: torch.device, *,
+             stored: str | None = None) -> LoadedModel:
+    """The one way a classifier becomes a `LoadedModel`, whatever its origin (checkpoint, Hugging Face,
+    module in memory): the precision its weights were stored in recorded (`stored`, for weights already
+    read into an fp32 module; else the module's own), a pad token its tokenizer can pad with
+    (`padding.with_pad_token`, noted in `info.note`), then the module in eval mode, frozen, on `device`
+    and in fp32 (`precision.for_computation`). ReportgenError, before any work, for a model that cannot be
+    padded or whose weights are inference tensors."""
+    info.weights_dtype = stored or weights_dtype(module.parameters())
+    config = getattr(module, "config", None) or getattr(getattr(module, "bert", None), "config", None)
+    tokenizer, note = with_pad_token(tokenizer, config, info.role)
+    info.note = "; ".join(part for part in (info.note, note) if part) or None
+    return LoadedModel(for_computation(module, info.role, device), tokenizer, info)
 
 
 def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
@@ -254,7 +270,7 @@ def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device
     info = ModelInfo(role=role, name=path.name, source=str(path), format="checkpoint",
                      sha256=short_sha256([path]), encoder=encoder, pooling=pooling,
                      num_classes=module.num_classes, pads_to_max_length=pooling == "mean-all", note=note)
-    return LoadedModel(_finish(module, device), tokenizer, info)
+    return prepared(module, tokenizer, info, device, stored=weights_dtype(state.values()))
 
 
 def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bool = True) -> LoadedModel:
@@ -268,7 +284,7 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
         with transformers_bars(progress):
             module = AutoModelForSequenceClassification.from_pretrained(
                 spec, config=config, attn_implementation=attention_implementation(config, spec),
-                local_files_only=local)
+                local_files_only=local, **STORED_DTYPE)
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
     module, tokenizer = _from_hub_or_disk(
@@ -279,7 +295,7 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
                      format="huggingface", sha256=short_sha256(weights) if weights else None,
                      encoder=None, pooling=None, num_classes=module.config.num_labels,
                      pads_to_max_length=False)
-    return LoadedModel(_finish(module, device), tokenizer, info)
+    return prepared(module, tokenizer, info, device)
 
 
 def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,

@@ -127,8 +127,10 @@ def all_shades() -> list[Shade]:
     return shades("signed") + shades("unsigned")[1:] + shades("difference")
 
 
-def describe_model(info: ModelInfo) -> str:
-    """A model as the header names it: file name, SHA-256, format."""
+def describe_model(info: ModelInfo, precision: str) -> str:
+    """A model as the header names it: file name, SHA-256, format; the precision of weights not stored in
+    float32 and of the computation (`precision`: the run's fp32, bf16 or fp16), e.g. "weights bfloat16,
+    computed in fp32"; how it was read (its note)."""
     parts = [info.name]
     if info.sha256:
         parts.append(f"sha256 {info.sha256}")
@@ -136,6 +138,9 @@ def describe_model(info: ModelInfo) -> str:
         parts.append(f"state dict on encoder {info.encoder}, pooling {info.pooling}")
     else:
         parts.append("Hugging Face model")
+    if info.weights_dtype not in (None, "float32"):
+        autocast = "" if precision == "fp32" else f" with {precision} autocast"
+        parts.append(f"weights {info.weights_dtype}, computed in fp32{autocast}")
     if info.note:
         parts.append(info.note)
     return " · ".join(parts)

@@ -842,7 +842,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
                 *([("Time", time_line(meta.seconds))] if meta.seconds else []),
                 ("Created", meta.created),
                 ("Versions", versions_line(meta.versions))],
-        models=[(role_title(m.role), describe_model(m)) for m in meta.models],
+        models=[(role_title(m.role), describe_model(m, meta.precision)) for m in meta.models],
         roles=roles,
         summary=summary,
         samples=samples, shades=all_shades(), generator=generator(meta.versions), unit_name=granularity,
