@@ -13,6 +13,7 @@ from reportgen.loading.models import load_model
 from reportgen.pipeline import ExplainOptions, Texts, explain
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
+from tests import test_rendering as synthetic
 from tests.builders import make_classifier, make_hf_dir, save_checkpoint
 from tests.test_rendering import parse_html
 
@@ -134,3 +135,19 @@ def test_without_normalised_values_an_all_zero_model_shows_its_raw_means_and_no_
     assert all(row[6].startswith("Its attributions are all zero on every sample") for row in finetuned)
     assert "Fine-tuned: no method is named the most faithful: Gradient × input and gradient norm rank no word" \
         in closing.text()
+
+
+def test_an_older_file_whose_difference_explains_another_class_says_so():
+    """A file written before the difference followed its columns: both columns explain negative, the
+    difference positive. The page keeps the file's numbers and says that they speak of another class."""
+    made = synthetic.sample(["[CLS]", "a", "b", "c", "[SEP]"], "a b c")
+    for model in made.models.values():
+        model.target = 0
+    assert made.difference.target == 1
+    block = parse_html(render_html(synthetic.report([made]))).find_all("article", "difference")[0]
+    cautions = [p.text() for p in block.find_all("p", "caution")]
+    assert cautions == ["This difference explains positive, while both columns explain negative (a file written by "
+                        "an older reportgen): its colours speak of another class than theirs."]
+    made.models["base"].target = 1  # the columns explain different classes: the common class is no surprise
+    block = parse_html(render_html(synthetic.report([made]))).find_all("article", "difference")[0]
+    assert not block.find_all("p", "caution")
