@@ -391,7 +391,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
             if {"base", "finetuned"} <= set(runs) and not several:
                 agreement = explainer.agreement_flips(runs, words)
     samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,
-                       agreement[i]) for i in range(len(texts.texts))]
+                       agreement[i], options.target) for i in range(len(texts.texts))]
     for sample in samples:
         sample.sentence = describe(sample, class_names, options.methods[0])
     seconds = {stage: round(spent, 2) for stage, spent in watch.seconds.items()}
@@ -426,27 +426,35 @@ def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], t
         run = _Run(model, encoded[role].select(rows), probabilities, predicted, targets, predicted.clone(),
                    batch_sizes[role], chosen=chosen if several else None)
         runs[role] = run
+    if not several:  # --target common explains `common_class`; the others choose their own
+        fallback = torch.tensor([common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})[0]
+                                 for i, label in enumerate(texts.labels)], dtype=torch.long)
+        for run in runs.values():
+            run.targets = choose_targets(options.target, run.predicted, texts.labels, class_names, fallback)
     for i, label in enumerate(texts.labels):
-        common, _ = _common(i, label, runs)
+        common, _ = _common(i, label, runs, options.target)
         for run in runs.values():
             run.common[i] = common
-    if not several:
-        for run in runs.values():
-            run.targets = choose_targets(options.target, run.predicted, texts.labels, class_names, run.common)
     return runs, texts, rows
 
 
-def _common(i: int, label: int | None, runs: dict[str, _Run]) -> tuple[int, str]:
-    """The class both models explain in the difference view: a multi-label sample's own label, else
-    `common_class`."""
+def _common(i: int, label: int | None, runs: dict[str, _Run], target: str) -> tuple[int, str]:
+    """The class both models explain in the difference view, and why: the class every column explains
+    where they explain one (a multi-label sample's own label, a class given as `target`, both models'
+    prediction with target predicted), else `common_class` (the true label when known, else the
+    fine-tuned model's prediction). Call it once the targets are chosen."""
     run = next(iter(runs.values()))
     if run.chosen is not None:
         return int(run.targets[i]), "the label this sample explains"
+    explained = {int(run.targets[i]) for run in runs.values()}
+    if len(explained) == 1 and target not in ("common", "label"):  # those two explain `common_class` anyway
+        return explained.pop(), "the class both models predict" if target == "predicted" else \
+            "the class chosen as target"
     return common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
 
 
 def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded: EncodedTexts,
-            runs: dict[str, _Run], methods: tuple[str, ...], agreement: dict[str, Flip]) -> SampleResult:
+            runs: dict[str, _Run], methods: tuple[str, ...], agreement: dict[str, Flip], target: str) -> SampleResult:
     models = {role: ModelAttribution(probabilities=run.probabilities[i].tolist(), predicted=int(run.predicted[i]),
                                      target=int(run.targets[i]),
                                      methods={m: run.results[m][i] for m in methods},
@@ -454,7 +462,7 @@ def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded:
                                      aopc_bounds=run.bounds[i] if run.bounds else {},
                                      chosen=None if run.chosen is None else run.chosen[i].nonzero().flatten().tolist())
               for role, run in runs.items()}
-    common, reason = _common(i, texts.labels[i], runs)
+    common, reason = _common(i, texts.labels[i], runs, target)
     raw = {m: {role: run.common_scores[m][i] for role, run in runs.items()} for m in methods}
     diff = {m: stored(difference(raw[m]["base"], raw[m]["finetuned"])) for m in methods} \
         if {"base", "finetuned"} <= set(runs) else {}

@@ -204,7 +204,7 @@ class Word:
 class Difference:
     """Both models explaining one common class, on comparable scales, and fine-tuned − base."""
 
-    target: int  # the common class
+    target: int  # the class both columns explain where they explain one, else the common class
     reason: str  # why this class, e.g. "the true label"
     normalisation: str  # how each model's scores were made comparable, e.g. "l1"
     scores: dict[str, dict[str, list[float]]]  # method → role → raw per-token scores towards `target`

@@ -152,3 +152,52 @@ def test_hand_edited_flip_and_naopc_fields_are_refused_in_one_line(change, messa
     change(data)
     with pytest.raises(ReportgenError, match=re.escape(message)):
         Report.from_dict(data)
+
+
+def test_a_model_without_normalised_values_shows_none_beside_the_other_models_normalised_ones():
+    """Every ordering of the text scores alike for the fine-tuned model (no NAOPC) while the base has
+    NAOPC: its cells say n/a (raw AOPC in the hover), never a raw AOPC in a normalised column."""
+    built = with_evidence()
+    for result in built.samples[0].models["finetuned"].methods.values():
+        for score in result.faithfulness.scores.values():
+            score.normalised = score.random_normalised = None
+    document = parse_html(render_html(built))
+    cells = document.find_all("table", "summary")[0].find_all("tbody")[0].find_all("td")
+    shown = [td.text() for td in cells]
+    assert "0.50 (random 0.20)" in shown and "n/a" in shown and not any("0.400" in text for text in shown)
+    missing = next(td for td in cells if td.text() == "n/a")
+    assert "every ordering of the words scores alike" in missing.attrs["title"] and "raw AOPC 0.400" in \
+        missing.attrs["title"]
+    for table in document.find_all("table", "metrics"):  # both models' columns: normalised or n/a, never raw
+        header = [th.text() for th in table.find_all("th")]
+        assert "comprehensiveness (normalised) ↑" in header, header
+        numbers = [td.text() for td in table.find_all("td", "num")]
+        assert all(text == "n/a" or re.fullmatch(r"\d\.\d\d", text) for text in numbers), numbers
+    assert "| n/a |" in render_markdown(built)
+    assert "n/a: every ordering of that text's words scores alike for that model" in document.text()
+
+
+def saturated() -> Report:
+    """A saturated softmax: every method's comprehensiveness, sufficiency and random reference are 0.000."""
+    built = report([sample(long_tokens(12, s), methods=METHODS, seed=s, index=s, faithful=True) for s in range(2)],
+                   METHODS, faithful=True)
+    for one in built.samples:
+        for model in one.models.values():
+            for result in model.methods.values():
+                for score in result.faithfulness.scores.values():
+                    score.value = score.random = 0.0
+                    score.by_k, score.random_by_k = [0.0] * len(score.by_k), [0.0] * len(score.random_by_k)
+    return built
+
+
+def test_a_tie_names_no_most_faithful_method():
+    document = parse_html(render_html(saturated()))
+    verdicts = {caption.text() for caption in document.find_all("caption")}
+    assert "Faithfulness: no better than random" in verdicts
+    closing = document.find_all("section", "closing")[0]
+    assert "most faithful method on these samples" not in closing.text() and "★" not in closing.text()
+    assert not any("best" in tr.classes for tr in closing.find_all("tr"))
+    for role in ("Base", "Fine-tuned"):
+        assert (f"{role}: no method was more faithful than random orders on these samples (the best mean "
+                "comprehensiveness − sufficiency, +0.000, is not above the random orders' +0.000 by more than "
+                "0.001), so none is named the most faithful.") in closing.text()

@@ -1,8 +1,11 @@
-"""Whether a method beats random orders on one sample: a tie within MARGIN is no win."""
+"""Whether a method beats random orders on one sample, and which method is the most faithful over
+samples: a tie within MARGIN (or the page's resolution) is no win."""
 
 from __future__ import annotations
 
-from reportgen.faithfulness.summary import MARGIN, beats_random
+import pytest
+
+from reportgen.faithfulness.summary import MARGIN, RESOLUTION, MeanScores, beats_random, most_faithful
 from reportgen.results import Curve, Faithfulness, Score
 
 
@@ -22,3 +25,33 @@ def test_a_clear_margin_beats_random_and_the_wrong_side_does_not():
     assert beats_random(faithfulness((0.25, 0.01), (0.05, 0.70))) == (True, True)
     assert beats_random(faithfulness((0.01, 0.25), (0.70, 0.05))) == (False, False)
     assert beats_random(faithfulness((0.01 + 2 * MARGIN, 0.01), (0.3, 0.3 + 2 * MARGIN))) == (True, True)
+
+
+def mean(comprehensiveness: float, sufficiency: float, random: tuple[float, float] = (0.2, 0.5)) -> MeanScores:
+    return MeanScores(comprehensiveness, random[0], sufficiency, random[1])
+
+
+@pytest.mark.parametrize("normalised", [True, False])
+def test_a_tie_has_no_winner(normalised):
+    """A saturated softmax: every mean and every random mean 0.000. Nothing beats random, nothing beats
+    anything: no method is the most faithful, whichever comes first."""
+    zero = MeanScores(0.0, 0.0, 0.0, 0.0)
+    ranking = most_faithful({"integrated-gradients": zero, "gradient-x-input": zero}, normalised)
+    assert ranking.winner is None and not ranking.beats_random
+    assert ranking.tied == ["integrated-gradients", "gradient-x-input"]
+
+
+@pytest.mark.parametrize("normalised", [True, False])
+def test_the_winner_must_lead_by_more_than_the_page_shows(normalised):
+    step = RESOLUTION[normalised]
+    close = most_faithful({"a": mean(0.6, 0.1), "b": mean(0.6 + step / 2, 0.1)}, normalised)
+    assert close.winner is None and close.beats_random and close.tied == ["b", "a"]
+    clear = most_faithful({"a": mean(0.6, 0.1), "b": mean(0.6 + 3 * step, 0.1)}, normalised)
+    assert clear.winner == "b" and clear.tied == ["b"]
+
+
+def test_a_method_no_better_than_random_is_never_the_most_faithful():
+    """Ahead of the other method by far, but its margin −0.3 is the random orders' (0.2 − 0.5)."""
+    ranking = most_faithful({"a": mean(0.2, 0.5), "b": mean(0.0, 0.9)}, normalised=True)
+    assert ranking.leader == "a" and ranking.tied == ["a"] and ranking.winner is None
+    assert most_faithful({}, normalised=True) is None

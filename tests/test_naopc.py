@@ -11,11 +11,21 @@ import torch
 
 from reportgen.faithfulness import FaithfulnessSettings, measure_faithfulness
 from reportgen.faithfulness.eraser import token_counts
-from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, naopc, sizes, widen
+from reportgen.faithfulness.naopc import (
+    BoundSettings,
+    aopc_bounds,
+    coincide,
+    naopc,
+    normalise_scores,
+    single_ordering,
+    sizes,
+    widen,
+)
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.results import AopcBounds
 from tests.test_faithfulness import sigmoid
 from tests.test_flip import CLS, PAD, SEP, VALUES, stub  # noqa: F401  (stub is a fixture)
+from tests.tolerances import EPS32
 
 ROW = [CLS, 3, 4, 5, 6, 8, 7, SEP, PAD]  # n = 6 candidates, values 1, −1, 1.5, .3, −.2, .5
 INPUTS = EncodedTexts(torch.tensor([ROW]), torch.tensor([[1] * 8 + [0]]),
@@ -101,3 +111,33 @@ def test_the_greedy_beam_finds_the_best_chain_on_an_additive_model(stub):  # noq
     exact = aopc_bounds(stub, INPUTS, targets, settings, method="exact")[0]
     beam = aopc_bounds(stub, INPUTS, targets, settings, method="beam")[0]
     assert beam["comprehensiveness"].upper == pytest.approx(exact["comprehensiveness"].upper, abs=TOLERANCE)
+
+
+ONE_WORD = EncodedTexts(torch.tensor([[CLS, 5, SEP, PAD]]), torch.tensor([[1, 1, 1, 0]]),
+                        torch.tensor([[1, 0, 1, 1]]), [False])
+NOISE = 0.0019266605 - 0.0019266009  # one deletion of a one-word text, computed in two batches (a real report)
+
+
+def test_bounds_apart_by_fp32_rounding_coincide_and_a_real_range_does_not():
+    """Bounds 6e-8 apart are one value up to fp32 rounding of probabilities near 1: no NAOPC, not 0 or 1."""
+    assert naopc(0.0019266605, 0.0019266009, 0.0019266605) is None
+    assert naopc(0.0019266009, 0.0019266009, 0.0019266605) is None
+    assert coincide(0.5, 0.5 + 16 * EPS32) and not coincide(0.5, 0.5 + 1e-3)
+    assert naopc(0.5005, 0.5, 0.501) == pytest.approx(0.5)  # a thousandth of a probability is a real range
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "beam"])
+def test_a_one_word_text_has_no_normalised_value_whatever_the_noise(stub, method):  # noqa: F811
+    """One word: one ordering. Its bounds are exact and equal by construction, and the methods' AOPC,
+    measured in other batches a rounding away from them, get no normalised value either."""
+    targets = torch.tensor([1])
+    assert single_ordering(1, KS) and single_ordering(3, (1.0,)) and not single_ordering(6, KS)
+    bounds = aopc_bounds(stub, ONE_WORD, targets, BoundSettings(ks=KS), method=method)[0]
+    for name, found in bounds.items():
+        assert found.exact and found.lower == found.upper, name
+    measured = measure_faithfulness(stub, ONE_WORD, torch.tensor([[0.0, 1.0, 0.0, 0.0]]), targets, True,
+                                    FaithfulnessSettings(ks=KS))[0]
+    for name, score in measured.scores.items():  # as in the report: a rounding above and below the bounds
+        score.value, score.random = bounds[name].upper + NOISE, bounds[name].lower - NOISE
+    normalise_scores(bounds, [measured])
+    assert all(s.normalised is None and s.random_normalised is None for s in measured.scores.values())

@@ -44,17 +44,24 @@ def direct(model, texts: list[str], targets: list[int], method: str) -> list[lis
     return [stored(row[:n].tolist()) for row, n in zip(scores, inputs.lengths())]
 
 
-def test_difference_explains_the_true_label_for_both_models(labelled, models):
+def test_difference_explains_the_columns_class_else_the_true_label_for_both_models(labelled, models):
+    """--target predicted: where both models predict one class the columns and the difference explain it;
+    where they predict different classes the difference explains the true label for both."""
     report, labels = labelled
-    differing = [i for i, s in enumerate(report.samples) if s.models["base"].predicted != labels[i]]
-    assert differing, "the test needs a sample where the base model's own target is not the label"
+    targets = [{m.target for m in s.models.values()} for s in report.samples]
+    expected = [next(iter(t)) if len(t) == 1 else labels[i] for i, t in enumerate(targets)]
+    assert any(len(t) == 2 for t in targets), "the test needs a sample where the models predict different classes"
+    assert any(len(t) == 1 and labels[i] not in t for i, t in enumerate(targets)), \
+        "the test needs a sample where both models predict the class that is not the label"
     for role, model in models.items():
-        want = direct(model, TEXTS, labels, "gradient-x-input")
+        want = direct(model, TEXTS, expected, "gradient-x-input")
         for i, sample in enumerate(report.samples):
-            assert sample.difference.target == labels[i] and sample.difference.reason == "the true label"
+            assert sample.difference.target == expected[i]
+            assert sample.difference.reason == ("the true label" if len(targets[i]) == 2 else
+                                                "the class both models predict")
             got = sample.difference.scores["gradient-x-input"][role]
             assert_close_fp32(torch.tensor(got), torch.tensor(want[i]), row_magnitude(torch.tensor(want[i])))
-            if sample.models[role].target == labels[i]:  # no extra attribution: the main scores serve
+            if sample.models[role].target == expected[i]:  # no extra attribution: the main scores serve
                 assert got == sample.models[role].methods["gradient-x-input"].scores
     for sample in report.samples:
         raw = sample.difference.scores["gradient-x-input"]

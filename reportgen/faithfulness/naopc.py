@@ -29,6 +29,12 @@ upper). `widen` then stretches them to every ordering the report has already mea
 and the random orders' AOPC, themselves achievable or means of achievable values), so every
 method's NAOPC lies in [0, 1] without clamping; an NAOPC of 1 means "as good as the best ordering
 found", not "provably optimal".
+
+Where every ordering scores alike the NAOPC is undefined (None), and must be so for every model
+whatever the float noise: a text whose every needed size is 0 or all n of its candidate tokens (a
+one-word text) has a single ordering, so its bounds are exact and coincide by construction; and
+bounds closer than `ALIKE` (fp32 rounding of probabilities of order 1, computed in other batches than
+the methods' AOPC) are taken to coincide rather than divided by.
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ EXACT_TOKENS = 8
 BEAM_WIDTH = 3
 BRANCHES = 4
 MEASURES = {"comprehensiveness": False, "sufficiency": True}  # name → keep only the set (else delete it)
+ALIKE = 64 * torch.finfo(torch.float32).eps
+"""Probability units (7.6e-6): AOPC values closer than this are one value. An AOPC is a mean of differences of
+fp32 probabilities of order 1, and the bounds come from other batches than the methods' AOPC: the same deletion
+of a one-word text gave 0.0019266009 in one and 0.0019266605 in the other. Rounding of a few units of fp32
+precision at 1.0 per term, 64 units for the sums over several sizes; a real range of orderings is far wider."""
 
 
 @dataclass
@@ -63,13 +74,18 @@ class BoundSettings:
     on_planned: Callable[[int], None] | None = None
 
 
+def coincide(lower: float, upper: float) -> bool:
+    """Whether two AOPC bounds (probability units) are one value up to fp32 rounding (`ALIKE`, scaled to
+    the probabilities of order 1 they come from): every ordering scores alike."""
+    return upper - lower <= ALIKE * max(1.0, abs(upper), abs(lower))
+
+
 def naopc(value: float, lower: float, upper: float) -> float | None:
-    """(value − lower) / (upper − lower); None when upper − lower is too small to divide by (every
-    ordering scores alike, e.g. a one-token text)."""
-    span = upper - lower
-    if span <= 1e-9 * max(1.0, abs(upper), abs(lower)):
+    """(value − lower) / (upper − lower); None when the bounds `coincide` (every ordering scores alike, e.g.
+    a saturated model), where dividing would turn rounding into 0 or 1."""
+    if coincide(lower, upper):
         return None
-    return (value - lower) / span
+    return (value - lower) / (upper - lower)
 
 
 def widen(bounds: AopcBounds, values: Sequence[float]) -> AopcBounds:
@@ -79,15 +95,19 @@ def widen(bounds: AopcBounds, values: Sequence[float]) -> AopcBounds:
 
 def normalise_scores(bounds: dict[str, AopcBounds], measures: Sequence[Faithfulness | None]) -> dict[str, AopcBounds]:
     """Set `normalised` and `random_normalised` of every measure's scores (one `Faithfulness` per
-    method of one text and model) from the text's `bounds`, widened by those scores; the widened bounds."""
+    method of one text and model) from the text's `bounds`, widened by those scores; the widened bounds.
+
+    Exact bounds that `coincide` say every ordering scores alike (a one-word text: one ordering), so
+    every value is None there, however far the scores, measured in other batches, lie from them."""
     present = [f for f in measures if f is not None]
     widened = {}
     for name, found in bounds.items():
         scores = [f.scores[name] for f in present]
         wide = widen(found, [v for s in scores for v in (s.value, s.random)]) if scores else found
+        alike = found.exact and coincide(found.lower, found.upper)
         for score in scores:
-            score.normalised = naopc(score.value, wide.lower, wide.upper)
-            score.random_normalised = naopc(score.random, wide.lower, wide.upper)
+            score.normalised = None if alike else naopc(score.value, wide.lower, wide.upper)
+            score.random_normalised = None if alike else naopc(score.random, wide.lower, wide.upper)
         widened[name] = wide
     return widened
 
@@ -96,6 +116,12 @@ def sizes(n: int, ks: Sequence[float]) -> list[tuple[int, float]]:
     """The distinct set sizes m_k = ceil(k·n) with their weight in the AOPC mean (count / len(ks))."""
     counts = token_counts(list(ks), torch.tensor([n]))[0].tolist()
     return [(m, counts.count(m) / len(ks)) for m in sorted(set(counts))]
+
+
+def single_ordering(n: int, ks: Sequence[float]) -> bool:
+    """Whether every ordering of n candidate tokens removes the same sets: each size is 0 or all n (a
+    one-word text), so every ordering has one AOPC and any search of it is exact."""
+    return all(m in (0, n) for m, _ in sizes(n, ks))
 
 
 Chain = tuple[frozenset[int], float]  # the largest set so far and the accumulated AOPC
@@ -201,7 +227,8 @@ def aopc_bounds(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor,
     for i in range(len(inputs)):
         text = _Text(model, inputs.select([i]), int(targets[i]), settings)
         levels = [(m, w) for m, w in sizes(len(text.candidates), settings.ks) if m > 0]
-        exact = method == "exact" or (method == "auto" and len(text.candidates) <= settings.exact_tokens)
+        exact = method == "exact" or (method == "auto" and len(text.candidates) <= settings.exact_tokens) \
+            or single_ordering(len(text.candidates), settings.ks)
         if not levels:
             found = {name: (0.0, 0.0) for name in MEASURES}
         else:

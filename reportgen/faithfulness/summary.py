@@ -1,4 +1,5 @@
-"""Faithfulness numbers over samples: does a method beat random orders, its means, the most faithful method.
+"""Faithfulness numbers over samples: does a method beat random orders, its means, the most faithful method
+(only where one is ahead of random orders and of every other method by more than the page can show).
 
 Plain Python on the stored results (no torch), so `reportgen render` computes the same numbers as a
 fresh run; the view model only formats them. Means that compare models use the normalised AOPC
@@ -9,7 +10,6 @@ fall back to the raw values, and the report says so.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from reportgen.results import Faithfulness
@@ -46,12 +46,17 @@ def has_normalised(measures: list[Faithfulness]) -> bool:
     return any(score.normalised is not None for f in measures for score in f.scores.values())
 
 
+def is_normalised(f: Faithfulness) -> bool:
+    """Whether every score of one sample's measures has its NAOPC and the random orders' (not where
+    every ordering of the text scores alike, nor in files without the bounds)."""
+    return all(s.normalised is not None and s.random_normalised is not None for s in f.scores.values())
+
+
 def mean_scores(measures: list[Faithfulness], normalised: bool = False) -> MeanScores | None:
     """The means over the samples that have faithfulness (with `normalised`, the NAOPC values over
-    the samples where they are defined); None when none has."""
+    the samples where they are defined, `is_normalised`); None when none has."""
     if normalised:
-        measures = [f for f in measures if all(s.normalised is not None and s.random_normalised is not None
-                                               for s in f.scores.values())]
+        measures = [f for f in measures if is_normalised(f)]
     if not measures:
         return None
 
@@ -68,10 +73,43 @@ def mean_scores(measures: list[Faithfulness], normalised: bool = False) -> MeanS
                       mean("sufficiency", True))
 
 
-def most_faithful(means: dict[str, MeanScores]) -> tuple[str, float] | None:
-    """The method with the largest margin (the first one on a tie), and that margin; None without methods."""
-    best, best_value = None, -math.inf
-    for method, scores in means.items():
-        if scores.margin > best_value:
-            best, best_value = method, scores.margin
-    return None if best is None else (best, best_value)
+RESOLUTION = {True: 0.01, False: MARGIN}
+"""Normalised (True, NAOPC units) or raw (False, probability units): the smallest difference of two mean
+margins that counts. Closer is a tie: the page prints normalised means to 0.01 and raw ones to 0.001
+(MARGIN), so a difference below that is rounding the reader cannot see, or fp32 noise."""
+
+
+@dataclass
+class Ranking:
+    """The methods of one model by mean margin (comprehensiveness − sufficiency), and whether one leads."""
+
+    leader: str  # the largest margin (the first given on an exact tie)
+    margin: float
+    random_margin: float  # the random orders' mean margin beside the leader's
+    tied: list[str]  # every method within the resolution of the leader's margin, the leader first
+    resolution: float
+
+    @property
+    def beats_random(self) -> bool:
+        """Whether the leader's margin exceeds the random orders' by more than the resolution."""
+        return self.margin > self.random_margin + self.resolution
+
+    @property
+    def winner(self) -> str | None:
+        """The most faithful method: the leader, when it beats random and no other method comes within the
+        resolution of it; None on a tie or when no method is better than random orders."""
+        return self.leader if self.beats_random and len(self.tied) == 1 else None
+
+
+def most_faithful(means: dict[str, MeanScores], normalised: bool = False) -> Ranking | None:
+    """The methods ranked by mean margin (`normalised`: the means are NAOPC, else raw AOPC); None without methods.
+
+    A method is named most faithful (`Ranking.winner`) only with a difference: its margin beats the
+    random orders' and every other method's by more than `RESOLUTION`."""
+    if not means:
+        return None
+    resolution = RESOLUTION[normalised]
+    leader = max(means, key=lambda method: means[method].margin)  # max keeps the first of equal margins
+    best = means[leader]
+    tied = [leader] + [m for m, s in means.items() if m != leader and best.margin - s.margin <= resolution]
+    return Ranking(leader, best.margin, best.random_comprehensiveness - best.random_sufficiency, tied, resolution)

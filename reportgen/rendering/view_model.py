@@ -14,10 +14,19 @@ from dataclasses import dataclass, field
 from reportgen.choices import DELTA_FLOOR, shapley_gap_allowed
 from reportgen.comparison import most_changed, normalise, strongest
 from reportgen.faithfulness.agreement import method_agreement
-from reportgen.faithfulness.summary import beats_random, has_normalised, mean_scores, most_faithful
+from reportgen.faithfulness.summary import beats_random, is_normalised
 from reportgen.methods import REGISTRY, is_signed, method_title
+from reportgen.rendering.caveats import difference_class, other_class, zero_attributions
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
+from reportgen.rendering.faithfulness_table import (
+    NOT_DEFINED,
+    FaithfulnessRow,
+    Number,
+    faithfulness_table,
+    report_is_normalised,
+    shown_score,
+)
 from reportgen.rendering.markdown import escape_inline
 from reportgen.rendering.numbers import minus, signed_figure
 from reportgen.rendering.pieces import (
@@ -48,7 +57,6 @@ from reportgen.results import (
     Report,
     ReportMeta,
     SampleResult,
-    Score,
     Word,
 )
 from reportgen.words import is_word, special_positions, word_scores
@@ -110,14 +118,6 @@ class TopToken:
 
 
 @dataclass
-class Number:
-    """A number as shown, with what a hover adds (the raw AOPC behind a normalised value)."""
-
-    text: str
-    title: str = ""
-
-
-@dataclass
 class FaithfulnessView:
     comprehensiveness: Number  # NAOPC where the report has it, else the raw AOPC
     sufficiency: Number
@@ -162,6 +162,7 @@ class DifferenceView:
     gained_heading: str  # "Moved toward positive"
     lost_heading: str  # "Moved toward negative" (two classes) or "Moved against c"
     colours: str
+    notes: list[str] = field(default_factory=list)  # a model's all-zero attributions, another class than the columns'
 
 
 @dataclass
@@ -214,17 +215,6 @@ class SummaryRow:
     flips: list[str]  # per model, the main method's flip count beside the random orders'; empty without
     outcome: str
     flags: str
-
-
-@dataclass
-class FaithfulnessRow:
-    method: str
-    role: str
-    comprehensiveness: str
-    random_comprehensiveness: str
-    sufficiency: str
-    random_sufficiency: str
-    best: bool
 
 
 @dataclass
@@ -337,17 +327,6 @@ def _scale_max(values: list[float]) -> float:
 # --- one method block: base | fine-tuned | difference ------------------------------------------------
 
 
-def shown_score(score: Score, random: bool = False) -> Number:
-    """NAOPC with the raw AOPC in the hover where computed; else the raw AOPC."""
-    raw = score.random if random else score.value
-    normalised = score.random_normalised if random else score.normalised
-    if normalised is None:
-        return Number(minus(f"{raw:.3f}"), minus(f"raw AOPC {raw:.3f}") if score.normalised is None else
-                      minus(f"raw AOPC {raw:.3f}: every ordering of this text scores alike, so it has no normalised "
-                            "value"))
-    return Number(minus(f"{normalised:.2f}"), minus(f"NAOPC {normalised:.2f} (normalised), raw AOPC {raw:.3f}"))
-
-
 def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
     """"3 words (random orders 41)"; "no flip within 64 words (random orders: none within 64)"; "" if not computed."""
     flip = result.flip
@@ -361,7 +340,9 @@ def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
 
 
 def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None, explained: str,
-                       chance: RandomFlips | None) -> FaithfulnessView | None:
+                       chance: RandomFlips | None, normalised: bool = False) -> FaithfulnessView | None:
+    """One column's faithfulness; `normalised`: the report has NAOPC values, so every column shows them
+    (`shown_score`), never one column raw beside another normalised."""
     f = result.faithfulness
     if f is None or curve_fractions is None:
         return None
@@ -376,10 +357,11 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
                         ("random order", deletion.random, "dashed")],
                        title=f"Deletion curve: p({explained}) as tokens are removed",
                        y_label=f"probability of {explained}")
-    return FaithfulnessView(shown_score(comprehensiveness), shown_score(sufficiency),
-                            shown_score(comprehensiveness, True), shown_score(sufficiency, True), verdict,
+    shown = [shown_score(score, random, normalised) for random in (False, True)
+             for score in (comprehensiveness, sufficiency)]
+    return FaithfulnessView(shown[0], shown[1], shown[2], shown[3], verdict,
                             "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve,
-                            comprehensiveness.normalised is not None, flip_text(result, chance))
+                            normalised, flip_text(result, chance))
 
 
 def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, str | None]:
@@ -440,8 +422,10 @@ def _additivity(result: MethodResult, method: str, tolerance: float | None) -> t
 
 def _column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
             class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
-            curve_fractions: list[float] | None, tolerance: float | None = None, shares: bool = False) -> ColumnView:
-    """One model's column; with `shares` its shades, lists and scale are signed shares of its own Σ|score|."""
+            curve_fractions: list[float] | None, tolerance: float | None = None, shares: bool = False,
+            normalised: bool = False) -> ColumnView:
+    """One model's column; with `shares` its shades, lists and scale are signed shares of its own Σ|score|;
+    `normalised`: the report's faithfulness numbers are NAOPC."""
     result = model.methods[method]
     values = unit_scores(sample, pieces, result.scores)
     shaded = unit_shares(sample, pieces, result.scores) if shares else values
@@ -465,7 +449,7 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
         pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
         top_for=_top(pieces, shaded, scale, +1, kind, number),
         top_against=_top(pieces, shaded, scale, -1, kind, number) if kind != "unsigned" else [],
-        faithfulness=_faithfulness_view(result, curve_fractions, target, model.random_flips),
+        faithfulness=_faithfulness_view(result, curve_fractions, target, model.random_flips, normalised),
     )
 
 
@@ -474,7 +458,8 @@ SHOWN_PP = 0.05
 
 
 def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_names: list[str]) -> DifferenceView | None:
-    """Fine-tuned − base of the signed shares toward the common class, with each listed word's two shares."""
+    """Fine-tuned − base of the signed shares toward the common class, with each listed word's two shares,
+    and the notes that keep it from misleading (`caveats`)."""
     diff = sample.difference
     if diff is None or method not in diff.difference:
         return None
@@ -501,7 +486,9 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
         legend=_legend("Change of the share, pp", scale, "difference", (against, toward),
                        lambda v: minus(f"{100 * v:+.2g} pp")),
         gained=top(gained), lost=top(lost), gained_heading=toward.capitalize(), lost_heading=against.capitalize(),
-        colours=f"Teal: {toward} after fine-tuning; brown: {against}.")
+        colours=f"Teal: {toward} after fine-tuning; brown: {against}.",
+        notes=other_class(diff.target, {m.target for m in sample.models.values()}, class_names)
+        + zero_attributions(raw, class_names[diff.target]))
 
 
 def changed_line(view: DifferenceView | None, method: str) -> str:
@@ -512,11 +499,11 @@ def changed_line(view: DifferenceView | None, method: str) -> str:
                                 or "no word")
               for heading, items in ((view.gained_heading, view.gained), (view.lost_heading, view.lost))]
     return (f"Fine-tuned − base ({method_title(method).lower()}, shares toward {escape_inline(view.target)}): "
-            + "; ".join(groups) + ".")
+            + "; ".join(groups) + "." + "".join(f" {escape_inline(note)}" for note in view.notes))
 
 
 def _method_block(number: int, position: int, sample: SampleResult, method: str, report: Report, scale: str,
-                  pieces: list[Unit]) -> MethodBlock:
+                  pieces: list[Unit], normalised: bool = False) -> MethodBlock:
     infos = {m.role: m for m in report.meta.models}
     names = report.meta.class_names
     signed = is_signed(method)
@@ -527,7 +514,8 @@ def _method_block(number: int, position: int, sample: SampleResult, method: str,
                  default=0.0)
     curve_fractions = report.meta.faithfulness.curve_fractions if report.meta.faithfulness else None
     columns = [_column(role, sample, model, method, pieces, names, infos[role],
-                       None if scale == "per-column" else shared, kind, curve_fractions, report.meta.tolerance, shares)
+                       None if scale == "per-column" else shared, kind, curve_fractions, report.meta.tolerance, shares,
+                       normalised)
                for role, model in sample.models.items()]
     faith = [f"{c.title.lower()} {c.faithfulness.verdict}" for c in columns if c.faithfulness]
     targets = {model.target for model in sample.models.values()}
@@ -615,14 +603,14 @@ def text_numbers(samples: list[SampleResult]) -> list[int]:
 
 
 def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, granularity: str,
-                 text_number: int) -> SampleView:
+                 text_number: int, normalised: bool = False) -> SampleView:
     names = report.meta.class_names
     pieces = units(sample, granularity)
     methods = report.meta.methods
     where = f"row {sample.index}" if sample.index is not None else f"text {text_number}"
     if report.meta.multi_label:
         where += f", explaining {names[next(iter(sample.models.values())).target]}"
-    blocks = [_method_block(number, k, sample, m, report, scale, pieces) for k, m in enumerate(methods)]
+    blocks = [_method_block(number, k, sample, m, report, scale, pieces, normalised) for k, m in enumerate(methods)]
     return SampleView(
         anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
         sentence=verdict_parts(sample, names, methods[0]),
@@ -669,7 +657,8 @@ def prediction_text(model: ModelAttribution, names: list[str]) -> str:
 # --- the report around the samples --------------------------------------------------------------------
 
 
-def _summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str) -> SummaryRow:
+def _summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str,
+                 normalised: bool = False) -> SummaryRow:
     flags = []
     explained = next(iter(sample.models.values()))
     if explained.chosen is not None:  # multi-label: one row per explained label
@@ -685,9 +674,9 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
                 if m.methods[method].faithfulness is not None]
     comprehensiveness = []
     for score in measured:
-        own, chance = shown_score(score), shown_score(score, random=True)
-        comprehensiveness.append(Number(f"{own.text} (random {chance.text})",
-                                        f"{own.title}; random orders: {chance.title}"))
+        own, chance = shown_score(score, False, normalised), shown_score(score, True, normalised)
+        shown = own.text if own.text == chance.text == NOT_DEFINED else f"{own.text} (random {chance.text})"
+        comprehensiveness.append(Number(shown, f"{own.title}; random orders: {chance.title}"))
     flips = [flip_text(m.methods[method], m.random_flips) for m in sample.models.values()]
     return SummaryRow(
         anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
@@ -713,45 +702,6 @@ def _summary_cell(model: ModelAttribution, names: list[str], label: int | None) 
     shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
         else prediction_text(model, names)
     return f"{shown} {mark(model.predicted, label)}".strip()
-
-
-def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]]:
-    """Mean metrics per method and model over the report's samples, and the most faithful method per model.
-
-    "Most faithful" = the largest mean (comprehensiveness − sufficiency): removing its top tokens
-    hurts most while keeping only them preserves most. The means are of the normalised values
-    (NAOPC) where the report has them, so they compare across the models; else of the raw AOPC.
-    """
-    rows, verdicts = [], []
-    roles = [m.role for m in report.meta.models]
-    normalised = report_is_normalised(report)
-    digits = 2 if normalised else 3
-    for role in roles:
-        means = {}
-        for method in report.meta.methods:
-            measured = mean_scores([f for s in report.samples
-                                    if (f := s.models[role].methods[method].faithfulness) is not None], normalised)
-            if measured is not None:
-                means[method] = measured
-        best = most_faithful(means)
-        best_method, best_value = best if best else (None, -math.inf)
-        role_rows = [FaithfulnessRow(method_title(method), role_title(role), f"{mean.comprehensiveness:.{digits}f}",
-                                     f"{mean.random_comprehensiveness:.{digits}f}", f"{mean.sufficiency:.{digits}f}",
-                                     f"{mean.random_sufficiency:.{digits}f}", False) for method, mean in means.items()]
-        for row in role_rows:
-            row.best = row.method == method_title(best_method) and len(role_rows) > 1
-        rows += role_rows
-        if best_method is not None and len(role_rows) > 1:
-            verdicts.append(f"{role_title(role)}: {method_title(best_method)} was the most faithful method on these "
-                            f"samples (mean {'normalised ' if normalised else ''}comprehensiveness − sufficiency "
-                            f"{best_value:+.{digits}f}).")
-    return rows, verdicts
-
-
-def report_is_normalised(report: Report) -> bool:
-    """Whether the report's faithfulness numbers carry NAOPC (schema 4 with the bounds computed)."""
-    return has_normalised([f for s in report.samples for m in s.models.values() for r in m.methods.values()
-                           if (f := r.faithfulness) is not None])
 
 
 TARGET_TEXT = {
@@ -789,7 +739,8 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
     """Everything the template needs, computed once."""
     meta = report.meta
     exact = all(s.words_exact for s in report.samples)
-    samples = [_sample_view(n, s, report, scale, granularity, t)
+    normalised = report_is_normalised(report)
+    samples = [_sample_view(n, s, report, scale, granularity, t, normalised)
                for n, (s, t) in enumerate(zip(report.samples, text_numbers(report.samples)), start=1)]
     method_text = ", ".join(method_title(m) for m in meta.methods)
     if meta.tolerance is not None:
@@ -808,7 +759,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         data += f", split {meta.split}"
     roles = [(m.role, role_title(m.role)) for m in meta.models]
     rows, verdicts = faithfulness_table(report)
-    summary = [_summary_row(v, s, meta.class_names, meta.method) for v, s in zip(samples, report.samples)]
+    summary = [_summary_row(v, s, meta.class_names, meta.method, normalised) for v, s in zip(samples, report.samples)]
     faithfulness_note = ""
     if meta.faithfulness is not None:
         ks = ", ".join(f"{100 * k:g}" for k in meta.faithfulness.ks)
@@ -818,12 +769,16 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
             f"faithful); each averaged over removing/keeping {ks} % of the real tokens ([CLS]/[SEP] stay, inputs "
             f"are re-padded as the model expects). Random: the same for {meta.faithfulness.random_orders} random "
             f"orders (seed {meta.faithfulness.seed}) — a method should beat it.")
-        if report_is_normalised(report):
+        if normalised:
             faithfulness_note += (
                 " Both are shown normalised (NAOPC, Edin et al. 2024): 0 is the lowest and 1 the highest value any "
                 "ordering of that text's tokens reached for that model (searched exactly up to 8 tokens, else by "
                 "beam search, so the bounds are the best and worst orderings found), which makes the two models' "
                 "numbers comparable; hover for the raw values, which the JSON keeps.")
+            if any(not is_normalised(f) for s in report.samples for m in s.models.values()
+                   for r in m.methods.values() if (f := r.faithfulness) is not None):
+                faithfulness_note += (f" {NOT_DEFINED}: every ordering of that text's words scores alike for that "
+                                      "model (within fp32 rounding), so it has no normalised value.")
         else:
             faithfulness_note += (" These are raw values (this report has no normalised ones): they compare methods "
                                   "within one model, not across the models.")
@@ -853,13 +808,12 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
                               "model columns: a model with smaller scores looks paler."}.get(
             scale, "Each column has its own colour scale of raw scores: compare shades within a column, not "
                    "across."),
-        faithfulness=meta.faithfulness is not None, normalised=report_is_normalised(report),
+        faithfulness=meta.faithfulness is not None, normalised=normalised,
         summary_method=mid_sentence(method_title(meta.method)),
         flips=any(row.flips for row in summary), faithfulness_rows=rows, faithfulness_verdicts=verdicts,
         faithfulness_note=faithfulness_note,
-        difference_note=(f"{shares_and_difference({is_signed(m) for m in meta.methods})} The difference view explains "
-                         "one common class for both models "
-                         "(the true label when known, else the fine-tuned model's prediction)."),
+        difference_note=" ".join((shares_and_difference({is_signed(m) for m in meta.methods}),
+                                  difference_class(meta.target))),
         notes=notes,
     )
 
