@@ -19,6 +19,7 @@ from reportgen import choices
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
+from reportgen.loading.labels import GIVEN, parse_label_names
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, prepared
 from reportgen.loading.precision import weights_dtype
 from reportgen.output import check_writable
@@ -51,6 +52,7 @@ class Selection:
 
         all_rows: a dataset without --indices means every row (a corpus), not a mistake.
         """
+        parse_label_names(self.label_names)  # an empty or repeated class name, before anything loads
         if self.from_scan is not None:
             if self.texts or self.dataset or self.indices or self.text_column or self.label_column or self.label_names \
                     or self.text_pair_column:
@@ -108,11 +110,11 @@ class Selection:
             firsts = [text[0] if paired else text for text in self.texts]
             pairs = [text[1] for text in self.texts] if paired else (list(self.text_pairs) or None)
             return Texts(texts=firsts, indices=[None] * len(firsts), labels=[None] * len(firsts),
-                         class_names=self.label_names, pairs=pairs)
+                         class_names=self.label_names, names_source=GIVEN, pairs=pairs)
         rows, chosen = self.locate(progress=progress)
         return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen),
-                     class_names=rows.class_names, dataset=rows.name, split=rows.split, pairs=rows.pairs(chosen),
-                     segment_names=rows.segment_names)
+                     class_names=rows.class_names, names_source=rows.names_source, dataset=rows.name,
+                     split=rows.split, pairs=rows.pairs(chosen), segment_names=rows.segment_names)
 
 
 @dataclass
@@ -202,6 +204,11 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     Sentence pairs (NLI, paraphrase, cross-encoders): `texts=[(premise, hypothesis), …]` (or `text_pairs`,
     one second text per text, like `--text-pair`), or a dataset's `text_column` with `text_pair_column`.
     `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
+    Class names: `label_names`; else the dataset's (a ClassLabel feature); else the models' own (config
+    `id2label`, unless transformers' placeholders LABEL_0, LABEL_1, …); else "class 0", "class 1", ….
+    Where the dataset and the models both name the classes, the names must agree (case aside), as must the
+    two models'; else ReportgenError asks for `label_names`. An empty or repeated name is refused before any
+    model loads.
     `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
@@ -209,8 +216,7 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
     methods = tuple(m.strip() for m in method.split(",")) if isinstance(method, str) else tuple(method)
-    if isinstance(label_names, str):
-        label_names = [name.strip() for name in label_names.split(",")]
+    label_names = parse_label_names(label_names)
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                          label_column=label_column, label_names=label_names, text_pairs=list(text_pairs),

@@ -26,6 +26,7 @@ from reportgen.choices import (
 )
 from reportgen.errors import ReportgenError
 from reportgen.loading.hub import check_model_exists
+from reportgen.loading.labels import parse_label_names
 from reportgen.methods import METHODS, methods_help
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
@@ -130,7 +131,9 @@ target_option = click.option(
          "(each model's own prediction), label, or a class index or name. Multi-label models (config "
          "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
          "get one explanation per label: by default (common or predicted) each predicted label (the most "
-         "probable one where none is above 0.5), or the one given here.")
+         "probable one where none is above 0.5); with label each of the row's true labels (its label column may "
+         "hold a list of them, e.g. [0, 3]: the page shows them and marks each explained label ✓ or ✗); or the "
+         "one given here.")
 
 shapley_samples_option = click.option(
     "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=click.IntRange(min=1), metavar="N",
@@ -187,14 +190,21 @@ def dataset_options(command):
     options = [
         click.option("--dataset", metavar="NAME_OR_PATH",
                      help="A hub dataset name (with --split), a save_to_disk directory, or a local "
-                          ".csv/.json/.jsonl/.parquet file."),
+                          ".csv/.tsv/.json/.jsonl/.parquet file (a .csv or .tsv is read with the delimiter its header "
+                          "line uses: comma, tab or semicolon)."),
         click.option("--split", default="test", show_default=True, help="Split of a hub or saved dataset."),
         click.option("--text-column", metavar="NAME",
                      help="Text column (default: detected: text, review, sentence, …)."),
         click.option("--label-column", metavar="NAME",
-                     help="Label column (default: detected: label, labels, sentiment, …; none is fine)."),
+                     help="Label column (default: detected: label, labels, sentiment, …; none is fine). Each row's "
+                          "label is a class index or name; for multi-label models, a list of them (the row's true "
+                          "labels, e.g. [0, 3])."),
         click.option("--label-names", metavar="A,B,…",
-                     help="Class names in index order, e.g. negative,positive (default: from the dataset)."),
+                     help="Class names in index order, each once, none empty, e.g. negative,positive. Default: the "
+                          "dataset's class names; else the models' own (config id2label, unless transformers' "
+                          "placeholders LABEL_0, LABEL_1, …); else class 0, class 1, …. Where the dataset and the "
+                          "models both name the classes, the names must agree (case aside), as must the two models' "
+                          "names; else name them here."),
     ]
     return with_options(command, options)
 
@@ -242,10 +252,6 @@ def report_output_options(default_html: str):
         return with_options(command, options)
 
     return decorate
-
-
-def split_names(value: str | None) -> list[str] | None:
-    return [name.strip() for name in value.split(",")] if value else None
 
 
 def parse_methods(value: str) -> tuple[str, ...]:
@@ -307,13 +313,14 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
           --base base.pth --finetuned finetuned.pth -o report.html
     """
     check_early(models={"base": base, "finetuned": finetuned})
+    label_names = parse_label_names(label_names)
     from reportgen.commands.scan import run_scan
 
     try:
         run_scan(
             base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
             device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
-            split=split, text_column=text_column, label_column=label_column, label_names=split_names(label_names),
+            split=split, text_column=text_column, label_column=label_column, label_names=label_names,
             limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
             progress=not quiet, text_pair_column=text_pair_column,
         )
@@ -369,6 +376,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
           --method integrated-gradients,attention-rollout -o text.html
     """
     methods, steps = check_early(models={"base": base, "finetuned": finetuned}, method=method, steps=steps)
+    label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection, ViewOptions
     from reportgen.commands.report import run_report
     from reportgen.pipeline import ExplainOptions
@@ -376,7 +384,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
     run_report(
         ModelSpec(base, finetuned, encoder, pooling, device),
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
-                  label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
+                  label_column=label_column, label_names=label_names, from_scan=from_scan,
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
         ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
@@ -556,6 +564,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
           -m reportgen corpus …
     """
     _, steps = check_early(models={"base": base, "finetuned": finetuned}, steps=steps)
+    label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
     from reportgen.corpus.aggregate import AggregateOptions
@@ -565,7 +574,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         run_corpus(
             ModelSpec(base, finetuned, encoder, pooling, device),
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
-                      label_column=label_column, label_names=split_names(label_names), from_scan=from_scan,
+                      label_column=label_column, label_names=label_names, from_scan=from_scan,
                       select=select, top=top, order=order),
             CorpusOptions(method=method, steps=steps, quadrature=quadrature, tolerance=tolerance,
                           max_steps=max_steps, shapley_samples=shapley_samples, max_length=max_length,

@@ -32,8 +32,9 @@ from reportgen.faithfulness import (
 )
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
 from reportgen.inference import predict_logits
-from reportgen.loading.checks import check_class_counts, check_labels, multi_label
+from reportgen.loading.checks import check_labels, multi_label, resolve_class_names
 from reportgen.loading.inputs import EncodedTexts, encode
+from reportgen.loading.labels import GIVEN
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.methods import REGISTRY
 from reportgen.rendering.reading import describe
@@ -61,7 +62,7 @@ from reportgen.words import group_words
 
 TARGETS_HELP = ("common (one class for both models: the true label when known, else the fine-tuned model's "
                 "prediction), predicted (each model's own predicted class; multi-label: each predicted label), label "
-                "(the true label), or a class index or name")
+                "(the true label; multi-label: each of the row's true labels), or a class index or name")
 PAIR_NAMES = ["Text A", "Text B"]
 """What a sentence pair's texts are called when their dataset columns do not name them (free text)."""
 
@@ -95,12 +96,16 @@ class ExplainOptions(MethodOptions):
 
 @dataclass
 class Texts:
-    """What to explain: texts with their dataset rows and labels (None where unknown)."""
+    """What to explain: texts with their dataset rows and labels (a class index, a list of true labels for a
+    multi-label data set, None where unknown), and the class names with where they come from
+    (`names_source`: `labels.GIVEN` overrides the models' own names, `labels.DATASET` must agree with them;
+    `checks.resolve_class_names`)."""
 
     texts: list[str]
     indices: list[int | None]
-    labels: list[int | None]
+    labels: list[int | list[int] | None]
     class_names: list[str] | None = None
+    names_source: str | None = GIVEN
     dataset: str | None = None
     split: str | None = None
     pairs: list[str] | None = None  # sentence pairs: the second text of each (texts holds the first)
@@ -148,13 +153,26 @@ def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None
 
 
 def explained_labels(target: str, chosen: dict[str, torch.Tensor], probabilities: dict[str, torch.Tensor],
-                     labels: list[int | None], class_names: list[str]) -> list[list[int]]:
+                     labels: list[int | list[int] | None], class_names: list[str],
+                     indices: list[int | None] | None = None) -> list[list[int]]:
     """Multi-label models: the labels each text is explained for, in label order.
 
     `predicted` and `common`: every label either model predicts (probability above 0.5), or a model's most probable
-    label where it predicts none; `label`: the row's label; a class: that label. chosen, probabilities:
-    per role, (texts, labels) from `LoadedModel.verdicts`.
+    label where it predicts none; `label`: the row's label, or each of its true labels where it has a list of them
+    (a row whose list is empty has none to explain: an error naming it, from `indices`); a class: that label.
+    chosen, probabilities: per role, (texts, labels) from `LoadedModel.verdicts`.
     """
+    if target == "label":  # a text without a label is refused by choose_targets
+        singles = choose_targets(target, torch.zeros(len(labels), dtype=torch.long),
+                                 [0 if isinstance(label, list) else label for label in labels], class_names)
+        explained = []
+        for i, (label, single) in enumerate(zip(labels, singles)):
+            if label == []:
+                row = f"row {indices[i]}" if indices and indices[i] is not None else f"text {i + 1}"
+                raise ReportgenError(f"--target label: {row} has no true label (an empty list), so nothing to "
+                                     "explain; use --target predicted, which explains each predicted label")
+            explained.append(list(label) if isinstance(label, list) else [int(single)])
+        return explained
     if target not in ("common", "predicted"):  # common: both models explain each chosen label anyway
         return [[int(t)] for t in choose_targets(target, torch.zeros(len(labels), dtype=torch.long), labels,
                                                  class_names)]
@@ -163,15 +181,6 @@ def explained_labels(target: str, chosen: dict[str, torch.Tensor], probabilities
         top = torch.nn.functional.one_hot(probabilities[role].argmax(dim=-1), flags.shape[1]).bool()
         picked |= torch.where(flags.any(dim=1, keepdim=True), flags, top)
     return [row.nonzero().flatten().tolist() for row in picked]
-
-
-def resolve_class_names(given: list[str] | None, num_classes: int) -> list[str]:
-    if given is None:
-        return [f"class {i}" for i in range(num_classes)]
-    if len(given) != num_classes:
-        raise ReportgenError(f"{len(given)} class names ({', '.join(given)}) for models with {num_classes} "
-                             "classes; fix --label-names")
-    return list(given)
 
 
 def pad_share(scores: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -349,9 +358,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     """Explain every text with every model and method; tokens must agree across models to be shown side by side."""
     options.check()
     check_max_length(models, options.max_length)
-    class_names = resolve_class_names(texts.class_names, check_class_counts(models))
+    class_names = resolve_class_names(models, texts.class_names, texts.names_source)
     several = multi_label(models)
-    check_labels(texts.indices, texts.labels, len(class_names))
+    check_labels(texts.indices, texts.labels, len(class_names), several)
     encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices,
                             pairs=texts.pairs)
                for role, m in models.items()}
@@ -415,7 +424,8 @@ def _predict(models: dict[str, LoadedModel], encoded: dict[str, EncodedTexts], t
     rows = list(range(len(texts.texts)))
     if several:
         per_text = explained_labels(options.target, {role: v[2] for role, v in verdicts.items()},
-                                    {role: v[0] for role, v in verdicts.items()}, texts.labels, class_names)
+                                    {role: v[0] for role, v in verdicts.items()}, texts.labels, class_names,
+                                    texts.indices)
         rows = [i for i, chosen in enumerate(per_text) for _ in chosen]
         explained = torch.tensor([label for chosen in per_text for label in chosen], dtype=torch.long)
         texts = texts.select(rows)

@@ -216,7 +216,7 @@ class SampleResult:
     """One explained text: its tokens, words, each model's attributions, and their difference."""
 
     index: int | None  # row in the dataset; None for free text
-    label: int | None
+    label: int | list[int] | None  # the true class; multi-label data: the row's true labels (maybe []); None: unknown
     text: str
     tokens: list[str]  # without padding; [CLS] and [SEP] included
     truncated: bool

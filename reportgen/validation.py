@@ -136,8 +136,12 @@ def _check_sample(place: _Place, sample: Any, methods: list[str], classes: int,
                   faithfulness: dict[str, Any] | None) -> None:
     place.mapping(sample, "the sample")
     place.integer(place.get(sample, "index", "index"), "index", optional=True)
-    place.integer(place.get(sample, "label", "label"), "label", classes, optional=True,
-                  what=f" ({classes} classes in meta.class_names)")
+    label = place.get(sample, "label", "label")
+    if isinstance(label, list):  # a multi-label row's true labels
+        for position, one in enumerate(label):
+            place.integer(one, f"label[{position}]", classes, what=f" ({classes} classes in meta.class_names)")
+    else:
+        place.integer(label, "label", classes, optional=True, what=f" ({classes} classes in meta.class_names)")
     text = place.get(sample, "text", "text")
     place.string(text, "text")
     tokens = place.items(place.get(sample, "tokens", "tokens"), "tokens")

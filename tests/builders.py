@@ -73,15 +73,20 @@ def load_user_module(encoder_dir: Path, checkpoint: Path, pooling: str = "mean-a
 
 
 def make_hf_dir(encoder_dir: Path, path: Path, seed: int, num_labels: int = 2, problem_type: str | None = None,
-                bias: list[float] | None = None, second_segment_scale: float = 1.0, head_scale: float = 1.0) -> Path:
+                bias: list[float] | None = None, second_segment_scale: float = 1.0, head_scale: float = 1.0,
+                label_names: list[str] | None = None) -> Path:
     """A BERT sequence classifier directory. `second_segment_scale` scales token type 1's embedding, so
     that a sentence pair's segments visibly change the logits (a path that drops token type ids then
     fails the tests); `head_scale` scales the head's weights (probabilities far from uniform); `bias`: the
-    head's bias (a multi-label model's labels above or below 0.5)."""
+    head's bias (a multi-label model's labels above or below 0.5); `label_names`: the config's id2label (default:
+    transformers' placeholders LABEL_0, LABEL_1, …)."""
     torch.manual_seed(seed)
     config = BertConfig.from_pretrained(encoder_dir)
     config.num_labels = num_labels
     config.problem_type = problem_type
+    if label_names is not None:
+        config.id2label = dict(enumerate(label_names))
+        config.label2id = {name: i for i, name in enumerate(label_names)}
     model = BertForSequenceClassification(config)
     with torch.no_grad():
         model.bert.embeddings.token_type_embeddings.weight[1].mul_(second_segment_scale)

@@ -32,7 +32,14 @@ def files(tmp_path_factory, encoder_dir) -> dict[str, Path]:
         "not_state": not_state,
         "wide": save_checkpoint(make_classifier(wide_encoder, seed=9), folder / "wide.pth"),
         "latin": write_latin1_csv(folder / "latin.csv"),
+        "lists": write_label_lists(folder / "lists.jsonl"),
     }
+
+
+def write_label_lists(path: Path) -> Path:
+    """Multi-label data (go_emotions' layout): each row's true labels as a list."""
+    path.write_text('{"text": "great fun", "labels": [0, 1]}\n{"text": "dull", "labels": [1]}\n', encoding="utf-8")
+    return path
 
 
 def write_latin1_csv(path: Path) -> Path:
@@ -178,6 +185,9 @@ ERRORS = {
     "dataset without indices": ({"--indices": None}, "--dataset needs --indices"),
     "bad batch size": ({"--batch-size": "0"}, "--batch-size"),
     "wrong number of class names": ({"--label-names": "a,b,c"}, "3 class names"),
+    "repeated class names": ({"--label-names": "pos,pos"}, "--label-names gives classes 0 and 1 the same name 'pos'"),
+    "label lists for single-label models": ({"--dataset": "{lists}", "--indices": "1"},
+                                            "row 1 has a list of labels ([1]), which only multi-label models"),
     "unknown precision": ({"--precision": "fp8"}, "Invalid value for '--precision'"),
 }
 

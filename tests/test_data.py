@@ -75,7 +75,7 @@ def test_unknown_hub_dataset_and_missing_path(tmp_path):
 
 def test_hub_dataset_without_network_fails_at_once(unreachable_hub):
     assert_fails_fast_naming(lambda: open_dataset("some_name", "test"), "some_name",
-                             "give a local .csv/.json/.jsonl/.parquet file", unreachable_hub)
+                             "give a local .csv/.tsv/.json/.jsonl/.parquet file", unreachable_hub)
     assert unreachable_hub.calls == []  # `datasets` cannot read only its cache, so it is not asked at all
 
 
@@ -109,7 +109,8 @@ def test_named_columns_and_their_errors(tmp_path):
     with pytest.raises(ReportgenError, match="--label-column 'stars' is not a column"):
         open_dataset(str(path), None, label_column="stars")
     no_text = write_rows(tmp_path / "no_text.csv", ["words", "label"], [["a", 0]])
-    with pytest.raises(ReportgenError, match="no text column found among: words, label; name it with --text-column"):
+    with pytest.raises(ReportgenError, match=r"no text column found among: words, label \(no_text\.csv read as "
+                                             r"comma-separated\); name it with --text-column"):
         open_dataset(str(no_text), None)
 
 
@@ -193,3 +194,67 @@ def test_progress_false_silences_the_datasets_bars(tmp_path, capfd):
     assert not datasets.are_progress_bars_disabled()
     open_dataset(str(write_dataset(tmp_path / "shown.csv", "csv")), None)
     assert "Generating train split" in capfd.readouterr().err
+
+
+# ---- delimiters: .tsv, and a .csv written with tabs or semicolons ------------------------------------------
+
+@pytest.mark.parametrize("name, delimiter", [("rows.tsv", "\t"), ("tabs.csv", "\t"), ("semicolons.csv", ";"),
+                                             ("commas.tsv", ",")])
+def test_delimited_files_are_read_with_the_delimiter_their_header_uses(name, delimiter, tmp_path):
+    """Texts holding commas (and the other delimiters, quoted) come back whole, labels as numbers."""
+    path = tmp_path / name
+    rows = [["great, really great; loved it", 1], ["dull\tand slow, sadly", 0]]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    opened = open_dataset(str(path), None, progress=False)
+    assert (opened.text_column, opened.label_column) == ("text", "label")
+    assert opened.texts([0, 1]) == [text for text, _ in rows] and opened.labels([0, 1]) == [1, 0]
+
+
+def test_a_delimited_file_without_a_text_column_says_how_it_was_read(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("words;label\nhello;1\n", encoding="utf-8")
+    with pytest.raises(ReportgenError, match=r"no text column found among: words, label \(odd\.csv read as "
+                                             r"semicolon-separated\); name it with --text-column"):
+        open_dataset(str(path), None, progress=False)
+
+
+# ---- labels: lists of them (multi-label data), and values that are no class ---------------------------------
+
+def test_label_lists_are_read_as_each_rows_true_labels(tmp_path):
+    """The go_emotions layout: a column of lists, as a JSON Lines file, a List(ClassLabel) saved dataset, or a
+    CSV cell holding a list; sorted, each label once, an empty list kept (no label applies)."""
+    import datasets
+
+    lines = tmp_path / "go.jsonl"
+    lines.write_text('{"text": "a", "labels": [3, 0, 3]}\n{"text": "b", "labels": []}\n{"text": "c", "labels": 2}\n',
+                     encoding="utf-8")
+    rows = open_dataset(str(lines), None, progress=False)
+    assert rows.label_column == "labels" and rows.labels([0, 1, 2]) == [[0, 3], [], 2]
+    names = ["admiration", "anger", "joy", "neutral"]
+    features = datasets.Features({"text": datasets.Value("string"),
+                                  "labels": datasets.Sequence(datasets.ClassLabel(names=names))})
+    datasets.Dataset.from_dict({"text": ["a", "b"], "labels": [[1, 2], []]}, features=features).save_to_disk(
+        str(tmp_path / "saved"))
+    saved = open_dataset(str(tmp_path / "saved"), None, progress=False)
+    assert (saved.class_names, saved.names_source) == (names, "the dataset")
+    assert saved.labels([0, 1]) == [[1, 2], []]
+    cells = write_rows(tmp_path / "cells.csv", ["text", "labels"], [["a", "[2, 0]"], ["b", "['joy', 'anger']"]])
+    assert open_dataset(str(cells), None, label_names=names, progress=False).labels([0, 1]) == [[0, 2], [1, 2]]
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("[0, None]", r"row 0: the label list \[0, None\] in column 'labels' holds a missing label"),
+    ("[0, [1]]", r"label '\[1\]' in column 'labels' is not a class index or name"),
+    ("[0, 1", r"label '\[0, 1' in column 'labels' is not a class index; name the classes"),
+    ("[0 1]", r"row 0: label '\[0 1\]' in column 'labels' is not a list of labels"),
+    ("1.5", r"label '1.5' in column 'labels' is not a class index or name"),
+])
+def test_labels_that_are_no_class_are_refused_in_one_line(cell, message, tmp_path):
+    path = write_rows(tmp_path / "bad.csv", ["text", "labels"], [["a", cell]])
+    rows = open_dataset(str(path), None, progress=False)
+    with pytest.raises(ReportgenError, match=message) as caught:
+        rows.labels([0])
+    assert "\n" not in str(caught.value)

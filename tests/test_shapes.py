@@ -4,6 +4,7 @@ multi-label classifiers, on tiny random-initialised BERT classifiers built in th
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,74 @@ def test_multi_label_target_by_name_or_index_and_top_label_when_none_predicted(m
     assert report.samples[0].models["base"].target == 1  # the most probable label, none above 0.5
     with pytest.raises(ReportgenError, match="--target 'nope'"):
         reportgen.explain(multi["base"], multi["finetuned"], texts=TEXTS, label_names=LABELS, target="nope", **CPU)
+
+
+ROWS = [("this movie was great", [1, 0]), ("awful plot, boring scenes", []), ("the music was dull", [3])]
+
+
+@pytest.fixture(scope="module")
+def label_lists(tmp_path_factory) -> Path:
+    """Multi-label data in go_emotions' layout: each row's true labels as a list (unsorted, or empty)."""
+    path = tmp_path_factory.mktemp("lists") / "rows.jsonl"
+    path.write_text("".join(json.dumps({"text": text, "labels": labels}) + "\n" for text, labels in ROWS),
+                    encoding="utf-8")
+    return path
+
+
+def test_multi_label_rows_show_their_true_labels_and_mark_each_explained_label(multi, label_lists, tmp_path):
+    """The true labels are read as a set, kept in the JSON, shown on the page; each model's mark says whether its
+    verdict on the label a sample explains (predicted: above 0.5) matches whether that label is true."""
+    explained = reportgen.explain(multi["base"], multi["finetuned"], dataset=str(label_lists), split=None,
+                                  indices="0-2", label_names=LABELS, method="gradient", faithfulness=False, **CPU)
+    report = explained.report
+    # each text once per label either model predicts (toxic, insult, spam), its true labels sorted
+    assert [(s.index, s.label) for s in report.samples] == [(i, sorted(ROWS[i][1])) for i in range(3) for _ in "tis"]
+    html = explained.html()
+    seen = set()
+    for number, sample in enumerate(report.samples, start=1):
+        marks = []
+        for role, title in (("base", "base"), ("finetuned", "fine-tuned")):
+            model = sample.models[role]
+            right = (model.target in model.chosen) == (model.target in sample.label)
+            marks.append(f"{title} {'✓' if right else '✗'}")
+            seen.add(right)
+        shown = ", ".join(LABELS[i] for i in sample.label) or "none"
+        section = html.split(f'id="sample-{number}"')[1]
+        assert f"True labels: <strong>{shown}</strong> · {' · '.join(marks)}" in section
+    assert seen == {True, False}  # the rows hold right and wrong verdicts
+    # not "the true label" for these: each sample explains one label, whether true or not
+    assert "common: both models explain each label either model predicts" in html
+    assert "The difference view explains one common class for both models (the label its sample explains)." in html
+    source = tmp_path / "report.json"
+    explained.save(tmp_path / "report.html", json=source)
+    assert reportgen.ExplainedReport.load(source).html() == (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_target_label_explains_each_true_label_and_refuses_a_row_without_any(multi, label_lists, tmp_path):
+    report = reportgen.explain(multi["base"], multi["finetuned"], dataset=str(label_lists), split=None,
+                               indices="0,2", target="label", method="gradient", faithfulness=False, **CPU).report
+    assert [(s.index, s.models["base"].target, s.difference.target) for s in report.samples] == \
+        [(0, 0, 0), (0, 1, 1), (2, 3, 3)]
+    output = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["report", "--base", str(multi["base"]), "--finetuned", str(multi["finetuned"]),
+                                       "--dataset", str(label_lists), "--indices", "0-2", "--target", "label",
+                                       "--device", "cpu", "--max-length", "64", "-q", "-o", str(output)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "--target label: row 1 has no true label (an empty list)" in errors[0]
+    assert not output.exists()
+
+
+def test_single_label_models_refuse_label_lists_in_one_line(nli, label_lists, tmp_path):
+    output = tmp_path / "r.html"
+    for target in ("common", "label", "predicted"):
+        result = CliRunner().invoke(main, ["report", "--base", str(nli["base"]), "--finetuned", str(nli["finetuned"]),
+                                           "--dataset", str(label_lists), "--indices", "0", "--target", target,
+                                           "--device", "cpu", "--max-length", "64", "-q", "-o", str(output)])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+        assert len(errors) == 1 and "row 0 has a list of labels ([0, 1]), which only multi-label models" in errors[0]
+    assert not output.exists()
 
 
 @pytest.mark.parametrize("command", ["scan", "corpus"])

@@ -99,6 +99,8 @@ finally:
     (["--method", "integrated-gradients,shap"], "--method: unknown method 'shap'"),
     (["--steps", "0"], "--steps must be at least 1"),
     (["--base", "missing/base.pth"], "--base: no such file: missing/base.pth"),
+    (["--label-names", "pos,pos,neg"], "--label-names gives classes 0 and 1 the same name 'pos'"),
+    (["--label-names", "neg,,pos"], "--label-names: class 1 has an empty name"),
 ])
 def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoints, tmp_path):
     """One line, exit status 1, and torch never imported (it alone takes seconds)."""

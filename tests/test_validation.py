@@ -76,6 +76,11 @@ CASES = {
     "target as a string": (edit("samples.1.models.finetuned.target", "1"), "models.finetuned.target is '1', not a "
                                                                            "whole number"),
     "boolean label": (edit("samples.0.label", True), "sample 1 (row 6): label is True, not a whole number"),
+    "true label outside the classes": (edit("samples.0.label", [0, 5]),
+                                       "sample 1 (row 6): label[1] is 5; it must be from 0 to 1 (2 classes in "
+                                       "meta.class_names)"),
+    "true label as a string": (edit("samples.1.label", ["1"]),
+                               "sample 2 (row 11): label[0] is '1', not a whole number"),
     "missing method": (delete("samples.0.models.base.methods.attention-gradient"),
                        "sample 1 (row 6): models.base.methods.attention-gradient is missing"),
     "missing model": (delete("samples.0.models.finetuned"), "sample 1 (row 6): models.finetuned is missing"),
@@ -105,6 +110,21 @@ def test_a_report_written_by_reportgen_passes():
     data = valid_data()
     check_report_data(data)  # raises nothing
     assert "NaN" not in json.dumps(data, allow_nan=True)
+
+
+def test_a_list_of_true_labels_renders(tmp_path):
+    """A multi-label data set's rows hold their true labels as a list (maybe empty): shown, named, on the page."""
+    data = valid_data()
+    data["samples"][0]["label"], data["samples"][1]["label"] = [0, 1], []
+    check_report_data(data)  # raises nothing
+    source = tmp_path / "lists.json"
+    source.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    names = data["meta"]["class_names"]
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"True labels: <strong>{names[0]}, {names[1]}</strong>" in html
+    assert "True labels: <strong>none</strong>" in html
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -36,11 +36,11 @@ from reportgen.distributed import (
     where_am_i,
 )
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import ROWS_AT_A_TIME, check_class_counts, check_rows, check_single_label
+from reportgen.loading.checks import ROWS_AT_A_TIME, check_rows, check_single_label, resolve_class_names
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import atomic_file, check_writable, write_atomically
-from reportgen.pipeline import class_index, encoder_name, resolve_class_names, shareable_info, shareable_name, versions
+from reportgen.pipeline import class_index, encoder_name, shareable_info, shareable_name, versions
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import dataset_settings, model_settings
 from reportgen.scan.records import read_scan
@@ -166,7 +166,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
         check_max_length(loaded, options.max_length)
         if selection.from_scan is not None:
             check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
-        class_names = resolve_class_names(rows.class_names, check_class_counts(loaded))
+        class_names = resolve_class_names(loaded, rows.class_names, rows.names_source)
         options.target_class = parse_target_class(target_class, class_names)
         _check_labels(rows, indices, len(class_names), options.target_class)
         settings = {**model_settings(loaded, options.max_length), **options.settings(), **dataset_settings(rows)}

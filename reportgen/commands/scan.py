@@ -11,11 +11,11 @@ from reportgen import distributed
 from reportgen.api import ModelSpec
 from reportgen.batching import default_batch_size
 from reportgen.errors import ReportgenError
-from reportgen.loading.checks import check_class_counts, check_rows, check_single_label
+from reportgen.loading.checks import check_rows, check_single_label, resolve_class_names
 from reportgen.loading.data import Rows, open_dataset
+from reportgen.loading.labels import parse_label_names
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
-from reportgen.pipeline import resolve_class_names
 from reportgen.scan.predict import predict_rows, scan_meta
 from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs, sidecar_path
 from reportgen.scan.selection import (
@@ -89,6 +89,7 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         raise ReportgenError("--top picks rows from the scan: give --select too, e.g. --select base-wrong")
     if not dataset:
         raise ReportgenError("scan needs --dataset: a hub name, a save_to_disk directory or a data file")
+    label_names = parse_label_names(label_names)  # an empty or repeated class name, before anything loads
     if limit is not None and limit < 1:
         raise ReportgenError(f"--limit must be at least 1 (got {limit})")
     with distributed.session(device) as ranks:
@@ -115,7 +116,7 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load(progress)
     check_single_label(models, "scan")
     check_max_length(models, max_length)
-    class_names = resolve_class_names(rows.class_names, check_class_counts(models))
+    class_names = resolve_class_names(models, rows.class_names, rows.names_source)
     total = len(rows) if limit is None else min(limit, len(rows))
     check_rows(rows, range(total), len(class_names))  # before any file is opened
     places = distributed.gather(distributed.where_am_i(ranks), ranks)

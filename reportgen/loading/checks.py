@@ -11,7 +11,11 @@ from collections.abc import Mapping, Sequence
 
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
+from reportgen.loading.labels import GIVEN, check_label_names
 from reportgen.loading.models import LoadedModel
+
+NAMES_ADVICE = "say which names the models' outputs have with --label-names, in index order"
+"""What to do when the class names the models, or the models and the dataset, give disagree."""
 
 ROWS_AT_A_TIME = 4096
 """Rows read per slice when a whole dataset is checked: memory stays small whatever its size."""
@@ -26,13 +30,72 @@ def check_class_counts(models: Mapping[str, LoadedModel]) -> int:
     return counts.pop()
 
 
-def check_labels(indices: Sequence[int | None], labels: Sequence[int | None], num_classes: int) -> None:
-    """Every known label is a class index of the models, 0 to num_classes − 1 (None: no label);
-    an error naming the first row that is not."""
+def check_labels(indices: Sequence[int | None], labels: Sequence[int | list[int] | None], num_classes: int,
+                 multi_label: bool = False) -> None:
+    """Every known label is a class index of the models, 0 to num_classes − 1 (None: no label), and a list of
+    labels (a multi-label data set's true labels) goes only with multi-label models; an error naming the
+    first row that is not."""
     for index, label in zip(indices, labels):
-        if label is not None and not 0 <= label < num_classes:
-            raise ReportgenError(f"row {index} has label {label}, but the models have {num_classes} classes "
-                                 f"(0 to {num_classes - 1}); is --label-column the right column?")
+        if isinstance(label, list) and not multi_label:
+            raise ReportgenError(f"row {index} has a list of labels ({label}), which only multi-label models (config "
+                                 "problem_type multi_label_classification) read; these models are single-label: "
+                                 "name a column of one class per row with --label-column")
+        for one in label if isinstance(label, list) else [label]:
+            if one is not None and not 0 <= one < num_classes:
+                raise ReportgenError(f"row {index} has label {one}, but the models have {num_classes} classes "
+                                     f"(0 to {num_classes - 1}); is --label-column the right column?")
+
+
+def _same(a: Sequence[str], b: Sequence[str]) -> bool:
+    return [name.casefold() for name in a] == [name.casefold() for name in b]
+
+
+def models_label_names(models: Mapping[str, LoadedModel]) -> list[str] | None:
+    """The classes' names the models' heads carry (`LoadedModel.label_names`), the first model's spelling;
+    None when neither has any. Two models naming their classes differently (case aside), or a model's
+    empty or repeated name, is a one-line error asking for --label-names."""
+    named = {role: check_label_names(names, f"the {role} model's id2label", NAMES_ADVICE)
+             for role, model in models.items() if (names := model.label_names) is not None}
+    if not named:
+        return None
+    (first, names), *others = named.items()
+    for role, other in others:
+        if not _same(names, other):
+            raise ReportgenError(f"the {first} model names its classes {', '.join(names)} and the {role} model "
+                                 f"{', '.join(other)}; {NAMES_ADVICE}")
+    return names
+
+
+def resolve_class_names(models: Mapping[str, LoadedModel], names: Sequence[str] | None,
+                        source: str | None = GIVEN) -> list[str]:
+    """The class names a report, scan or corpus uses, one per class of the models, in index order:
+
+    1. names given (`source` `labels.GIVEN`: --label-names, `label_names=`), whatever the models call them;
+    2. else the dataset's class names (`labels.DATASET`), which must agree with the models' own where
+       they have some (case aside: "negative" matches "NEGATIVE"), since a disagreement means the dataset's
+       label indices and the models' classes may not line up;
+    3. else the models' own (`models_label_names`: config id2label, not transformers' LABEL_0, LABEL_1, …);
+    4. else "class 0", "class 1", ….
+
+    A count that differs from the models', and any disagreement, is a one-line ReportgenError."""
+    count = check_class_counts(models)
+    if names is not None and source == GIVEN:
+        names = check_label_names(names, GIVEN)
+        if len(names) != count:
+            raise ReportgenError(f"{len(names)} class names ({', '.join(names)}) for models with {count} classes; "
+                                 "fix --label-names")
+        return names
+    own = models_label_names(models)
+    if names is not None:
+        names = check_label_names(names, f"{source}'s class names", NAMES_ADVICE)
+        if len(names) != count:
+            raise ReportgenError(f"{source} names {len(names)} classes ({', '.join(names)}), but the models have "
+                                 f"{count}; {NAMES_ADVICE}")
+        if own is not None and not _same(names, own):
+            raise ReportgenError(f"{source} names its classes {', '.join(names)} but the models {', '.join(own)}; "
+                                 f"{NAMES_ADVICE}")
+        return names
+    return own if own is not None else [f"class {i}" for i in range(count)]
 
 
 def check_rows(rows: Rows, indices: Sequence[int], num_classes: int) -> None:

@@ -6,23 +6,32 @@ rest of reportgen sees one kind of table.
 
 from __future__ import annotations
 
+import ast
 import codecs
+import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
 from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, offline_variable
+from reportgen.loading.labels import DATASET, GIVEN
 from reportgen.loading.library_bars import datasets_bars
 
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "document", "comment", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "y")
-FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+FILE_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+DATA_FILES = "/".join(FILE_BUILDERS)
+"""The data files reportgen reads, as messages name them: .csv/.tsv/.json/.jsonl/.parquet."""
+DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
+"""The delimiters of a .csv or .tsv, by name: the one its header line uses is the one it is read with."""
 
 
 @dataclass
 class Rows:
-    """A dataset reduced to what a report needs: text, optional integer label, class names."""
+    """A dataset reduced to what a report needs: text, optional label (a class index, or for a multi-label
+    data set the list of a row's true labels), class names and where they come from (`names_source`:
+    `labels.GIVEN` for --label-names, `labels.DATASET` for the dataset's label feature)."""
 
     name: str
     split: str | None
@@ -31,6 +40,7 @@ class Rows:
     label_column: str | None
     class_names: list[str] | None
     pair_column: str | None = None  # sentence pairs: the column of each row's second text
+    names_source: str | None = None  # labels.GIVEN or labels.DATASET; None without class_names
 
     @property
     def segment_names(self) -> list[str] | None:
@@ -58,10 +68,37 @@ class Rows:
                                      "fill it in or leave the row out")
         return [str(value) for value in values]
 
-    def labels(self, indices: list[int]) -> list[int | None]:
+    def labels(self, indices: list[int]) -> list[int | list[int] | None]:
+        """Each row's true label: a class index; for a multi-label data set (a column of lists, `"labels": [0, 3]`,
+        or a CSV cell "[0, 3]") the sorted list of its true labels, possibly empty; None where unknown.
+
+        Labels are class indices or class names (`class_names`); anything else is a one-line error."""
         if self.label_column is None or not indices:
             return [None] * len(indices)
-        return [self._label_index(value) for value in self.dataset[indices][self.label_column]]
+        return [self._label(index, value) for index, value in zip(indices, self.dataset[indices][self.label_column])]
+
+    def _label(self, index: int, value: object) -> int | list[int] | None:
+        if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
+            value = self._listed(index, value)
+        if isinstance(value, (list, tuple)):
+            chosen = [self._label_index(item) for item in value]
+            if any(item is None for item in chosen):
+                raise ReportgenError(f"row {index}: the label list {list(value)} in column '{self.label_column}' "
+                                     "holds a missing label (null or -1); list only the labels that apply")
+            return sorted(set(chosen))
+        return self._label_index(value)
+
+    def _listed(self, index: int, value: str) -> object:
+        """A list written into a text cell (a CSV's "[0, 3]" or "['toxic', 'insult']"), as a list."""
+        try:
+            listed = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise ReportgenError(f"row {index}: label {value[:40]!r} in column '{self.label_column}' is not a list of "
+                                 "labels; write it as [0, 3] or ['toxic', 'insult']") from None
+        if not isinstance(listed, (list, tuple)):
+            raise ReportgenError(f"row {index}: label {value[:40]!r} in column '{self.label_column}' is not a list "
+                                 "of labels; write it as [0, 3] or ['toxic', 'insult']")
+        return listed
 
     def _label_index(self, value: object) -> int | None:
         if value is None or value == -1:  # -1: "no label" in hub test splits
@@ -74,7 +111,10 @@ class Rows:
             raise ReportgenError(
                 f"label '{value}' in column '{self.label_column}' is not a class index; name the classes "
                 "in index order with --label-names, e.g. --label-names negative,positive")
-        return int(value)
+        if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer()):
+            return int(value)  # true/false count as 1/0; 1.0 is how a CSV column with an empty cell holds 1
+        raise ReportgenError(f"label {str(value)[:40]!r} in column '{self.label_column}' is not a class index or "
+                             "name; give each row a class index (or, for multi-label data, a list of them)")
 
 
 def first_non_utf8(path: Path, chunk_size: int = 1 << 20) -> tuple[int, int, int] | None:
@@ -96,7 +136,20 @@ def first_non_utf8(path: Path, chunk_size: int = 1 << 20) -> tuple[int, int, int
             offset, line, carry = offset + used, line + data.count(b"\n", 0, used), data[used:]
 
 
-def _unreadable_file(path: Path, builder: str, exc: Exception) -> ReportgenError:
+def header_delimiter(path: Path) -> str:
+    """The delimiter of a .csv or .tsv: the one its extension names (comma, tab) when its header line holds it,
+    else the first of tab, comma and semicolon that the header holds (a spreadsheet saved in a locale whose
+    decimal mark is the comma writes semicolons), else the extension's. A header without any delimiter
+    is a single column, which any delimiter reads alike."""
+    expected = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open("rb") as handle:
+        header = handle.readline(1 << 16).decode("utf-8", errors="replace")
+    if expected in header:
+        return expected
+    return next((delimiter for delimiter in DELIMITERS if delimiter in header), expected)
+
+
+def _unreadable_file(path: Path, builder: str, exc: Exception, delimiter: str | None = None) -> ReportgenError:
     """Why a data file could not be read: its first non-UTF-8 byte when there is one (datasets reads
     text files as UTF-8 only, and its own message does not say so), else the library's first line."""
     invalid = first_non_utf8(path) if builder != "parquet" else None
@@ -105,22 +158,28 @@ def _unreadable_file(path: Path, builder: str, exc: Exception) -> ReportgenError
         return ReportgenError(
             f"{path} is not UTF-8 text (byte 0x{value:02x} at offset {offset}, line {line}); convert it from its "
             f"encoding, e.g. from Latin-1: iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}")
-    return ReportgenError(f"cannot read {path} as {builder}: {first_line(exc.__cause__ or exc)}")
+    what = builder if delimiter is None else f"{DELIMITERS[delimiter]}-separated values"
+    return ReportgenError(f"cannot read {path} as {what}: {first_line(exc.__cause__ or exc)}")
 
 
 def _load(spec: str, split: str | None):
-    """Return (dataset, split actually used)."""
+    """Return (dataset, split actually used, how a delimited file was read: e.g. "read as
+    semicolon-separated", else None)."""
     import datasets
 
     path = Path(spec).expanduser()
     if path.is_file():
         builder = FILE_BUILDERS.get(path.suffix.lower())
         if builder is None:
-            raise ReportgenError(f"{path}: unsupported data file; use .csv, .json, .jsonl or .parquet")
+            raise ReportgenError(f"{path}: unsupported data file; use {', '.join(list(FILE_BUILDERS)[:-1])} or "
+                                 f"{list(FILE_BUILDERS)[-1]}")
+        delimiter = header_delimiter(path) if builder == "csv" else None
+        options = {} if delimiter is None else {"sep": delimiter}
         try:
-            return datasets.load_dataset(builder, data_files=str(path), split="train"), None
+            dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **options)
         except Exception as exc:
-            raise _unreadable_file(path, builder, exc) from None
+            raise _unreadable_file(path, builder, exc, delimiter) from None
+        return dataset, None, None if delimiter is None else f"{path.name} read as {DELIMITERS[delimiter]}-separated"
     if path.is_dir() and any((path / marker).is_file()
                              for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
         try:
@@ -130,37 +189,50 @@ def _load(spec: str, split: str | None):
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise ReportgenError(f"{path} has no split '{split}'; it has: {', '.join(loaded)}")
-            return loaded[split], split
-        return loaded, None
+            return loaded[split], split, None
+        return loaded, None, None
     if looks_like_path(spec) and not path.exists():
         raise ReportgenError(f"--dataset: no such file or directory: {spec}")
     if not path.exists() and offline_variable() is None and (unavailable := hub_unavailable()):
         # `datasets` has no per-call cache-only mode (unlike from_pretrained): fail now, not after its retries
         raise ReportgenError(
             f"cannot load dataset '{spec}': the Hugging Face hub is unavailable ({unavailable}); give a local "
-            ".csv/.json/.jsonl/.parquet file or a save_to_disk directory (or set HF_DATASETS_OFFLINE=1 to use "
+            f"{DATA_FILES} file or a save_to_disk directory (or set HF_DATASETS_OFFLINE=1 to use "
             "a copy in the datasets cache)")
     try:  # a hub name, or a local folder of data files: the same datasets.load_dataset path
-        return datasets.load_dataset(spec, split=split), split
+        return datasets.load_dataset(spec, split=split), split, None
     except Exception as exc:
         raise ReportgenError(
             f"cannot load dataset '{spec}' split '{split}': {first_line(exc)}; check the name and "
-            "--split, or give a local .csv/.json/.jsonl/.parquet file or a save_to_disk directory"
+            f"--split, or give a local {DATA_FILES} file or a save_to_disk directory"
         ) from None
 
 
 def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, ...], what: str,
-                 option: str, required: bool) -> str | None:
+                 option: str, required: bool, how: str | None = None) -> str | None:
+    """The column `given` names, else the first of `candidates` there is (case aside); `how` (e.g. "rows.csv read
+    as comma-separated") says how the columns were found, in the error when none fits."""
+    read = f" ({how})" if how else ""
     if given is not None:
         if given not in columns:
-            raise ReportgenError(f"{option} '{given}' is not a column; the columns are: {', '.join(columns)}")
+            raise ReportgenError(f"{option} '{given}' is not a column; the columns are: {', '.join(columns)}{read}")
         return given
     lowered = {c.lower(): c for c in columns}
     for candidate in candidates:
         if candidate in lowered:
             return lowered[candidate]
     if required:
-        raise ReportgenError(f"no {what} column found among: {', '.join(columns)}; name it with {option}")
+        raise ReportgenError(f"no {what} column found among: {', '.join(columns)}{read}; name it with {option}")
+    return None
+
+
+def class_names_of(feature: object) -> list[str] | None:
+    """The class names a label feature carries: a ClassLabel's, or those of a list of ClassLabels (multi-label
+    data such as go_emotions); None for plain numbers or text."""
+    for candidate in (feature, getattr(feature, "feature", None)):
+        names = getattr(candidate, "names", None)
+        if isinstance(names, list) and names:
+            return list(names)
     return None
 
 
@@ -170,23 +242,24 @@ def open_dataset(spec: str, split: str | None = "test", *, text_column: str | No
     """Load the dataset and detect (or check) its text and label columns (progress: the datasets
     library's bars while it converts a data file).
 
+    A .csv or .tsv is read with the delimiter its header line uses (`header_delimiter`).
     text_pair_column: the column of each row's second text, for sentence pairs (NLI, paraphrase);
-    the first text is then --text-column, which must be named too."""
+    the first text is then --text-column, which must be named too.
+    label_names: --label-names (checked by `labels.parse_label_names`); else the label feature's class names."""
     if text_pair_column is not None and text_column is None:
         raise ReportgenError("--text-pair-column needs --text-column: name the column of the first text too, "
                              "e.g. --text-column premise --text-pair-column hypothesis")
     with datasets_bars(progress):
-        dataset, used_split = _load(spec, split)
+        dataset, used_split, how = _load(spec, split)
     columns = list(dataset.column_names)
-    text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True)
-    pair = _pick_column(columns, text_pair_column, (), "second text", "--text-pair-column", required=False)
-    label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False)
-    names = label_names
-    feature = dataset.features.get(label) if label else None
-    if names is None and feature is not None and hasattr(feature, "names"):
-        names = list(feature.names)
+    text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True, how=how)
+    pair = _pick_column(columns, text_pair_column, (), "second text", "--text-pair-column", required=False, how=how)
+    label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False, how=how)
+    names, source = label_names, GIVEN if label_names is not None else None
+    if names is None and label is not None and (names := class_names_of(dataset.features.get(label))):
+        source = DATASET
     return Rows(name=spec, split=used_split, dataset=dataset, text_column=text, label_column=label,
-                class_names=names, pair_column=pair)
+                class_names=names, pair_column=pair, names_source=source)
 
 
 def parse_indices(spec: str, size: int) -> list[int]:

@@ -92,6 +92,20 @@ class LoadedModel:
         return getattr(self.config, "problem_type", None) == MULTI_LABEL
 
     @property
+    def label_names(self) -> list[str] | None:
+        """The head's own class names in index order (a Hugging Face config's `id2label`, e.g. toxic, insult, …),
+        or None where it has none: a state-dict checkpoint (its config is the encoder's, not the head's), or
+        transformers' placeholders LABEL_0, LABEL_1, … that a config without names gets. Not checked here
+        (`checks.resolve_class_names` refuses empty or repeated names when it uses them)."""
+        if self.info.format != "huggingface":
+            return None
+        id2label = getattr(self.config, "id2label", None) or {}
+        names = [id2label.get(i, id2label.get(str(i))) for i in range(self.info.num_classes)]
+        if all(name == f"LABEL_{i}" for i, name in enumerate(names)):
+            return None
+        return [name if name is None else str(name) for name in names]
+
+    @property
     def has_token_types(self) -> bool:
         """Whether the model embeds token types (BERT, ALBERT, ELECTRA: two; RoBERTa one, DeBERTa
         none, DistilBERT no such input): only then are a pair's token type ids passed to it."""

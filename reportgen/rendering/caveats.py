@@ -19,9 +19,12 @@ DIFFERENCE_CLASS = {
 """By --target: the class the difference view explains."""
 
 
-def difference_class(target: str) -> str:
+def difference_class(target: str, multi_label: bool = False) -> str:
     """The sentence that says which class the difference view explains, for the report's --target (a
-    class given by name or index: that class, the one every column explains)."""
+    class given by name or index: that class, the one every column explains). A multi-label report has
+    one sample per label, and its difference explains that sample's label, as its columns do."""
+    if multi_label:
+        return "The difference view explains one common class for both models (the label its sample explains)."
     return DIFFERENCE_CLASS.get(target, "The difference view explains the class chosen as target, the one both "
                                         "columns explain.")
 

@@ -39,7 +39,6 @@ from reportgen.rendering.pieces import (
     fixed_steps,
     generator,
     legend,
-    mark,
     moved_words,
     role_title,
     shares_and_difference,
@@ -49,6 +48,7 @@ from reportgen.rendering.pieces import (
 )
 from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.sentences import Part, mid_sentence, word_count
+from reportgen.rendering.truth import label_text, verdict_mark
 from reportgen.results import (
     MethodResult,
     ModelAttribution,
@@ -196,6 +196,7 @@ class SampleView:
     label: str
     label_known: bool
     outcome: str
+    label_title: str  # "True label", or "True labels" for a multi-label row's list of them
     truncated: bool
     empty: bool
     chart: BarChart
@@ -240,7 +241,7 @@ def outcome(sample: SampleResult) -> str:
     """'base ✗ · fine-tuned ✓' at a glance; 'no label' when the label is unknown."""
     if sample.label is None:
         return "no label"
-    return " · ".join(f"{role_title(role).lower()} {mark(m.predicted, sample.label)}"
+    return " · ".join(f"{role_title(role).lower()} {verdict_mark(m, sample.label)}"
                       for role, m in sample.models.items())
 
 
@@ -433,7 +434,7 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
     own_max = _scale_max(shaded)
     scale = own_max if scale_max is None else scale_max
     delta, warning = _additivity(result, method, tolerance)
-    shown = mark(model.predicted, sample.label)
+    shown = verdict_mark(model, sample.label)
     target, predicted = class_names[model.target], class_names[model.predicted]
     return ColumnView(
         role=role, title=role_title(role), model_name=info.name,
@@ -615,8 +616,9 @@ def _sample_view(number: int, sample: SampleResult, report: Report, scale: str, 
         anchor=f"sample-{number}", heading=f"Sample {number}: {where}",
         sentence=verdict_parts(sample, names, methods[0]),
         changed=changed_line(blocks[0].difference, methods[0]) if blocks else "",
-        text=sample.text, label=names[sample.label] if sample.label is not None else "unknown",
+        text=sample.text, label=label_text(sample.label, names),
         label_known=sample.label is not None, outcome=outcome(sample), truncated=sample.truncated,
+        label_title="True labels" if isinstance(sample.label, list) else "True label",
         empty=not (sample.text + (sample.text_pair or "")).strip(),
         chart=_chart(sample, methods[0], pieces, names, scale == "share"),
         methods=blocks,
@@ -688,7 +690,8 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
 
 def target_line(meta: ReportMeta) -> str:
     """--target as run, with what the texts and labels are when they are not one text and one class."""
-    parts = [TARGET_TEXT.get(meta.target, f"class {meta.target}")]
+    texts = MULTI_LABEL_TARGET_TEXT if meta.multi_label else TARGET_TEXT
+    parts = [texts.get(meta.target, f"class {meta.target}")]
     if meta.multi_label:
         parts.append("multi-label: a sigmoid per label, every label above 0.5 predicted, one sample per explained "
                      "label")
@@ -697,11 +700,11 @@ def target_line(meta: ReportMeta) -> str:
     return "; ".join(parts)
 
 
-def _summary_cell(model: ModelAttribution, names: list[str], label: int | None) -> str:
+def _summary_cell(model: ModelAttribution, names: list[str], label: int | list[int] | None) -> str:
     """"positive 0.93 ✓"; a multi-label model's every predicted label."""
     shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
         else prediction_text(model, names)
-    return f"{shown} {mark(model.predicted, label)}".strip()
+    return f"{shown} {verdict_mark(model, label)}".strip()
 
 
 TARGET_TEXT = {
@@ -710,6 +713,13 @@ TARGET_TEXT = {
     "predicted": "predicted: each model explains its own prediction (the columns may explain different classes)",
     "label": "label: both models explain the true label",
 }
+PREDICTED_LABELS = "each label either model predicts (a model that predicts none: its most probable label)"
+MULTI_LABEL_TARGET_TEXT = {
+    "common": f"common: both models explain {PREDICTED_LABELS}",
+    "predicted": f"predicted: both models explain {PREDICTED_LABELS}",
+    "label": "label: both models explain each of the text's true labels",
+}
+"""--target on a multi-label report, where each text is explained once per label (`pipeline.explained_labels`)."""
 
 
 def explanation(methods: list[str], target: str = "common") -> str:
@@ -813,7 +823,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         flips=any(row.flips for row in summary), faithfulness_rows=rows, faithfulness_verdicts=verdicts,
         faithfulness_note=faithfulness_note,
         difference_note=" ".join((shares_and_difference({is_signed(m) for m in meta.methods}),
-                                  difference_class(meta.target))),
+                                  difference_class(meta.target, meta.multi_label))),
         notes=notes,
     )
 
