@@ -4,19 +4,31 @@ Two promises: every file is complete or untouched (temporary sibling, then renam
 written together (the HTML, its JSON, its Markdown) change together or not at all. And because a
 report can take an hour to compute, `check_writable` proves every output can be created *before*
 the work starts, and that none of them would replace an input or another output of the same run.
+A disk that refuses a write later (full, over quota, failing; at the write, the flush or the close)
+is one line, `cannot_write`, and the cleanup after it cannot itself fail (`close_quietly`,
+`remove_quietly`, `remove_folders`), so a failed run leaves no file or folder it made.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from reportgen.errors import ReportgenError
+
+# What to do when the disk, rather than the path, refuses a write (while writing, flushing or closing).
+_ADVICE = {
+    errno.ENOSPC: "free some space on that disk, or write the output elsewhere",
+    getattr(errno, "EDQUOT", errno.ENOSPC): "free some space within the disk quota, or write the output elsewhere",
+    errno.EFBIG: "write the output to another file system",
+    errno.EIO: "check that disk, or write the output elsewhere",
+}
 
 
 def _umask() -> int:
@@ -25,10 +37,75 @@ def _umask() -> int:
     return mask
 
 
-def _cannot_write(exc: OSError, path: Path | None) -> ReportgenError:
-    """Name the output the user gave, not the temporary sibling the error happened on."""
+def cannot_write(exc: OSError, path: Path | None) -> ReportgenError:
+    """The one line for an OSError met while creating, writing, flushing or closing the output `path`.
+
+    Names the output as given, not the temporary sibling the error happened on, and for a full
+    disk, a quota or an I/O error, says what to do.
+    """
     where = path if path is not None else exc.filename or "the output"
-    return ReportgenError(f"cannot write {where}: {exc.strerror or exc}")
+    advice = _ADVICE.get(exc.errno)
+    return ReportgenError(f"cannot write {where}: {exc.strerror or exc}" + (f"; {advice}" if advice else ""))
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an OSError raised in the block (writing, flushing, closing `path`) into `cannot_write`'s line."""
+    try:
+        yield
+    except OSError as exc:
+        raise cannot_write(exc, path) from None
+
+
+def close_quietly(handle: IO | None) -> None:
+    """Close a file during cleanup, after a failure: what its buffer could not write (a full disk fails
+    again on close) is dropped, never raised over the error that matters."""
+    if handle is None:
+        return
+    try:
+        handle.close()
+    except OSError:
+        pass
+
+
+def remove_quietly(paths: Iterable[Path]) -> None:
+    """Delete files during cleanup; one that cannot be deleted is left, never raised over the first error."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+class AppendedFile:
+    """A UTF-8 text file that grows batch by batch, each batch on disk (flushed, fsync'ed) before
+    `append` returns, so a kill loses at most the batch in flight.
+
+    Errors: every OSError (a full disk, a quota, an I/O error) is `cannot_write`'s one line.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with writing(path):
+            self._handle: IO[str] | None = path.open("a", encoding="utf-8", newline="")
+
+    def append(self, text: str) -> None:
+        with writing(self.path):
+            self._handle.write(text)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        """Close after success; a buffer that cannot be written is an error."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with writing(self.path):
+                handle.close()
+
+    def abandon(self) -> None:
+        """Close after a failure or an interrupt; cannot fail (see `close_quietly`)."""
+        handle, self._handle = self._handle, None
+        close_quietly(handle)
 
 
 def _identity(path: Path) -> object:
@@ -71,18 +148,18 @@ def check_writable(paths: Iterable[Path | None], inputs: Iterable[object] = ()) 
             raise ReportgenError(f"cannot write {path}: it is a directory; give a file name")
         created: list[Path] = []
         try:
-            _make_folders(path.parent, created)
+            make_folders(path.parent, created)
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
                 pass
             if path.exists() and not os.access(path, os.W_OK):
                 raise PermissionError(13, "Permission denied", str(path))
         except OSError as exc:
-            raise _cannot_write(exc, path) from None
+            raise cannot_write(exc, path) from None
         finally:
-            _remove_folders(created)
+            remove_folders(created)
 
 
-def _make_folders(folder: Path, created: list[Path]) -> None:
+def make_folders(folder: Path, created: list[Path]) -> None:
     """Create `folder` and its missing parents, outermost first, adding each to `created` as it is made
     (so a failure halfway still knows what to remove)."""
     missing = []
@@ -94,8 +171,8 @@ def _make_folders(folder: Path, created: list[Path]) -> None:
         created.append(made)
 
 
-def _remove_folders(created: list[Path]) -> None:
-    """Remove folders `_make_folders` created, innermost first, if they are still empty."""
+def remove_folders(created: list[Path]) -> None:
+    """Remove folders `make_folders` created, innermost first, if they are still empty (cannot fail)."""
     for folder in reversed(created):
         try:
             folder.rmdir()
@@ -112,33 +189,56 @@ def _backup(path: Path) -> Path:
         backup.unlink()
         os.link(path, backup)  # instant, and the original stays in place
     except OSError:
-        shutil.copy2(path, backup)  # file systems without hard links
+        try:
+            shutil.copy2(path, backup)  # file systems without hard links
+        except BaseException:
+            remove_quietly([backup])  # a copy cut short by a full disk is not left behind
+            raise
     return backup
 
 
-def write_atomically(files: dict[Path, str]) -> None:
-    """Write every file to a temporary sibling first, then rename them all into place.
+def _write_temporary(path: Path, content: str | bytes) -> Path:
+    """`content` in a new hidden sibling of `path`, flushed and fsync'ed; on failure none is left."""
+    binary = isinstance(content, bytes)
+    handle = tempfile.NamedTemporaryFile("wb" if binary else "w", encoding=None if binary else "utf-8",
+                                         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    temporary = Path(handle.name)
+    try:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()  # a full disk can fail here too: what the buffer still held is written now
+        os.chmod(temporary, 0o666 & ~_umask())  # temp files are private; reports are not
+    except BaseException:
+        close_quietly(handle)
+        remove_quietly([temporary])
+        raise
+    return temporary
 
-    With several files, each existing one is backed up first; if any rename fails, the files
-    already replaced get their old content back (or are removed if they did not exist), so the
-    HTML and its JSON never disagree.
+
+def write_atomically(files: dict[Path, str | bytes]) -> None:
+    """Write every file (text as UTF-8, or bytes) to a temporary sibling first, then rename them all
+    into place.
+
+    With several files, each existing one is backed up first; if any rename fails (or the run is
+    interrupted between them), the files already replaced get their old content back (or are
+    removed if they did not exist), so the HTML and its JSON never disagree. On failure no
+    temporary file, backup or folder made for the files is left.
+
+    Errors: an OSError anywhere (a full disk while writing, flushing or closing included) is
+    `cannot_write`'s one line, naming the output concerned.
     """
     staged: list[tuple[Path, Path]] = []
     backups: dict[Path, Path] = {}
     replaced: list[Path] = []
+    created: list[Path] = []
     current: Path | None = None
+    done = False
     try:
-        for path, text in files.items():
+        for path, content in files.items():
             current = path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                                 prefix=f".{path.name}.", suffix=".tmp", delete=False)
-            staged.append((Path(handle.name), path))
-            with handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(handle.name, 0o666 & ~_umask())  # temp files are private; reports are not
+            make_folders(path.parent, created)
+            staged.append((_write_temporary(path, content), path))
         if len(staged) > 1:
             for _, path in staged:
                 current = path
@@ -148,14 +248,17 @@ def write_atomically(files: dict[Path, str]) -> None:
             current = path
             os.replace(temporary, path)
             replaced.append(path)
-    except OSError as exc:
+        done = True
+    except BaseException as exc:
         _restore(replaced, backups)
-        raise _cannot_write(exc, current) from None
+        if isinstance(exc, OSError):
+            raise cannot_write(exc, current) from None
+        raise
     finally:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        for backup in backups.values():
-            backup.unlink(missing_ok=True)
+        remove_quietly([temporary for temporary, _ in staged])
+        remove_quietly(backups.values())
+        if not done:
+            remove_folders(created)
 
 
 @contextmanager
@@ -163,20 +266,31 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A binary handle whose content replaces `path` only once the block finishes without error.
 
     For files written piece by piece (Parquet row groups): a temporary sibling, fsync'ed and
-    renamed into place, so a kill never leaves a half-written file under the real name.
+    renamed into place, so a kill never leaves a half-written file under the real name. On
+    failure no temporary file or folder made for it is left.
+
+    Errors: an OSError in the block or while flushing, closing or renaming is `cannot_write`'s line.
     """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    created: list[Path] = []
+    handle = None
+    done = False
     try:  # os.open applies the umask, as for any new file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        make_folders(path.parent, created)
+        handle = open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb")
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
         os.replace(temporary, path)
+        done = True
     except OSError as exc:
-        raise _cannot_write(exc, path) from None
+        raise cannot_write(exc, path) from None
     finally:
-        temporary.unlink(missing_ok=True)
+        close_quietly(handle)
+        remove_quietly([temporary])
+        if not done:
+            remove_folders(created)
 
 
 def _restore(replaced: list[Path], backups: dict[Path, Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -14,15 +15,16 @@ from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 
 
-def failing_on_call(number: int, monkeypatch) -> list[tuple[str, str]]:
-    """Make the `number`-th os.replace inside output.py fail, as a full disk or a lost mount would."""
+def failing_on_call(number: int, monkeypatch, fault: BaseException | None = None) -> list[tuple[str, str]]:
+    """Make the `number`-th os.replace inside output.py fail, as a full disk or a lost mount would
+    (or raise `fault`, e.g. a Ctrl-C between two renames)."""
     calls: list[tuple[str, str]] = []
     real = os.replace
 
     def replace(source, destination):
         calls.append((str(source), str(destination)))
         if len(calls) == number:
-            raise OSError(28, "No space left on device", str(destination))
+            raise fault or OSError(28, "No space left on device", str(destination))
         return real(source, destination)
 
     monkeypatch.setattr(output_module.os, "replace", replace)
@@ -49,6 +51,57 @@ def test_second_rename_failing_removes_a_file_that_did_not_exist(tmp_path, monke
         write_atomically({html: "NEW HTML", data: "NEW JSON"})
     assert not html.exists() and data.read_text() == "OLD JSON"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_an_interrupt_between_the_renames_puts_the_old_files_back(tmp_path, monkeypatch):
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+    html.write_text("OLD HTML")
+    data.write_text("OLD JSON")
+    failing_on_call(2, monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically({html: "NEW HTML", data: "NEW JSON"})
+    assert html.read_text() == "OLD HTML" and data.read_text() == "OLD JSON"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
+
+
+def test_a_backup_cut_short_by_a_full_disk_is_not_left(tmp_path, monkeypatch):
+    """Without hard links the old file is copied aside; a copy the disk cuts short is removed."""
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+    html.write_text("OLD HTML")
+    data.write_text("OLD JSON")
+
+    def no_link(source, destination):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    def copy_cut_short(source, destination):
+        Path(destination).write_bytes(Path(source).read_bytes()[:3])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output_module.os, "link", no_link)
+    monkeypatch.setattr(output_module.shutil, "copy2", copy_cut_short)
+    with pytest.raises(ReportgenError, match="No space left on device; free some space"):
+        write_atomically({html: "NEW HTML", data: "NEW JSON"})
+    assert html.read_text() == "OLD HTML" and data.read_text() == "OLD JSON"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
+
+
+@pytest.mark.parametrize("code, advice", [(errno.ENOSPC, "free some space on that disk"),
+                                          (errno.EDQUOT, "within the disk quota"),
+                                          (errno.EFBIG, "another file system"), (errno.EIO, "check that disk")])
+def test_a_disk_that_refuses_a_write_leaves_no_file_or_folder(code, advice, tmp_path, monkeypatch):
+    """The error can come at the write, the flush or the close: one line, and the folders made are gone."""
+    def refuse(self, *args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(output_module.tempfile._TemporaryFileWrapper, "close", refuse)
+    target = tmp_path / "new" / "deeper" / "report.html"
+    with pytest.raises(ReportgenError, match=f"cannot write {target}: {os.strerror(code)}; .*{advice}"):
+        write_atomically({target: "<p>"})
+    with pytest.raises(ReportgenError, match=f"cannot write {target}: {os.strerror(code)}; .*{advice}"):
+        with output_module.atomic_file(target) as handle:
+            handle.write(b"x")
+            raise OSError(code, os.strerror(code))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_both_files_change_when_nothing_fails(tmp_path):

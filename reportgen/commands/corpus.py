@@ -39,7 +39,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.checks import ROWS_AT_A_TIME, check_rows, check_single_label, resolve_class_names
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
-from reportgen.output import atomic_file, check_writable, write_atomically
+from reportgen.output import check_writable, write_atomically
 from reportgen.pipeline import class_index, encoder_name, shareable_info, shareable_name, versions
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import dataset_settings, model_settings
@@ -172,29 +172,36 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
         settings = {**model_settings(loaded, options.max_length), **options.settings(), **dataset_settings(rows)}
         meta = corpus_meta(settings, class_names, [asdict(loaded[role].info) for role in ROLES])
         store, todo = _open_store(ranks, outputs.scores, meta, overwrite, indices)
-        places = gather(where_am_i(ranks), ranks)
-        attribution_seconds = _attribute(ranks, loaded, options, rows, store, todo, len(indices), progress)
-        if not ranks.is_main:
-            return None
-        store.merge()
-        selected = selection_flags(indices, len(rows))
-        result = aggregate(store.read, selected, statistics)
-        convergence = summarise_paths(store.read, selected, options.tolerance) \
-            if options.integrated_gradients else None
-        facts = CorpusFacts(
-            models=[m.info if include_paths else shareable_info(m.info) for m in loaded.values()],
-            class_names=class_names, dataset=rows.name if include_paths else shareable_name(rows.name),
-            split=rows.split, selection=choice.describe(selection, len(indices)), method=options.method,
-            path=options.path_settings(), convergence=convergence,
-            target_class=options.target_class, max_length=options.max_length, precision=options.precision,
-            devices=describe_devices(places), world_size=ranks.world_size, seconds=time.perf_counter() - started,
-            attribution_seconds=attribution_seconds,
-            computed=len(todo), reused=len(indices) - len(todo), created=store.meta["created"], versions=versions(),
-            command_prefix=report_command(models, rows, options, include_paths),
-            outputs=[outputs.json.name, outputs.words.name])
-        _write(result, facts, outputs)
-        _announce(result, outputs, directions(facts))
-        return result
+        try:
+            places = gather(where_am_i(ranks), ranks)
+            attribution_seconds = _attribute(ranks, loaded, options, rows, store, todo, len(indices), progress)
+            if not ranks.is_main:
+                return None
+            store.merge()
+            selected = selection_flags(indices, len(rows))
+            result = aggregate(store.read, selected, statistics)
+            convergence = summarise_paths(store.read, selected, options.tolerance) \
+                if options.integrated_gradients else None
+            facts = CorpusFacts(
+                models=[m.info if include_paths else shareable_info(m.info) for m in loaded.values()],
+                class_names=class_names, dataset=rows.name if include_paths else shareable_name(rows.name),
+                split=rows.split, selection=choice.describe(selection, len(indices)), method=options.method,
+                path=options.path_settings(), convergence=convergence,
+                target_class=options.target_class, max_length=options.max_length, precision=options.precision,
+                devices=describe_devices(places), world_size=ranks.world_size, seconds=time.perf_counter() - started,
+                attribution_seconds=attribution_seconds,
+                computed=len(todo), reused=len(indices) - len(todo), created=store.meta["created"], versions=versions(),
+                command_prefix=report_command(models, rows, options, include_paths),
+                outputs=[outputs.json.name, outputs.words.name])
+            _write(result, facts, outputs)
+            _announce(result, outputs, directions(facts))
+            return result
+        except KeyboardInterrupt:
+            raise  # the rows finished so far stay, for a rerun to resume from
+        except BaseException:
+            if ranks.is_main:
+                store.discard()  # a failed corpus run removes the store it started
+            raise
 
 
 def _check_labels(rows: Rows, indices: list[int], num_classes: int, target_class: int | None) -> None:
@@ -209,17 +216,23 @@ def _check_labels(rows: Rows, indices: list[int], num_classes: int, target_class
 
 def _open_store(ranks: Ranks, folder: Path, meta: dict[str, Any], overwrite: bool,
                 indices: list[int]) -> tuple[CorpusStore, list[int]]:
-    """Rank 0 resumes or starts the store and finds the rows still to do; the others join it then."""
+    """Rank 0 resumes or starts the store and finds the rows still to do; the others join it then.
+    If rank 0 fails here, the store it started is removed."""
     todo = None
     if ranks.is_main:
         store = CorpusStore.prepare(folder, meta, overwrite=overwrite)
-        done = store.done(meta["settings"]["dataset_rows"])
-        todo = sorted(i for i in indices if not done[i])  # ascending: each writer's parts form a sorted run
-        if len(todo) < len(indices):
-            click.echo(f"Resuming {folder}: {len(indices) - len(todo):,} of the {len(indices):,} rows are already "
-                       f"there, {len(todo):,} to go.", err=True)
-    todo = share_from_main(todo, ranks)  # also the barrier: rank 0 has prepared the folder
-    if not ranks.is_main:
+        try:
+            done = store.done(meta["settings"]["dataset_rows"])
+            todo = sorted(i for i in indices if not done[i])  # ascending: each writer's parts form a sorted run
+            if len(todo) < len(indices):
+                click.echo(f"Resuming {folder}: {len(indices) - len(todo):,} of the {len(indices):,} rows are "
+                           f"already there, {len(todo):,} to go.", err=True)
+            todo = share_from_main(todo, ranks)  # also the barrier: rank 0 has prepared the folder
+        except BaseException:
+            store.discard()
+            raise
+    else:
+        todo = share_from_main(todo, ranks)
         store = CorpusStore.join(folder, meta, ranks.rank)
     return store, todo
 
@@ -248,16 +261,16 @@ def _attribute(ranks: Ranks, models: dict[str, LoadedModel], options: CorpusOpti
 
 
 def _write(result: Aggregates, facts: CorpusFacts, outputs: CorpusOutputs) -> None:
-    """The words' Parquet first, then the HTML and JSON together (each file whole, or untouched)."""
+    """The words' Parquet, the HTML and the JSON, together: all three change, or none does."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     document = corpus_document(result, facts)
     about = document["meta"]
     table = pa.Table.from_pylist(result.word_table(), schema=_words_schema(about))
-    with atomic_file(outputs.words) as handle:
-        pq.write_table(table, handle)
-    write_atomically({outputs.html: render_corpus(result, facts),
+    words = pa.BufferOutputStream()  # the words' table is one row per word: small enough to hold
+    pq.write_table(table, words)
+    write_atomically({outputs.words: words.getvalue().to_pybytes(), outputs.html: render_corpus(result, facts),
                       outputs.json: json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"})
 
 

@@ -43,31 +43,37 @@ def _predict_into(log: ScanLog, models: dict[str, LoadedModel], rows: Rows, mine
 def _open_log(ranks: distributed.Ranks, output: Path, meta: dict, overwrite: bool,
               total: int) -> tuple[ScanLog, list[int]]:
     """Rank 0 resumes (or restarts) the output and folds in rank logs an interrupted run left; every
-    rank then gets the same list of rows still to do, and the other ranks a log of their own."""
+    rank then gets the same list of rows still to do, and the other ranks a log of their own.
+    If anything fails here, the log is discarded (the files it started are removed)."""
     todo: list[int] | None = None
     log = None
-    if ranks.is_main:
-        log = ScanLog(output, meta, overwrite=overwrite)
-        if overwrite:
-            for stale in rank_logs(output):
-                stale.unlink(missing_ok=True)
-        else:
-            log.absorb(rank_logs(output))
-        done = log.done()
-        todo = [i for i in range(total) if i not in done]
-        if done:
-            click.echo(f"Resuming {output}: {len(done)} rows are already there, {len(todo)} to go." if todo
-                       else f"{output} already holds all {total} rows; nothing to predict.", err=True)
-    todo = distributed.share_from_main(todo, ranks)
-    if not ranks.is_main:
-        log = ScanLog(output, meta, overwrite=True, rank=ranks.rank)
-    distributed.barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
-    if ranks.is_main:
-        unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size)
-                  if not rank_log_path(output, r).is_file()]
-        if unseen:
-            raise ReportgenError(f"rank 0 cannot see {unseen[0]}: every rank must write beside {output} on a file "
-                                 "system all nodes share; give -o a path on a shared directory")
+    try:
+        if ranks.is_main:
+            log = ScanLog(output, meta, overwrite=overwrite)
+            if overwrite:
+                for stale in rank_logs(output):
+                    stale.unlink(missing_ok=True)
+            else:
+                log.absorb(rank_logs(output))
+            done = log.done()
+            todo = [i for i in range(total) if i not in done]
+            if done:
+                click.echo(f"Resuming {output}: {len(done)} rows are already there, {len(todo)} to go." if todo
+                           else f"{output} already holds all {total} rows; nothing to predict.", err=True)
+        todo = distributed.share_from_main(todo, ranks)
+        if not ranks.is_main:
+            log = ScanLog(output, meta, overwrite=True, rank=ranks.rank)
+        distributed.barrier(ranks)  # every rank's log exists before rank 0 checks that it can see them
+        if ranks.is_main:
+            unseen = [rank_log_path(output, r) for r in range(1, ranks.world_size)
+                      if not rank_log_path(output, r).is_file()]
+            if unseen:
+                raise ReportgenError(f"rank 0 cannot see {unseen[0]}: every rank must write beside {output} on a "
+                                     "file system all nodes share; give -o a path on a shared directory")
+    except BaseException:
+        if log is not None:
+            log.discard()
+        raise
     return log, todo
 
 
@@ -128,23 +134,23 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
         _predict_into(log, models, rows, distributed.shard(todo, ranks), shared, max_length=max_length,
                       batch_size=batch_size or default_batch_size(ranks.device), precision=precision)
         shared.wait_for_others()
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
+        seconds = time.perf_counter() - started
+        if not ranks.is_main:
             log.close()
-            click.echo(f"Interrupted: the {len(log.rows)} rows finished so far are saved in {log.log_path}; "
-                       "run the same command again to resume.", err=True)
-        else:
-            log.discard()  # a failed scan leaves no file behind that it started
+            return []
+        log.absorb(rank_logs(output))  # the other ranks' rows, into rank 0's log (still open)
+        outcomes = count_outcomes(log.rows)
+        scanned = log.finalise(outcomes.to_dict())
+    except KeyboardInterrupt:
+        log.abandon()
+        click.echo(f"Interrupted: the {len(log.rows)} rows finished so far are saved in {log.log_path}; "
+                   "run the same command again to resume.", err=True)
+        raise
+    except BaseException:
+        log.discard()  # a failed scan leaves no file behind that it started, whatever it was writing
         raise
     finally:
         shared.close()
-    seconds = time.perf_counter() - started
-    if not ranks.is_main:
-        log.close()
-        return []
-    log.absorb(rank_logs(output))  # the other ranks' rows, into rank 0's log (still open)
-    outcomes = count_outcomes(log.rows)
-    scanned = log.finalise(outcomes.to_dict())
     if todo:
         click.echo(f"Predicted {len(todo)} rows with both models in {seconds:.1f} s "
                    f"({len(todo) / max(seconds, 1e-9):.1f} rows/s) on {distributed.describe_devices(places)}, "

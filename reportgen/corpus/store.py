@@ -32,7 +32,7 @@ import numpy as np
 import reportgen
 from reportgen.corpus.run import CorpusRow
 from reportgen.errors import ReportgenError
-from reportgen.output import atomic_file, write_atomically
+from reportgen.output import atomic_file, make_folders, remove_folders, remove_quietly, write_atomically, writing
 from reportgen.scan.records import describe_mismatch
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ class CorpusStore:
         self.folder = folder
         self.meta = meta
         self.schema = schema(meta["settings"])
+        self.started = False  # True once this run has written meta.json: the whole store is its own
+        self._folders: list[Path] = []  # folders this run made, removed again if it fails
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -125,9 +127,27 @@ class CorpusStore:
             store.check_settings(recorded["settings"], folder / META)
             store.meta = recorded  # keeps when and with which reportgen the corpus began
             return store
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomically({folder / META: json.dumps(meta, indent=1, sort_keys=True) + "\n"})
+        try:
+            with writing(folder):
+                make_folders(folder, store._folders)
+            write_atomically({folder / META: json.dumps(meta, indent=1, sort_keys=True) + "\n"})
+            store.started = True
+        except BaseException:
+            store.discard()
+            raise
         return store
+
+    def discard(self) -> None:
+        """Rank 0, after a failure: remove what this run started. A store it began goes whole (meta.json,
+        parts, merged rows and the folders made for them); a resumed one keeps its rows and loses only
+        an empty parts folder. Cannot fail: what cannot be removed is left, the first error is what counts."""
+        try:
+            if self.started:
+                remove_quietly([self.folder / META, self.merged_path, *self._parts()])
+            self._drop_empty_parts_dir()
+        except OSError:
+            pass
+        remove_folders(self._folders)
 
     @classmethod
     def join(cls, folder: Path, meta: dict[str, Any], rank: int) -> CorpusStore:
@@ -207,7 +227,8 @@ class CorpusStore:
     # --- writing -------------------------------------------------------------------------------------
 
     def writer(self, rank: int) -> PartWriter:
-        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        with writing(self.parts_dir):
+            self.parts_dir.mkdir(parents=True, exist_ok=True)
         return PartWriter(self, rank)
 
     def table(self, rows: Iterable[dict[str, Any]]) -> pyarrow.Table:

@@ -18,13 +18,20 @@ import csv
 import glob
 import io
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ReportgenError
-from reportgen.output import atomic_file, write_atomically
+from reportgen.output import (
+    AppendedFile,
+    atomic_file,
+    make_folders,
+    remove_folders,
+    remove_quietly,
+    write_atomically,
+    writing,
+)
 
 if TYPE_CHECKING:
     import pyarrow
@@ -317,7 +324,8 @@ def write_parquet(path: Path, meta: dict[str, Any], rows: list[ScanRow]) -> None
 class ScanLog:
     """An output file that rows are appended to as batches finish, then finalised.
 
-    Opening it resumes an existing file, but only one made with the same settings.
+    Opening it resumes an existing file, but only one made with the same settings. A log that
+    fails (`discard`) removes the files it started; errors are one line (`ReportgenError`).
     """
 
     def __init__(self, path: Path, meta: dict[str, Any], *, overwrite: bool, rank: int | None = None) -> None:
@@ -329,13 +337,24 @@ class ScanLog:
         self.log_path = rank_log_path(path, rank) if rank is not None else \
             partial_path(path) if self.collects else path
         self.added = 0
-        self._handle = None
+        self._handle: AppendedFile | None = None
         self.rows: list[ScanRow] = []
         self.fresh = overwrite or rank is not None or not (self.log_path.is_file() or path.is_file())
-        if self.fresh:
-            self._start([])
-        else:
-            self._resume()
+        # This run's own files, removed if it fails once written: a fresh log, or the .partial a finished
+        # JSON or Parquet scan is grown in (never a file holding rows of an earlier run).
+        self._owns = self.fresh or (self.collects and not self.log_path.is_file())
+        self.started = False
+        self._folders: list[Path] = []
+        try:
+            with writing(path):
+                make_folders(path.parent, self._folders)
+            if self.fresh:
+                self._start([])
+            else:
+                self._resume()
+        except BaseException:
+            self.discard()
+            raise
 
     def _resume(self) -> None:
         """Keep the rows already computed with the same settings; refuse a file made differently."""
@@ -355,12 +374,9 @@ class ScanLog:
         if end is None:
             self._start(self.rows)
             return
-        try:
-            with self.log_path.open("r+b") as handle:  # drop a last line cut short by a kill
-                handle.truncate(end)
-            self._handle = self.log_path.open("a", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise ReportgenError(f"cannot append to {self.log_path}: {exc.strerror or exc}") from None
+        with writing(self.log_path), self.log_path.open("r+b") as handle:  # drop a last line cut short by a kill
+            handle.truncate(end)
+        self._handle = AppendedFile(self.log_path)
 
     def _start(self, rows: list[ScanRow]) -> None:
         """A log holding the header and `rows`, written atomically so no half header is ever left."""
@@ -369,7 +385,8 @@ class ScanLog:
                                                       for item in [self.meta] + [asdict(r) for r in rows])})
         else:
             write_atomically(csv_documents(self.path, self.meta, rows))
-        self._handle = self.log_path.open("a", encoding="utf-8", newline="")
+        self.started = self._owns  # from here on the files are this run's (a first-layout CSV stays the user's)
+        self._handle = AppendedFile(self.log_path)
 
     def done(self) -> set[int]:
         return {row.index for row in self.rows}
@@ -405,24 +422,31 @@ class ScanLog:
             text = "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in rows)
         else:
             text = _csv_text(rows, header=False)
-        self._handle.write(text)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        self._handle.append(text)
         self.rows.extend(rows)
         self.added += len(rows)
 
     def close(self) -> None:
+        """Close after success (an error writing what remains is one line)."""
         if self._handle is not None:
             self._handle.close()
             self._handle = None
 
+    def abandon(self) -> None:
+        """Close after an interrupt, keeping the rows for a rerun to resume from; cannot fail."""
+        if self._handle is not None:
+            self._handle.abandon()
+            self._handle = None
+
     def discard(self) -> None:
-        """After a failure: remove the files this log started (a file it resumed keeps its rows)."""
-        self.close()
-        if self.fresh:
-            self.log_path.unlink(missing_ok=True)
-            if not self.collects:
-                sidecar_path(self.path).unlink(missing_ok=True)
+        """After a failure: remove the files this log started (a file it resumed keeps its rows), and
+        the folders made for them. Cannot fail: a full disk that fails again on closing changes nothing."""
+        try:
+            self.abandon()
+        finally:
+            if self.started:
+                remove_quietly([self.log_path] + ([] if self.collects else [sidecar_path(self.path)]))
+            remove_folders(self._folders)
 
     def finalise(self, summary: dict[str, Any]) -> list[ScanRow]:
         """Rewrite the file sorted by row index, atomically; a JSON or Parquet scan is written whole."""
