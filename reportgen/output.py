@@ -37,24 +37,30 @@ def _umask() -> int:
     return mask
 
 
-def cannot_write(exc: OSError, path: Path | None) -> ReportgenError:
-    """The one line for an OSError met while creating, writing, flushing or closing the output `path`.
+def cannot_write(exc: OSError, path: Path | None, output: Path | None = None) -> ReportgenError:
+    """The one line for an OSError met while creating, writing, flushing or closing the file `path`.
 
-    Names the output as given, not the temporary sibling the error happened on, and for a full
-    disk, a quota or an I/O error, says what to do.
+    `output`: the output that was asked for (as given), when `path` is a file reportgen keeps for it
+    (a scan's `.partial` or settings file, a corpus's parts in its --scores folder). The line names
+    the output, never the temporary sibling the error happened on; a working file is named beside it
+    only where that file is what to fix (a permission, not a full disk). For a full disk, a quota or
+    an I/O error it says what to do.
     """
-    where = path if path is not None else exc.filename or "the output"
     advice = _ADVICE.get(exc.errno)
+    where = output if output is not None else path if path is not None else exc.filename or "the output"
+    if output is not None and path is not None and path != output and advice is None:
+        where = f"{output} (its working file {path})"
     return ReportgenError(f"cannot write {where}: {exc.strerror or exc}" + (f"; {advice}" if advice else ""))
 
 
 @contextmanager
-def writing(path: Path) -> Iterator[None]:
-    """Turn an OSError raised in the block (writing, flushing, closing `path`) into `cannot_write`'s line."""
+def writing(path: Path, output: Path | None = None) -> Iterator[None]:
+    """Turn an OSError raised in the block (writing, flushing, closing `path`, a working file of the asked-for
+    `output` when given) into `cannot_write`'s line."""
     try:
         yield
     except OSError as exc:
-        raise cannot_write(exc, path) from None
+        raise cannot_write(exc, path, output) from None
 
 
 def close_quietly(handle: IO | None) -> None:
@@ -81,16 +87,18 @@ class AppendedFile:
     """A UTF-8 text file that grows batch by batch, each batch on disk (flushed, fsync'ed) before
     `append` returns, so a kill loses at most the batch in flight.
 
-    Errors: every OSError (a full disk, a quota, an I/O error) is `cannot_write`'s one line.
+    Errors: every OSError (a full disk, a quota, an I/O error) is `cannot_write`'s one line, naming
+    `output` (the output asked for, when `path` is a working file kept for it) rather than `path`.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, output: Path | None = None) -> None:
         self.path = path
-        with writing(path):
+        self.output = output
+        with writing(path, output):
             self._handle: IO[str] | None = path.open("a", encoding="utf-8", newline="")
 
     def append(self, text: str) -> None:
-        with writing(self.path):
+        with writing(self.path, self.output):
             self._handle.write(text)
             self._handle.flush()
             os.fsync(self._handle.fileno())
@@ -99,7 +107,7 @@ class AppendedFile:
         """Close after success; a buffer that cannot be written is an error."""
         handle, self._handle = self._handle, None
         if handle is not None:
-            with writing(self.path):
+            with writing(self.path, self.output):
                 handle.close()
 
     def abandon(self) -> None:
@@ -216,7 +224,7 @@ def _write_temporary(path: Path, content: str | bytes) -> Path:
     return temporary
 
 
-def write_atomically(files: dict[Path, str | bytes]) -> None:
+def write_atomically(files: dict[Path, str | bytes], output: Path | None = None) -> None:
     """Write every file (text as UTF-8, or bytes) to a temporary sibling first, then rename them all
     into place.
 
@@ -226,7 +234,8 @@ def write_atomically(files: dict[Path, str | bytes]) -> None:
     temporary file, backup or folder made for the files is left.
 
     Errors: an OSError anywhere (a full disk while writing, flushing or closing included) is
-    `cannot_write`'s one line, naming the output concerned.
+    `cannot_write`'s one line, naming the output concerned, or `output` when the files are working
+    files kept for that asked-for output.
     """
     staged: list[tuple[Path, Path]] = []
     backups: dict[Path, Path] = {}
@@ -252,7 +261,7 @@ def write_atomically(files: dict[Path, str | bytes]) -> None:
     except BaseException as exc:
         _restore(replaced, backups)
         if isinstance(exc, OSError):
-            raise cannot_write(exc, current) from None
+            raise cannot_write(exc, current, output) from None
         raise
     finally:
         remove_quietly([temporary for temporary, _ in staged])
@@ -262,14 +271,15 @@ def write_atomically(files: dict[Path, str | bytes]) -> None:
 
 
 @contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
+def atomic_file(path: Path, output: Path | None = None) -> Iterator[BinaryIO]:
     """A binary handle whose content replaces `path` only once the block finishes without error.
 
     For files written piece by piece (Parquet row groups): a temporary sibling, fsync'ed and
     renamed into place, so a kill never leaves a half-written file under the real name. On
     failure no temporary file or folder made for it is left.
 
-    Errors: an OSError in the block or while flushing, closing or renaming is `cannot_write`'s line.
+    Errors: an OSError in the block or while flushing, closing or renaming is `cannot_write`'s line
+    (naming `output`, the output asked for, when `path` is a working file kept for it).
     """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     created: list[Path] = []
@@ -285,7 +295,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         os.replace(temporary, path)
         done = True
     except OSError as exc:
-        raise cannot_write(exc, path) from None
+        raise cannot_write(exc, path, output) from None
     finally:
         close_quietly(handle)
         remove_quietly([temporary])

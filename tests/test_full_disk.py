@@ -73,18 +73,25 @@ def rooms_for(args: list[str], folder: Path, monkeypatch) -> list[int]:
     return rooms
 
 
-def assert_one_line(result, disk: FullDisk) -> None:
-    """Exit status 1 and one line of error (after the news that a scan resumes, if it does), no traceback."""
+# What only reportgen's own working files are called: a scan's .partial, a corpus's parts, temporary siblings.
+WORKING_FILES = (".partial", "/parts/", ".tmp", ".bak", ".check", ".meta.json")
+
+
+def assert_one_line(result, disk: FullDisk, asked: list[Path]) -> None:
+    """Exit status 1 and one line of error (after the news that a scan resumes, if it does), no traceback,
+    naming one of the outputs `asked` for, as given, and none of the working files reportgen keeps for them."""
     assert disk.failures, "the disk never filled up"
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("Resuming ")]
     assert len(lines) == 1 and "No space left on device" in lines[-1], result.stderr
     assert "free some space" in lines[-1]  # it says what to do
+    assert any(f"cannot write {path}: " in lines[-1] for path in asked), (lines[-1], asked)
+    assert not any(name in lines[-1] for name in WORKING_FILES), lines[-1]
 
 
-def assert_full_disk_failure(result, disk: FullDisk, folder: Path, before: dict[str, bytes]) -> None:
-    assert_one_line(result, disk)
+def assert_full_disk_failure(result, disk: FullDisk, folder: Path, before: dict[str, bytes], asked: list[Path]) -> None:
+    assert_one_line(result, disk, asked)
     assert on_disk(folder) == before  # nothing new (no folder either), nothing changed, no temporary file
 
 
@@ -93,10 +100,11 @@ def test_a_scan_on_a_full_disk_is_one_line_and_leaves_nothing(suffix, checkpoint
                                                               monkeypatch):
     folder = tmp_path / "out"
     folder.mkdir()
-    args = scan_args(checkpoints, encoder_dir, dataset, folder / "new" / f"scan{suffix}")  # a folder it makes
+    output = folder / "new" / f"scan{suffix}"  # in a folder it makes
+    args = scan_args(checkpoints, encoder_dir, dataset, output)
     for room in rooms_for(args, folder, monkeypatch):
         result, disk = run(args, folder, room, monkeypatch)
-        assert_full_disk_failure(result, disk, folder, {})
+        assert_full_disk_failure(result, disk, folder, {}, [output])
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
@@ -117,30 +125,35 @@ def test_a_resumed_scan_on_a_full_disk_keeps_the_rows_it_had(suffix, checkpoints
             (folder / name).write_bytes(content)
         result, disk = run(args, folder, room, monkeypatch)
         if suffix == ".csv":  # rows appended before the disk filled stay, for the next run to resume from
-            assert_one_line(result, disk)
+            assert_one_line(result, disk, [output])
             assert read_scan(output).rows[:len(kept)] == kept and sorted(on_disk(folder)) == sorted(before)
         else:
-            assert_full_disk_failure(result, disk, folder, before)
+            assert_full_disk_failure(result, disk, folder, before, [output])
 
 
 def test_a_corpus_on_a_full_disk_is_one_line_and_leaves_nothing(checkpoints, encoder_dir, dataset, tmp_path,
                                                                 monkeypatch):
     folder = tmp_path / "out"
     folder.mkdir()
-    args = corpus_args(checkpoints, encoder_dir, dataset, folder / "new" / "corpus.html")
+    output = folder / "new" / "corpus.html"
+    args = corpus_args(checkpoints, encoder_dir, dataset, output)
+    asked = [output, output.with_suffix(".json"), folder / "new" / "corpus.words.parquet",
+             folder / "new" / "corpus-scores"]  # the report, its aggregates and its --scores folder, by default
     for room in rooms_for(args, folder, monkeypatch):
         result, disk = run(args, folder, room, monkeypatch)
-        assert_full_disk_failure(result, disk, folder, {})
+        assert_full_disk_failure(result, disk, folder, {}, asked)
 
 
 def test_a_report_on_a_full_disk_is_one_line_and_leaves_nothing(checkpoints, encoder_dir, dataset, tmp_path,
                                                                 monkeypatch):
     folder = tmp_path / "out"
     folder.mkdir()
-    args = report_args(checkpoints, encoder_dir, dataset, folder / "new" / "report.html")
+    output = folder / "new" / "report.html"
+    args = report_args(checkpoints, encoder_dir, dataset, output)
     for room in rooms_for(args, folder, monkeypatch):
         result, disk = run(args, folder, room, monkeypatch)
-        assert_full_disk_failure(result, disk, folder, {})
+        assert_full_disk_failure(result, disk, folder, {}, [output, output.with_suffix(".json"),
+                                                             output.with_suffix(".md")])
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])

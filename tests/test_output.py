@@ -104,6 +104,21 @@ def test_a_disk_that_refuses_a_write_leaves_no_file_or_folder(code, advice, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_working_file_is_named_only_where_it_is_what_to_fix(tmp_path):
+    """A file kept for an asked-for output (a scan's .partial): a full disk names the output alone, as given;
+    a working file that is refused for itself (a permission) is named beside the output."""
+    output, working = tmp_path / "scan.json", tmp_path / "scan.json.partial"
+    with pytest.raises(ReportgenError) as full:
+        with output_module.writing(working, output):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert str(full.value).startswith(f"cannot write {output}: {os.strerror(errno.ENOSPC)}; free some space")
+    assert ".partial" not in str(full.value)
+    with pytest.raises(ReportgenError) as refused:
+        with output_module.writing(working, output):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    assert str(refused.value) == f"cannot write {output} (its working file {working}): {os.strerror(errno.EACCES)}"
+
+
 def test_both_files_change_when_nothing_fails(tmp_path):
     html, data = tmp_path / "report.html", tmp_path / "report.json"
     html.write_text("OLD HTML")

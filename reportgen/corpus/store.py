@@ -85,7 +85,9 @@ def _file_settings(path: Path) -> dict[str, Any] | None:
 
 
 class CorpusStore:
-    """The --scores folder of one corpus: its settings, the rows done, writers for new rows, the merge."""
+    """The --scores folder of one corpus: its settings, the rows done, writers for new rows, the merge.
+
+    A write that fails is one line naming the folder (as given), never a part or temporary file in it."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
         self.folder = folder
@@ -130,7 +132,7 @@ class CorpusStore:
         try:
             with writing(folder):
                 make_folders(folder, store._folders)
-            write_atomically({folder / META: json.dumps(meta, indent=1, sort_keys=True) + "\n"})
+            write_atomically({folder / META: json.dumps(meta, indent=1, sort_keys=True) + "\n"}, folder)
             store.started = True
         except BaseException:
             store.discard()
@@ -227,7 +229,7 @@ class CorpusStore:
     # --- writing -------------------------------------------------------------------------------------
 
     def writer(self, rank: int) -> PartWriter:
-        with writing(self.parts_dir):
+        with writing(self.parts_dir, self.folder):
             self.parts_dir.mkdir(parents=True, exist_ok=True)
         return PartWriter(self, rank)
 
@@ -262,7 +264,7 @@ class CorpusStore:
             self._check_file(path)
         streams = [_rows_of(run) for run in self._runs()]
         count, last, group = 0, None, []
-        with atomic_file(self.merged_path) as handle, pq.ParquetWriter(handle, self.schema) as writer:
+        with atomic_file(self.merged_path, self.folder) as handle, pq.ParquetWriter(handle, self.schema) as writer:
             for row in heapq.merge(*streams, key=lambda r: r["index"]):
                 if row["index"] == last:
                     continue  # the same row in two places (a kill between a merge and deleting its parts)
@@ -317,5 +319,5 @@ class PartWriter:
             return
         table = self.store.table(asdict(r) for r in sorted(rows, key=lambda r: r.index))
         path = self.store.parts_dir / f"{self.run}-{next(self.counter):06d}.parquet"
-        with atomic_file(path) as handle:
+        with atomic_file(path, self.store.folder) as handle:
             pq.write_table(table, handle)

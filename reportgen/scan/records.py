@@ -325,7 +325,8 @@ class ScanLog:
     """An output file that rows are appended to as batches finish, then finalised.
 
     Opening it resumes an existing file, but only one made with the same settings. A log that
-    fails (`discard`) removes the files it started; errors are one line (`ReportgenError`).
+    fails (`discard`) removes the files it started; errors are one line (`ReportgenError`), naming
+    `path`, the output asked for, never the `.partial` or settings file kept for it.
     """
 
     def __init__(self, path: Path, meta: dict[str, Any], *, overwrite: bool, rank: int | None = None) -> None:
@@ -374,19 +375,19 @@ class ScanLog:
         if end is None:
             self._start(self.rows)
             return
-        with writing(self.log_path), self.log_path.open("r+b") as handle:  # drop a last line cut short by a kill
+        with writing(self.log_path, self.path), self.log_path.open("r+b") as handle:  # drop a line cut short
             handle.truncate(end)
-        self._handle = AppendedFile(self.log_path)
+        self._handle = AppendedFile(self.log_path, self.path)
 
     def _start(self, rows: list[ScanRow]) -> None:
         """A log holding the header and `rows`, written atomically so no half header is ever left."""
         if self.collects:
             write_atomically({self.log_path: "".join(json.dumps(item, ensure_ascii=False) + "\n"
-                                                      for item in [self.meta] + [asdict(r) for r in rows])})
+                                                      for item in [self.meta] + [asdict(r) for r in rows])}, self.path)
         else:
-            write_atomically(csv_documents(self.path, self.meta, rows))
+            write_atomically(csv_documents(self.path, self.meta, rows), self.path)
         self.started = self._owns  # from here on the files are this run's (a first-layout CSV stays the user's)
-        self._handle = AppendedFile(self.log_path)
+        self._handle = AppendedFile(self.log_path, self.path)
 
     def done(self) -> set[int]:
         return {row.index for row in self.rows}
@@ -454,7 +455,7 @@ class ScanLog:
         rows = sorted(self.rows, key=lambda r: r.index)
         suffix = self.path.suffix.lower()
         if suffix == ".csv":
-            write_atomically(csv_documents(self.path, self.meta, rows))
+            write_atomically(csv_documents(self.path, self.meta, rows), self.path)
             return rows
         if suffix == ".json":
             write_atomically({self.path: json_document(self.meta, rows, summary)})
