@@ -17,6 +17,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, offline_variable
 from reportgen.loading.labels import DATASET, GIVEN
 from reportgen.loading.library_bars import datasets_bars
+from reportgen.loading.library_logs import held_library_logs
 
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "document", "comment", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "y")
@@ -240,7 +241,7 @@ def open_dataset(spec: str, split: str | None = "test", *, text_column: str | No
                  label_column: str | None = None, label_names: list[str] | None = None,
                  text_pair_column: str | None = None, progress: bool = True) -> Rows:
     """Load the dataset and detect (or check) its text and label columns (progress: the datasets
-    library's bars while it converts a data file).
+    library's bars while it converts a data file; its log records are held, `library_logs`).
 
     A .csv or .tsv is read with the delimiter its header line uses (`header_delimiter`).
     text_pair_column: the column of each row's second text, for sentence pairs (NLI, paraphrase);
@@ -249,7 +250,7 @@ def open_dataset(spec: str, split: str | None = "test", *, text_column: str | No
     if text_pair_column is not None and text_column is None:
         raise ReportgenError("--text-pair-column needs --text-column: name the column of the first text too, "
                              "e.g. --text-column premise --text-pair-column hypothesis")
-    with datasets_bars(progress):
+    with datasets_bars(progress), held_library_logs():  # a read that fails is reportgen's one line, nothing more
         dataset, used_split, how = _load(spec, split)
     columns = list(dataset.column_names)
     text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True, how=how)

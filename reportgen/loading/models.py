@@ -24,6 +24,7 @@ from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.library_bars import transformers_bars
+from reportgen.loading.library_logs import held_library_logs
 from reportgen.loading.padding import with_pad_token
 from reportgen.loading.precision import for_computation, weights_dtype
 from reportgen.results import ModelInfo
@@ -253,11 +254,13 @@ def attention_implementation(config: PretrainedConfig, spec: str) -> str:
 
 
 def load_tokenizer(encoder: str) -> PreTrainedTokenizerBase:
-    """The encoder's tokenizer alone (for modules already in memory), with the same offline handling."""
+    """The encoder's tokenizer alone (for modules already in memory), with the same offline handling and the
+    library's log records held (`library_logs`)."""
     from transformers import AutoTokenizer
 
-    return _from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
-                             lambda local: AutoTokenizer.from_pretrained(encoder, local_files_only=local))
+    with held_library_logs():
+        return _from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
+                                 lambda local: AutoTokenizer.from_pretrained(encoder, local_files_only=local))
 
 
 def prepared(module: nn.Module, tokenizer: PreTrainedTokenizerBase, info: ModelInfo, device: torch.device, *,
@@ -314,7 +317,14 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
 
 def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
                progress: bool = True) -> LoadedModel:
-    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id (`progress`: the library's bars)."""
+    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id (`progress`: the library's bars;
+    its log records and torch's warnings are held, `library_logs`, so a load that fails is one line)."""
+    with held_library_logs():
+        return _load_model(spec, role=role, encoder=encoder, pooling=pooling, device=device, progress=progress)
+
+
+def _load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
+                progress: bool) -> LoadedModel:
     path = Path(spec).expanduser()
     if path.is_file():
         if path.suffix not in CHECKPOINT_SUFFIXES:
