@@ -196,3 +196,43 @@ def test_phone_width_keeps_chart_text_legible_and_the_outcome_in_view(report_fil
         outcome = page.evaluate(OUTCOME_CELL)
         assert 0 <= outcome["left"] and outcome["right"] <= outcome["width"], outcome
         context.close()
+
+
+LEGEND_WORDS = """els => els.map(end => {
+  const words = [];
+  const walker = document.createTreeWalker(end, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+      words.push({word: m[0], top: Math.round(range.getBoundingClientRect().top)});
+    }
+  }
+  return words;
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 1024, PHONE_WIDTH])
+def test_a_legends_ends_wrap_between_phrases_not_inside_one(tmp_path, width):
+    """"−22 pp moved toward class 1" may take two lines in a narrow column, but as "−22 pp" over "moved
+    toward class 1", never "moved toward class" over "1" (seen at 1280 px in the difference column)."""
+    from reportgen.rendering.html import render_html
+    from tests.test_rendering import report, sample
+
+    built = report([sample(["[CLS]", "a", "slow", "start", ",", "then", "a", "wonderful", "film", ".", "[SEP]"],
+                           seed=seed, index=seed) for seed in range(2)])
+    built.meta.class_names = ["class 0", "class 1"]
+    path = tmp_path / "report.html"
+    path.write_text(render_html(built), encoding="utf-8")
+    with browser() as chromium:
+        context = chromium.new_context(java_script_enabled=False, viewport={"width": width, "height": 1400})
+        page = context.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        ends = page.locator("details[open] figure.legend .end").evaluate_all(LEGEND_WORDS)
+        context.close()
+    assert any(words[-1]["word"] == "1" for words in ends), ends  # the difference legend's "… toward class 1"
+    for words in ends:
+        unit = 2 if len(words) > 1 and words[1]["word"] in ("pp", "%") else 1  # "−22 pp", "+11.3 %", "0"
+        for phrase in (words[:unit], words[unit:]):
+            assert len({w["top"] for w in phrase}) <= 1, f"a phrase split across lines at {width} px: {words}"

@@ -201,3 +201,58 @@ def test_a_tie_names_no_most_faithful_method():
         assert (f"{role}: no method was more faithful than random orders on these samples (the best mean "
                 "comprehensiveness − sufficiency, +0.000, is not above the random orders' +0.000 by more than "
                 "0.001), so none is named the most faithful.") in closing.text()
+
+
+def near_half() -> Report:
+    """A tiny model near p = 0.5 (seen on a new user's page): every raw AOPC within MARGIN of the random
+    orders', while the normalised values, which the page shows, are far apart; the base model's text
+    has no normalised values at all (every ordering scores alike)."""
+    built = with_evidence()
+    for role, model in built.samples[0].models.items():
+        for result in model.methods.values():
+            comprehensiveness, sufficiency = (result.faithfulness.scores[n] for n in ("comprehensiveness",
+                                                                                      "sufficiency"))
+            comprehensiveness.value, comprehensiveness.random = 0.0104, 0.0098
+            sufficiency.value, sufficiency.random = 0.0011, 0.0016
+            shown = (None,) * 4 if role == "base" else (0.83, 0.49, 0.08, 0.58)
+            (comprehensiveness.normalised, comprehensiveness.random_normalised, sufficiency.normalised,
+             sufficiency.random_normalised) = shown
+    return built
+
+
+def test_each_columns_verdict_is_judged_on_the_numbers_it_shows():
+    """0.83 against random 0.49 and 0.08 against 0.58 beat random on both, whatever the raw AOPC (within
+    MARGIN of random here); a column of n/a says its verdict is undefined, never "no better than random"."""
+    document = parse_html(render_html(near_half()))
+    for block in document.find_all("details", "method"):
+        captions = [c.text() for c in block.find_all("caption") if c.text().startswith("Faithfulness:")]
+        assert captions == ["Faithfulness: undefined (every ordering scores alike)",
+                            "Faithfulness: beats random on both"], captions
+        heading = block.find_all("h3")[0].text()
+        assert heading.endswith("faithfulness: base undefined (every ordering scores alike); fine-tuned beats "
+                                "random on both"), heading
+        assert "no better than random" not in block.text()
+
+
+def test_a_report_whose_texts_all_have_undefined_normalised_values_says_n_a_not_raw():
+    """NAOPC computed (each model keeps its bounds) but undefined on every text, as with `--text good`:
+    every cell says n/a with the note that explains it, never raw values as if --no-naopc was given."""
+    built = with_evidence()
+    for model in built.samples[0].models.values():
+        for result in model.methods.values():
+            for score in result.faithfulness.scores.values():
+                score.normalised = score.random_normalised = None
+    document = parse_html(render_html(built))
+    text = document.text()
+    assert "raw values (this report has no normalised ones)" not in text
+    assert "n/a: every ordering of that text's words scores alike for that model" in text
+    header = [th.text() for th in document.find_all("table", "summary")[0].find_all("th")]
+    assert "Base: integrated gradients comprehensiveness (normalised)" in header, header
+    for table in document.find_all("table", "metrics"):
+        assert {td.text() for td in table.find_all("td", "num")} == {"n/a"}
+    closing = document.find_all("section", "closing")[0]
+    assert {td.text() for td in closing.find_all("td") if td.text()[:1].isdigit() or td.text() == "n/a"} == {"n/a"}
+    assert "comprehensiveness (normalised) ↑" in [th.text() for th in document.find_all("th")]
+    assert "| n/a |" in render_markdown(built)
+    read = Report.from_json(built.to_json())  # `reportgen render` of its JSON: the same page
+    assert render_html(read) == render_html(built)

@@ -418,7 +418,8 @@ def test_sample_facts_say_the_true_label_or_that_there_is_none(mixed_report):
 
 
 def test_chart_labels_say_which_occurrence_of_a_repeated_word_a_bar_is():
-    """'great' three times: three bars, told apart by their place in the text; 'plot' once, unnumbered."""
+    """'great' three times: three bars, told apart by their place in the text; 'plot' once, unnumbered;
+    ',' twice, numbered by the same rule as the words."""
     built = report([sample(["[CLS]", "great", "plot", "great", "great", ",", ",", "[SEP]"], "great plot great great,,",
                            scores={"base": [0.0, 3.0, -1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
                                    "finetuned": [0.0, 1.0, 2.0, -3.0, 0.5, 0.1, 0.0, 0.0]})])
@@ -426,8 +427,28 @@ def test_chart_labels_say_which_occurrence_of_a_repeated_word_a_bar_is():
     base, finetuned = ([t.text() for bar in chart.find_all("g") for t in bar.find_all("text") if t.classes == ["e"]]
                        for chart in charts)
     assert base == ["great (1)", "great (2)", "great (3)", "plot"]  # strongest for first, then the one against
-    assert finetuned == ["plot", "great (1)", "great (3)", ",", "great (2)"]  # punctuation unnumbered
-    assert "great" not in base + finetuned
+    assert finetuned == ["plot", "great (1)", "great (3)", ", (1)", "great (2)"]
+    assert "great" not in base + finetuned and "," not in finetuned
+
+
+def test_a_pairs_repeated_punctuation_is_numbered_like_its_repeated_words():
+    """A sentence pair with "A" and "." in each text: "A (1)", "A (2)", ". (1)", ". (2)" in the chart and
+    in the difference lists alike, never two bars that both read "."."""
+    tokens = ["[CLS]", "A", "man", ".", "[SEP]", "A", "dog", ".", "[SEP]"]
+    scores = {"base": [0.0, 0.5, 0.1, -0.6, 0.0, 0.4, 0.2, -0.7, 0.0],
+              "finetuned": [0.0, -0.3, 0.4, 0.9, 0.0, 0.6, -0.1, -0.8, 0.0]}
+    one = sample(tokens, "A man.", scores=scores)
+    one.text_pair = "A dog."
+    for word in one.words[5:8]:
+        word.segment = 1
+    document = parse_html(render_html(report([one])))
+    charts = [svg for svg in document.find_all("svg") if "bar-chart" in svg.classes]
+    labels = {t.text() for chart in charts for bar in chart.find_all("g") for t in bar.find_all("text")
+              if t.classes == ["e"]}
+    assert {"A (1)", "A (2)", ". (1)", ". (2)"} <= labels and not labels & {"A", "."}, labels
+    listed = {td.find_all("span")[0].text() for table in document.find_all("table", "changed")
+              for td in table.find_all("td") if td.find_all("span")}
+    assert listed and not listed & {"A", "."}, listed
 
 
 def test_faithfulness_is_shown_per_column_in_the_summary_and_at_the_end():

@@ -20,7 +20,7 @@ from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.numbers import minus, signed_figure
+from reportgen.rendering.numbers import figure, fixed, signed_figure
 from reportgen.rendering.view_model import TokenView
 from reportgen.results import ModelInfo
 
@@ -138,14 +138,14 @@ def pp(value: float) -> str:
 
 
 def share(value: float) -> str:
-    return minus(f"{100 * value:.3g} %")
+    return f"{figure(100 * value)} %"
 
 
 def relative(change: float, base: float) -> str:
     """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's.
     Only where both models' mean shares are above 0 ("—" otherwise): a signed share near 0 or changing
     sign makes the ratio meaningless (+0.8 pp on a base share of −0.09 % would read −933 %)."""
-    return minus(f"{100 * change / base:+.1f} %") if base > 0 and base + change > 0 else "—"
+    return f"{fixed(100 * change / base, 1, signed=True)} %" if base > 0 and base + change > 0 else "—"
 
 
 def interval_text(estimate: Estimate, scale: float = 100) -> str:

@@ -18,12 +18,28 @@ MARGIN = 1e-3
 """Probability units: an AOPC closer to the random orders' than this is a tie, not a win. A model that is
 saturated (p = 1.00) drops by ~1e-7 whatever is removed, and fp32 noise must not read "beats random"."""
 
+RESOLUTION = {True: 0.01, False: MARGIN}
+"""Normalised (True, NAOPC units) or raw (False, probability units): the smallest difference that counts,
+between a method's value and the random orders' or between two mean margins. Closer is a tie: the page
+prints normalised values to 0.01 and raw ones to 0.001 (MARGIN), so a difference below that is rounding
+the reader cannot see, or fp32 noise."""
 
-def beats_random(f: Faithfulness) -> tuple[bool, bool]:
-    """(comprehensiveness above random, sufficiency below random) by more than MARGIN, for one sample."""
-    comprehensiveness, sufficiency = f.scores["comprehensiveness"], f.scores["sufficiency"]
-    return (comprehensiveness.value > comprehensiveness.random + MARGIN,
-            sufficiency.value < sufficiency.random - MARGIN)
+
+def beats_random(f: Faithfulness, normalised: bool = False) -> tuple[bool | None, bool | None]:
+    """(comprehensiveness above random, sufficiency below random) by more than `RESOLUTION`, for one sample.
+
+    Judged on the numbers the page shows: with `normalised` (the report has NAOPC) the normalised values,
+    where a score without them (every ordering of the text scores alike) is None, undefined rather than
+    no better than random; else the raw AOPC."""
+    def judged(name: str, higher: bool) -> bool | None:  # higher: a faithful ranking scores above random
+        score = f.scores[name]
+        value, random = (score.normalised, score.random_normalised) if normalised else (score.value, score.random)
+        if value is None or random is None:
+            return None
+        step = RESOLUTION[normalised]
+        return value > random + step if higher else value < random - step
+
+    return judged("comprehensiveness", True), judged("sufficiency", False)
 
 
 @dataclass
@@ -71,12 +87,6 @@ def mean_scores(measures: list[Faithfulness], normalised: bool = False) -> MeanS
 
     return MeanScores(mean("comprehensiveness", False), mean("comprehensiveness", True), mean("sufficiency", False),
                       mean("sufficiency", True))
-
-
-RESOLUTION = {True: 0.01, False: MARGIN}
-"""Normalised (True, NAOPC units) or raw (False, probability units): the smallest difference of two mean
-margins that counts. Closer is a tie: the page prints normalised means to 0.01 and raw ones to 0.001
-(MARGIN), so a difference below that is rounding the reader cannot see, or fp32 noise."""
 
 
 @dataclass

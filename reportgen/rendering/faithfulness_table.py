@@ -15,13 +15,14 @@ from reportgen.faithfulness.summary import (
     RESOLUTION,
     MeanScores,
     Ranking,
+    beats_random,
     has_normalised,
     is_normalised,
     mean_scores,
     most_faithful,
 )
 from reportgen.methods import method_title
-from reportgen.rendering.numbers import minus
+from reportgen.rendering.numbers import fixed
 from reportgen.rendering.pieces import role_title
 from reportgen.rendering.sentences import mid_sentence
 from reportgen.results import Faithfulness, Report, Score
@@ -45,11 +46,36 @@ def shown_score(score: Score, random: bool = False, normalised: bool = False) ->
     raw = score.random if random else score.value
     value = score.random_normalised if random else score.normalised
     if not normalised:
-        return Number(minus(f"{raw:.3f}"), minus(f"raw AOPC {raw:.3f}"))
+        return Number(fixed(raw, 3), f"raw AOPC {fixed(raw, 3)}")
     if value is None:
         return Number(NOT_DEFINED, f"no normalised value: {ALIKE} on this text (within fp32 rounding), so there "
-                                   f"is nothing to normalise by; raw AOPC {minus(f'{raw:.3f}')}")
-    return Number(minus(f"{value:.2f}"), minus(f"NAOPC {value:.2f} (normalised), raw AOPC {raw:.3f}"))
+                                   f"is nothing to normalise by; raw AOPC {fixed(raw, 3)}")
+    return Number(fixed(value, 2), f"NAOPC {fixed(value, 2)} (normalised), raw AOPC {fixed(raw, 3)}")
+
+
+UNDEFINED = "undefined (every ordering scores alike)"
+"""A column's verdict where neither score has a normalised value: nothing to judge, not a poor ranking."""
+
+
+def sample_verdict(f: Faithfulness, normalised: bool = False) -> tuple[str, str]:
+    """One column's faithfulness verdict and its CSS class ("good", "mixed", "poor", "undefined"), judged on the
+    numbers the column shows (`summary.beats_random`: the normalised values where the report has them, to
+    `summary.RESOLUTION`): "beats random on both", "no better than random on comprehensiveness; sufficiency
+    undefined", `UNDEFINED`."""
+    judged = dict(zip(("comprehensiveness", "sufficiency"), beats_random(f, normalised)))
+    defined = {name: ok for name, ok in judged.items() if ok is not None}
+    if not defined:
+        return UNDEFINED, "undefined"
+    css = "good" if all(defined.values()) else "poor" if not any(defined.values()) else "mixed"
+    if len(defined) < len(judged):
+        (name, ok), = defined.items()
+        missing = next(other for other in judged if other not in defined)
+        return f"{'beats random' if ok else 'no better than random'} on {name}; {missing} undefined", css
+    comprehensiveness, sufficiency = defined["comprehensiveness"], defined["sufficiency"]
+    verdict = ("beats random on both" if comprehensiveness and sufficiency else
+               "beats random on comprehensiveness only" if comprehensiveness else
+               "beats random on sufficiency only" if sufficiency else "no better than random")
+    return verdict, css
 
 
 def digits(normalised: bool) -> int:
@@ -85,8 +111,8 @@ def _row(method: str, role: str, measures: list[Faithfulness], zero: bool,
             notes.append(f"mean over {used} of {len(measures)} samples: on the others {ALIKE} (no normalised "
                          "value)")
         places = digits(normalised)
-        cells = [minus(f"{v:.{places}f}") for v in (means.comprehensiveness, means.random_comprehensiveness,
-                                              means.sufficiency, means.random_sufficiency)]
+        cells = [fixed(v, places) for v in (means.comprehensiveness, means.random_comprehensiveness,
+                                            means.sufficiency, means.random_sufficiency)]
     note = "; ".join(notes)
     return FaithfulnessRow(method_title(method), role_title(role), *cells, False,
                            note[:1].upper() + note[1:] + "." if note else ""), means
@@ -103,7 +129,7 @@ def _verdict(role: str, ranking: Ranking, normalised: bool) -> str:
     places = digits(normalised)
     what = f"mean {'normalised ' if normalised else ''}comprehensiveness − sufficiency"
     unit = f"{RESOLUTION[normalised]:.{places}f}"
-    margin, random_margin = (minus(f"{v:+.{places}f}") for v in (ranking.margin, ranking.random_margin))
+    margin, random_margin = (fixed(v, places, signed=True) for v in (ranking.margin, ranking.random_margin))
     if ranking.winner is not None:
         return (f"{role_title(role)}: {method_title(ranking.winner)} was the most faithful method on these "
                 f"samples ({what} {margin}).")
@@ -162,6 +188,9 @@ def faithfulness_table(report: Report) -> tuple[list[FaithfulnessRow], list[str]
 
 
 def report_is_normalised(report: Report) -> bool:
-    """Whether the report's faithfulness numbers carry NAOPC (schema 4 with the bounds computed)."""
-    return has_normalised([f for s in report.samples for m in s.models.values() for r in m.methods.values()
-                           if (f := r.faithfulness) is not None])
+    """Whether the report's faithfulness numbers are NAOPC: it computed them (schema 4 without --no-naopc,
+    so each model of a sample keeps its `aopc_bounds`), even where every text's are undefined (every
+    ordering scores alike: its cells say n/a), or it carries normalised values."""
+    return any(model.aopc_bounds for s in report.samples for model in s.models.values()) or \
+        has_normalised([f for s in report.samples for m in s.models.values() for r in m.methods.values()
+                        if (f := r.faithfulness) is not None])

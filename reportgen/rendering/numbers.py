@@ -1,9 +1,12 @@
-"""Numbers as the pages print them: a true minus sign (U+2212) and a power of ten, never Python's
-"-2.7e-07"."""
+"""Numbers as the pages print them: a true minus sign (U+2212), a power of ten only where plain digits
+would not do, and no minus on a number that shows as zero — never Python's "-2.7e-07", "1e+02" or "-0.000"."""
 
 from __future__ import annotations
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+PLAIN_POWER = 6
+"""A number below 10⁶ that has no digits after the point at the shown precision prints plainly ("+100",
+"+12000"); from 10⁶ up, and below 10⁻⁴ (as Python's "g" does), with a power of ten."""
 
 
 def minus(text: str) -> str:
@@ -11,10 +14,32 @@ def minus(text: str) -> str:
     return text.replace("-", "−")
 
 
-def signed_figure(value: float, digits: int = 3) -> str:
-    """`value` with a sign and `digits` significant digits, in print: "+0.0124", "−2.7 × 10⁻⁴"."""
-    text = f"{value:+.{digits}g}"
+def figure(value: float, digits: int = 3, signed: bool = False) -> str:
+    """`value` to `digits` significant digits, in print: "0.0124", "−2.7 × 10⁻⁴", "100" (not "1 × 10²"),
+    "0" for zero of either sign; `signed`: with its sign, "+0.0124", "+0"."""
+    sign = "+" if signed else ""
+    text = f"{value + 0.0:{sign}.{digits}g}"  # + 0.0 turns −0.0 into 0.0
     if "e" in text:
         mantissa, exponent = text.split("e")
-        text = f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPTS)}"
+        power = int(exponent)
+        if 0 <= power < PLAIN_POWER:  # a whole number at this precision: its digits, rounded as shown
+            text = f"{float(text):{sign}.0f}"
+        else:
+            text = f"{mantissa} × 10{str(power).translate(SUPERSCRIPTS)}"
+    return minus(text)
+
+
+def signed_figure(value: float, digits: int = 3) -> str:
+    """`value` with a sign and `digits` significant digits (`figure`): "+0.0124", "−2.7 × 10⁻⁴", "+100"."""
+    return figure(value, digits, signed=True)
+
+
+def fixed(value: float, places: int, signed: bool = False) -> str:
+    """`value` to `places` decimals with a true minus ("0.125", "−0.40"; `signed`: "+0.125"). A value
+    that rounds to zero at this precision prints as zero without a minus: "0.000" (`signed`: "+0.000"),
+    never "−0.000", a sign the reader cannot check against any digit."""
+    sign = "+" if signed else ""
+    text = f"{value:{sign}.{places}f}"
+    if float(text) == 0:
+        text = f"{0.0:{sign}.{places}f}"
     return minus(text)

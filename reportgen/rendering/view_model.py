@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from reportgen.choices import DELTA_FLOOR, shapley_gap_allowed
 from reportgen.comparison import most_changed, normalise, strongest
 from reportgen.faithfulness.agreement import method_agreement
-from reportgen.faithfulness.summary import beats_random, is_normalised
+from reportgen.faithfulness.summary import is_normalised
 from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering.caveats import difference_class, other_class, zero_attributions
 from reportgen.rendering.charts import BarChart, LineChart, bar_chart, line_chart
@@ -25,10 +25,11 @@ from reportgen.rendering.faithfulness_table import (
     Number,
     faithfulness_table,
     report_is_normalised,
+    sample_verdict,
     shown_score,
 )
 from reportgen.rendering.markdown import escape_inline
-from reportgen.rendering.numbers import minus, signed_figure
+from reportgen.rendering.numbers import fixed, signed_figure
 from reportgen.rendering.pieces import (
     LegendView,
     PageView,
@@ -59,7 +60,7 @@ from reportgen.results import (
     SampleResult,
     Word,
 )
-from reportgen.words import is_word, special_positions, word_scores
+from reportgen.words import special_positions, word_scores
 
 TOP_K = 5
 CHART_WORDS = 6  # bars per direction and model in a sample's chart
@@ -75,9 +76,8 @@ def pct(share: float) -> str:
 
 
 def signed_pct(share: float) -> str:
-    """A signed share of a model's Σ|attribution|: "−6.7 %", "+0.4 %"."""
-    shown = round(100 * share, 1) or 0.0  # no "−0.0 %"
-    return minus(f"{shown:+.1f} %")
+    """A signed share of a model's Σ|attribution|: "−6.7 %", "+0.4 %" (and "+0.0 %", never "−0.0 %")."""
+    return f"{fixed(100 * share, 1, signed=True)} %"
 
 
 SHARE_AXIS = "share of the model's |attribution|, %"
@@ -123,8 +123,8 @@ class FaithfulnessView:
     sufficiency: Number
     random_comprehensiveness: Number
     random_sufficiency: Number
-    verdict: str  # "beats random on both", …
-    verdict_css: str
+    verdict: str  # "beats random on both", …, judged on the numbers shown (`faithfulness_table.sample_verdict`)
+    verdict_css: str  # good, mixed, poor or undefined
     curve: LineChart
     normalised: bool
     flip: str  # "3 words (random orders 41)", "no flip within 64 words (…)", or "" when not computed
@@ -294,7 +294,7 @@ def _token_views(pieces: list[Unit], values: list[float], token_scores: list[flo
         level = level_of(shaded if kind != "unsigned" else abs(shaded), scale_max)
         classes = [css_class(level, kind)] + (["cont"] if unit.continuation else []) + \
             (["special"] if unit.special else [])
-        share = "" if shades is None else minus(f" {100 * shaded:+.1f}%")  # the shaded share after the raw score
+        share = "" if shades is None else f" {fixed(100 * shaded, 1, signed=True)}%"  # the shaded share after the score
         title = f"{unit.raw} {fmt(value)}{share} {_position(unit)}"  # short: a 512-token column has 512 of them
         if unit.last_token - unit.first_token > 1:
             parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
@@ -347,12 +347,9 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
     f = result.faithfulness
     if f is None or curve_fractions is None:
         return None
-    comp_ok, suff_ok = beats_random(f)
+    verdict, verdict_css = sample_verdict(f, normalised)  # on the numbers shown: normalised ones where computed
     comprehensiveness, sufficiency = f.scores["comprehensiveness"], f.scores["sufficiency"]
     deletion = f.curves["deletion"]
-    verdict = {(True, True): "beats random on both", (True, False): "beats random on comprehensiveness only",
-               (False, True): "beats random on sufficiency only", (False, False): "no better than random"}[
-        (comp_ok, suff_ok)]
     curve = line_chart([100 * x for x in curve_fractions],
                        [("top-ranked removed first", deletion.values, "solid"),
                         ("random order", deletion.random, "dashed")],
@@ -360,9 +357,8 @@ def _faithfulness_view(result: MethodResult, curve_fractions: list[float] | None
                        y_label=f"probability of {explained}")
     shown = [shown_score(score, random, normalised) for random in (False, True)
              for score in (comprehensiveness, sufficiency)]
-    return FaithfulnessView(shown[0], shown[1], shown[2], shown[3], verdict,
-                            "good" if comp_ok and suff_ok else "poor" if not (comp_ok or suff_ok) else "mixed", curve,
-                            normalised, flip_text(result, chance))
+    return FaithfulnessView(shown[0], shown[1], shown[2], shown[3], verdict, verdict_css, curve, normalised,
+                            flip_text(result, chance))
 
 
 def _delta(result: MethodResult, tolerance: float | None) -> tuple[str | None, str | None]:
@@ -476,7 +472,7 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
     occurrences = _occurrence_labels(pieces)  # "movie (2)", as the chart labels a repeated word
 
     def top(items: list[tuple[int, float]]) -> list[TopToken]:
-        return [TopToken(occurrences[i], _position(pieces[i]), minus(f"{100 * v:+.1f} pp"),
+        return [TopToken(occurrences[i], _position(pieces[i]), f"{fixed(100 * v, 1, signed=True)} pp",
                          css_class(level_of(v, scale), "difference"),
                          f"{signed_pct(before[i])} → {signed_pct(after[i])}" if before and after else "")
                 for i, v in items]
@@ -485,7 +481,7 @@ def _difference(sample: SampleResult, method: str, pieces: list[Unit], class_nam
         target=class_names[diff.target], reason=diff.reason,
         tokens=_token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens),
         legend=_legend("Change of the share, pp", scale, "difference", (against, toward),
-                       lambda v: minus(f"{100 * v:+.2g} pp")),
+                       lambda v: f"{signed_figure(100 * v, 2)} pp"),
         gained=top(gained), lost=top(lost), gained_heading=toward.capitalize(), lost_heading=against.capitalize(),
         colours=f"Teal: {toward} after fine-tuning; brown: {against}.",
         notes=other_class(diff.target, {m.target for m in sample.models.values()}, class_names)
@@ -564,17 +560,21 @@ def _chart(sample: SampleResult, method: str, pieces: list[Unit], class_names: l
 
 
 def _occurrence_labels(pieces: list[Unit]) -> list[str]:
-    """A word that occurs more than once is labelled with which occurrence it is ("great (3)": the
-    third "great" of the text), so a chart's repeated bars read as different places, not a glitch.
-    Punctuation is left unnumbered: "." is clear enough, and "(7)" beside it would be noise."""
-    total = Counter(piece.text.lower() for piece in pieces)
+    """A unit that occurs more than once in the text (a sentence pair: in either text) is labelled with
+    which occurrence it is ("great (3)": the third "great"; ". (2)": the second full stop), so a chart's
+    or a list's repeated entries read as different places, not a glitch. One rule for words and
+    punctuation alike; special tokens ([CLS], [SEP]) are never listed, so never numbered."""
+    shown = [piece for piece in pieces if not piece.special]
+    total = Counter(piece.text.lower() for piece in shown)
     seen: Counter[str] = Counter()
     labels = []
     for piece in pieces:
         key = piece.text.lower()
+        if piece.special or total[key] < 2:
+            labels.append(piece.text)
+            continue
         seen[key] += 1
-        numbered = total[key] > 1 and not piece.special and is_word(piece.text)  # not ". (7)"
-        labels.append(f"{piece.text} ({seen[key]})" if numbered else piece.text)
+        labels.append(f"{piece.text} ({seen[key]})")
     return labels
 
 
@@ -587,7 +587,7 @@ def _agreement(sample: SampleResult, methods: list[str]) -> list[AgreementView]:
     for role, model in sample.models.items():
         matrix = method_agreement(model, methods, keep)
         rows = [[method_title(a)] + ["—" if i == j else
-                                     ("n/a" if math.isnan(matrix[i][j]) else minus(f"{matrix[i][j]:+.2f}"))
+                                     ("n/a" if math.isnan(matrix[i][j]) else fixed(matrix[i][j], 2, signed=True))
                                     for j in range(len(methods))] for i, a in enumerate(methods)]
         views.append(AgreementView(role_title(role), [method_title(m) for m in methods], rows))
     return views
