@@ -18,7 +18,7 @@ from typing import Any
 
 from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
-from reportgen.validation import check_report_data
+from reportgen.validation import check_report_data, shown
 
 SCHEMA_VERSION = 5
 READABLE_SCHEMAS = (1, 2, 3, 4, 5)
@@ -283,25 +283,24 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        version = data.get("meta", {}).get("schema_version") if isinstance(data, dict) else None
+        meta = data.get("meta") if isinstance(data, dict) else None
+        version = meta.get("schema_version") if isinstance(meta, dict) else None
         if version is None and is_corpus_document(data):
             raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a report's "
                                  "data: `reportgen render` draws its corpus page, `Report` reads "
                                  "`reportgen report --json` files")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise ReportgenError(f"meta.schema_version is {shown(version)}, not a whole number; this reportgen reads "
+                                 f"versions {', '.join(map(str, READABLE_SCHEMAS))}, written as a number (e.g. "
+                                 f"\"schema_version\": {SCHEMA_VERSION})")
         if version not in READABLE_SCHEMAS:
             raise ReportgenError(
                 f"this report data has schema version {version!r}; this reportgen reads versions "
                 f"{', '.join(map(str, READABLE_SCHEMAS))}: re-render it with the reportgen that wrote it, "
                 "or upgrade reportgen")
-        if version == 1:
-            data = upgrade_v1(data)
-        if version in (1, 2):
-            data = upgrade_v2(data)
-        if version in (1, 2, 3):
-            data = upgrade_v3(data)
-        if version in (1, 2, 3, 4):
-            data = upgrade_v4(data)
-        check_report_data(data)
+        if version != SCHEMA_VERSION:
+            data = _upgraded(data, version)
+        check_report_data(data, cls)
         meta = dict(data["meta"])
         meta["models"] = [ModelInfo(**m) for m in meta["models"]]
         if meta.get("faithfulness") is not None:
@@ -316,16 +315,29 @@ class Report:
     @classmethod
     def from_parsed(cls, data: Any) -> Report:
         """A report from parsed JSON; ReportgenError, in words, for anything that is not a report's data."""
-        try:
-            return cls.from_dict(data)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ReportgenError(f"not a reportgen report (missing or unexpected field {exc})") from None
+        return cls.from_dict(data)
+
+
+def _upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """An older schema's report in today's shape; ReportgenError where it lacks what its schema had."""
+    try:
+        if version == 1:
+            data = upgrade_v1(data)
+        if version in (1, 2):
+            data = upgrade_v2(data)
+        if version in (1, 2, 3):
+            data = upgrade_v3(data)
+        return upgrade_v4(data)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
+                             ) from None
 
 
 def parse_json(text: str) -> Any:
-    """json.loads, with ReportgenError saying where the text stops being JSON."""
+    """json.loads (after a UTF-8 byte order mark, if any), with ReportgenError saying where the text stops being
+    JSON."""
     try:
-        return json.loads(text)
+        return json.loads(text.removeprefix("\ufeff"))  # a byte order mark, as some editors save UTF-8
     except json.JSONDecodeError as exc:
         raise ReportgenError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
 

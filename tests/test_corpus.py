@@ -531,9 +531,11 @@ def test_bad_input_is_a_one_line_error(checkpoints, encoder_dir, dataset, tmp_pa
     again = invoke(["render", str(tmp_path / "u.json"), "-o", str(tmp_path / "again.html")])
     assert again.exit_code == 0, again.output
     assert (tmp_path / "again.html").read_bytes() == (tmp_path / "u.html").read_bytes()
-    for broken, said in (({**data, "version": 99}, "has version 99"), ({**data, "version": "1"}, "not a number"),
-                         ({k: v for k, v in data.items() if k != "groups"}, "has no 'groups' field"),
-                         ({**data, "groups": "oops"}, "damaged"), ({**data, "rows": float("nan")}, "row count")):
+    for broken, said in (({**data, "version": 99}, "has version 99"),
+                         ({**data, "version": "1"}, "its version is '1' (a string), not a whole number"),
+                         ({k: v for k, v in data.items() if k != "groups"}, "this corpus file: groups is missing"),
+                         ({**data, "groups": "oops"}, "groups is 'oops' (a string), not an object"),
+                         ({**data, "rows": float("nan")}, "rows is NaN, not a whole number")):
         (tmp_path / "broken.json").write_text(json.dumps(broken))
         refused_render = invoke(["render", str(tmp_path / "broken.json"), "-o", str(tmp_path / "broken.html")])
         assert refused_render.exit_code == 1 and said in refused_render.output, refused_render.output

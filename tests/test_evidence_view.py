@@ -13,31 +13,43 @@ from reportgen.errors import ReportgenError
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
 from reportgen.rendering.reading import describe
-from reportgen.results import SCHEMA_VERSION, AopcBounds, Flip, RandomFlips, Report
+from reportgen.results import SCHEMA_VERSION, AopcBounds, Flip, RandomFlips, Report, Score
 from tests.test_rendering import long_tokens, parse_html, report, sample
 
 METHODS = ("integrated-gradients", "gradient-x-input")
 
 
+# Each measure's bounds (the same for both models) and each method's raw AOPC: comprehensiveness spans
+# widely, sufficiency narrowly, so a small raw difference in sufficiency weighs more once normalised.
+COMPREHENSIVENESS = ((0.0, 0.8), {METHODS[0]: 0.40, METHODS[1]: 0.32})
+SUFFICIENCY = ((0.05, 0.15), {METHODS[0]: 0.14, METHODS[1]: 0.07})
+
+
+def set_score(score: Score, value: float, bounds: tuple[float, float], random_normalised: float) -> None:
+    """A score as a run computes it: the mean of its by_k, NAOPC (value − lower) / (upper − lower)."""
+    lower, upper = bounds
+    score.value, score.random = value, lower + random_normalised * (upper - lower)
+    score.by_k, score.random_by_k = [score.value] * len(score.by_k), [score.random] * len(score.random_by_k)
+    score.normalised, score.random_normalised = ((v - lower) / (upper - lower) for v in (score.value, score.random))
+
+
 def with_evidence() -> Report:
-    """Two methods whose raw margins favour integrated gradients and whose normalised ones favour
-    gradient × input; base flips after two words, fine-tuned does not within 9."""
+    """Two methods whose raw margins favour integrated gradients (comprehensiveness − sufficiency .26 against
+    .25) and whose normalised ones favour gradient × input (+0.20 against −0.40); base flips after two words,
+    fine-tuned does not within 9."""
     built = report([sample(long_tokens(12, 0), methods=METHODS, faithful=True)], METHODS, faithful=True)
     one = built.samples[0]
     names = [w.text for w in one.words]
     for role, model in one.models.items():
         for method, result in model.methods.items():
             scores = result.faithfulness.scores
-            comprehensiveness, sufficiency = scores["comprehensiveness"], scores["sufficiency"]
-            ig = method == METHODS[0]
-            comprehensiveness.value, sufficiency.value = (0.40, 0.10) if ig else (0.30, 0.10)
-            comprehensiveness.normalised, sufficiency.normalised = (0.50, 0.30) if ig else (0.75, 0.20)
-            comprehensiveness.random_normalised, sufficiency.random_normalised = 0.2, 0.6
+            set_score(scores["comprehensiveness"], COMPREHENSIVENESS[1][method], COMPREHENSIVENESS[0], 0.2)
+            set_score(scores["sufficiency"], SUFFICIENCY[1][method], SUFFICIENCY[0], 0.6)
             result.flip = (Flip(2, 9, [1, 2], names[1:3], [0.2, 0.8], [0.7, 0.3], 0) if role == "base"
                            else Flip(None, 9, list(range(1, 10)), names[1:10], [0.8, 0.2], [0.6, 0.4], 0))
         model.random_flips = RandomFlips([7, None, 4], 9)
-        model.aopc_bounds = {"comprehensiveness": AopcBounds(0.1, 0.5, False, 230),
-                             "sufficiency": AopcBounds(-0.1, 0.4, False, 230)}
+        model.aopc_bounds = {"comprehensiveness": AopcBounds(*COMPREHENSIVENESS[0], False, 230),
+                             "sufficiency": AopcBounds(*SUFFICIENCY[0], False, 230)}
     one.agreement_flips = {"base": Flip(1, 9, [3], [names[3]], [0.2, 0.8], [0.45, 0.55], 1)}
     one.sentence = describe(one, built.meta.class_names, METHODS[0])
     return built
@@ -102,8 +114,8 @@ def test_summary_columns_per_model_show_flips_and_normalised_values_with_raw_on_
 def test_the_most_faithful_method_is_chosen_by_normalised_values():
     document = parse_html(render_html(with_evidence()))
     closing = document.find_all("section", "closing")[0].text()
-    assert "Gradient × input was the most faithful method" in closing  # raw margins would pick IG (.30 vs .20)
-    assert "mean normalised comprehensiveness − sufficiency +0.55" in closing
+    assert "Gradient × input was the most faithful method" in closing  # raw margins would pick IG (.26 vs .25)
+    assert "mean normalised comprehensiveness − sufficiency +0.20" in closing
     assert "NAOPC" in closing
 
 
@@ -114,7 +126,8 @@ def test_json_keeps_flips_bounds_and_both_values_and_schema_3_files_read_without
     base = data["samples"][0]["models"]["base"]
     assert base["methods"][METHODS[0]]["flip"]["k"] == 2
     assert base["methods"][METHODS[0]]["faithfulness"]["scores"]["comprehensiveness"]["value"] == 0.4
-    assert base["aopc_bounds"]["sufficiency"]["upper"] == 0.4 and base["random_flips"]["ks"] == [7, None, 4]
+    assert base["aopc_bounds"]["sufficiency"]["upper"] == SUFFICIENCY[0][1]
+    assert base["random_flips"]["ks"] == [7, None, 4]
     assert Report.from_json(built.to_json()) == built
     old = json.loads(built.to_json())
     old["meta"]["schema_version"] = 3

@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
                         "methods", "rendering", "results", "stopwatch", "words"},
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
     "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "rendering",
-                      "results", "scan", "words"},
+                      "results", "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
     "api": BASE | {"loading", "output", "pipeline", "rendering", "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",

@@ -6,19 +6,29 @@ a traceback (null, a string, a short list, a class outside the classes) before t
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from reportgen.choices import ROLES
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
+from reportgen.methods import METHODS
+from reportgen.rendering import html
 from reportgen.rendering.document import ExplainedReport
+from reportgen.rendering.html import render_html
+from reportgen.rendering.markdown_report import render_markdown
+from reportgen.results import Report
 from reportgen.validation import check_report_data
+from tests.damage import assert_refused_in_one_line_or_drawn
 from tests.test_cli_report import assert_one_line_error
 from tests.test_rendering import report, sample
+from tests.test_round_trip import SHAPES, written  # noqa: F401 - written: a fixture
 
 METHODS = ("integrated-gradients", "attention-gradient")
 IG = "integrated-gradients"
@@ -63,7 +73,7 @@ CASES = {
     "infinite score": (edit(f"{SCORES}.2", math.inf), f"models.base.methods.{IG}.scores[2] is +inf; every number"),
     "null score": (edit(f"{SCORES}.1", None), f"sample 2 (row 11): models.base.methods.{IG}.scores[1] is null, "
                                               "not a number"),
-    "string score": (edit(f"{SCORES}.1", "0.5"), "scores[1] is '0.5', not a number"),
+    "string score": (edit(f"{SCORES}.1", "0.5"), "scores[1] is '0.5' (a string), not a number"),
     "short score list": (lambda d: d["samples"][1]["models"]["base"]["methods"][IG]["scores"].pop(),
                          f"models.base.methods.{IG}.scores has 6 entries but tokens has 7"),
     "NaN probability": (edit("samples.0.models.finetuned.probabilities.0", math.nan),
@@ -73,14 +83,12 @@ CASES = {
     "predicted class outside the classes": (edit("samples.1.models.base.predicted", 7),
                                             "sample 2 (row 11): models.base.predicted is 7; it must be from 0 "
                                             "to 1 (2 classes in meta.class_names)"),
-    "target as a string": (edit("samples.1.models.finetuned.target", "1"), "models.finetuned.target is '1', not a "
-                                                                           "whole number"),
-    "boolean label": (edit("samples.0.label", True), "sample 1 (row 6): label is True, not a whole number"),
+    "target as a string": (edit("samples.1.models.finetuned.target", "1"), "models.finetuned.target is '1' (a string), "
+                                                                           "not a whole number"),
+    "boolean label": (edit("samples.0.label", True), "sample 1 (row 6): label is true, not a whole number"),
     "true label outside the classes": (edit("samples.0.label", [0, 5]),
-                                       "sample 1 (row 6): label[1] is 5; it must be from 0 to 1 (2 classes in "
-                                       "meta.class_names)"),
-    "true label as a string": (edit("samples.1.label", ["1"]),
-                               "sample 2 (row 11): label[0] is '1', not a whole number"),
+                                       "sample 1 (row 6): label is [0, 5], a list of true labels, but a "
+                                       "single-label report"),
     "missing method": (delete("samples.0.models.base.methods.attention-gradient"),
                        "sample 1 (row 6): models.base.methods.attention-gradient is missing"),
     "missing model": (delete("samples.0.models.finetuned"), "sample 1 (row 6): models.finetuned is missing"),
@@ -95,7 +103,8 @@ CASES = {
                              "faithfulness.curves.deletion.values has 8 entries but meta.faithfulness.curve_fractions "
                              "has 9"),
     "word past its tokens": (edit("samples.1.words.1.last_token", 9), "sample 2 (row 11): words[1].last_token is 9"),
-    "word past its text": (edit("samples.1.words.1.end", 99), "words[1].end is 99"),
+    "word past its text": (lambda d: d["samples"][1]["words"][1].update(start=4, end=99),
+                           "words[1].end is 99; it must be from 0 to 20 (text has 20 characters)"),
     "text as a number": (edit("samples.0.text", 3), "sample 1 (row 6): text is 3, not a string"),
     "token as null": (edit("samples.0.tokens.1", None), "sample 1 (row 6): tokens[1] is null, not a string"),
     "class name as a number": (edit("meta.class_names.0", 0), "meta: meta.class_names[0] is 0, not a string"),
@@ -103,20 +112,43 @@ CASES = {
                                   "meta: meta.models[0].weights_dtype is 16, not a string"),
     "NaN pad share": (edit(f"samples.0.models.base.methods.{IG}.pad_share", math.nan), "pad_share is NaN"),
     "samples not a list": (edit("samples", {}), "samples is an object, not a list"),
+    # impossible values of the right type: domains, and the facts that tie values together
+    "no samples": (edit("samples", []), "the report: samples is empty"),
+    "shapley samples zero": (edit("meta.shapley_samples", 0), "meta: meta.shapley_samples is 0; it must be 1 or more"),
+    "predicted not the most probable": (edit("samples.0.models.base.predicted", 1),
+                                        "sample 1 (row 6): models.base.predicted is 1, but class 0 is more probable"),
+    "softmax summing to 0.2": (edit("samples.1.models.finetuned.probabilities", [0.1, 0.1]),
+                               "sample 2 (row 11): models.finetuned.probabilities sums to 0.2; a softmax's "
+                               "probabilities sum to 1"),
+    "second-text word without a second text": (edit("samples.1.words.2.segment", 1),
+                                               "sample 2 (row 11): words[2].segment is 1, a word of the second "
+                                               "text, but the sample has no text_pair"),
+    "multi-label without its labels": (edit("meta.multi_label", True), "sample 1 (row 6): models.base.chosen is "
+                                                                       "missing"),
+    "schema version as a string": (edit("meta.schema_version", "5"), "meta.schema_version is '5' (a string), not "
+                                                                     "a whole number"),
+    "schema version true": (edit("meta.schema_version", True), "meta.schema_version is true, not a whole number"),
+    "words out of order": (edit("samples.1.words.2.first_token", 3), "sample 2 (row 11): words[2].first_token is 3 "
+                                                                     "but the words before it end at token 2"),
+    "difference beyond two": (edit(f"samples.1.difference.difference.{IG}", [1.5, -1.5, 0, 0, 0, 0, 0]),
+                              f"difference.difference.{IG} moves 3 of the say in all"),
+    "unknown field": (edit("samples.0.models.base.colour", "red"),
+                      "sample 1 (row 6): models.base.colour is not a field reportgen writes"),
 }
 
 
 def test_a_report_written_by_reportgen_passes():
     data = valid_data()
-    check_report_data(data)  # raises nothing
+    check_report_data(data, Report)  # raises nothing
     assert "NaN" not in json.dumps(data, allow_nan=True)
 
 
-def test_a_list_of_true_labels_renders(tmp_path):
+def test_a_list_of_true_labels_renders(written, tmp_path):
     """A multi-label data set's rows hold their true labels as a list (maybe empty): shown, named, on the page."""
-    data = valid_data()
+    data = real_data(written, "multi-label")
+    assert len(data["samples"]) >= 2 and len(data["meta"]["class_names"]) >= 2
     data["samples"][0]["label"], data["samples"][1]["label"] = [0, 1], []
-    check_report_data(data)  # raises nothing
+    check_report_data(data, Report)  # raises nothing
     source = tmp_path / "lists.json"
     source.write_text(json.dumps(data), encoding="utf-8")
     result = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "r.html")])
@@ -148,3 +180,122 @@ def test_the_api_refuses_it_too(tmp_path):
     with pytest.raises(ReportgenError, match=r"r\.json: sample 1 \(row 6\): models\.base\.methods\.integrated-"
                                              r"gradients\.scores\[0\] is NaN"):
         ExplainedReport.load(Path(source))
+
+
+def real_data(written, shape: str = "single") -> dict:
+    """The JSON of a report `reportgen report` wrote on tiny models with every method (test_rendering)."""
+    return json.loads(written[shape][1].read_text(encoding="utf-8"))
+
+
+def first_normalised(data: dict) -> str:
+    """The path of the first normalised comprehensiveness (NAOPC) in sample 1's base model."""
+    for method, result in data["samples"][0]["models"]["base"]["methods"].items():
+        if result["faithfulness"]["scores"]["comprehensiveness"]["normalised"] is not None:
+            return f"samples.0.models.base.methods.{method}.faithfulness.scores.comprehensiveness"
+    raise AssertionError("no normalised score to edit")
+
+
+def reversed_bounds(data: dict) -> None:
+    bounds = data["samples"][0]["models"]["finetuned"]["aopc_bounds"]["sufficiency"]
+    bounds["lower"], bounds["upper"] = bounds["upper"] + 0.5, bounds["lower"]
+
+
+def flipped_without_flipping(data: dict) -> None:
+    flip = next(result["flip"] for result in data["samples"][0]["models"]["base"]["methods"].values()
+                if result["flip"] is not None)
+    flip.update(k=len(flip["words"]) or None, probabilities_after=flip["probabilities_before"],
+                predicted_after=max(range(len(flip["probabilities_before"])),
+                                    key=flip["probabilities_before"].__getitem__))
+
+
+REAL_CASES = {
+    "NAOPC of 7": (lambda d: edit(f"{first_normalised(d)}.normalised", 7.0)(d), ".normalised is 7.0, outside [0, 1]"),
+    "NAOPC apart from its bounds": (lambda d: edit(f"{first_normalised(d)}.value", -3.0)(d),
+                                    "comprehensiveness.value is -3.0, but the mean of by_k is"),
+    "AOPC bounds lower above upper": (reversed_bounds, "sample 1 (row 0): models.finetuned.aopc_bounds.sufficiency "
+                                                       "has lower"),
+    "a flip that changes nothing": (flipped_without_flipping, "nothing flipped"),
+}
+
+
+@pytest.mark.parametrize("case", REAL_CASES)
+def test_render_refuses_impossible_values_of_a_written_report(case, written, tmp_path):
+    change, expected = REAL_CASES[case]
+    data = real_data(written)
+    change(data)
+    source = tmp_path / "edited.json"
+    source.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "r.html")])
+    assert_one_line_error(result, expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.json"]  # nothing written
+
+
+def test_multi_label_sigmoids_need_not_sum_to_one(written):
+    data = real_data(written, "multi-label")
+    assert data["meta"]["multi_label"]
+    sums = [math.fsum(m["probabilities"]) for sample in data["samples"] for m in sample["models"].values()]
+    assert max(abs(total - 1) for total in sums) > 0.1  # far from a softmax's 1, and read all the same
+    Report.from_dict(data)
+
+
+def test_a_byte_order_mark_is_read(written, tmp_path):
+    html, data = written["single"]
+    source = tmp_path / "bom.json"
+    source.write_bytes(b"\xef\xbb\xbf" + data.read_bytes())
+    result = CliRunner().invoke(main, ["render", str(source), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.html").read_bytes() == html.read_bytes()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_any_damaged_field_is_refused_in_one_line_or_drawn(shape, written, monkeypatch):
+    """Every field of a written report replaced by NaN, ±inf, null, a string, true, −1, 1e300, [] or {}, or
+    removed, one at a time: a one-line ReportgenError or a whole page, never another exception. (Each field
+    of each kind once: the first sample, entry and model stand for the others.)"""
+    data = fewer_methods(real_data(written, shape), ("integrated-gradients", "attention-rollout", "shapley-sampling"))
+    data["samples"] = data["samples"][:1]
+    monkeypatch.setattr(html, "environment", functools.cache(html.environment))  # one template compile, not 500
+    counts = assert_refused_in_one_line_or_drawn(data, Report.from_dict, drawn,
+                                                 ("meta", "sample ", "the report:", "this report data"),
+                                                 alike={*ROLES, *METHODS})
+    assert counts["refused"] > counts["drawn"] > 0
+
+
+def fewer_methods(data: dict, kept: tuple[str, ...]) -> dict:
+    """A report's data with only the `kept` methods (each page draws every method alike; fewer draw faster)."""
+    data["meta"]["methods"] = [m for m in data["meta"]["methods"] if m in kept]
+    for sample_data in data["samples"]:
+        for model in sample_data["models"].values():
+            model["methods"] = {m: result for m, result in model["methods"].items() if m in kept}
+        for key in ("scores", "difference"):
+            sample_data["difference"][key] = {m: v for m, v in sample_data["difference"][key].items() if m in kept}
+    return data
+
+
+def drawn(report: Report) -> str:
+    """The report's page (its Markdown is drawn too: it reads the same data)."""
+    render_markdown(report)
+    return render_html(report)
+
+
+def test_rounding_is_allowed_where_stored_numbers_meet_and_no_more(written):
+    """A softmax stored to 8 significant digits sums to 1 within their rounding; an NAOPC whose AOPC sits on
+    its upper bound is 1 up to the rounding of (value − lower) / (upper − lower): both read. A step past
+    that is refused."""
+    data = real_data(written)
+    model = data["samples"][0]["models"]["base"]
+    stored = [float(f"{p:.8g}") for p in model["probabilities"]]
+    stored[model["predicted"]] += 5e-9  # 8 digits' rounding, and more, on the predicted class
+    model["probabilities"] = stored
+    path = first_normalised(data)
+    method = path.split(".")[5]
+    score = model["methods"][method]["faithfulness"]["scores"]["comprehensiveness"]
+    upper = model["aopc_bounds"]["comprehensiveness"]["upper"]
+    score.update(value=upper, by_k=[upper] * len(score["by_k"]), normalised=1 + 1e-12)
+    Report.from_dict(json.loads(json.dumps(data)))  # reads
+    for edited, expected in ((edit(f"{path}.normalised", 1.001), "normalised is 1.001, outside [0, 1]"),
+                             (edit("samples.0.models.base.probabilities", [p + 1e-4 for p in stored]), "sums to")):
+        refused = json.loads(json.dumps(data))
+        edited(refused)
+        with pytest.raises(ReportgenError, match=re.escape(expected)):
+            Report.from_dict(refused)

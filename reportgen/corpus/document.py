@@ -9,9 +9,11 @@ from dataclasses import asdict
 from typing import Any
 
 from reportgen.corpus.aggregate import Aggregates
+from reportgen.corpus.document_checks import ADVICE, check_corpus_document
 from reportgen.corpus.view import CorpusFacts
 from reportgen.errors import ReportgenError
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
+from reportgen.validation import shown
 
 CORPUS_VERSION = 1
 READABLE_VERSIONS = (1,)
@@ -35,23 +37,14 @@ def corpus_document(result: Aggregates, facts: CorpusFacts) -> dict[str, Any]:
 
 
 def read_corpus_document(data: dict[str, Any]) -> tuple[Aggregates, CorpusFacts]:
-    """The aggregates and facts of a `corpus_document`. ReportgenError for another version or a damaged file."""
+    """The aggregates and facts of a `corpus_document`. ReportgenError, in one line naming the field, for
+    another version or a damaged file (`document_checks.check_corpus_document`)."""
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ReportgenError(f"this corpus file is damaged: its version is {version!r}, not a number; run "
-                             "`reportgen corpus` again to write it (it resumes from --scores)")
+        raise ReportgenError(f"this corpus file is damaged: its version is {shown(version)}, not a whole number; "
+                             f"{ADVICE}")
     if version not in READABLE_VERSIONS:
         raise ReportgenError(f"this corpus file has version {version!r}; this reportgen reads version "
                              f"{', '.join(map(str, READABLE_VERSIONS))}: render it with the reportgen that wrote it")
-    try:
-        aggregates, facts = Aggregates.from_dict(data), CorpusFacts.from_dict(data["meta"])
-    except KeyError as exc:
-        raise ReportgenError(f"this corpus file is incomplete: it has no {exc} field; run `reportgen corpus` again "
-                             "to write it (it resumes from --scores)") from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ReportgenError(f"this corpus file is damaged ({exc}); run `reportgen corpus` again to write it (it "
-                             "resumes from --scores)") from None
-    if not isinstance(aggregates.rows, int) or aggregates.rows < 0:
-        raise ReportgenError(f"this corpus file is damaged: its row count is {aggregates.rows!r}; run "
-                             "`reportgen corpus` again to write it (it resumes from --scores)")
-    return aggregates, facts
+    check_corpus_document(data)
+    return Aggregates.from_dict(data), CorpusFacts.from_dict(data["meta"])
