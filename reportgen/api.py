@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from reportgen import choices
+from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
@@ -112,9 +113,11 @@ class Selection:
             return Texts(texts=firsts, indices=[None] * len(firsts), labels=[None] * len(firsts),
                          class_names=self.label_names, names_source=GIVEN, pairs=pairs)
         rows, chosen = self.locate(progress=progress)
-        return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.labels(chosen),
+        # labels as written: a class name is read once the models' class names are known (`Texts.named`)
+        return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.written_labels(chosen),
                      class_names=rows.class_names, names_source=rows.names_source, dataset=rows.name,
-                     split=rows.split, pairs=rows.pairs(chosen), segment_names=rows.segment_names)
+                     split=rows.split, pairs=rows.pairs(chosen), segment_names=rows.segment_names,
+                     label_column=rows.label_column)
 
 
 @dataclass
@@ -160,8 +163,8 @@ def describe_module(module: nn.Module, role: str) -> ModelInfo:
     elif hasattr(module, "config") and hasattr(module, "get_input_embeddings"):
         num_classes, pooling = module.config.num_labels, None
     else:
-        raise ReportgenError(f"the {role} module is neither reportgen's PooledBertClassifier (bert, classifier, "
-                             "pooling) nor a Hugging Face sequence classifier")
+        raise ReportgenError(f"the {role_word(role)} module is neither reportgen's PooledBertClassifier (bert, "
+                             "classifier, pooling) nor a Hugging Face sequence classifier")
     digest = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
         digest.update(name.encode())
@@ -207,8 +210,10 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     Class names: `label_names`; else the dataset's (a ClassLabel feature); else the models' own (config
     `id2label`, unless transformers' placeholders LABEL_0, LABEL_1, …); else "class 0", "class 1", ….
     Where the dataset and the models both name the classes, the names must agree (case aside), as must the
-    two models'; else ReportgenError asks for `label_names`. An empty or repeated name is refused before any
-    model loads.
+    two models'; else ReportgenError asks for `label_names`. An empty or repeated name (case aside) is refused
+    before any model loads. A label written as a class name ("insult", or a list of them) is read through these
+    names, case aside; one that names no class is a ReportgenError naming the row. `target` takes a class name
+    case aside, or its index.
     `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",

@@ -7,6 +7,8 @@ the list exists once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 DEFAULT_METHODS = ("integrated-gradients", "attention-gradient")
 """Measured on the demo's models (docs/faithfulness.md): integrated gradients (signed, complete) and
 gradient-weighted attention were the two methods that beat random orders on almost every review, the
@@ -30,6 +32,19 @@ DEFAULT_TOLERANCE = 0.01
 DEFAULT_MAX_STEPS = 257
 ROLES = ("base", "finetuned")
 """The two models every command compares, in the order they are shown."""
+ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
+"""How pages and messages name each role: "the fine-tuned model", never the option's spelling "finetuned"."""
+
+
+def role_title(role: str) -> str:
+    """A role's title where a sentence or heading starts: "Base", "Fine-tuned" (an unknown role as given)."""
+    return ROLE_TITLES.get(role, role)
+
+
+def role_word(role: str) -> str:
+    """A role's title inside a sentence: "base", "fine-tuned", as in "the fine-tuned model's tokenizer …"."""
+    return role_title(role).lower()
+
 
 DELTA_FLOOR = 0.01
 """Logits: a text whose F(x) − F(x′) is smaller is held to tolerance × DELTA_FLOOR, not to a share of ~0."""
@@ -76,5 +91,20 @@ TARGETS = ("common", "predicted", "label")
 model's prediction; the default, so both columns' colours mean the same), predicted (each model its
 own prediction), label (the true label), or a class index."""
 DEFAULT_TARGET = "common"
+LABEL_THRESHOLD = 0.5
+"""A multi-label model predicts every label whose sigmoid probability is above this."""
+
+
+def class_position(name: str, class_names: Sequence[str]) -> int | None:
+    """The index of the class `name` names (--target, --target-class, a label written as a name): the class spelt
+    exactly so, else the only one equal to it case aside ("Insult" → insult), else an index below the number of
+    classes written as digits ("1"); None otherwise."""
+    if name in class_names:
+        return list(class_names).index(name)
+    folded = [i for i, known in enumerate(class_names) if known.casefold() == name.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    return int(name) if name.isdigit() and int(name) < len(class_names) else None
+
 GRANULARITIES = ("word", "wordpiece")
 

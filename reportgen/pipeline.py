@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 import reportgen
 from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
 from reportgen.batching import default_batch_size
-from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET
+from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET, class_position, role_word
 from reportgen.comparison import common_class, difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (
@@ -36,6 +36,7 @@ from reportgen.loading.checks import check_labels, multi_label, resolve_class_na
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.labels import GIVEN
 from reportgen.loading.models import LoadedModel, check_max_length
+from reportgen.loading.true_labels import Written, class_labels
 from reportgen.methods import REGISTRY
 from reportgen.rendering.reading import describe
 from reportgen.results import (
@@ -96,20 +97,29 @@ class ExplainOptions(MethodOptions):
 
 @dataclass
 class Texts:
-    """What to explain: texts with their dataset rows and labels (a class index, a list of true labels for a
-    multi-label data set, None where unknown), and the class names with where they come from
+    """What to explain: texts with their dataset rows and labels, and the class names with where they come from
     (`names_source`: `labels.GIVEN` overrides the models' own names, `labels.DATASET` must agree with them;
-    `checks.resolve_class_names`)."""
+    `checks.resolve_class_names`).
+
+    labels: as the data writes them (`true_labels.Written`: a class index or name, a list of them for a
+    multi-label data set, None where unknown) until `named` reads them as class indices with the names the
+    models' classes resolved to; `label_column` names their column in its errors."""
 
     texts: list[str]
     indices: list[int | None]
-    labels: list[int | list[int] | None]
+    labels: list[Written]
     class_names: list[str] | None = None
     names_source: str | None = GIVEN
     dataset: str | None = None
     split: str | None = None
     pairs: list[str] | None = None  # sentence pairs: the second text of each (texts holds the first)
     segment_names: list[str] | None = None  # a pair's two texts, e.g. ["Premise", "Hypothesis"]
+    label_column: str | None = None
+
+    def named(self, class_names: list[str]) -> Texts:
+        """These texts with their labels as class indices (`true_labels.class_label`): a label written as a class
+        name read through `class_names`; one that names no class is a one-line error naming the row."""
+        return replace(self, labels=class_labels(self.labels, class_names, self.indices, self.label_column))
 
     def select(self, rows: list[int]) -> Texts:
         """These rows, in this order (a text explained for several labels appears once per label)."""
@@ -119,11 +129,10 @@ class Texts:
 
 
 def class_index(spec: str, class_names: list[str], option: str, advice: str = "give") -> int:
-    """A class given by name or index, as its index; an error naming `option` otherwise."""
-    if spec in class_names:
-        return class_names.index(spec)
-    if spec.isdigit() and int(spec) < len(class_names):
-        return int(spec)
+    """A class given by name (case aside where that is unique: `choices.class_position`) or index, as its index;
+    an error naming `option` otherwise."""
+    if (position := class_position(spec, class_names)) is not None:
+        return position
     raise ReportgenError(f"{option} '{spec}': {advice} a class name ({', '.join(class_names)}) or an index "
                          f"below {len(class_names)}")
 
@@ -359,6 +368,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     options.check()
     check_max_length(models, options.max_length)
     class_names = resolve_class_names(models, texts.class_names, texts.names_source)
+    texts = texts.named(class_names)
     several = multi_label(models)
     check_labels(texts.indices, texts.labels, len(class_names), several)
     encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices,
@@ -368,8 +378,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     first_role = next(iter(models))
     for role in models:
         if tokens[role] != tokens[first_role]:
-            raise ReportgenError(f"the {first_role} and {role} models split the texts into different wordpieces; "
-                                 "side-by-side reports need models with the same tokenizer (--encoder)")
+            raise ReportgenError(f"the {role_word(first_role)} and {role_word(role)} models split the texts into "
+                                 "different wordpieces; side-by-side reports need models with the same tokenizer "
+                                 "(--encoder)")
     watch = Stopwatch()
     with watch.stage(PREDICTION_STAGE):
         runs, texts, rows = _predict(models, encoded, texts, options, class_names, several)
@@ -380,7 +391,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
         bar.total = explainer.planned_rows(runs)
         for role, run in runs.items():
             for method in options.methods:
-                bar.set_postfix_str(f"{role}, {method}")
+                bar.set_postfix_str(f"{role_word(role)}, {method}")
                 run.results[method] = explainer.method_results(run, method)
             for method in options.methods:
                 run.common_scores[method] = explainer.towards(run, method, run.common, planned=True)
@@ -392,7 +403,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
         agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
         if options.faithfulness:
             for role, run in runs.items():
-                bar.set_postfix_str(f"{role}, flip test" + (", normalised AOPC" if options.naopc else ""))
+                bar.set_postfix_str(f"{role_word(role)}, flip test" + (", normalised AOPC" if options.naopc else ""))
                 if not several:  # a multi-label verdict is a set of labels, not one class a removal can flip
                     explainer.flips(run, words)
                 if options.naopc:

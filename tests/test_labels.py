@@ -4,6 +4,7 @@ unless --label-names overrides them, with the dataset's names, and two models' n
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import datasets
@@ -112,7 +113,7 @@ def test_a_state_dict_checkpoint_does_not_take_its_encoders_names(tmp_path):
 
 
 @pytest.mark.parametrize("pair, message", [
-    (("base", "other"), "the base model names its classes toxic, insult, obscene and the finetuned model positive, "
+    (("base", "other"), "the base model names its classes toxic, insult, obscene and the fine-tuned model positive, "
                         "negative, neutral; say which names the models' outputs have with --label-names"),
     (("repeated", "base"), "the base model's id2label gives classes 0 and 1 the same name 'toxic'"),
 ])
@@ -170,3 +171,97 @@ def test_scan_and_corpus_use_the_models_names(named, tmp_path):
     assert result.exit_code == 0, result.output
     facts = json.loads((tmp_path / "corpus.json").read_text(encoding="utf-8"))["meta"]
     assert (facts["class_names"], facts["target_class"]) == (NAMES, 2)
+
+
+# ---- labels written as the models' own class names -------------------------------------------------------------
+
+def write_named_rows(folder: Path) -> dict[str, Path]:
+    """The same two rows with their labels as class names: JSON Lines, a CSV cell, and a list per row."""
+    folder.mkdir(exist_ok=True)
+    lines = folder / "rows.jsonl"
+    lines.write_text("".join(json.dumps({"text": text, "label": name}) + "\n"
+                             for text, name in zip(TEXTS, ["insult", "Obscene"])), encoding="utf-8")
+    cells = folder / "rows.csv"
+    cells.write_text(f'text,label\n{TEXTS[0]},insult\n"{TEXTS[1]}",Obscene\n', encoding="utf-8")
+    return {"jsonl": lines, "csv": cells}
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_labels_named_as_the_models_classes_are_read_as_those_classes(kind, named, tmp_path):
+    """No --label-names, no ClassLabel: the names the models' config id2label gives (case aside) read the labels."""
+    data = write_named_rows(tmp_path)[kind]
+    report = reportgen.explain(named["base"], named["finetuned"], dataset=str(data), split=None, indices="0,1",
+                               target="label", **CPU).report
+    assert [s.label for s in report.samples] == [1, 2]
+    assert [s.models[role].target for s in report.samples for role in ("base", "finetuned")] == [1, 1, 2, 2]
+
+
+def test_scan_and_corpus_read_labels_named_as_the_models_classes(named, tmp_path):
+    data = write_named_rows(tmp_path)["csv"]
+    models = ["--base", str(named["base"]), "--finetuned", str(named["finetuned"]), "--device", "cpu",
+              "--max-length", "32", "--dataset", str(data), "-q"]
+    scan = tmp_path / "scan.csv"
+    result = CliRunner().invoke(main, ["scan", *models, "-o", str(scan)])
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[1] for line in scan.read_text(encoding="utf-8").splitlines()[1:]] == ["1", "2"]
+    result = CliRunner().invoke(main, ["corpus", *models, "--min-count", "1", "--bootstrap", "10",
+                                       "-o", str(tmp_path / "corpus.html")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "corpus.json").read_text(encoding="utf-8"))["outcomes"]["labelled"] == 2
+
+
+def test_label_lists_named_as_the_models_classes_are_read_as_those_classes(encoder_dir, tmp_path):
+    kind = "multi_label_classification"
+    models = [make_hf_dir(encoder_dir, tmp_path / role, seed=seed, num_labels=3, problem_type=kind, label_names=NAMES)
+              for role, seed in (("base", 61), ("finetuned", 62))]
+    data = tmp_path / "lists.jsonl"
+    data.write_text(json.dumps({"text": TEXTS[0], "labels": ["obscene", "toxic"]}) + "\n"
+                    + json.dumps({"text": TEXTS[1], "labels": "['insult']"}) + "\n", encoding="utf-8")
+    report = reportgen.explain(*models, dataset=str(data), split=None, indices="0,1", target="label", **CPU).report
+    assert [(s.index, s.label, s.models["base"].target) for s in report.samples] == \
+        [(0, [0, 2], 0), (0, [0, 2], 2), (1, [1], 1)]
+
+
+def test_a_label_that_names_no_class_is_one_line_naming_the_row_and_the_classes(named, tmp_path):
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"text": TEXTS[0], "label": "insult"}) + "\n"
+                    + json.dumps({"text": TEXTS[1], "label": "rude"}) + "\n", encoding="utf-8")
+    message = ("row 1: label 'rude' in column 'label' names no class; the classes are toxic, insult, obscene (or "
+               "their indices 0 to 2)")
+    with pytest.raises(ReportgenError, match=re.escape(message)):
+        reportgen.explain(named["base"], named["finetuned"], dataset=str(data), split=None, indices="0,1", **CPU)
+    for command in ("report", "scan", "corpus"):
+        output = tmp_path / ("scan.csv" if command == "scan" else "out.html")
+        result = CliRunner().invoke(main, [command, "--base", str(named["base"]), "--finetuned",
+                                           str(named["finetuned"]), "--device", "cpu", "--max-length", "32",
+                                           "--dataset", str(data), "-q", "-o", str(output),
+                                           *(["--indices", "0,1"] if command == "report" else [])])
+        assert_one_line_error(result, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]
+
+
+# ---- class names case aside: --target takes them so, and --label-names may not repeat them so --------------------
+
+def test_target_takes_a_class_name_case_aside_and_the_header_shows_the_name(named, tmp_path):
+    explained = reportgen.explain(named["base"], named["finetuned"], texts=TEXTS, target="INSULT", **CPU)
+    assert [s.models["base"].target for s in explained.report.samples] == [1, 1]
+    assert "<dt>Target</dt><dd>insult</dd>" in explained.html()
+    by_index = reportgen.explain(named["base"], named["finetuned"], texts=TEXTS[:1], target="2", **CPU)
+    assert "<dt>Target</dt><dd>obscene</dd>" in by_index.html()
+    data = tmp_path / "rows.csv"
+    data.write_text("text,label\nthis movie was great,1\nawful plot,0\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["corpus", "--base", str(named["base"]), "--finetuned", str(named["finetuned"]),
+                                       "--device", "cpu", "--max-length", "32", "--dataset", str(data), "-q",
+                                       "--target-class", "Obscene", "--min-count", "1", "--bootstrap", "10",
+                                       "-o", str(tmp_path / "corpus.html")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "corpus.json").read_text(encoding="utf-8"))["meta"]["target_class"] == 2
+    page = (tmp_path / "corpus.html").read_text(encoding="utf-8")
+    assert "obscene for every row" in page and "class obscene" not in page
+
+
+@pytest.mark.parametrize("given", ["Pos,pos", "neg,POS,Pos"])
+def test_label_names_equal_case_aside_are_refused(given):
+    with pytest.raises(ReportgenError, match="names that differ only in case") as caught:
+        parse_label_names(given)
+    assert "could mean either" in str(caught.value) and "\n" not in str(caught.value)

@@ -99,7 +99,7 @@ def test_no_pad_token_anywhere_is_refused_in_one_line_before_any_work(command, p
     result = CliRunner().invoke(main, [command, "--base", str(hf_dir), "--finetuned", str(padless["none"]),
                                        "--dataset", str(dataset), "--max-length", str(MAX_LENGTH), "--device", "cpu",
                                        "-q", "-o", str(output), *extra])
-    assert_one_line_error(result, "the finetuned model's tokenizer has no pad token and its config no pad_token_id")
+    assert_one_line_error(result, "the fine-tuned model's tokenizer has no pad token and its config no pad_token_id")
     assert "set pad_token_id in its config.json" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]  # nothing written
 

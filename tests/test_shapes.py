@@ -208,7 +208,9 @@ def test_multi_label_sigmoids_predicted_sets_and_one_sample_per_label(multi):
                              method="gradient", faithfulness=False, **CPU).html()
     assert "Sample 1: text 1, explaining toxic" in html and "Sample 3: text 1, explaining spam" in html
     assert "explains insult" in html and "toxic (0.9" in html and "spam (0.9" in html
-    assert "predicted no insult" in html  # the fine-tuned model's verdict on the label sample 2 explains
+    # the fine-tuned model's verdict on the label sample 2 explains, which it does not predict
+    assert "fine-tuned gives insult 0.0" in html
+    assert "(not predicted, threshold 0.5), with most weight for insult" in html
 
 
 def test_multi_label_target_by_name_or_index_and_top_label_when_none_predicted(multi, encoder_dir, tmp_path):

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 import pytest
@@ -133,3 +134,46 @@ def test_every_local_link_leads_somewhere(document):
     targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8"))
     broken = [t for t in targets if "://" not in t and not (path.parent / t).exists()]
     assert not broken, f"{document}: {broken}"
+
+
+# ---- roles by their titles: "the fine-tuned model", as the pages say, never the option's "finetuned" ----------
+
+BARE_ROLE = re.compile(r"(?<![-.])\{(?:[\w.]*\.)?(?:role|first_role)\}(?![_.])")
+"""A role interpolated as its spelling in code ("finetuned"); `--{role}` (an option), `{role}_pred` (a column),
+`models.{role}` (a JSON field) and `{role}.pth` (a file) are names in code by design."""
+SETTINGS_KEYS = re.compile(r'f"\{role\} (weights|format|encoder|pooling)"')
+"""A scan's recorded settings, keyed by role in its files."""
+
+
+def test_no_message_names_a_role_by_its_spelling_in_code():
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in sorted((ROOT / "reportgen").rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+             if BARE_ROLE.search(SETTINGS_KEYS.sub("", line))]
+    assert not found, "name roles with choices.role_title / role_word:\n" + "\n".join(found)
+
+
+def test_messages_about_one_model_name_it_by_its_title():
+    import torch
+
+    from reportgen.errors import ReportgenError
+    from reportgen.loading.checks import check_class_counts, models_label_names, multi_label
+    from reportgen.loading.models import check_max_length
+    from reportgen.loading.padding import with_pad_token
+    from reportgen.loading.precision import for_computation
+
+    def model(classes: int, multi: bool, names: list[str]) -> SimpleNamespace:
+        return SimpleNamespace(info=SimpleNamespace(num_classes=classes), multi_label=multi, label_names=names,
+                               max_positions=8)
+
+    models = {"base": model(2, False, ["neg", "pos"]), "finetuned": model(3, True, ["a", "b"])}
+    with torch.inference_mode():
+        frozen = torch.nn.Linear(2, 2)
+    checks = [lambda: check_class_counts(models), lambda: multi_label(models), lambda: models_label_names(models),
+              lambda: check_max_length({"finetuned": models["finetuned"]}, 16),
+              lambda: with_pad_token(SimpleNamespace(pad_token_id=None), None, "finetuned"),
+              lambda: for_computation(frozen, "finetuned", torch.device("cpu"))]
+    for check in checks:
+        with pytest.raises(ReportgenError) as caught:
+            check()
+        assert "fine-tuned" in str(caught.value) and "finetuned" not in str(caught.value), str(caught.value)

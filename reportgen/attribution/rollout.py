@@ -32,6 +32,7 @@ from reportgen.attribution.base import (
     word_embeddings,
 )
 from reportgen.batching import autocast
+from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import pool
 from reportgen.loading.inputs import EncodedTexts, rows_of
@@ -71,7 +72,7 @@ def attention_forward(model: LoadedModel, attention_mask: torch.Tensor, *, input
             pooled = pool(out.last_hidden_state, attention_mask, module.pooling)
             logits, attentions = module.classifier(module.dropout(pooled)), out.attentions
     if not attentions or any(a is None for a in attentions):
-        raise ReportgenError(f"the {model.info.role} model returns no attention probabilities; "
+        raise ReportgenError(f"the {role_word(model.info.role)} model returns no attention probabilities; "
                              "attention methods need a transformers model with eager attention")
     return logits, list(attentions)
 

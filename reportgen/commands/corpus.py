@@ -167,6 +167,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
         if selection.from_scan is not None:
             check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)
         class_names = resolve_class_names(loaded, rows.class_names, rows.names_source)
+        rows = rows.named(class_names)  # a label written as a class name ("insult") reads as that class
         options.target_class = parse_target_class(target_class, class_names)
         _check_labels(rows, indices, len(class_names), options.target_class)
         settings = {**model_settings(loaded, options.max_length), **options.settings(), **dataset_settings(rows)}

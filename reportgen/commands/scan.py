@@ -123,6 +123,7 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
     check_single_label(models, "scan")
     check_max_length(models, max_length)
     class_names = resolve_class_names(models, rows.class_names, rows.names_source)
+    rows = rows.named(class_names)  # a label written as a class name ("insult") reads as that class
     total = len(rows) if limit is None else min(limit, len(rows))
     check_rows(rows, range(total), len(class_names))  # before any file is opened
     places = distributed.gather(distributed.where_am_i(ranks), ranks)

@@ -239,7 +239,7 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
     if facts.split:
         data += f", split {facts.split}"
     target = ("each row's true label" if facts.target_class is None
-              else f"class {_class_name(facts.class_names, facts.target_class)} for every row")
+              else f"{_class_name(facts.class_names, facts.target_class)} for every row")
     rows = f"{aggregates.rows:,} ({facts.selection})"
     work = (f"{pieces.duration(facts.seconds)} in all; {facts.computed:,} rows attributed in "
             f"{pieces.duration(facts.attribution_seconds)}")

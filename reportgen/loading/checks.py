@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows
 from reportgen.loading.labels import GIVEN, check_label_names
@@ -26,7 +27,7 @@ def check_class_counts(models: Mapping[str, LoadedModel]) -> int:
     counts = {m.info.num_classes for m in models.values()}
     if len(counts) != 1:
         raise ReportgenError("the models have different numbers of classes: "
-                             + ", ".join(f"{role} {m.info.num_classes}" for role, m in models.items()))
+                             + ", ".join(f"{role_word(role)} {m.info.num_classes}" for role, m in models.items()))
     return counts.pop()
 
 
@@ -54,15 +55,15 @@ def models_label_names(models: Mapping[str, LoadedModel]) -> list[str] | None:
     """The classes' names the models' heads carry (`LoadedModel.label_names`), the first model's spelling;
     None when neither has any. Two models naming their classes differently (case aside), or a model's
     empty or repeated name, is a one-line error asking for --label-names."""
-    named = {role: check_label_names(names, f"the {role} model's id2label", NAMES_ADVICE)
+    named = {role: check_label_names(names, f"the {role_word(role)} model's id2label", NAMES_ADVICE)
              for role, model in models.items() if (names := model.label_names) is not None}
     if not named:
         return None
     (first, names), *others = named.items()
     for role, other in others:
         if not _same(names, other):
-            raise ReportgenError(f"the {first} model names its classes {', '.join(names)} and the {role} model "
-                                 f"{', '.join(other)}; {NAMES_ADVICE}")
+            raise ReportgenError(f"the {role_word(first)} model names its classes {', '.join(names)} and the "
+                                 f"{role_word(role)} model {', '.join(other)}; {NAMES_ADVICE}")
     return names
 
 
@@ -123,7 +124,7 @@ def multi_label(models: Mapping[str, LoadedModel]) -> bool:
     if len(kinds) != 1:
         raise ReportgenError("one model is multi-label (problem_type multi_label_classification) and the other "
                              "single-label: "
-                             + ", ".join(f"{role} {'multi' if m.multi_label else 'single'}-label"
+                             + ", ".join(f"{role_word(role)} {'multi' if m.multi_label else 'single'}-label"
                                          for role, m in models.items()) + "; compare models of the same kind")
     return kinds.pop()
 

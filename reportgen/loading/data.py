@@ -6,11 +6,10 @@ rest of reportgen sees one kind of table.
 
 from __future__ import annotations
 
-import ast
 import codecs
-import numbers
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
@@ -18,6 +17,7 @@ from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, 
 from reportgen.loading.labels import DATASET, GIVEN
 from reportgen.loading.library_bars import datasets_bars
 from reportgen.loading.library_logs import held_library_logs
+from reportgen.loading.true_labels import Label, Written, class_labels, written_label
 
 TEXT_COLUMNS = ("text", "review", "sentence", "content", "document", "comment", "body")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target", "y")
@@ -30,9 +30,10 @@ DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
 
 @dataclass
 class Rows:
-    """A dataset reduced to what a report needs: text, optional label (a class index, or for a multi-label
+    """A dataset reduced to what a report needs: text, optional label (a class index or name, or for a multi-label
     data set the list of a row's true labels), class names and where they come from (`names_source`:
-    `labels.GIVEN` for --label-names, `labels.DATASET` for the dataset's label feature)."""
+    `labels.GIVEN` for --label-names, `labels.DATASET` for the dataset's label feature), and once the models are
+    loaded the names their classes resolved to (`classes`, set by `named`), through which labels are read."""
 
     name: str
     split: str | None
@@ -42,6 +43,7 @@ class Rows:
     class_names: list[str] | None
     pair_column: str | None = None  # sentence pairs: the column of each row's second text
     names_source: str | None = None  # labels.GIVEN or labels.DATASET; None without class_names
+    classes: list[str] | None = None  # the models' class names (`named`): labels written as names read through them
 
     @property
     def segment_names(self) -> list[str] | None:
@@ -69,53 +71,30 @@ class Rows:
                                      "fill it in or leave the row out")
         return [str(value) for value in values]
 
-    def labels(self, indices: list[int]) -> list[int | list[int] | None]:
+    def written_labels(self, indices: list[int]) -> list[Written]:
+        """Each row's true label as the data writes it (`true_labels.written_label`: an index, a class name, or
+        for a multi-label data set a list of them; None where unknown). A label of no such shape is a one-line
+        error naming the row. Readable before the class names are known, unlike `labels`."""
+        if self.label_column is None or not indices:
+            return [None] * len(indices)
+        return [written_label(value, index, self.label_column)
+                for index, value in zip(indices, self.dataset[indices][self.label_column])]
+
+    def labels(self, indices: list[int]) -> list[Label]:
         """Each row's true label: a class index; for a multi-label data set (a column of lists, `"labels": [0, 3]`,
         or a CSV cell "[0, 3]") the sorted list of its true labels, possibly empty; None where unknown.
 
-        Labels are class indices or class names (`class_names`); anything else is a one-line error."""
-        if self.label_column is None or not indices:
-            return [None] * len(indices)
-        return [self._label(index, value) for index, value in zip(indices, self.dataset[indices][self.label_column])]
+        A label written as a class name ("insult", case aside) is read through `classes`, the names the models'
+        classes resolved to (`named`), else `class_names`; a name of no class is a one-line error naming the row
+        and the classes."""
+        names = self.classes if self.classes is not None else self.class_names
+        return class_labels(self.written_labels(indices), names, indices, self.label_column)
 
-    def _label(self, index: int, value: object) -> int | list[int] | None:
-        if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
-            value = self._listed(index, value)
-        if isinstance(value, (list, tuple)):
-            chosen = [self._label_index(item) for item in value]
-            if any(item is None for item in chosen):
-                raise ReportgenError(f"row {index}: the label list {list(value)} in column '{self.label_column}' "
-                                     "holds a missing label (null or -1); list only the labels that apply")
-            return sorted(set(chosen))
-        return self._label_index(value)
-
-    def _listed(self, index: int, value: str) -> object:
-        """A list written into a text cell (a CSV's "[0, 3]" or "['toxic', 'insult']"), as a list."""
-        try:
-            listed = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise ReportgenError(f"row {index}: label {value[:40]!r} in column '{self.label_column}' is not a list of "
-                                 "labels; write it as [0, 3] or ['toxic', 'insult']") from None
-        if not isinstance(listed, (list, tuple)):
-            raise ReportgenError(f"row {index}: label {value[:40]!r} in column '{self.label_column}' is not a list "
-                                 "of labels; write it as [0, 3] or ['toxic', 'insult']")
-        return listed
-
-    def _label_index(self, value: object) -> int | None:
-        if value is None or value == -1:  # -1: "no label" in hub test splits
-            return None
-        if isinstance(value, str):
-            if self.class_names and value in self.class_names:
-                return self.class_names.index(value)
-            if value.strip().lstrip("-").isdigit():
-                return int(value)
-            raise ReportgenError(
-                f"label '{value}' in column '{self.label_column}' is not a class index; name the classes "
-                "in index order with --label-names, e.g. --label-names negative,positive")
-        if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer()):
-            return int(value)  # true/false count as 1/0; 1.0 is how a CSV column with an empty cell holds 1
-        raise ReportgenError(f"label {str(value)[:40]!r} in column '{self.label_column}' is not a class index or "
-                             "name; give each row a class index (or, for multi-label data, a list of them)")
+    def named(self, class_names: Sequence[str]) -> Rows:
+        """These rows, reading labels written as class names through `class_names`: the names
+        `checks.resolve_class_names` gave the models' classes (--label-names, else the dataset's, else the
+        models' own), so `{"label": "insult"}` reads as the class the models call insult."""
+        return replace(self, classes=list(class_names))
 
 
 def first_non_utf8(path: Path, chunk_size: int = 1 << 20) -> tuple[int, int, int] | None:

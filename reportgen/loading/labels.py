@@ -21,8 +21,9 @@ GIVEN_ADVICE = "give each class a name of its own, in index order, e.g. --label-
 
 def check_label_names(names: Sequence[object], source: str, advice: str = GIVEN_ADVICE) -> list[str]:
     """`names` as a list of class names in index order, or a one-line error naming `source` ("--label-names",
-    "the base model's id2label") when one is not text, is empty, or repeats another: a repeated name would make
-    `--target NAME` mean its first index, and an empty one reads as nothing in every sentence."""
+    "the base model's id2label") when one is not text, is empty, or repeats another, case aside ("Pos", "pos"): a
+    repeated name would make `--target NAME` (which takes a name case aside) or a label written as a name mean
+    either class, and an empty one reads as nothing in every sentence."""
     names = list(names)
     shown = ",".join(str(name) for name in names)
     if not names:
@@ -32,11 +33,15 @@ def check_label_names(names: Sequence[object], source: str, advice: str = GIVEN_
             raise ReportgenError(f"{source}: class {position} is named {name!r}, not a text; {advice}")
         if not name.strip():
             raise ReportgenError(f"{source}: class {position} has an empty name (in '{shown}'); {advice}")
-    repeated = next((name for position, name in enumerate(names) if name in names[:position]), None)
+    folded = [name.casefold() for name in names]
+    repeated = next((name for position, name in enumerate(folded) if name in folded[:position]), None)
     if repeated is not None:
-        where = " and ".join(str(i) for i, name in enumerate(names) if name == repeated)
-        raise ReportgenError(f"{source} gives classes {where} the same name '{repeated}' (in '{shown}'), so "
-                             f"'{repeated}' could mean either; {advice}")
+        same = [i for i, name in enumerate(folded) if name == repeated]
+        where, spelt = " and ".join(str(i) for i in same), [names[i] for i in same]
+        what = f"the same name '{spelt[0]}'" if len(set(spelt)) == 1 else \
+            "names that differ only in case (" + ", ".join(f"'{name}'" for name in spelt) + ")"
+        raise ReportgenError(f"{source} gives classes {where} {what} (in '{shown}'), so '{spelt[-1]}' could mean "
+                             f"either; {advice}")
     return names
 
 

@@ -18,7 +18,7 @@ from packaging.version import Version
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
-from reportgen.choices import CHECKPOINT_SUFFIXES
+from reportgen.choices import CHECKPOINT_SUFFIXES, LABEL_THRESHOLD, role_word
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
@@ -137,7 +137,7 @@ class LoadedModel:
         logits = logits.float()
         if self.multi_label:
             probabilities = logits.sigmoid()
-            return Verdicts(probabilities, probabilities.argmax(dim=-1), probabilities > 0.5)
+            return Verdicts(probabilities, probabilities.argmax(dim=-1), probabilities > LABEL_THRESHOLD)
         probabilities = logits.softmax(dim=-1)
         predicted = probabilities.argmax(dim=-1)
         chosen = torch.nn.functional.one_hot(predicted, probabilities.shape[-1]).bool()
@@ -151,8 +151,8 @@ def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None
     for role, model in models.items():
         limit = model.max_positions
         if limit is not None and max_length > limit:
-            raise ReportgenError(f"--max-length {max_length} is longer than the {role} model's position embeddings "
-                                 f"allow ({limit} tokens); use --max-length {limit} or less")
+            raise ReportgenError(f"--max-length {max_length} is longer than the {role_word(role)} model's position "
+                                 f"embeddings allow ({limit} tokens); use --max-length {limit} or less")
 
 
 def short_sha256(paths: list[Path]) -> str:

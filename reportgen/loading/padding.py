@@ -16,6 +16,7 @@ import copy
 
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
+from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 
 
@@ -31,18 +32,19 @@ def with_pad_token(tokenizer: PreTrainedTokenizerBase, config: PretrainedConfig 
     pad_id = getattr(config, "pad_token_id", None)
     if not isinstance(pad_id, int) or isinstance(pad_id, bool):
         raise ReportgenError(
-            f"the {role} model's tokenizer has no pad token and its config no pad_token_id; reportgen pads texts "
-            "with it and uses it as integrated gradients' baseline and for removed words, so name the one the model "
-            "was trained with: set pad_token_id in its config.json (e.g. its eos_token_id), or give the tokenizer a "
-            "pad token (tokenizer.pad_token = …)")
+            f"the {role_word(role)} model's tokenizer has no pad token and its config no pad_token_id; reportgen pads "
+            "texts with it and uses it as integrated gradients' baseline and for removed words, so name the one the "
+            "model was trained with: set pad_token_id in its config.json (e.g. its eos_token_id), or give the "
+            "tokenizer a pad token (tokenizer.pad_token = …)")
     if not 0 <= pad_id < len(tokenizer):
-        raise ReportgenError(f"the {role} model's tokenizer has no pad token, and its config's pad_token_id {pad_id} "
-                             f"is not one of the tokenizer's {len(tokenizer):,} tokens; set pad_token_id in its "
-                             "config.json to a token id of its tokenizer, or give the tokenizer a pad token")
+        raise ReportgenError(f"the {role_word(role)} model's tokenizer has no pad token, and its config's pad_token_id "
+                             f"{pad_id} is not one of the tokenizer's {len(tokenizer):,} tokens; set pad_token_id in "
+                             "its config.json to a token id of its tokenizer, or give the tokenizer a pad token")
     padded = copy.deepcopy(tokenizer)
     padded.pad_token = padded.convert_ids_to_tokens(pad_id)
     if padded.pad_token_id != pad_id:  # a token string that several ids share: it would not map back
-        raise ReportgenError(f"the {role} model's tokenizer has no pad token, and its config's pad_token_id {pad_id} "
-                             f"({padded.pad_token!r}) does not map back to one id; give the tokenizer a pad token")
+        raise ReportgenError(f"the {role_word(role)} model's tokenizer has no pad token, and its config's pad_token_id "
+                             f"{pad_id} ({padded.pad_token!r}) does not map back to one id; give the tokenizer a pad "
+                             "token")
     return padded, (f"its tokenizer has no pad token: padded with the config's pad_token_id {pad_id} "
                     f"({padded.pad_token}), also integrated gradients' baseline and the token of removed words")

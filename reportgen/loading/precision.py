@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 
 COMPUTE_DTYPE = torch.float32
@@ -46,8 +47,8 @@ def for_computation(module: nn.Module, role: str, device: torch.device) -> nn.Mo
     no gradient can pass through them, and they cannot be changed outside inference mode.
     """
     if any(t.is_inference() for t in (*module.parameters(), *module.buffers())):
-        raise ReportgenError(f"the {role} module's weights were created under torch.inference_mode(), so no gradient "
-                             "can pass through them; create or load it outside inference mode (torch.no_grad() is "
-                             "fine)")
+        raise ReportgenError(f"the {role_word(role)} module's weights were created under torch.inference_mode(), so "
+                             "no gradient can pass through them; create or load it outside inference mode "
+                             "(torch.no_grad() is fine)")
     module.eval().requires_grad_(False)
     return module.to(device=device, dtype=COMPUTE_DTYPE)

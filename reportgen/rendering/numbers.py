@@ -43,3 +43,14 @@ def fixed(value: float, places: int, signed: bool = False) -> str:
     if float(text) == 0:
         text = f"{0.0:{sign}.{places}f}"
     return minus(text)
+
+
+def probability_beside(probability: float, threshold: float, digits: int = 2, most: int = 4) -> str:
+    """A probability to `digits` decimals, or as many more (up to `most`) as keep it from printing as the
+    `threshold` it is compared with: 0.4987 beside 0.5 is "0.499", not "0.50", which would read as the threshold."""
+    text = f"{probability:.{digits}f}"
+    for shown in range(digits + 1, most + 1):
+        if probability == threshold or float(text) != threshold:
+            break
+        text = f"{probability:.{shown}f}"
+    return text

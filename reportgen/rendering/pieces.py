@@ -1,21 +1,16 @@
 """View pieces that the report (`rendering.view_model`) and the corpus page (`corpus.view`) share, so
-both say and show them the same way: role titles, verdict marks, colour legends and shades, model
+both say and show them the same way: role titles (from `choices`), verdict marks, colour legends and shades, model
 and version lines, integrated gradients' fixed steps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reportgen.choices import role_title as role_title  # their home: messages outside rendering name roles too
 from reportgen.methods import REGISTRY
 from reportgen.rendering.colors import LEVELS, Shade, css_class, shades
 from reportgen.rendering.sentences import mid_sentence
 from reportgen.results import BOUNDS_STAGE, FAITHFULNESS_STAGE, FLIP_STAGE, PREDICTION_STAGE, ModelInfo
-
-ROLE_TITLES = {"base": "Base", "finetuned": "Fine-tuned"}
-
-
-def role_title(role: str) -> str:
-    return ROLE_TITLES.get(role, role)
 
 
 def mark(predicted: int, label: int | None) -> str:

@@ -54,17 +54,20 @@ def word_list(words: Sequence[str], last_and: bool = False) -> list[Part]:
 
 def sentence_parts(title_by_role: Mapping[str, str], predicted: Mapping[str, str],
                    probability: Mapping[str, float], lead_words: Mapping[str, Sequence[str]],
-                   lead: Mapping[str, tuple[str, str]] | None = None) -> list[Part]:
+                   lead: Mapping[str, tuple[str, str]] | None = None,
+                   verdicts: Mapping[str, str] | None = None) -> list[Part]:
     """The sentence as parts, one clause per role in the order of `title_by_role`:
     "Base predicted negative (0.98), led by *never*, *off*; fine-tuned predicted positive (0.98), …".
     `lead` gives a role other words before its lead words and when there are none (default `LED_BY`),
-    e.g. (", pushed away from positive most by ", ", with no word against positive")."""
+    e.g. (", pushed away from positive most by ", ", with no word against positive"). `verdicts` gives a
+    role another verdict after its title than "predicted {predicted} ({probability})" (a multi-label model's
+    "gives toxic 0.499 (not predicted, threshold 0.5)")."""
     parts: list[Part] = []
     for number, (role, title) in enumerate(title_by_role.items()):
         if number:
             parts.append(Part("; "))
-        parts.append(Part(f"{mid_sentence(title) if number else title} predicted {predicted[role]} "
-                          f"({probability[role]:.2f})"))
+        verdict = (verdicts or {}).get(role) or f"predicted {predicted[role]} ({probability[role]:.2f})"
+        parts.append(Part(f"{mid_sentence(title) if number else title} {verdict}"))
         words = [w.strip() for w in lead_words.get(role, ()) if w.strip()]
         first, none = (lead or {}).get(role, LED_BY)
         parts.extend([Part(first), *word_list(words)] if words else [Part(none)])

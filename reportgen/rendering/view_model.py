@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reportgen.choices import DELTA_FLOOR, shapley_gap_allowed
+from reportgen.choices import DELTA_FLOOR, class_position, shapley_gap_allowed
 from reportgen.comparison import most_changed, normalise, strongest
 from reportgen.faithfulness.agreement import method_agreement
 from reportgen.faithfulness.summary import is_normalised
@@ -47,7 +47,7 @@ from reportgen.rendering.pieces import (
     toward_words,
     versions_line,
 )
-from reportgen.rendering.reading import verdict_parts
+from reportgen.rendering.reading import prediction_text, unpredicted_label, verdict_parts
 from reportgen.rendering.sentences import Part, mid_sentence, word_count
 from reportgen.rendering.truth import label_text, verdict_mark
 from reportgen.results import (
@@ -436,8 +436,8 @@ def _column(role: str, sample: SampleResult, model: ModelAttribution, method: st
         role=role, title=role_title(role), model_name=info.name,
         prediction=prediction_text(model, class_names),
         target=target,
-        explains_other="" if model.target == model.predicted else
-        f"Its shading explains {target}, not its own prediction {predicted}.",
+        explains_other=unpredicted_label(model, class_names) if model.chosen is not None else ""
+        if model.target == model.predicted else f"Its shading explains {target}, not its own prediction {predicted}.",
         colours=colour_meaning(kind != "unsigned", class_names, model.target),
         mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
         tokens=_token_views(pieces, values, result.scores, scale, kind, sample.tokens, shaded if shares else None),
@@ -646,16 +646,6 @@ def truncation_note(sample: SampleResult, names: list[str] | None) -> str:
     return f"truncated: the {cut} lost {'their' if len(sample.truncated_segments) > 1 else 'its'} last tokens"
 
 
-def prediction_text(model: ModelAttribution, names: list[str]) -> str:
-    """"positive (0.93)"; a multi-label model: every label it predicts, or "none above 0.5" and its top one."""
-    top = f"{names[model.predicted]} ({model.probabilities[model.predicted]:.2f})"
-    if model.chosen is None:
-        return top
-    if not model.chosen:
-        return f"no label above 0.5 (most probable {top})"
-    return ", ".join(f"{names[c]} ({model.probabilities[c]:.2f})" for c in model.chosen)
-
-
 # --- the report around the samples --------------------------------------------------------------------
 
 
@@ -689,9 +679,11 @@ def _summary_row(view: SampleView, sample: SampleResult, names: list[str], metho
 
 
 def target_line(meta: ReportMeta) -> str:
-    """--target as run, with what the texts and labels are when they are not one text and one class."""
+    """--target as run (a fixed class by its name, however it was given), with what the texts and labels are
+    when they are not one text and one class."""
     texts = MULTI_LABEL_TARGET_TEXT if meta.multi_label else TARGET_TEXT
-    parts = [texts.get(meta.target, f"class {meta.target}")]
+    fixed = class_position(meta.target, meta.class_names)
+    parts = [texts.get(meta.target) or (meta.target if fixed is None else meta.class_names[fixed])]
     if meta.multi_label:
         parts.append("multi-label: a sigmoid per label, every label above 0.5 predicted, one sample per explained "
                      "label")
@@ -722,7 +714,12 @@ MULTI_LABEL_TARGET_TEXT = {
 """--target on a multi-label report, where each text is explained once per label (`pipeline.explained_labels`)."""
 
 
-def explanation(methods: list[str], target: str = "common") -> str:
+MULTI_LABEL_COLUMNS = "Both columns explain the label that each sample's heading names (one sample per label)."
+"""What a multi-label report's columns explain, whatever --target: each sample is one label of one text."""
+
+
+def explanation(methods: list[str], target: str = "common", multi_label: bool = False) -> str:
+    """The lede: what a shade means, and which class the columns explain."""
     main = methods[0]
     if not is_signed(main):
         what = {"gradient": "how strongly the target logit reacts to a change of the token's embedding "
@@ -741,6 +738,8 @@ def explanation(methods: list[str], target: str = "common") -> str:
              "predicted": "Each column explains its own model's prediction, so the two may explain different "
                           "classes (each column says which)."}.get(target, "Both columns explain the class the "
                                                                           "header names.")
+    if multi_label:
+        which = MULTI_LABEL_COLUMNS
     return (f"Shade = {what}: blue words pushed the model toward the explained class, red ones away from "
             f"it. {which}")
 
@@ -801,7 +800,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         "Words were reconstructed from '##' continuations (the data has no tokenizer offsets)."]
     return ReportView(
         title="Why the models disagree — " + " vs ".join(t for _, t in roles),
-        lede=explanation(meta.methods, meta.target),
+        lede=explanation(meta.methods, meta.target, meta.multi_label),
         header=[("Methods", method_text), ("Target", target_line(meta)), ("Data", data),
                 ("Max length", f"{meta.max_length} tokens"), ("Device", f"{meta.device}, {meta.precision}"),
                 *([("Time", time_line(meta.seconds))] if meta.seconds else []),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from reportgen.choices import ROLES, role_word
 from reportgen.errors import ReportgenError
 from reportgen.scan.records import ScanRow
 
@@ -74,7 +75,8 @@ def format_outcomes(outcomes: Outcomes, done: str = "scanned") -> str:
     """A few lines for the terminal: accuracies, the 2×2 table, disagreements."""
     lines = [f"Rows {done}: {outcomes.rows}; with a label: {outcomes.labelled}"]
     if outcomes.labelled:
-        for role, title in (("base", "base"), ("finetuned", "fine-tuned")):
+        for role in ROLES:
+            title = role_word(role)
             accuracy = outcomes.accuracy(role)
             right = round(accuracy * outcomes.labelled)
             lines.append(f"Accuracy, {title:<10} {accuracy:.4f} ({right}/{outcomes.labelled})")
