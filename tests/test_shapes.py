@@ -151,7 +151,7 @@ def test_cli_shows_both_segments_labelled_and_says_which_was_cut(nli, tmp_path):
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert "<dt>Text A</dt><dd>a good movie</dd>" in html and "<dt>Text B</dt>" in html
-    assert "truncated: the text b lost its last tokens" in html
+    assert "truncated: Text B lost its last tokens" in html
     assert '<p class="tokens"><span' in html and "<br>" in html  # the second text starts a line of its own
 
 
@@ -263,6 +263,10 @@ def test_multi_label_rows_show_their_true_labels_and_mark_each_explained_label(m
         shown = ", ".join(LABELS[i] for i in sample.label) or "none"
         section = html.split(f'id="sample-{number}"')[1]
         assert f"True labels: <strong>{shown}</strong> · {' · '.join(marks)}" in section
+        # the summary's cell lists the whole predicted set, so its mark names the one label it judges
+        summary = html.split('id="sample-1"')[0].split(f'href="#sample-{number}"')[1].split("</tr>")[0]
+        for mark in marks:
+            assert f"{mark.split()[-1]} on {LABELS[sample.models['base'].target]}" in summary
     assert seen == {True, False}  # the rows hold right and wrong verdicts
     # not "the true label" for these: each sample explains one label, whether true or not
     assert "common: both models explain each label either model predicts" in html

@@ -151,7 +151,7 @@ def _check_path(place: Place, path: dict[str, Any], method: str) -> None:
             place.integer(place.get(path, "max_steps", "meta.path.max_steps"), "meta.path.max_steps", least=1)
     for key in path:
         if key not in expected:
-            raise place.fail(f"meta.path.{key}", "is not a setting of this method's path; remove it")
+            raise place.fail(f"meta.path.{key}", "is not a setting of this method's path")
 
 
 def _check_convergence(place: Place, meta: dict[str, Any], rows: int) -> None:

@@ -642,8 +642,8 @@ def truncation_note(sample: SampleResult, names: list[str] | None) -> str:
         return ""
     if sample.text_pair is None or not sample.truncated_segments:
         return "truncated: only the first tokens were seen by the models"
-    cut = " and ".join((names or ("Text A", "Text B"))[s].lower() for s in sample.truncated_segments)
-    return f"truncated: the {cut} lost {'their' if len(sample.truncated_segments) > 1 else 'its'} last tokens"
+    cut = " and ".join((names or ("Text A", "Text B"))[s] for s in sample.truncated_segments)
+    return f"truncated: {cut} lost {'their' if len(sample.truncated_segments) > 1 else 'its'} last tokens"
 
 
 # --- the report around the samples --------------------------------------------------------------------
@@ -696,7 +696,7 @@ def _summary_cell(model: ModelAttribution, names: list[str], label: int | list[i
     """"positive 0.93 ✓"; a multi-label model's every predicted label."""
     shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
         else prediction_text(model, names)
-    return f"{shown} {verdict_mark(model, label)}".strip()
+    return f"{shown} {verdict_mark(model, label, names)}".strip()
 
 
 TARGET_TEXT = {

@@ -50,9 +50,9 @@ def check_report_data(data: dict[str, Any], report: type) -> None:
     top = Place("the report")
     for key in data:
         if key not in hints:
-            raise top.fail(key, "is not a field reportgen writes; remove it")
+            raise top.fail(key, "is not a field reportgen writes")
     meta = top.get(data, "meta", "meta")
-    place = Place("meta")
+    place = Place("the report")
     check_typed(place, meta, hints["meta"], "meta")
     facts = _check_meta(place, meta)
     samples = top.get(data, "samples", "samples")

@@ -129,7 +129,7 @@ def _record(record: type, fits: Callable[[Any], bool], fail: Callable[[Place, An
             fail(place, value, field)
         for key in value:
             if key not in hints:
-                raise place.fail(field_path(field, key), "is not a field reportgen writes; remove it")
+                raise place.fail(field_path(field, key), "is not a field reportgen writes")
         for key, inner in checks:
             if key in value:
                 inner(place, value[key], field_path(field, key), custom, complete)
