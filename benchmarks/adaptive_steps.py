@@ -65,10 +65,10 @@ from reportgen.attribution.integrated_gradients import (  # noqa: E402
     GRID,
     SCORE_CHANGE_GUARD,
     IntegratedGradients,
-    PathSteps,
     _Path,
     baseline_ids,
 )
+from reportgen.attribution.path_steps import PathSteps  # noqa: E402
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
 from reportgen.choices import allowed_delta  # noqa: E402
 from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402

@@ -37,7 +37,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from reportgen.attribution import AttributionSettings  # noqa: E402
-from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps, baseline_ids  # noqa: E402
+from reportgen.attribution.integrated_gradients import IntegratedGradients, baseline_ids  # noqa: E402
+from reportgen.attribution.path_steps import PathSteps  # noqa: E402
 from reportgen.batching import autocast, default_batch_size  # noqa: E402
 from reportgen.inference import predict_logits  # noqa: E402
 from reportgen.loading import attention as trimmed_attention  # noqa: E402

@@ -71,7 +71,8 @@ def main() -> None:
         for role, model in models.items():
             inputs, targets, chance = prepared[role]
             attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size),
-                                         MethodOptions(steps=args.steps, shapley_samples=args.shapley_samples))
+                                         MethodOptions.from_keywords(steps=args.steps,
+                                                                     shapley_samples=args.shapley_samples))
             started = time.perf_counter()
             scores = attributor.attribute(model, inputs, targets).scores
             attribution_seconds = time.perf_counter() - started

@@ -24,7 +24,7 @@ from reportgen.loading.labels import GIVEN, parse_label_names
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, prepared
 from reportgen.loading.precision import weights_dtype
 from reportgen.output import check_writable
-from reportgen.pipeline import ExplainOptions, Texts
+from reportgen.pipeline import ExplainOptions, MethodOptions, Texts
 from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
 from reportgen.results import ModelInfo
@@ -228,9 +228,11 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                          text_pair_column=text_pair_column,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
-               ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                              quadrature=quadrature, shapley_samples=shapley_samples, target=target,
-                              max_length=max_length,
+               ExplainOptions(methods=methods,
+                              method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
+                                                                         max_steps=max_steps, quadrature=quadrature,
+                                                                         shapley_samples=shapley_samples),
+                              target=target, max_length=max_length,
                               batch_size=None if batch_size == "auto" else batch_size, precision=precision,
                               faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
                               progress=not quiet),

@@ -379,7 +379,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection, ViewOptions
     from reportgen.commands.report import run_report
-    from reportgen.pipeline import ExplainOptions
+    from reportgen.pipeline import ExplainOptions, MethodOptions
 
     run_report(
         ModelSpec(base, finetuned, encoder, pooling, device),
@@ -387,10 +387,13 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
                   label_column=label_column, label_names=label_names, from_scan=from_scan,
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
-        ExplainOptions(methods=methods, steps=steps, quadrature=quadrature,
-                       tolerance=tolerance, max_steps=max_steps, shapley_samples=shapley_samples, target=target,
-                       max_length=max_length, batch_size=parse_batch_size(batch_size), precision=precision,
-                       faithfulness=faithfulness, naopc=naopc, include_paths=include_paths, progress=not quiet),
+        ExplainOptions(methods=methods,
+                       method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
+                                                                  tolerance=tolerance, max_steps=max_steps,
+                                                                  shapley_samples=shapley_samples),
+                       target=target, max_length=max_length, batch_size=parse_batch_size(batch_size),
+                       precision=precision, faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
+                       progress=not quiet),
         ViewOptions(scale=scale, granularity=granularity),
         output=output, json_path=json_path, markdown_path=markdown_path,
     )
@@ -474,12 +477,15 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
     from reportgen.demo.training import TrainSettings
-    from reportgen.pipeline import ExplainOptions
+    from reportgen.pipeline import ExplainOptions, MethodOptions
 
     run_demo(TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
                            seed=seed),
-             ExplainOptions(methods=methods, steps=steps, tolerance=tolerance, max_steps=max_steps,
-                            shapley_samples=shapley_samples, target=target, max_length=max_length,
+             ExplainOptions(methods=methods,
+                            method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
+                                                                       max_steps=max_steps,
+                                                                       shapley_samples=shapley_samples),
+                            target=target, max_length=max_length,
                             faithfulness=faithfulness, naopc=naopc, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
              seed_reviews_only=seed_reviews_only, output=output, json_path=json_path, markdown_path=markdown_path)
@@ -568,7 +574,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
     from reportgen.corpus.aggregate import AggregateOptions
-    from reportgen.corpus.run import CorpusOptions
+    from reportgen.corpus.run import CorpusOptions, MethodOptions
 
     try:
         run_corpus(
@@ -576,8 +582,11 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=label_names, from_scan=from_scan,
                       select=select, top=top, order=order),
-            CorpusOptions(method=method, steps=steps, quadrature=quadrature, tolerance=tolerance,
-                          max_steps=max_steps, shapley_samples=shapley_samples, max_length=max_length,
+            CorpusOptions(method=method,
+                          method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
+                                                                     tolerance=tolerance, max_steps=max_steps,
+                                                                     shapley_samples=shapley_samples),
+                          max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,
                              examples=examples, keep_punctuation=keep_punctuation),

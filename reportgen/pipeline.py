@@ -69,11 +69,12 @@ PAIR_NAMES = ["Text A", "Text B"]
 
 
 @dataclass
-class ExplainOptions(MethodOptions):
+class ExplainOptions:
     """Everything that decides what a report computes (how it looks is decided when rendering);
-    each method's own options (integrated gradients' steps, Shapley samples) come from `MethodOptions`."""
+    each method's own options (integrated gradients' steps, Shapley samples) are `method_options`."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS
+    method_options: MethodOptions = field(default_factory=MethodOptions)
     target: str = DEFAULT_TARGET
     max_length: int = 512
     batch_size: int | None = None  # None: pick for the device
@@ -92,7 +93,7 @@ class ExplainOptions(MethodOptions):
         unknown = [method for method in self.methods if method not in REGISTRY]
         if unknown:  # before any model is loaded
             raise ReportgenError(f"unknown method '{unknown[0]}'; choose one of {', '.join(REGISTRY)}")
-        self.check_method_options()
+        self.method_options.check()
 
 
 @dataclass
@@ -237,7 +238,7 @@ class _Explainer:
         if method not in run.attributors:
             settings = AttributionSettings(batch_size=run.batch_size, precision=self.options.precision,
                                            on_progress=self.bar.update, on_planned=self.planned)
-            run.attributors[method] = make_attributor(method, settings, self.options)
+            run.attributors[method] = make_attributor(method, settings, self.options.method_options)
         return run.attributors[method]
 
     def planned(self, rows: int) -> None:
@@ -532,18 +533,19 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
     any_model = next(iter(models.values()))
     infos = [m.info for m in models.values()]
     has_path = any(REGISTRY[method].walks_path for method in options.methods)
-    auto = has_path and options.adaptive
+    path, shapley = options.method_options.path, options.method_options.shapley
+    auto = has_path and path.adaptive
     sampled = any(REGISTRY[method].samples for method in options.methods)
     return ReportMeta(
         methods=list(options.methods),
-        steps=options.steps if has_path else None, quadrature=options.rule if has_path else None,
-        tolerance=options.tolerance if auto else None, max_steps=options.max_steps if auto else None,
+        steps=path.steps if has_path else None, quadrature=path.rule if has_path else None,
+        tolerance=path.tolerance if auto else None, max_steps=path.max_steps if auto else None,
         target=options.target, device=device_name(any_model.device), max_length=options.max_length,
         class_names=class_names,
         dataset=texts.dataset if options.include_paths else shareable_name(texts.dataset), split=texts.split,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         versions=versions(), models=infos if options.include_paths else [shareable_info(i) for i in infos],
-        precision=options.precision, shapley_samples=options.shapley_samples if sampled else None,
+        precision=options.precision, shapley_samples=shapley.samples if sampled else None,
         segment_names=None if texts.pairs is None else texts.segment_names or list(PAIR_NAMES),
         faithfulness=FaithfulnessMeta(ks=list(KS), curve_fractions=list(CURVE_FRACTIONS),
                                       random_orders=options.random_orders, seed=0) if options.faithfulness else None,

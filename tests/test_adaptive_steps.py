@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from reportgen.attribution import AttributionSettings, PathSteps, TokenScores, make_attributor
+from reportgen.attribution import AttributionSettings, MethodOptions, PathSteps, TokenScores, make_attributor
 from reportgen.attribution.base import word_embeddings
-from reportgen.attribution.integrated_gradients import GRID, SCORE_CHANGE_GUARD, _Path, baseline_ids, check_steps
+from reportgen.attribution.integrated_gradients import GRID, SCORE_CHANGE_GUARD, _Path, baseline_ids
+from reportgen.attribution.path_steps import check_steps
 from reportgen.choices import allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -62,13 +63,13 @@ def auto(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor = TARGE
     settings = AttributionSettings(batch_size=batch_size, on_progress=None if progress is None else progress.append,
                                    on_planned=None if planned is None else planned.append)
     attributor = make_attributor("integrated-gradients", settings,
-                                 PathSteps(steps="auto", tolerance=tolerance, max_steps=max_steps))
+                                 MethodOptions(path=PathSteps(steps="auto", tolerance=tolerance, max_steps=max_steps)))
     return attributor.attribute(model, inputs, targets)
 
 
 def fixed(model: LoadedModel, inputs: EncodedTexts, steps: int, quadrature: str) -> TokenScores:
     attributor = make_attributor("integrated-gradients", AttributionSettings(batch_size=256),
-                                 PathSteps(steps=steps, quadrature=quadrature))
+                                 MethodOptions(path=PathSteps(steps=steps, quadrature=quadrature)))
     return attributor.attribute(model, inputs, TARGETS)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from reportgen.attribution import AttributionSettings, PathSteps, TokenScores, make_attributor
+from reportgen.attribution import AttributionSettings, MethodOptions, PathSteps, TokenScores, make_attributor
 from reportgen.attribution.integrated_gradients import baseline_ids
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -49,7 +49,7 @@ def user_inputs(encoder_dir) -> list[dict[str, torch.Tensor]]:
 def attribute(model: LoadedModel, inputs: EncodedTexts, method: str, batch_size: int = 4, steps: int = 16,
               quadrature: str = "gauss-legendre") -> TokenScores:
     attributor = make_attributor(method, AttributionSettings(batch_size=batch_size),
-                                 PathSteps(steps=steps, quadrature=quadrature))
+                                 MethodOptions(path=PathSteps(steps=steps, quadrature=quadrature)))
     return attributor.attribute(model, inputs, TARGETS)
 
 

@@ -18,6 +18,7 @@ if chromium_path() is None:
 @pytest.fixture(scope="module")
 def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
     from reportgen.api import ExplainedReport, ModelSpec
+    from reportgen.attribution import MethodOptions, PathSteps
     from reportgen.pipeline import ExplainOptions, Texts, explain
 
     models = ModelSpec(str(checkpoints["base"]), str(checkpoints["finetuned"]), str(encoder_dir), "mean-all",
@@ -25,7 +26,8 @@ def report_file(encoder_dir, checkpoints, tmp_path_factory) -> Path:
     texts = Texts(texts=["the acting was wonderful but the plot was boring",
                          "<script>document.title='pwned'</script> awful {{ 7*7 }}"],
                   indices=[0, 1], labels=[1, 0], class_names=["negative", "positive"], dataset="built", split="test")
-    report = explain(models, texts, ExplainOptions(steps=8, max_length=48, progress=False,
+    report = explain(models, texts, ExplainOptions(method_options=MethodOptions(path=PathSteps(steps=8)), max_length=48,
+                                                   progress=False,
                                                    methods=("integrated-gradients", "attention-gradient")))
     path = tmp_path_factory.mktemp("browser") / "report.html"
     ExplainedReport(report).save(path)

@@ -20,6 +20,7 @@ import torch
 from click.testing import CliRunner
 
 import reportgen.corpus.aggregate as aggregate_module
+from reportgen.attribution import MethodOptions, PathSteps
 from reportgen.choices import allowed_delta
 from reportgen.cli import main
 from reportgen.corpus.aggregate import AggregateOptions, aggregate, replicate_weights, selection_flags
@@ -292,7 +293,8 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     for role in ("base", "finetuned"):
         model = load_model(str(checkpoints[role]), role=role, encoder=str(encoder_dir), pooling="mean-all",
                            device=resolve_device("cpu"))
-        options = CorpusOptions(method="integrated-gradients", tolerance=0.02, max_steps=33, max_length=MAX_LENGTH)
+        options = CorpusOptions(method="integrated-gradients", max_length=MAX_LENGTH,
+                                method_options=MethodOptions(path=PathSteps(tolerance=0.02, max_steps=33)))
         inputs = encode(model.tokenizer, rows.texts(list(range(6))), MAX_LENGTH, model.info.pads_to_max_length)
         direct = options.attributor(16).attribute(model, inputs, torch.tensor([r["target"] for r in stored]))
         assert [r[f"{role}_steps"] for r in stored] == direct.steps.tolist()

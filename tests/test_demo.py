@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
+from reportgen.attribution import MethodOptions, PathSteps
 from reportgen.commands import demo as demo_command
 from reportgen.commands.demo import pick_cases, run_demo
 from reportgen.demo import assets as demo_assets
@@ -152,7 +153,8 @@ def tiny_demo(encoder_dir, tmp_path, monkeypatch):
 
     def run(retrain: bool = False, heldout_size: int = 4, **options) -> dict:
         run_demo(TrainSettings(max_length=64, train_size=2, heldout_size=heldout_size, epochs=1, seed=0),
-                 ExplainOptions(**{"methods": ("gradient",), "steps": 1, "progress": False, **options}), device="cpu",
+                 ExplainOptions(**{"methods": ("gradient",), "method_options": MethodOptions(path=PathSteps(steps=1)),
+                                   "progress": False, **options}), device="cpu",
                  cache_dir=tmp_path / "cache", retrain=retrain, seed_reviews_only=False,
                  output=tmp_path / "demo.html", json_path=tmp_path / "demo.json")
         return json.loads((tmp_path / "demo.json").read_text())
@@ -278,8 +280,8 @@ def test_the_demo_command_passes_every_report_option_it_takes(monkeypatch, tmp_p
     assert result.exit_code == 0, result.output
     assert (seen["settings"].max_length, seen["settings"].train_size) == (96, 30)
     options = seen["options"]
-    assert (options.methods, options.shapley_samples, options.target) == (("occlusion", "shapley-sampling"), 4,
-                                                                          "predicted")
+    assert (options.methods, options.method_options.shapley.samples, options.target) == (
+        ("occlusion", "shapley-sampling"), 4, "predicted")
     assert (options.max_length, options.naopc, options.progress) == (96, False, False)
 
 

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from reportgen.attribution import AttributionSettings
-from reportgen.attribution.integrated_gradients import IntegratedGradients, PathSteps
+from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner
 from reportgen.errors import ReportgenError

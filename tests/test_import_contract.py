@@ -3,6 +3,16 @@
 Every `import reportgen.x` and `from reportgen.x import …` in the package, at module level or inside
 a function, is checked against ALLOWED; rooms must form no cycle, and the CLI commands never import
 one another (what several share lives in `reportgen.commands` itself).
+
+Files must form no cycle either, inside a room as between rooms (`base.py` ↔ `integrated_gradients.py` was one
+that the rooms alone could not see). A file's imports are every `import reportgen.x.y` and `from reportgen.x.y
+import …`, at module level, inside a function, and under `if TYPE_CHECKING:` (a type-only import still ties
+the two files: each must be read to understand the other, and removing the guard brings the circle back at run
+time). `from reportgen.x import y` names the file `y` where it is one, else the package `x` (its `__init__`).
+Not counted: the package `__init__` files Python runs on the way to a submodule (a package importing its own
+submodules is no circle), a file importing a package it sits in (`import reportgen` for the version: Python
+has begun that package before the file), and modules named in strings (`importlib.import_module`, the method
+registry).
 """
 
 from __future__ import annotations
@@ -85,6 +95,79 @@ def room_graph() -> dict[str, set[str]]:
             if target != room:
                 graph.setdefault(room, set()).add(target)
     return graph
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    """reportgen.attribution.base for attribution/base.py; reportgen.attribution for its __init__.py."""
+    parts = path.relative_to(package).with_suffix("").parts
+    return ".".join((package.name, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+
+
+def module_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """File → the files it imports (see the module docstring for what counts), by module name."""
+    paths = sorted(p for p in package.rglob("*.py") if "data" not in p.relative_to(package).parts)
+    known = {module_name(p, package) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        source = module_name(path, package)
+        targets = graph.setdefault(source, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in known else node.module
+                         for alias in node.names]
+            for name in names:
+                while name not in known and "." in name:  # `import reportgen.x.y.z` where z is no file
+                    name = name.rpartition(".")[0]
+                if name in known and name != source and not source.startswith(f"{name}."):
+                    targets.add(name)
+    return graph
+
+
+def cycle_in(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph (its first node repeated at the end), or None."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return path[path.index(node):] + [node]
+        if node in done:
+            return None
+        for target in sorted(graph.get(node, ())):
+            found = visit(target, path + [node])
+            if found:
+                return found
+        done.add(node)
+        return None
+
+    for node in sorted(graph):
+        found = visit(node, [])
+        if found:
+            return found
+    return None
+
+
+def test_the_files_form_no_cycle():
+    found = cycle_in(module_graph())
+    assert found is None, "import cycle between files: " + " → ".join(found or [])
+
+
+def test_the_file_check_sees_a_type_only_cycle_inside_a_folder(tmp_path):
+    """The check itself works: two files of one folder importing each other, one only for its type hints."""
+    fake = tmp_path / "reportgen"
+    (fake / "attribution").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "attribution" / "__init__.py").write_text("from reportgen.attribution.base import Attributor\n")
+    (fake / "attribution" / "base.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from reportgen.attribution.ig import Steps\n")
+    (fake / "attribution" / "ig.py").write_text("def f():\n    from reportgen.attribution import base\n")
+    (fake / "attribution" / "other.py").write_text("import reportgen.attribution.base\n")
+    found = cycle_in(module_graph(fake))
+    assert found is not None and set(found) == {"reportgen.attribution.base", "reportgen.attribution.ig"}
+    (fake / "attribution" / "base.py").write_text("")
+    assert cycle_in(module_graph(fake)) is None  # a package importing its own files is no cycle
 
 
 def test_every_room_is_in_the_contract():

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from reportgen.attribution import AttributionSettings, MethodOptions, make_attributor
+from reportgen.attribution import AttributionSettings, MethodOptions, ShapleyOptions, make_attributor
 from reportgen.attribution.perturbation import spread_over_tokens, word_features
 from reportgen.choices import shapley_gap_allowed
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -103,7 +103,7 @@ def test_shapley_values_add_up_to_the_logit_change_when_every_word_is_removed(be
     the gap is fp32 rounding, within SHAPLEY_GAP; f(x) and f(no words) are checked against texts by hand."""
     targets = torch.tensor([i % 2 for i in range(len(inputs))])
     attributor = make_attributor("shapley-sampling", AttributionSettings(batch_size=7),
-                                 MethodOptions(shapley_samples=3))
+                                 MethodOptions(shapley=ShapleyOptions(samples=3)))
     result = attributor.attribute(bert, inputs, targets)
     for text in range(len(inputs)):
         target = int(targets[text])
@@ -124,7 +124,7 @@ def test_shapley_values_of_two_words_are_exact_with_both_orders(bert):
     inputs = encode(bert.tokenizer, ["great film"], MAX_LENGTH, pad_to_max_length=True)
     assert len(word_spans(inputs, 0)) == 2
     attributor = make_attributor("shapley-sampling", AttributionSettings(batch_size=4),
-                                 MethodOptions(shapley_samples=40))  # P(an order never drawn) = 2^-39
+                                 MethodOptions(shapley=ShapleyOptions(samples=40)))  # P(an order never drawn) = 2^-39
     scores = attributor.attribute(bert, inputs, torch.tensor([1])).scores[0]
     f = {drop: float(by_hand(bert, inputs, 0, set(drop))[1]) for drop in ((), (1,), (2,), (1, 2))}
     first = 0.5 * ((f[(2,)] - f[(1, 2)]) + (f[()] - f[(1,)]))

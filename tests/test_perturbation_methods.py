@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from reportgen.attribution import MethodOptions
+from reportgen.attribution import MethodOptions, ShapleyOptions
 from reportgen.choices import shapley_gap_allowed
 from reportgen.corpus.run import CorpusOptions
 from reportgen.loading.data import open_dataset
@@ -67,7 +67,8 @@ def test_corpus_with_shapley_sampling_stores_word_values_and_gaps(checkpoints, e
         model = load_model(str(checkpoints[role]), role=role, encoder=str(encoder_dir), pooling="mean-all",
                            device=resolve_device("cpu"))
         inputs = encode(model.tokenizer, rows.texts(list(range(4))), CORPUS_LENGTH, model.info.pads_to_max_length)
-        options = CorpusOptions(method="shapley-sampling", shapley_samples=2, max_length=CORPUS_LENGTH)
+        options = CorpusOptions(method="shapley-sampling", max_length=CORPUS_LENGTH,
+                                method_options=MethodOptions(shapley=ShapleyOptions(samples=2)))
         direct = options.attributor(4).attribute(model, inputs, torch.tensor([r["target"] for r in stored]))
         for i, row in enumerate(stored):
             assert row[f"{role}_steps"] is None
@@ -84,4 +85,4 @@ def test_corpus_with_shapley_sampling_stores_word_values_and_gaps(checkpoints, e
 
 def test_shapley_samples_are_checked_before_any_model_loads():
     with pytest.raises(Exception, match="--shapley-samples must be a whole number of at least 1"):
-        MethodOptions(shapley_samples=0).check_method_options()
+        MethodOptions(shapley=ShapleyOptions(samples=0)).check()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reportgen.attribution import AttributionSettings, make_attributor
+from reportgen.attribution import AttributionSettings, MethodOptions, PathSteps, make_attributor
 from reportgen.comparison import difference
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
@@ -178,7 +178,8 @@ def test_the_progress_total_is_every_pass_that_ran(models, monkeypatch, methods)
     monkeypatch.setattr("reportgen.pipeline.tqdm", RecordingBar)
     RecordingBar.finished.clear()
     report = explain(models, Texts(TEXTS[:4], list(range(4)), [0] * 4),
-                     ExplainOptions(methods=methods, target="0", max_length=MAX_LENGTH, steps="auto", max_steps=9))
+                     ExplainOptions(methods=methods, target="0", max_length=MAX_LENGTH,
+                                    method_options=MethodOptions(path=PathSteps(steps="auto", max_steps=9))))
     assert any(s.models[role].predicted != 0 for s in report.samples for role in models)  # the case at stake
     (bar,) = RecordingBar.finished
     assert bar.n == bar.total > 0

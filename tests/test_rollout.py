@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
-from reportgen.attribution import AttributionSettings, PathSteps, make_attributor
+from reportgen.attribution import AttributionSettings, MethodOptions, PathSteps, make_attributor
 from reportgen.attribution.rollout import rollout_layer
 from reportgen.loading.classifier import pool
 from reportgen.loading.inputs import EncodedTexts, encode
@@ -91,7 +91,8 @@ def reference_scores(method: str, pooling: str, reference: torch.nn.Module, inpu
 
 
 def attribute(model: LoadedModel, inputs: EncodedTexts, method: str, batch_size: int = 4) -> torch.Tensor:
-    attributor = make_attributor(method, AttributionSettings(batch_size=batch_size), PathSteps(steps=3))
+    attributor = make_attributor(method, AttributionSettings(batch_size=batch_size),
+                                 MethodOptions(path=PathSteps(steps=3)))
     assert attributor.signed is False and attributor.rows(len(inputs)) == len(inputs)
     return attributor.attribute(model, inputs, TARGETS).scores
 

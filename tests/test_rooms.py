@@ -3,6 +3,7 @@ one verdict function, and encoded inputs that carry what sentence pairs need."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 
@@ -10,7 +11,14 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from reportgen.attribution import AttributionSettings, Attributor, PathSteps, make_attributor
+from reportgen.attribution import (
+    AttributionSettings,
+    Attributor,
+    MethodOptions,
+    PathSteps,
+    ShapleyOptions,
+    make_attributor,
+)
 from reportgen.attribution.integrated_gradients import IntegratedGradients
 from reportgen.cli import main
 from reportgen.corpus.run import CorpusOptions
@@ -27,18 +35,32 @@ def test_each_record_names_its_class_and_the_class_reads_the_record(name):
     module, _, class_name = info.attributor.partition(":")
     cls = getattr(importlib.import_module(module), class_name)
     assert issubclass(cls, Attributor) and cls.name == name
-    attributor = make_attributor(name, AttributionSettings(batch_size=1), PathSteps(steps=3))
+    attributor = make_attributor(name, AttributionSettings(batch_size=1), MethodOptions(path=PathSteps(steps=3)))
     assert (attributor.signed, attributor.class_specific) == (info.signed, info.class_specific)
     assert is_signed(name) == info.signed and method_title(name) == info.title
     assert info.needs in ("gradients", "attention", "forward") and info.description
 
 
-def test_only_integrated_gradients_takes_path_steps():
+def test_each_method_takes_only_its_own_part_of_the_composed_options():
+    """`MethodOptions` is composed of each method's own options (no inheritance between them); a class picks its
+    part in `from_options`: integrated gradients the path, Shapley value sampling its orders, the others none."""
+    assert {f.name: f.type for f in dataclasses.fields(MethodOptions)} == {"path": "PathSteps",
+                                                                            "shapley": "ShapleyOptions"}
+    assert MethodOptions.__mro__[1:] == (object,)
+    assert not {f.name for f in dataclasses.fields(ExplainOptions)} & {f.name for f in dataclasses.fields(PathSteps)}
+    assert not {f.name for f in dataclasses.fields(CorpusOptions)} & {f.name for f in dataclasses.fields(PathSteps)}
+    own = {"path": (PathSteps(steps=7), "steps", 7), "shapley": (ShapleyOptions(samples=5), "samples", 5)}
     for name, info in REGISTRY.items():
         module, _, class_name = info.attributor.partition(":")
-        parameters = inspect.signature(getattr(importlib.import_module(module), class_name)).parameters
-        assert ("path" in parameters) == info.walks_path, name
-    assert make_attributor("integrated-gradients", AttributionSettings(batch_size=1), PathSteps(steps=7)).steps == 7
+        cls = getattr(importlib.import_module(module), class_name)
+        parameters = list(inspect.signature(cls).parameters.values())[1:]
+        wanted = {"path": info.walks_path, "shapley": bool(info.samples)}
+        taken = [part for part, wants in wanted.items() if wants]
+        assert [p.annotation for p in parameters] == [f"{type(own[part][0]).__name__} | None" for part in taken], name
+        for part in taken:  # its part of the options, and nothing else, decides the attributor
+            options, attribute, value = own[part]
+            built = make_attributor(name, AttributionSettings(batch_size=1), MethodOptions(**{part: options}))
+            assert getattr(built, attribute) == value, name
 
 
 def test_method_help_is_read_from_the_registry():
@@ -52,16 +74,19 @@ def test_options_are_checked_without_building_an_attributor(monkeypatch):
         raise AssertionError("an attributor was built just to check options or read metadata")
 
     monkeypatch.setattr(IntegratedGradients, "__init__", never)
-    ExplainOptions(methods=("integrated-gradients", "gradient"), steps=8).check()
-    corpus = CorpusOptions(method="integrated-gradients", steps="auto")
+    ExplainOptions(methods=("integrated-gradients", "gradient"),
+                   method_options=MethodOptions(PathSteps(steps=8))).check()
+    corpus = CorpusOptions(method="integrated-gradients", method_options=MethodOptions(PathSteps(steps="auto")))
     corpus.check()
     assert corpus.path_settings()["quadrature"] == PathSteps(steps="auto").rule
     with pytest.raises(ReportgenError, match="unknown method 'nope'"):
         ExplainOptions(methods=("nope",)).check()
     with pytest.raises(ReportgenError, match="needs a fixed --steps"):
-        ExplainOptions(methods=("integrated-gradients",), steps="auto", quadrature="riemann-left").check()
+        ExplainOptions(methods=("integrated-gradients",),
+                       method_options=MethodOptions(PathSteps(steps="auto", quadrature="riemann-left"))).check()
     with pytest.raises(ReportgenError):
-        ExplainOptions(methods=("integrated-gradients",), steps=4, quadrature="simpson").check()
+        ExplainOptions(methods=("integrated-gradients",),
+                       method_options=MethodOptions(PathSteps(steps=4, quadrature="simpson"))).check()
 
 
 @pytest.fixture(scope="module")

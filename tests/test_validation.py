@@ -67,7 +67,8 @@ def delete(path: str):
 
 SCORES = f"samples.1.models.base.methods.{IG}.scores"
 CASES = {
-    "negative seconds": (edit("meta.seconds", {"prediction": -1.0}), "the report: meta.seconds.prediction is -1.0, outside"),
+    "negative seconds": (edit("meta.seconds", {"prediction": -1.0}),
+                         "the report: meta.seconds.prediction is -1.0, outside"),
     "seconds as a list": (edit("meta.seconds", [1.0]), "the report: meta.seconds is a list, not an object"),
     "NaN score": (edit(f"{SCORES}.3", math.nan), f"sample 2 (row 11): models.base.methods.{IG}.scores[3] is NaN"),
     "infinite score": (edit(f"{SCORES}.2", math.inf), f"models.base.methods.{IG}.scores[2] is +inf; every number"),
@@ -114,7 +115,8 @@ CASES = {
     "samples not a list": (edit("samples", {}), "samples is an object, not a list"),
     # impossible values of the right type: domains, and the facts that tie values together
     "no samples": (edit("samples", []), "the report: samples is empty"),
-    "shapley samples zero": (edit("meta.shapley_samples", 0), "the report: meta.shapley_samples is 0; it must be 1 or more"),
+    "shapley samples zero": (edit("meta.shapley_samples", 0),
+                             "the report: meta.shapley_samples is 0; it must be 1 or more"),
     "predicted not the most probable": (edit("samples.0.models.base.predicted", 1),
                                         "sample 1 (row 6): models.base.predicted is 1, but class 0 is more probable"),
     "softmax summing to 0.2": (edit("samples.1.models.finetuned.probabilities", [0.1, 0.1]),

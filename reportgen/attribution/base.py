@@ -10,19 +10,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 
+from reportgen.attribution.options import MethodOptions
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.errors import ReportgenError
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 from reportgen.methods import REGISTRY, MethodInfo
-
-if TYPE_CHECKING:
-    from reportgen.attribution.integrated_gradients import PathSteps
 
 
 @dataclass
@@ -68,9 +65,9 @@ class Attributor(ABC):
         self.runner = ChunkRunner(settings.batch_size, settings.on_progress)
 
     @classmethod
-    def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> Attributor:
-        """The attributor for a run's options: each method takes its own (integrated gradients its path
-        steps); a method without options ignores them."""
+    def from_options(cls, settings: AttributionSettings, options: MethodOptions) -> Attributor:
+        """The attributor for a run's options: a method that takes options overrides this to pick its own part
+        (integrated gradients `options.path`, Shapley value sampling `options.shapley`); one without ignores them."""
         return cls(settings)
 
     @abstractmethod

@@ -10,7 +10,8 @@ scores; F is known at every node too, so is the error of every interval between 
 `steps="auto"` uses that: each text starts on 5 nodes and halves, alone, the intervals whose error is
 large, until its own delta is within the tolerance (or it has `max_steps` nodes): see
 `AdaptiveTrapezoid`. Rows of every text still being refined share the passes. Its `steps` are the
-nodes it took (gradient evaluations), no longer the size of a uniform grid.
+nodes it took (gradient evaluations), no longer the size of a uniform grid. Its options are
+`path_steps.PathSteps` (`MethodOptions.path`).
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ from reportgen.attribution.base import (
     target_logit_gradient,
     word_embeddings,
 )
-from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
+from reportgen.attribution.options import MethodOptions
+from reportgen.attribution.path_steps import GRID, PathSteps
+from reportgen.attribution.quadrature import nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, allowed_delta
-from reportgen.errors import ReportgenError
+from reportgen.choices import allowed_delta
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
-GRID = AdaptiveTrapezoid
 SCORE_CHANGE_GUARD = 5
 """A text also keeps refining while its estimated score error (L1 over tokens, see AdaptiveTrapezoid)
 is above this many tolerances of its Σ|score| (with the delta's floor of 0.01 logits). The delta
@@ -48,47 +49,6 @@ def baseline_ids(inputs: EncodedTexts, pad_token_id: int) -> torch.Tensor:
     """[PAD] everywhere except real special tokens ([CLS], [SEP]), which are kept."""
     keep = inputs.special_tokens_mask.bool() & inputs.attention_mask.bool()
     return torch.where(keep, inputs.input_ids, torch.full_like(inputs.input_ids, pad_token_id))
-
-
-def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
-    """Mistakes in --steps/--tolerance/--max-steps (even where a fixed --steps ignores the other two),
-    found before any model is loaded."""
-    if steps != AUTO_STEPS and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
-        raise ReportgenError(f"--steps must be at least 1, or {AUTO_STEPS} (got {steps})")
-    if not tolerance > 0:
-        raise ReportgenError(f"--tolerance must be above 0 (got {tolerance}); e.g. 0.01 for a delta within 1 % "
-                             "of F(x) − F(x′)")
-    if max_steps < len(GRID.first):
-        raise ReportgenError(f"--max-steps must be at least {len(GRID.first)}, the first nodes of --steps auto "
-                             f"(got {max_steps})")
-
-
-@dataclass
-class PathSteps:
-    """How integrated gradients walks its paths: the options a report and a corpus both take."""
-
-    steps: int | str = AUTO_STEPS  # a fixed count, or refined per text until within tolerance
-    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
-    tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
-    max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
-
-    @property
-    def adaptive(self) -> bool:
-        return self.steps == AUTO_STEPS
-
-    @property
-    def rule(self) -> str:
-        """The quadrature as run: the one given, else gauss-legendre for a fixed count, the trapezoid for auto."""
-        return self.quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
-
-    def check_path(self) -> None:
-        """Every mistake in these options, found before any model is loaded."""
-        check_steps(self.steps, self.tolerance, self.max_steps)
-        if self.adaptive and self.quadrature not in (None, GRID.rule):
-            raise ReportgenError(f"--quadrature {self.quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} "
-                                 f"refines a {GRID.rule} rule where its error is large")
-        if not self.adaptive:
-            nodes_and_weights(self.rule, self.steps)
 
 
 @dataclass
@@ -117,10 +77,11 @@ class IntegratedGradients(Attributor):
     name = "integrated-gradients"
 
     def __init__(self, settings: AttributionSettings, path: PathSteps | None = None) -> None:
-        """`path`: how to walk the paths; None: 50 Gauss–Legendre steps."""
+        """`path`: how to walk the paths (its options, `path_steps.PathSteps`); None: 50 Gauss–Legendre steps.
+        Options that do not hold: ReportgenError."""
         super().__init__(settings)
         path = path or PathSteps(steps=50)
-        path.check_path()
+        path.check()
         self.adaptive = path.adaptive
         self.steps, self.tolerance, self.max_steps = path.steps, path.tolerance, path.max_steps
         self.quadrature = path.rule
@@ -128,8 +89,8 @@ class IntegratedGradients(Attributor):
             self.alphas, self.weights = nodes_and_weights(self.quadrature, self.steps)
 
     @classmethod
-    def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> IntegratedGradients:
-        return cls(settings, path)
+    def from_options(cls, settings: AttributionSettings, options: MethodOptions) -> IntegratedGradients:
+        return cls(settings, options.path)
 
     def rows(self, num_texts: int) -> int:
         """Fixed steps: exact. Auto: the first grid; more rows are announced through `on_planned`."""

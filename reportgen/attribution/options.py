@@ -1,26 +1,34 @@
-"""Every method's own options, as a report and a corpus take them."""
+"""Every method's options, composed: one field per method that takes any, each the method's own dataclass.
+
+A run's options (`pipeline.ExplainOptions`, `corpus.run.CorpusOptions`) hold one `MethodOptions` as a field;
+`Attributor.from_options(settings, options)` lets each method pick its own part of it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
-from reportgen.attribution.integrated_gradients import PathSteps
-from reportgen.choices import DEFAULT_SHAPLEY_SAMPLES
-from reportgen.errors import ReportgenError
-
-
-def check_samples(samples: int) -> None:
-    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
-        raise ReportgenError(f"--shapley-samples must be a whole number of at least 1 (got {samples})")
+from reportgen.attribution.path_steps import PathSteps
+from reportgen.attribution.shapley_options import ShapleyOptions
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_SHAPLEY_SAMPLES, DEFAULT_TOLERANCE
 
 
 @dataclass
-class MethodOptions(PathSteps):
-    """Integrated gradients' path (`PathSteps`) and Shapley value sampling's permutations per text."""
+class MethodOptions:
+    """The options of every method that takes any; each part has a `check()`."""
 
-    shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES
+    path: PathSteps = field(default_factory=PathSteps)  # integrated gradients
+    shapley: ShapleyOptions = field(default_factory=ShapleyOptions)  # Shapley value sampling
 
-    def check_method_options(self) -> None:
-        """Every mistake in these options, found before any model is loaded."""
-        self.check_path()
-        check_samples(self.shapley_samples)
+    @classmethod
+    def from_keywords(cls, *, steps: int | str = AUTO_STEPS, quadrature: str | None = None,
+                      tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS,
+                      shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES) -> MethodOptions:
+        """The options from the CLI flags and `reportgen.explain` keywords of the same names (--steps, …)."""
+        return cls(path=PathSteps(steps=steps, quadrature=quadrature, tolerance=tolerance, max_steps=max_steps),
+                   shapley=ShapleyOptions(samples=shapley_samples))
+
+    def check(self) -> None:
+        """Every mistake in every method's options (ReportgenError), found before any model is loaded."""
+        for part in fields(self):
+            getattr(self, part.name).check()

@@ -23,10 +23,9 @@ from __future__ import annotations
 import torch
 
 from reportgen.attribution.base import AttributionSettings
-from reportgen.attribution.integrated_gradients import PathSteps
-from reportgen.attribution.options import MethodOptions, check_samples
+from reportgen.attribution.options import MethodOptions
 from reportgen.attribution.perturbation import Coalitions, PerturbationAttributor, WordValues
-from reportgen.choices import DEFAULT_SHAPLEY_SAMPLES
+from reportgen.attribution.shapley_options import ShapleyOptions
 
 SEED = 0
 
@@ -34,15 +33,17 @@ SEED = 0
 class ShapleySampling(PerturbationAttributor):
     name = "shapley-sampling"
 
-    def __init__(self, settings: AttributionSettings, samples: int = DEFAULT_SHAPLEY_SAMPLES) -> None:
-        """`samples`: random orders of the words per text (Captum's `n_samples`)."""
+    def __init__(self, settings: AttributionSettings, options: ShapleyOptions | None = None) -> None:
+        """`options`: its own (`shapley_options.ShapleyOptions`: random orders of the words per text, Captum's
+        `n_samples`); None: the default. Options that do not hold: ReportgenError."""
         super().__init__(settings)
-        check_samples(samples)
-        self.samples = samples
+        options = options or ShapleyOptions()
+        options.check()
+        self.samples = options.samples
 
     @classmethod
-    def from_options(cls, settings: AttributionSettings, path: PathSteps | None) -> ShapleySampling:
-        return cls(settings, path.shapley_samples if isinstance(path, MethodOptions) else DEFAULT_SHAPLEY_SAMPLES)
+    def from_options(cls, settings: AttributionSettings, options: MethodOptions) -> ShapleySampling:
+        return cls(settings, options.shapley)
 
     def planned_rows(self, words: list[int]) -> int:
         return sum(2 + (1 + self.samples * n if n else 0) for n in words)

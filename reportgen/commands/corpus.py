@@ -181,7 +181,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             store.merge()
             selected = selection_flags(indices, len(rows))
             result = aggregate(store.read, selected, statistics)
-            convergence = summarise_paths(store.read, selected, options.tolerance) \
+            convergence = summarise_paths(store.read, selected, options.method_options.path.tolerance) \
                 if options.integrated_gradients else None
             facts = CorpusFacts(
                 models=[m.info if include_paths else shareable_info(m.info) for m in loaded.values()],

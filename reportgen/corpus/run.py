@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -29,11 +29,12 @@ from reportgen.words import group_words, word_scores
 
 
 @dataclass
-class CorpusOptions(MethodOptions):
+class CorpusOptions:
     """What the attributions of a corpus are: changing any of these makes stored rows unusable
-    (each method's own options come from `MethodOptions`, as for a report)."""
+    (each method's own options are `method_options`, as for a report)."""
 
     method: str = CORPUS_METHOD
+    method_options: MethodOptions = field(default_factory=MethodOptions)
     target_class: int | None = None  # None: each row's true label
     max_length: int = 512
     batch_size: int | None = None  # texts per batch; None: pick for the device
@@ -44,7 +45,7 @@ class CorpusOptions(MethodOptions):
             raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
         if self.method not in METHODS:
             raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
-        self.check_method_options()  # an unknown quadrature fails here, before any model is loaded
+        self.method_options.check()  # an unknown quadrature fails here, before any model is loaded
 
     @property
     def integrated_gradients(self) -> bool:
@@ -52,23 +53,24 @@ class CorpusOptions(MethodOptions):
 
     @property
     def auto_steps(self) -> bool:
-        return self.integrated_gradients and self.adaptive
+        return self.integrated_gradients and self.method_options.path.adaptive
 
     def attributor(self, batch_size: int):
         return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
-                               self)
+                               self.method_options)
 
     def path_settings(self) -> dict[str, Any]:
         """The method's own settings (empty for methods without options): how integrated gradients walked
         its paths (the quadrature as run, and the tolerance and cap where the steps were chosen per row),
         or Shapley value sampling's orders per row."""
         if REGISTRY[self.method].samples:
-            return {"shapley_samples": self.shapley_samples}
+            return {"shapley_samples": self.method_options.shapley.samples}
         if not self.integrated_gradients:
             return {}
-        out: dict[str, Any] = {"steps": self.steps, "quadrature": self.rule}
+        path = self.method_options.path
+        out: dict[str, Any] = {"steps": path.steps, "quadrature": path.rule}
         if self.auto_steps:
-            out |= {"tolerance": self.tolerance, "max_steps": self.max_steps}
+            out |= {"tolerance": path.tolerance, "max_steps": path.max_steps}
         return out
 
     def settings(self) -> dict[str, Any]:
