@@ -23,7 +23,7 @@ from reportgen.choices import allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, load_model
-from reportgen.rendering.view_model import build_view
+from reportgen.rendering.views.report import build_view
 from reportgen.results import Report
 from tests.builders import REVIEWS
 from tests.test_cli_report import files, invoke, report_args  # noqa: F401 (files: fixture)
@@ -386,16 +386,16 @@ def test_fixed_steps_keep_the_old_rule_and_old_files_still_load(checkpoints, enc
 
 def test_a_flagged_delta_on_a_path_whose_scores_cancel_says_how_they_cancel():
     """1 % of a tiny F(x) − F(x′) is a far smaller share of the scores: the warning gives both sizes."""
-    from reportgen.rendering.view_model import _delta
+    from reportgen.rendering.views.additivity import delta_text
     from reportgen.results import MethodResult
 
     cancelling = MethodResult(scores=[12.0, -9.0, -3.02], pad_share=0.0, convergence_delta=-0.0024,
                               target_logit_change=-0.0176, steps=257)
-    _, warning = _delta(cancelling, 0.01)
+    _, warning = delta_text(cancelling, 0.01)
     assert "13.6% of the logit change" in warning and "raise --max-steps if the sum itself must match" in warning
     assert f"Σ|score| = 24 is {24.02 / 0.0176:.0f}× the logit change" in warning
     assert "the delta is only 0.01% of Σ|score|" in warning  # 0.0024 / 24.02
     assert "Raise --max-steps for trustworthy scores" not in warning
     plain = MethodResult(scores=[2.0, 1.0], pad_share=0.0, convergence_delta=0.1, target_logit_change=2.9, steps=257)
-    _, warning = _delta(plain, 0.01)
+    _, warning = delta_text(plain, 0.01)
     assert "Raise --max-steps" in warning and "cancel" not in warning

@@ -17,7 +17,7 @@ from reportgen.choices import FIXED_STEPS_DELTA
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import load_model
 from reportgen.methods import METHODS
-from reportgen.rendering.view_model import build_view
+from reportgen.rendering.views.report import build_view
 from tests.tiny_models import ARCHITECTURES, direct_probabilities, make_architecture_dir
 
 MAX_LENGTH = 32

@@ -600,15 +600,3 @@ def test_the_report_fits_a_phone_and_loads_nothing(whole):
         assert page.evaluate("document.documentElement.scrollWidth") <= 420
         assert requests == [whole.resolve().as_uri()]
         assert page.locator("table.words").count() >= 2 and page.locator("svg.chart path.ci").count() >= 1
-
-
-def test_relative_change_only_where_both_shares_are_above_zero():
-    """Seen on corpus-ig: *classic* moved +0.81 pp toward the class from a base share of −0.09 %, and its
-    relative change read −933 %; a share that changes sign or starts at 0 has no meaningful ratio."""
-    from reportgen.corpus.view import relative
-
-    assert relative(0.0024, 0.01) == "+24.0 %"
-    assert relative(-0.005, 0.01) == "−50.0 %"  # a true minus sign in print
-    assert relative(0.0081, -0.0009) == "—"  # base against the class, fine-tuned toward it
-    assert relative(-0.02, 0.01) == "—"  # fine-tuned's share below 0
-    assert relative(0.01, 0.0) == "—"

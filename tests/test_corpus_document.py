@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from reportgen.corpus import view
 from reportgen.corpus.aggregate import AggregateOptions, aggregate, selection_flags
 from reportgen.corpus.convergence import PathSummary
 from reportgen.corpus.document import corpus_document, read_corpus_document
-from reportgen.corpus.view import CorpusFacts, render_corpus
+from reportgen.corpus.facts import CorpusFacts
+from reportgen.rendering.views import corpus as corpus_view
+from reportgen.rendering.views.corpus import render_corpus
 from reportgen.results import ModelInfo
 from tests.damage import assert_refused_in_one_line_or_drawn
 from tests.test_cli_report import assert_one_line_error
@@ -133,7 +134,7 @@ def test_any_damaged_field_is_refused_in_one_line_or_drawn(method, monkeypatch):
     a one-line ReportgenError or a whole page, never another exception. (Each field of each kind once: the
     first entry of a list and the first listed word's examples stand for the others.)"""
     data = document(method)
-    monkeypatch.setattr(view, "environment", functools.cache(view.environment))  # one template compile
+    monkeypatch.setattr(corpus_view, "environment", functools.cache(corpus_view.environment))  # one template compile
     counts = assert_refused_in_one_line_or_drawn(data, read_corpus_document, lambda read: render_corpus(*read),
                                                  ("this corpus file",), alike={*data["examples"], "base", "finetuned"})
     assert counts["refused"] > counts["drawn"] > 0

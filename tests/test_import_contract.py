@@ -41,12 +41,13 @@ ALLOWED: dict[str, set[str]] = {
     "perturbation": {"batching", "loading"},
     "attribution": BASE | {"batching", "loading", "methods", "perturbation", "words"},
     "faithfulness": {"errors", "loading", "methods", "perturbation", "results"},
-    "rendering": BASE | {"comparison", "faithfulness", "methods", "output", "results", "words"},
+    "rendering": BASE | {"comparison", "corpus", "faithfulness", "methods", "output", "results", "words"},
+    # corpus: the corpus page's view (rendering/views/corpus.py) reads its aggregates and facts, torch-free files
     "pipeline": BASE | {"reportgen", "attribution", "batching", "comparison", "faithfulness", "inference", "loading",
                         "methods", "rendering", "results", "stopwatch", "words"},
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
-    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "rendering",
-                      "results", "scan", "validation", "words"},
+    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
+                      "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
     "api": BASE | {"loading", "output", "pipeline", "rendering", "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",
@@ -226,3 +227,17 @@ def test_the_contract_catches_forbidden_imports(tmp_path):
     bad_command.write_text("from reportgen.commands.report import run_report\n")
     assert ["pipeline" in line for line in violations(bad_view, fake)] == [True]
     assert any("never imports another" in line for line in violations(bad_command, fake))
+
+
+def test_rendering_loads_no_torch():
+    """rendering may read the corpus's data files for the corpus page, never what runs the models: importing
+    every view (and the report's and corpus page's renderers) leaves torch and transformers unloaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reportgen.rendering.views.corpus, reportgen.rendering.html, "
+            "reportgen.rendering.markdown_report; "
+            "print(sorted({'torch', 'transformers'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=PACKAGE.parent).stdout.strip()
+    assert loaded == "[]", loaded

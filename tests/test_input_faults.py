@@ -20,7 +20,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
-from reportgen.rendering.view_model import build_view
+from reportgen.rendering.views.report import build_view
 from reportgen.results import Word
 from reportgen.words import group_words, word_scores
 from tests.builders import load_user_module, random_texts, write_csv

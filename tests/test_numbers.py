@@ -7,7 +7,7 @@ import pytest
 
 from reportgen.rendering.charts import bar_chart
 from reportgen.rendering.html import render_html
-from reportgen.rendering.numbers import figure, fixed, signed_figure
+from reportgen.rendering.numbers import figure, fixed, interval, relative, signed_figure, signed_pct
 from tests.test_rendering import parse_html, report, sample
 
 
@@ -55,3 +55,33 @@ def test_a_one_word_text_and_a_negative_zero_print_plainly_on_the_page():
     summary = [td.text() for td in document.find_all("table", "summary")[0].find_all("td")]
     assert "0.000 (random 0.000)" in summary, summary
     assert "−0.0" not in document.text()
+
+
+def test_signed_figures_print_a_true_minus_and_a_power_of_ten():
+    assert signed_figure(0.0124) == "+0.0124"
+    assert signed_figure(-0.00027, 2) == "−0.00027"
+    assert signed_figure(-2.7e-7, 2) == "−2.7 × 10⁻⁷"
+    assert signed_figure(3.14159e12) == "+3.14 × 10¹²"
+    assert signed_figure(0.0) == "+0"
+
+
+def test_signed_shares_never_print_a_negative_zero():
+    assert signed_pct(-0.0004) == "+0.0 %"
+    assert signed_pct(-0.067) == "−6.7 %"
+    assert signed_pct(0.004) == "+0.4 %"
+
+
+def test_relative_change_only_where_both_shares_are_above_zero():
+    """Seen on corpus-ig: *classic* moved +0.81 pp toward the class from a base share of −0.09 %, and its
+    relative change read −933 %; a share that changes sign or starts at 0 has no meaningful ratio."""
+    assert relative(0.0024, 0.01) == "+24.0 %"
+    assert relative(-0.005, 0.01) == "−50.0 %"  # a true minus sign in print
+    assert relative(0.0081, -0.0009) == "—"  # base against the class, fine-tuned toward it
+    assert relative(-0.02, 0.01) == "—"  # fine-tuned's share below 0
+    assert relative(0.01, 0.0) == "—"
+
+
+def test_an_interval_prints_signed_figures_or_a_dash_without_both_ends():
+    assert interval(-0.0012, 0.008) == "[−0.12, +0.8]"
+    assert interval(0.5, 1.0, scale=1) == "[+0.5, +1]"
+    assert interval(float("nan"), 0.01) == "—"

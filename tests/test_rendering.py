@@ -624,24 +624,6 @@ def test_unknown_schema_says_which_versions_are_read():
         Report.from_dict(future)
 
 
-def test_signed_figures_print_a_true_minus_and_a_power_of_ten():
-    from reportgen.rendering.numbers import signed_figure
-
-    assert signed_figure(0.0124) == "+0.0124"
-    assert signed_figure(-0.00027, 2) == "−0.00027"
-    assert signed_figure(-2.7e-7, 2) == "−2.7 × 10⁻⁷"
-    assert signed_figure(3.14159e12) == "+3.14 × 10¹²"
-    assert signed_figure(0.0) == "+0"
-
-
-def test_signed_shares_never_print_a_negative_zero():
-    from reportgen.rendering.view_model import signed_pct
-
-    assert signed_pct(-0.0004) == "+0.0 %"
-    assert signed_pct(-0.067) == "−6.7 %"
-    assert signed_pct(0.004) == "+0.4 %"
-
-
 def test_the_difference_note_fits_the_methods_shown():
     from reportgen.rendering.pieces import shares_and_difference
 

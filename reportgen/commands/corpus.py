@@ -22,9 +22,9 @@ from reportgen.choices import AUTO_STEPS, ROLES
 from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
+from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
-from reportgen.corpus.view import CorpusFacts, directions, render_corpus
 from reportgen.distributed import (
     Ranks,
     SharedProgress,
@@ -41,6 +41,7 @@ from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable, write_atomically
 from reportgen.pipeline import class_index, encoder_name, shareable_info, shareable_name, versions
+from reportgen.rendering.views.corpus import directions, render_corpus
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import dataset_settings, model_settings
 from reportgen.scan.records import read_scan

@@ -10,7 +10,7 @@ from typing import Any
 
 from reportgen.corpus.aggregate import Aggregates
 from reportgen.corpus.document_checks import ADVICE, check_corpus_document
-from reportgen.corpus.view import CorpusFacts
+from reportgen.corpus.facts import CorpusFacts
 from reportgen.errors import ReportgenError
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.validation import shown

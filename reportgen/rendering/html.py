@@ -9,7 +9,7 @@ import jinja2
 from reportgen.choices import GRANULARITIES, SCALES
 from reportgen.errors import ReportgenError
 from reportgen.rendering.characters import displayable
-from reportgen.rendering.view_model import build_view
+from reportgen.rendering.views.report import build_view
 from reportgen.results import Report
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from reportgen.rendering.markdown import markdown_document
 from reportgen.rendering.reading import describe
-from reportgen.rendering.view_model import build_view
+from reportgen.rendering.views.report import build_view
 from reportgen.results import Report
 
 

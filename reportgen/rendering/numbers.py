@@ -3,6 +3,8 @@ would not do, and no minus on a number that shows as zero — never Python's "-2
 
 from __future__ import annotations
 
+import math
+
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 PLAIN_POWER = 6
 """A number below 10⁶ that has no digits after the point at the shown precision prints plainly ("+100",
@@ -54,3 +56,43 @@ def probability_beside(probability: float, threshold: float, digits: int = 2, mo
             break
         text = f"{probability:.{shown}f}"
     return text
+
+
+def fmt(score: float) -> str:
+    """Scores as short, exact-enough text: 4 significant digits, explicit sign, a true minus."""
+    return signed_figure(score, 4)
+
+
+def pct(share: float) -> str:
+    """A share (0.125) as a percentage to one decimal, no space: "12.5%"."""
+    return f"{100 * share:.1f}%"
+
+
+def signed_pct(share: float) -> str:
+    """A signed share of a model's Σ|attribution|: "−6.7 %", "+0.4 %" (and "+0.0 %", never "−0.0 %")."""
+    return f"{fixed(100 * share, 1, signed=True)} %"
+
+
+def pp(value: float) -> str:
+    """A difference of shares, in percentage points, to 3 significant digits (changes can be small)."""
+    return f"{signed_figure(100 * value)} pp"
+
+
+def share(value: float) -> str:
+    """A share (0.0124) as a percentage to 3 significant digits: "1.24 %"."""
+    return f"{figure(100 * value)} %"
+
+
+def relative(change: float, base: float) -> str:
+    """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's.
+    Only where both models' mean shares are above 0 ("—" otherwise): a signed share near 0 or changing
+    sign makes the ratio meaningless (+0.8 pp on a base share of −0.09 % would read −933 %)."""
+    return f"{fixed(100 * change / base, 1, signed=True)} %" if base > 0 and base + change > 0 else "—"
+
+
+def interval(low: float, high: float, scale: float = 100) -> str:
+    """An interval [low, high] times `scale` (shares → percentage points), signed figures: "[+0.12, +0.80]";
+    "—" when either end is not a number."""
+    if math.isnan(low) or math.isnan(high):
+        return "—"
+    return f"[{signed_figure(scale * low)}, {signed_figure(scale * high)}]"

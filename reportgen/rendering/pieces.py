@@ -1,4 +1,4 @@
-"""View pieces that the report (`rendering.view_model`) and the corpus page (`corpus.view`) share, so
+"""View pieces that the report (`rendering.views.report`) and the corpus page (`rendering.views.corpus`) share, so
 both say and show them the same way: role titles (from `choices`), verdict marks, colour legends and shades, model
 and version lines, integrated gradients' fixed steps."""
 

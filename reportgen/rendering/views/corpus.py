@@ -6,23 +6,21 @@ colour scale and chart geometry), so the template only places strings; it autoes
 
 from __future__ import annotations
 
-import math
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reportgen.choices import AUTO_STEPS, ROLES
-from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Estimate, Example, GroupStats, WordStats
-from reportgen.corpus.convergence import PathSummary
+from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, GroupStats, WordStats
+from reportgen.corpus.facts import CorpusFacts
 from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.numbers import figure, fixed, signed_figure
-from reportgen.rendering.view_model import TokenView
-from reportgen.results import ModelInfo
+from reportgen.rendering.numbers import interval, pp, relative, share
+from reportgen.rendering.views.tokens import TokenView
 
 GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of them are in the JSON)
 FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so every wordpiece keeps a floor of "
@@ -32,41 +30,6 @@ FLOOR_NOTE = ("Attention methods pass relevance along the residual path too, so 
               "The floor cancels in fine-tuned − base, but on the demo's models what was left did not rank words "
               "like integrated gradients did; for corpus statistics prefer --method gradient (the default) or "
               "integrated-gradients (docs/corpus.md).")
-
-
-@dataclass
-class CorpusFacts:
-    """What was run, as the header says it: names and hashes only, never local paths (unless asked)."""
-
-    models: list[ModelInfo]
-    class_names: list[str]
-    dataset: str | None
-    split: str | None
-    selection: str  # "the first 2,000 rows", …
-    method: str
-    path: dict[str, Any]  # integrated gradients' steps, quadrature (and tolerance, max_steps with auto); else empty
-    convergence: dict[str, PathSummary] | None  # per model, integrated gradients only
-    target_class: int | None  # None: each row's true label
-    max_length: int
-    precision: str
-    devices: str
-    world_size: int
-    seconds: float  # the whole command on rank 0: loading, attribution, merge, statistics
-    attribution_seconds: float  # from the first batch until every rank had finished
-    computed: int  # rows attributed by this run
-    reused: int  # rows found in the store from earlier runs
-    created: str
-    versions: dict[str, str]
-    command_prefix: str  # `reportgen report …` without --indices and -o, for the example rows
-    outputs: list[str] = field(default_factory=list)  # file names of the aggregates beside the HTML
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CorpusFacts:
-        """The corpus JSON's "meta" back (TypeError or KeyError when a field is missing or unknown)."""
-        convergence = data.get("convergence")
-        return cls(**{**data, "models": [ModelInfo(**m) for m in data["models"]],
-                      "convergence": None if convergence is None else {role: PathSummary(**summary)
-                                                                       for role, summary in convergence.items()}})
 
 
 @dataclass
@@ -132,33 +95,11 @@ class CorpusView(pieces.PageView):
     levels: int = LEVELS
 
 
-def pp(value: float) -> str:
-    """A difference of shares, in percentage points, to 3 significant digits (changes can be small)."""
-    return f"{signed_figure(100 * value)} pp"
-
-
-def share(value: float) -> str:
-    return f"{figure(100 * value)} %"
-
-
-def relative(change: float, base: float) -> str:
-    """The difference as a share of the base model's own mean share: +2.4 % means 1.024 × the base's.
-    Only where both models' mean shares are above 0 ("—" otherwise): a signed share near 0 or changing
-    sign makes the ratio meaningless (+0.8 pp on a base share of −0.09 % would read −933 %)."""
-    return f"{fixed(100 * change / base, 1, signed=True)} %" if base > 0 and base + change > 0 else "—"
-
-
-def interval_text(estimate: Estimate, scale: float = 100) -> str:
-    if math.isnan(estimate.low) or math.isnan(estimate.high):
-        return "—"
-    return f"[{signed_figure(scale * estimate.low)}, {signed_figure(scale * estimate.high)}]"
-
-
 def _word_row(w: WordStats, scale: float, listed: dict[str, str]) -> WordRow:
     return WordRow(word=w.word, anchor=listed.get(w.word, ""), rows=f"{w.rows:,}",
                    base=share(w.base.mean), finetuned=share(w.finetuned.mean), difference=pp(w.difference.mean),
                    relative=relative(w.difference.mean, w.base.mean),
-                   interval=interval_text(w.difference), clear=w.difference.excludes_zero,
+                   interval=interval(w.difference.low, w.difference.high), clear=w.difference.excludes_zero,
                    css=css_class(level_of(w.difference.mean, scale), "difference"))
 
 
@@ -310,8 +251,8 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
     examples = []
     for w in all_rows.more + all_rows.less:
         items = aggregates.examples.get(w.word, [])
-        examples.append(WordExamples(w.word, listed[w.word],
-                                     f"{pp(w.difference.mean)} {interval_text(w.difference)} over {w.rows:,} rows",
+        change = f"{pp(w.difference.mean)} {interval(w.difference.low, w.difference.high)}"
+        examples.append(WordExamples(w.word, listed[w.word], f"{change} over {w.rows:,} rows",
                                      [_example_view(e, facts, kind) for e in items]))
     explained = ("the true class" if facts.target_class is None
                  else _class_name(facts.class_names, facts.target_class))

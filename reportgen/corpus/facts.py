@@ -1,0 +1,44 @@
+"""What a corpus run did, as its JSON's "meta" keeps it and the corpus page's header says it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportgen.corpus.convergence import PathSummary
+from reportgen.results import ModelInfo
+
+
+@dataclass
+class CorpusFacts:
+    """What was run, as the header says it: names and hashes only, never local paths (unless asked)."""
+
+    models: list[ModelInfo]
+    class_names: list[str]
+    dataset: str | None
+    split: str | None
+    selection: str  # "the first 2,000 rows", …
+    method: str
+    path: dict[str, Any]  # integrated gradients' steps, quadrature (and tolerance, max_steps with auto); else empty
+    convergence: dict[str, PathSummary] | None  # per model, integrated gradients only
+    target_class: int | None  # None: each row's true label
+    max_length: int
+    precision: str
+    devices: str
+    world_size: int
+    seconds: float  # the whole command on rank 0: loading, attribution, merge, statistics
+    attribution_seconds: float  # from the first batch until every rank had finished
+    computed: int  # rows attributed by this run
+    reused: int  # rows found in the store from earlier runs
+    created: str
+    versions: dict[str, str]
+    command_prefix: str  # `reportgen report …` without --indices and -o, for the example rows
+    outputs: list[str] = field(default_factory=list)  # file names of the aggregates beside the HTML
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CorpusFacts:
+        """The corpus JSON's "meta" back (TypeError or KeyError when a field is missing or unknown)."""
+        convergence = data.get("convergence")
+        return cls(**{**data, "models": [ModelInfo(**m) for m in data["models"]],
+                      "convergence": None if convergence is None else {role: PathSummary(**summary)
+                                                                       for role, summary in convergence.items()}})

@@ -1,0 +1,69 @@
+"""The summary table's rows: each sample's verdicts, the main method's comprehensiveness and flips, its flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reportgen.methods import REGISTRY
+from reportgen.rendering.faithfulness_table import (
+    NOT_DEFINED,
+    Number,
+    shown_score,
+)
+from reportgen.rendering.reading import prediction_text
+from reportgen.rendering.truth import verdict_mark
+from reportgen.rendering.views.columns import flip_text
+from reportgen.rendering.views.sample import SampleView
+from reportgen.results import (
+    ModelAttribution,
+    SampleResult,
+)
+
+
+@dataclass
+class SummaryRow:
+    anchor: str
+    index: str
+    label: str
+    cells: list[str]  # per model: "positive 0.93 ✓"
+    comprehensiveness: list[Number]  # per model, the main method's (normalised where computed); empty without
+    flips: list[str]  # per model, the main method's flip count beside the random orders'; empty without
+    outcome: str
+    flags: str
+
+
+def summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str,
+                normalised: bool = False) -> SummaryRow:
+    """A sample's row of the summary table, from its view and the main `method`'s faithfulness and flips."""
+    flags = []
+    explained = next(iter(sample.models.values()))
+    if explained.chosen is not None:  # multi-label: one row per explained label
+        flags.append(f"explains {names[explained.target]}")
+    if sample.truncated:
+        flags.append("truncated")
+    warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
+    if any(not REGISTRY.get(m) or not REGISTRY[m].samples for m in warned):
+        flags.append("IG delta high")
+    if any(REGISTRY.get(m) and REGISTRY[m].samples for m in warned):
+        flags.append("Shapley gap high")
+    measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
+                if m.methods[method].faithfulness is not None]
+    comprehensiveness = []
+    for score in measured:
+        own, chance = shown_score(score, False, normalised), shown_score(score, True, normalised)
+        shown = own.text if own.text == chance.text == NOT_DEFINED else f"{own.text} (random {chance.text})"
+        comprehensiveness.append(Number(shown, f"{own.title}; random orders: {chance.title}"))
+    flips = [flip_text(m.methods[method], m.random_flips) for m in sample.models.values()]
+    return SummaryRow(
+        anchor=view.anchor, index=str(sample.index) if sample.index is not None else "—", label=view.label,
+        cells=[summary_cell(m, names, sample.label) for m in sample.models.values()],
+        comprehensiveness=comprehensiveness, flips=flips if any(flips) else [], outcome=view.outcome,
+        flags=", ".join(flags),
+    )
+
+
+def summary_cell(model: ModelAttribution, names: list[str], label: int | list[int] | None) -> str:
+    """"positive 0.93 ✓"; a multi-label model's every predicted label."""
+    shown = f"{names[model.predicted]} {model.probabilities[model.predicted]:.2f}" if model.chosen is None \
+        else prediction_text(model, names)
+    return f"{shown} {verdict_mark(model, label, names)}".strip()
