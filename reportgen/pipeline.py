@@ -38,7 +38,6 @@ from reportgen.loading.labels import GIVEN
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.loading.true_labels import Written, class_labels
 from reportgen.methods import REGISTRY
-from reportgen.rendering.reading import describe
 from reportgen.results import (
     BOUNDS_STAGE,
     FAITHFULNESS_STAGE,
@@ -413,8 +412,6 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
                 agreement = explainer.agreement_flips(runs, words)
     samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,
                        agreement[i], options.target) for i in range(len(texts.texts))]
-    for sample in samples:
-        sample.sentence = describe(sample, class_names, options.methods[0])
     seconds = {stage: round(spent, 2) for stage, spent in watch.seconds.items()}
     return Report(meta=replace(_meta(models, texts, options, class_names), multi_label=several, seconds=seconds),
                   samples=samples)
