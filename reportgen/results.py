@@ -5,9 +5,11 @@ turn into JSON and back, so that the outputs can never disagree. Schema 2 holds 
 per model, faithfulness metrics, words and the difference between the models; schema 3 holds the
 faithfulness metrics as a mapping of named measures; schema 4 adds the flip test (`Flip`) and the
 normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds each stage took
-(`ReportMeta.seconds`). Older files are upgraded on reading (`upgrade_v1`: one method, wordpieces
-only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values,
-which the report then leaves out; `upgrade_v4`: no times).
+(`ReportMeta.seconds`); schema 6 no longer stores each sample's rendered sentence (the renderings
+make it from the numbers: `ExplainedReport.sentences`). Older files are upgraded on reading
+(`upgrade_v1`: one method, wordpieces only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no
+flip data and no normalised values, which the report then leaves out; `upgrade_v4`: no times;
+`upgrade_v5`: the stored sentence dropped).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.validation import check_report_data, shown
 
-SCHEMA_VERSION = 5
-READABLE_SCHEMAS = (1, 2, 3, 4, 5)
+SCHEMA_VERSION = 6
+READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6)
 CORPUS_AGGREGATES_FORMAT = "reportgen-corpus-aggregates"
 """The "format" of a `reportgen corpus` NAME.json: not a report's data, so `reportgen render` names it."""
 
@@ -224,7 +226,6 @@ class SampleResult:
     words: list[Word] = field(default_factory=list)
     words_exact: bool = True  # False: words are guessed from "##" (no tokenizer offsets, e.g. a schema-1 file)
     difference: Difference | None = None
-    sentence: str = ""  # "Base predicted negative (0.98), led by …; fine-tuned …"
     # Where the models disagree, by the role whose verdict changes: the fewest words, ranked by the
     # *other* model's main-method evidence for the changing model's class, whose removal makes it
     # agree with the other model.
@@ -327,7 +328,9 @@ def _upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
             data = upgrade_v2(data)
         if version in (1, 2, 3):
             data = upgrade_v3(data)
-        return upgrade_v4(data)
+        if version in (1, 2, 3, 4):
+            data = upgrade_v4(data)
+        return upgrade_v5(data)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
                              ) from None
@@ -394,7 +397,7 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
                             "methods": {method: result}}
         words = [asdict(w) for w in words_from_wordpieces(sample["tokens"])]
         samples.append({**sample, "models": models, "words": words,
-                        "words_exact": False, "difference": None, "sentence": ""})
+                        "words_exact": False, "difference": None})
     return {"meta": meta, "samples": samples}
 
 
@@ -425,7 +428,14 @@ def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
 
 def upgrade_v4(data: dict[str, Any]) -> dict[str, Any]:
     """A schema-4 report in schema-5 shape: the time per stage was not recorded (`seconds` None)."""
-    return {"meta": {**data["meta"], "seconds": None, "schema_version": SCHEMA_VERSION}, "samples": data["samples"]}
+    return {"meta": {**data["meta"], "seconds": None, "schema_version": 5}, "samples": data["samples"]}
+
+
+def upgrade_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-5 report in schema-6 shape: each sample's stored `sentence` (the Markdown verdict, made again
+    from the numbers by every rendering) is dropped."""
+    samples = [{key: value for key, value in sample.items() if key != "sentence"} for sample in data["samples"]]
+    return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
 
 
 def _named_measures(flat: dict[str, Any] | None) -> dict[str, Any] | None:

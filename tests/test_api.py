@@ -34,11 +34,11 @@ def test_explain_returns_a_report_with_every_method(explained):
     report = explained.report
     assert report.meta.methods == ["gradient-x-input", "attention-rollout"]
     assert [s.text for s in report.samples] == TEXTS
-    for sample in report.samples:
+    for sample, sentence in zip(report.samples, explained.sentences(), strict=True):
         for model in sample.models.values():
             assert set(model.methods) == {"gradient-x-input", "attention-rollout"}
             assert all(m.faithfulness is not None for m in model.methods.values())
-        assert sample.sentence.startswith("Base predicted")
+        assert sentence.startswith("Base predicted")
         assert sample.difference is not None and sample.difference.reason.startswith("the fine-tuned model's")
     assert "2 samples" in repr(explained)
 

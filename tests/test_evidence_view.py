@@ -51,14 +51,13 @@ def with_evidence() -> Report:
         model.aopc_bounds = {"comprehensiveness": AopcBounds(*COMPREHENSIVENESS[0], False, 230),
                              "sufficiency": AopcBounds(*SUFFICIENCY[0], False, 230)}
     one.agreement_flips = {"base": Flip(1, 9, [3], [names[3]], [0.2, 0.8], [0.45, 0.55], 1)}
-    one.sentence = describe(one, built.meta.class_names, METHODS[0])
     return built
 
 
 def test_the_sentence_names_the_flip_words_beside_the_random_orders():
     built = with_evidence()
     words = [w.text for w in built.samples[0].words]
-    sentence = built.samples[0].sentence
+    sentence = describe(built.samples[0], built.meta.class_names, METHODS[0])
     assert f"Removing *{words[1]}* and *{words[2]}* flips base to negative (2 words; random orders: 7)." in sentence
     assert "Fine-tuned: no flip within 9 words; random orders: 7." in sentence
     assert f"Removing *{words[3]}*, by fine-tuned's ranking, makes base agree with fine-tuned (1 word)." in sentence
@@ -122,7 +121,7 @@ def test_the_most_faithful_method_is_chosen_by_normalised_values():
 def test_json_keeps_flips_bounds_and_both_values_and_schema_3_files_read_without_them():
     built = with_evidence()
     data = json.loads(built.to_json())
-    assert data["meta"]["schema_version"] == SCHEMA_VERSION == 5
+    assert data["meta"]["schema_version"] == SCHEMA_VERSION == 6
     base = data["samples"][0]["models"]["base"]
     assert base["methods"][METHODS[0]]["flip"]["k"] == 2
     assert base["methods"][METHODS[0]]["faithfulness"]["scores"]["comprehensiveness"]["value"] == 0.4

@@ -18,6 +18,8 @@ registry).
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,15 +45,18 @@ ALLOWED: dict[str, set[str]] = {
     "faithfulness": {"errors", "loading", "methods", "perturbation", "results"},
     "rendering": BASE | {"comparison", "corpus", "faithfulness", "methods", "output", "results", "words"},
     # corpus: the corpus page's view (rendering/views/corpus.py) reads its aggregates and facts, torch-free files
-    "pipeline": BASE | {"reportgen", "attribution", "batching", "comparison", "faithfulness", "inference", "loading",
-                        "methods", "rendering", "results", "stopwatch", "words"},
+    "targets": BASE,
+    "provenance": {"reportgen", "results"},
+    "explainer": BASE | {"attribution", "faithfulness", "loading", "methods", "results", "stopwatch"},
+    "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
+                        "methods", "provenance", "results", "stopwatch", "targets", "words"},  # never rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
     "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
                       "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
     "api": BASE | {"loading", "output", "pipeline", "rendering", "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",
-                        "rendering", "results", "scan"},
+                        "provenance", "rendering", "results", "scan", "targets"},
     "cli": BASE | {"reportgen", "api", "commands", "corpus", "demo", "loading", "methods", "pipeline", "rendering",
                    "scan"},  # loading: its torch-free checks (a model file exists) before any heavy import
     "__main__": {"cli"},
@@ -169,6 +174,39 @@ def test_the_file_check_sees_a_type_only_cycle_inside_a_folder(tmp_path):
     assert found is not None and set(found) == {"reportgen.attribution.base", "reportgen.attribution.ig"}
     (fake / "attribution" / "base.py").write_text("")
     assert cycle_in(module_graph(fake)) is None  # a package importing its own files is no cycle
+
+
+COMPUTATION = "reportgen.pipeline"
+"""The computation behind every report (`reportgen.explain`, `report`, `demo`): it never calls presentation, nor
+does any file it imports (the explainer, target choice, provenance, …)."""
+
+
+def reached(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every file `start` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_computation_and_all_it_imports_never_import_rendering():
+    """Neither the pipeline nor any file it imports, however indirectly, reads `reportgen.rendering`: the data
+    model holds numbers, and every sentence a page shows is made when it is rendered."""
+    graph = module_graph()
+    computation = {name for name in graph if name == COMPUTATION or name.startswith(f"{COMPUTATION}.")}
+    assert computation, COMPUTATION
+    for start in sorted(computation):
+        presentation = sorted(name for name in reached(graph, start) if name.startswith("reportgen.rendering"))
+        assert not presentation, f"{start} imports {', '.join(presentation)}"
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {COMPUTATION}; print(sorted(m for m in sys.modules "
+         "if m.startswith('reportgen.rendering')))"],
+        capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 def test_every_room_is_in_the_contract():

@@ -26,7 +26,6 @@ def toxic_report(method: str = "integrated-gradients") -> Report:
         model.probabilities, model.chosen, model.target = PROBABILITIES[role], CHOSEN[role], 0
         model.predicted = max(range(len(LABELS)), key=PROBABILITIES[role].__getitem__)
     made.difference.target = 0
-    made.sentence = describe(made, LABELS, method)
     built = report([made], (method,))
     built.meta.class_names, built.meta.multi_label, built.meta.target = LABELS, True, "label"
     return built

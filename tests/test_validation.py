@@ -136,6 +136,8 @@ CASES = {
                               f"difference.difference.{IG} moves 3 of the say in all"),
     "unknown field": (edit("samples.0.models.base.colour", "red"),
                       "sample 1 (row 6): models.base.colour is not a field reportgen writes"),
+    "a stored sentence in schema 6": (edit("samples.0.sentence", "Base predicted positive (0.51)."),
+                                      "sample 1 (row 6): sentence is not a field reportgen writes"),
 }
 
 
@@ -159,6 +161,26 @@ def test_a_list_of_true_labels_renders(written, tmp_path):
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert f"True labels: <strong>{names[0]}, {names[1]}</strong>" in html
     assert "True labels: <strong>none</strong>" in html
+
+
+def test_a_schema_5_file_with_its_stored_sentences_is_read_without_them(tmp_path):
+    """Schema 5 stored each sample's Markdown sentence; schema 6 makes it from the numbers when rendering, so
+    reading a schema-5 file drops it (`upgrade_v5`) and draws the same page as the same data in schema 6."""
+    data = valid_data()
+    assert data["meta"]["schema_version"] == 6 and not any("sentence" in one for one in data["samples"])
+    old = json.loads(json.dumps(data))
+    old["meta"]["schema_version"] = 5
+    for one in old["samples"]:
+        one["sentence"] = "Base predicted *something* once."
+    read = Report.from_dict(old)
+    assert read == Report.from_dict(data) and read.meta.schema_version == 6
+    assert not any("sentence" in one for one in json.loads(read.to_json())["samples"])
+    source = tmp_path / "old.json"
+    source.write_text(json.dumps(old), encoding="utf-8")
+    again = ExplainedReport.load(source)
+    assert again.html() == render_html(Report.from_dict(data))
+    assert again.sentences() and all(s.startswith("Base predicted") for s in again.sentences())
+    assert "*something*" not in again.markdown()
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -40,13 +40,14 @@ from reportgen.loading.checks import ROWS_AT_A_TIME, check_rows, check_single_la
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable, write_atomically
-from reportgen.pipeline import class_index, encoder_name, shareable_info, shareable_name, versions
+from reportgen.provenance import encoder_name, shareable_info, shareable_name, versions
 from reportgen.rendering.views.corpus import directions, render_corpus
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
+from reportgen.targets import class_index
 
 
 @dataclass

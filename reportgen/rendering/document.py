@@ -16,6 +16,7 @@ from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
+from reportgen.rendering.reading import describe
 from reportgen.results import Report, parse_json
 
 
@@ -81,6 +82,13 @@ class ExplainedReport:
 
     def to_json(self) -> str:
         return self.report.to_json()
+
+    def sentences(self) -> list[str]:
+        """Each sample's one-sentence verdict as Markdown, in sample order ("Base predicted negative (0.98), led by
+        *never*, …", with the flip test where computed): the sentence the HTML and the Markdown show, made from the
+        numbers (the data does not store it)."""
+        meta = self.report.meta
+        return [describe(sample, meta.class_names, meta.method) for sample in self.report.samples]
 
     def save(self, html_path: str | Path | None = None, *, json: str | Path | None = None,
              markdown: str | Path | None = None) -> None:

@@ -86,7 +86,7 @@ MULTI_LABEL_TARGET_TEXT = {
     "predicted": f"predicted: both models explain {PREDICTED_LABELS}",
     "label": "label: both models explain each of the text's true labels",
 }
-"""--target on a multi-label report, where each text is explained once per label (`pipeline.explained_labels`)."""
+"""--target on a multi-label report, where each text is explained once per label (`targets.explained_labels`)."""
 
 
 MULTI_LABEL_COLUMNS = "Both columns explain the label that each sample's heading names (one sample per label)."

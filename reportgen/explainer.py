@@ -1,0 +1,236 @@
+"""Every method for every model, with one progress bar over all the passes: attributions, the faithfulness
+metrics, the flip tests and the normalised AOPC's bounds (`Explainer`), each model's share of the work (`Run`),
+and the options that decide what is computed (`ExplainOptions`). `pipeline.explain` drives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
+from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET
+from reportgen.errors import ReportgenError
+from reportgen.faithfulness import (
+    KS,
+    FaithfulnessSettings,
+    RandomReference,
+    flip,
+    forward_rows,
+    measure_faithfulness,
+    random_reference,
+)
+from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
+from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.models import LoadedModel
+from reportgen.methods import REGISTRY
+from reportgen.results import (
+    BOUNDS_STAGE,
+    FAITHFULNESS_STAGE,
+    FLIP_STAGE,
+    AopcBounds,
+    Flip,
+    MethodResult,
+    RandomFlips,
+    Word,
+    stored,
+)
+from reportgen.stopwatch import Stopwatch
+
+
+@dataclass
+class ExplainOptions:
+    """Everything that decides what a report computes (how it looks is decided when rendering);
+    each method's own options (integrated gradients' steps, Shapley samples) are `method_options`."""
+
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    method_options: MethodOptions = field(default_factory=MethodOptions)
+    target: str = DEFAULT_TARGET
+    max_length: int = 512
+    batch_size: int | None = None  # None: pick for the device
+    precision: str = "fp32"
+    faithfulness: bool = True  # also the flip test
+    random_orders: int = 3
+    naopc: bool = True  # normalised AOPC: the bounds cost 2n + 208 forward rows per text and model (beam)
+    include_paths: bool = False  # False: model, encoder and dataset by name only (safe to share)
+    progress: bool = True
+
+    def check(self) -> None:
+        if not self.methods:
+            raise ReportgenError("--method: give at least one method")
+        if len(set(self.methods)) != len(self.methods):
+            raise ReportgenError(f"--method lists a method twice: {','.join(self.methods)}")
+        unknown = [method for method in self.methods if method not in REGISTRY]
+        if unknown:  # before any model is loaded
+            raise ReportgenError(f"unknown method '{unknown[0]}'; choose one of {', '.join(REGISTRY)}")
+        self.method_options.check()
+
+
+
+def pad_share(scores: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Share of Σ|score| on padding positions: padding matters when pooling averages over it."""
+    magnitude = scores.abs()
+    on_padding = (magnitude * (attention_mask == 0)).sum(dim=1)
+    return on_padding / magnitude.sum(dim=1).clamp(min=1e-30)
+
+
+
+@dataclass
+class Run:
+    """One model's share of the work: its inputs, verdicts and the settings its passes use."""
+
+    model: LoadedModel
+    inputs: EncodedTexts
+    probabilities: torch.Tensor
+    predicted: torch.Tensor
+    targets: torch.Tensor
+    common: torch.Tensor
+    batch_size: int
+    results: dict[str, list[MethodResult]] = field(default_factory=dict)
+    common_scores: dict[str, list[list[float]]] = field(default_factory=dict)
+    chance: RandomReference | None = None  # the random orders' rows, shared by every method
+    random_flips: list[RandomFlips | None] = field(default_factory=list)
+    bounds: list[dict[str, AopcBounds]] = field(default_factory=list)
+    attributors: dict[str, Attributor] = field(default_factory=dict)  # by method, built once per model
+    chosen: torch.Tensor | None = None  # multi-label: (rows, labels) bool, every label the model predicts
+
+
+class Explainer:
+    """Runs every method for every model, with one progress bar over all the passes."""
+
+    def __init__(self, options: ExplainOptions, bar: tqdm, watch: Stopwatch) -> None:
+        self.options = options
+        self.bar = bar
+        self.watch = watch  # seconds per stage: each method, the faithfulness metrics, flip test, AOPC bounds
+
+    def attributor(self, run: Run, method: str) -> Attributor:
+        if method not in run.attributors:
+            settings = AttributionSettings(batch_size=run.batch_size, precision=self.options.precision,
+                                           on_progress=self.bar.update, on_planned=self.planned)
+            run.attributors[method] = make_attributor(method, settings, self.options.method_options)
+        return run.attributors[method]
+
+    def planned(self, rows: int) -> None:
+        """Integrated gradients with auto steps learns how many rows a text needs as it goes."""
+        self.bar.total += rows
+        self.bar.refresh()
+
+    def method_results(self, run: Run, method: str) -> list[MethodResult]:
+        attributor = self.attributor(run, method)
+        with self.watch.stage(method):
+            result = attributor.attribute(run.model, run.inputs, run.targets)
+            scores = result.scores.cpu()
+        shares = pad_share(scores, run.inputs.attention_mask).tolist()
+        faithfulness = [None] * len(run.inputs)
+        if self.options.faithfulness:
+            settings = FaithfulnessSettings(random_orders=self.options.random_orders, batch_size=run.batch_size,
+                                            precision=self.options.precision, on_progress=self.bar.update)
+            with self.watch.stage(FAITHFULNESS_STAGE):
+                if run.chance is None:
+                    run.chance = random_reference(run.model, run.inputs, run.targets, settings)
+                faithfulness = measure_faithfulness(run.model, run.inputs, result.scores, run.targets,
+                                                    attributor.signed, settings, run.chance)
+        lengths = run.inputs.lengths()
+        return [MethodResult(
+            scores=stored(scores[i, : lengths[i]].tolist()), pad_share=shares[i],
+            convergence_delta=None if result.convergence_delta is None else float(result.convergence_delta[i]),
+            target_logit_change=None if result.logit_change is None else float(result.logit_change[i]),
+            faithfulness=faithfulness[i], steps=None if result.steps is None else int(result.steps[i]),
+        ) for i in range(len(run.inputs))]
+
+    def towards(self, run: Run, method: str, classes: torch.Tensor, planned: bool = False) -> list[list[float]]:
+        """Scores for `classes` (one per text): the report's own where they explain that class (its
+        target, or the common class once computed), else one more attribution of those texts, whose
+        rows the progress bar learns now unless `planned` (`planned_rows` counted them)."""
+        known = [(run.targets, [r.scores for r in run.results[method]])]
+        if method in run.common_scores:
+            known.append((run.common, run.common_scores[method]))
+        scores: list[list[float]] = []
+        others = []
+        for i in range(len(run.inputs)):
+            found = next((s[i] for chosen, s in known if int(chosen[i]) == int(classes[i])), None)
+            if found is None:
+                others.append(i)
+            scores.append(found if found is not None else known[0][1][i])
+        if others and REGISTRY[method].class_specific:  # unspecific scores serve every class
+            subset, attributor = run.inputs.select(others), self.attributor(run, method)
+            if not planned:
+                self.planned(attributor.rows(len(others)))
+            with self.watch.stage(method):
+                extra = attributor.attribute(run.model, subset, classes[others]).scores.cpu()
+            for row, i in enumerate(others):
+                scores[i] = stored(extra[row, : len(scores[i])].tolist())
+        return scores
+
+    def flip_settings(self, run: Run) -> flip.FlipSettings:
+        return flip.FlipSettings(batch_size=run.batch_size, precision=self.options.precision,
+                            on_progress=self.bar.update, on_planned=self.planned)
+
+    def flips(self, run: Run, words: list[list[Word]]) -> None:
+        """The flip test of every method's ranking (evidence for the predicted class) and of the
+        seeded random word orders, into each `MethodResult.flip` and `run.random_flips`."""
+        texts = range(len(run.inputs))
+        candidates = [flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts]
+        lengths = run.inputs.lengths()
+        rankings = []
+        for method in self.options.methods:
+            scores = self.towards(run, method, run.predicted)
+            rankings += [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
+        rankings += [flip.random_word_ranking(run.inputs.input_ids[i], lengths[i], candidates[i], 0, order)
+                     for order in range(self.options.random_orders) for i in texts]
+        rows = [i for _ in range(len(self.options.methods) + self.options.random_orders) for i in texts]
+        with self.watch.stage(FLIP_STAGE):
+            found = flip.flip_counts(run.model, run.inputs, words, rankings, rows, [flip.ANY_OTHER] * len(rows),
+                                     self.flip_settings(run))
+        for m, method in enumerate(self.options.methods):
+            for i in texts:
+                run.results[method][i].flip = found[m * len(texts) + i]
+        randoms = found[len(self.options.methods) * len(texts):]
+        run.random_flips = [RandomFlips([randoms[r * len(texts) + i].k for r in range(self.options.random_orders)],
+                                        randoms[i].searched) for i in texts]
+
+    def normalise(self, run: Run) -> None:
+        """NAOPC: each text's AOPC bounds for this model, and every method's normalised scores."""
+        settings = BoundSettings(ks=KS, batch_size=run.batch_size, precision=self.options.precision,
+                                 on_progress=self.bar.update, on_planned=self.planned)
+        with self.watch.stage(BOUNDS_STAGE):
+            bounds = aopc_bounds(run.model, run.inputs, run.targets, settings)
+        run.bounds = [normalise_scores(b, [run.results[m][i].faithfulness for m in self.options.methods])
+                      for i, b in enumerate(bounds)]
+
+    def agreement_flips(self, runs: dict[str, Run], words: list[list[Word]]) -> list[dict[str, Flip]]:
+        """Where base and fine-tuned disagree: the fewest words, by the other model's main-method
+        evidence for this model's class, whose removal makes this model agree with the other."""
+        method = self.options.methods[0]
+        flips: list[dict[str, Flip]] = [{} for _ in range(len(words))]
+        for role, other in (("base", "finetuned"), ("finetuned", "base")):
+            run, ranker = runs[role], runs[other]
+            texts = [i for i in range(len(words)) if int(run.predicted[i]) != int(ranker.predicted[i])]
+            if not texts:
+                continue
+            scores = self.towards(ranker, method, run.predicted)
+            candidates = {i: flip.removable_words(words[i], run.inputs.special_tokens_mask[i]) for i in texts}
+            rankings = [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
+            with self.watch.stage(FLIP_STAGE):
+                found = flip.flip_counts(run.model, run.inputs, words, rankings, texts,
+                                         [int(ranker.predicted[i]) for i in texts], self.flip_settings(run))
+            for i, found_flip in zip(texts, found):
+                flips[i][role] = found_flip
+        return flips
+
+    def planned_rows(self, runs: dict[str, Run]) -> int:
+        """Every pass the report needs: each method's own, the faithfulness measures' and the
+        common-class attributions (known once both models have predicted)."""
+        rows = 0
+        for run in runs.values():
+            texts, others = len(run.inputs), int((run.common != run.targets).sum())
+            for method in self.options.methods:
+                attributor = self.attributor(run, method)
+                rows += attributor.rows(texts) + (attributor.rows(others) if attributor.class_specific else 0)
+            if self.options.faithfulness:
+                rows += forward_rows(texts, FaithfulnessSettings(random_orders=self.options.random_orders),
+                                     methods=len(self.options.methods))
+        return rows
+
