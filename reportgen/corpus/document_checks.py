@@ -21,6 +21,7 @@ from reportgen.methods import REGISTRY
 from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.selection import Outcomes
 from reportgen.validation import ROUNDING, Place, check_typed
+from reportgen.validation.models import check_models
 
 ADVICE = "correct it, or run `reportgen corpus` again to write it (it resumes from --scores)"
 CELLS = {"both-right": "both_right", "both-wrong": "both_wrong", "base-wrong": "base_wrong_finetuned_right",
@@ -102,12 +103,7 @@ def check_corpus_document(data: dict[str, Any]) -> None:
 
 
 def _check_facts(place: Place, meta: dict[str, Any], rows: int) -> None:
-    roles = [model["role"] for model in meta["models"]]
-    if sorted(roles) != sorted(ROLES):
-        raise place.fail("meta.models", f"has the roles {', '.join(map(repr, roles)) or 'none'}; a corpus has one "
-                                        f"model of each role: {', '.join(ROLES)}")
-    for position, model in enumerate(meta["models"]):
-        place.integer(model["num_classes"], f"meta.models[{position}].num_classes", least=1)
+    check_models(place, meta["models"], "a corpus")
     classes = len(meta["class_names"])
     if not classes:
         raise place.fail("meta.class_names", "is empty")

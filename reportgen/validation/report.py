@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
+from reportgen.validation.models import check_models
 from reportgen.validation.place import ROUNDING, Place
 from reportgen.validation.typed import check_typed
 
@@ -77,12 +78,7 @@ def _check_meta(place: Place, meta: dict[str, Any]) -> _Facts:
         raise place.fail("meta.methods", "names a method twice")
     if not classes:
         raise place.fail("meta.class_names", "is empty")
-    roles = [model["role"] for model in meta["models"]]
-    if sorted(roles) != sorted(ROLES):
-        raise place.fail("meta.models", f"has the roles {', '.join(map(repr, roles)) or 'none'}; a report has one "
-                                        f"model of each role: {', '.join(ROLES)}")
-    for position, model in enumerate(meta["models"]):
-        place.integer(model["num_classes"], f"meta.models[{position}].num_classes", least=1)
+    check_models(place, meta["models"], "a report")
     if meta["steps"] is not None and meta["steps"] != AUTO_STEPS:
         place.integer(meta["steps"], "meta.steps", least=1, what=f" (or {AUTO_STEPS!r})")
     if meta["quadrature"] is not None:
