@@ -20,9 +20,11 @@ from reportgen.corpus.aggregate import AggregateOptions, aggregate, selection_fl
 from reportgen.corpus.convergence import PathSummary
 from reportgen.corpus.document import corpus_document, read_corpus_document
 from reportgen.corpus.facts import CorpusFacts
+from reportgen.errors import ReportgenError
+from reportgen.rendering.document import ExplainedReport
 from reportgen.rendering.views import corpus as corpus_view
 from reportgen.rendering.views.corpus import render_corpus
-from reportgen.results import ModelInfo
+from reportgen.results import ModelInfo, Report
 from tests.damage import assert_refused_in_one_line_or_drawn
 from tests.test_cli_report import assert_one_line_error
 from tests.test_corpus import reader, synthetic_rows
@@ -139,3 +141,16 @@ def test_any_damaged_field_is_refused_in_one_line_or_drawn(method, monkeypatch):
                                                  ("this corpus file",), alike={*data["examples"], "base", "finetuned"})
     assert counts["refused"] > counts["drawn"] > 0
 
+
+
+def test_a_corpus_document_loaded_as_a_report_is_named_as_one(tmp_path):
+    """`ExplainedReport.load` (the API's way back from JSON) names a corpus file as one, in one line naming the
+    file; `Report` itself, which may not import the corpus, refuses it as no report's data."""
+    source = tmp_path / "corpus.json"
+    source.write_text(built(), encoding="utf-8")
+    with pytest.raises(ReportgenError) as refused:
+        ExplainedReport.load(source)
+    message = str(refused.value)
+    assert message.startswith(f"{source}: ") and "`reportgen corpus` file" in message and "\n" not in message
+    with pytest.raises(ReportgenError, match="schema version None"):
+        Report.from_json(built())

@@ -23,6 +23,7 @@ from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, 
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
 from reportgen.corpus.facts import CorpusFacts
+from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.distributed import (
@@ -42,7 +43,6 @@ from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable, write_atomically
 from reportgen.provenance import encoder_name, shareable_info, shareable_name, versions
 from reportgen.rendering.views.corpus import directions, render_corpus
-from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.predict import dataset_settings, model_settings
 from reportgen.scan.records import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes

@@ -9,11 +9,11 @@ import click
 
 from reportgen.commands import announce_written
 from reportgen.corpus.document import read_corpus_document
+from reportgen.corpus.format import is_corpus_document
 from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.document import ExplainedReport, ViewOptions, read_json
 from reportgen.rendering.views.corpus import render_corpus
-from reportgen.results import is_corpus_document
 
 
 def run_render(source: Path, view: ViewOptions, *, output: Path, json_path: Path | None,

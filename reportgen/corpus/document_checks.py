@@ -17,8 +17,8 @@ from typing import Any, TypedDict
 from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
 from reportgen.corpus.aggregate import CONFIDENCE, GROUPS, AggregateOptions, Estimate, Example, WordStats
 from reportgen.corpus.facts import CorpusFacts
+from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
 from reportgen.methods import REGISTRY
-from reportgen.results import CORPUS_AGGREGATES_FORMAT
 from reportgen.scan.selection import Outcomes
 from reportgen.validation import ROUNDING, Place, check_typed
 from reportgen.validation.models import check_models

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.choices import DEFAULT_SCALE, GRANULARITIES, SCALES
+from reportgen.corpus.format import is_corpus_document
 from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
@@ -68,8 +69,13 @@ class ExplainedReport:
 
     @classmethod
     def from_parsed(cls, data: object, view: ViewOptions | None, source: Path) -> ExplainedReport:
-        """A report from the parsed JSON of the file `source` (named in any error)."""
+        """A report from the parsed JSON of the file `source` (named in any error); a `reportgen corpus` file is
+        named as one (`Report` itself, which may not know the corpus, refuses it as no report's data)."""
         try:
+            if is_corpus_document(data):
+                raise ReportgenError("this is a `reportgen corpus` file (the aggregates behind its HTML), not a "
+                                     "report's data: `reportgen render` draws its corpus page, `Report` reads "
+                                     "`reportgen report --json` files")
             return cls(Report.from_parsed(data), view, source=source)
         except ReportgenError as exc:
             raise ReportgenError(f"{source}: {exc}") from None

@@ -1,0 +1,118 @@
+"""Older report schemas in today's shape, upgraded on reading (`upgraded`), one step per schema.
+
+Schema 2 holds several methods per model, faithfulness metrics, words and the difference between the models;
+schema 3 holds the faithfulness metrics as a mapping of named measures; schema 4 adds the flip test (`Flip`) and
+the normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds each stage took
+(`ReportMeta.seconds`); schema 6 (`model.SCHEMA_VERSION`) no longer stores each sample's rendered sentence (the
+renderings make it from the numbers: `ExplainedReport.sentences`). `upgrade_v1`: one method, wordpieces only;
+`upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values, which the report
+then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence dropped. Each works on the parsed
+JSON (dicts), before anything is checked or built from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from reportgen.errors import ReportgenError
+from reportgen.results.model import SCHEMA_VERSION, Word
+
+READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6)
+
+
+def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """An older schema's report in today's shape; ReportgenError where it lacks what its schema had."""
+    try:
+        if version == 1:
+            data = upgrade_v1(data)
+        if version in (1, 2):
+            data = upgrade_v2(data)
+        if version in (1, 2, 3):
+            data = upgrade_v3(data)
+        if version in (1, 2, 3, 4):
+            data = upgrade_v4(data)
+        return upgrade_v5(data)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
+                             ) from None
+
+
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 report (one method; scores directly on each model) in schema-2 shape.
+
+    Words cannot be recovered exactly without the tokenizer, so they are guessed from "##"
+    continuations and marked `words_exact: false`; there is no difference view or faithfulness.
+    """
+    meta = {k: v for k, v in data["meta"].items() if k != "method"}
+    method = data["meta"]["method"]
+    meta.update(methods=[method], schema_version=2, faithfulness=None)
+    samples = []
+    for sample in data["samples"]:
+        models = {}
+        for role, m in sample["models"].items():
+            result = {k: m[k] for k in ("scores", "pad_share", "convergence_delta", "target_logit_change")}
+            models[role] = {"probabilities": m["probabilities"], "predicted": m["predicted"], "target": m["target"],
+                            "methods": {method: result}}
+        words = [asdict(w) for w in words_from_wordpieces(sample["tokens"])]
+        samples.append({**sample, "models": models, "words": words,
+                        "words_exact": False, "difference": None})
+    return {"meta": meta, "samples": samples}
+
+
+def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-2 report (eleven flat faithfulness fields per method) in schema-3 shape (named measures)."""
+    samples = []
+    for sample in data["samples"]:
+        models = {}
+        for role, model in sample["models"].items():
+            methods = {name: {**result, "faithfulness": _named_measures(result.get("faithfulness"))}
+                       for name, result in model["methods"].items()}
+            models[role] = {**model, "methods": methods}
+        samples.append({**sample, "models": models})
+    return {"meta": {**data["meta"], "schema_version": 3}, "samples": samples}
+
+
+def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-3 report in schema-4 shape: no flip test and no normalised AOPC were computed, so
+    those fields stay empty (the report says so rather than guessing them)."""
+    samples = []
+    for sample in data["samples"]:
+        models = {role: {**model, "random_flips": None, "aopc_bounds": {},
+                         "methods": {name: {**result, "flip": None} for name, result in model["methods"].items()}}
+                  for role, model in sample["models"].items()}
+        samples.append({**sample, "models": models, "agreement_flips": {}})
+    return {"meta": {**data["meta"], "schema_version": 4}, "samples": samples}
+
+
+def upgrade_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-4 report in schema-5 shape: the time per stage was not recorded (`seconds` None)."""
+    return {"meta": {**data["meta"], "seconds": None, "schema_version": 5}, "samples": data["samples"]}
+
+
+def upgrade_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-5 report in schema-6 shape: each sample's stored `sentence` (the Markdown verdict, made again
+    from the numbers by every rendering) is dropped."""
+    samples = [{key: value for key, value in sample.items() if key != "sentence"} for sample in data["samples"]]
+    return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
+
+
+def _named_measures(flat: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not flat:
+        return None
+    scores = {name: {"value": flat[name], "random": flat[f"random_{name}"], "by_k": flat[f"{name}_by_k"],
+                     "random_by_k": flat[f"random_{name}_by_k"]} for name in ("comprehensiveness", "sufficiency")}
+    return {"scores": scores, "curves": {"deletion": {"values": flat["curve"], "random": flat["random_curve"]}},
+            "probability": flat.get("probability")}
+
+
+def words_from_wordpieces(tokens: list[str]) -> list[Word]:
+    """Fallback grouping for files without offsets: a "##" piece continues the word before it."""
+    words: list[Word] = []
+    for position, token in enumerate(tokens):
+        if words and token.startswith("##") and len(token) > 2 and not tokens[position - 1].startswith("["):
+            last = words[-1]
+            words[-1] = Word(last.text + token[2:], None, None, last.first_token, position + 1)
+        else:
+            words.append(Word(token, None, None, position, position + 1))
+    return words
