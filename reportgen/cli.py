@@ -234,8 +234,9 @@ def selection_options(command):
     return with_options(command, options)
 
 
-def report_output_options(default_html: str):
-    """-o/--output, --json and --quiet: the same for every command that writes a report."""
+def report_output_options(default_html: str, *, quiet: bool = True):
+    """-o/--output, --json, --markdown and (where the command shows progress, `quiet`) -q/--quiet: the same for
+    every command that writes a report."""
 
     def decorate(command):
         options = [
@@ -247,8 +248,9 @@ def report_output_options(default_html: str):
             click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
                          help="Also write a Markdown summary (header facts, summary table, one sentence per "
                               "sample) for pasting into notes."),
-            click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
         ]
+        if quiet:
+            options.append(click.option("-q", "--quiet", is_flag=True, help="No progress bars."))
         return with_options(command, options)
 
     return decorate
@@ -402,9 +404,9 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json")
 @view_options
-@report_output_options("report.html")
+@report_output_options("report.html", quiet=False)  # render shows no progress: nothing for -q to silence
 @friendly_errors
-def render(source, scale, granularity, output, json_path, markdown_path, quiet):
+def render(source, scale, granularity, output, json_path, markdown_path):
     """Render a report again from its JSON, with any view option: no models, no GPU, about a second.
 
     The JSON is the report's data (written by `reportgen report --json`); JSON written by an older

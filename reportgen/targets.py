@@ -12,10 +12,6 @@ import torch
 from reportgen.choices import class_position
 from reportgen.errors import ReportgenError
 
-TARGETS_HELP = ("common (one class for both models: the true label when known, else the fine-tuned model's "
-                "prediction), predicted (each model's own predicted class; multi-label: each predicted label), label "
-                "(the true label; multi-label: each of the row's true labels), or a class index or name")
-
 
 def class_index(spec: str, class_names: list[str], option: str, advice: str = "give") -> int:
     """A class given by name (case aside where that is unique: `choices.class_position`) or index, as its index;
