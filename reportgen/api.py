@@ -23,6 +23,7 @@ from reportgen.loading.device import resolve_device
 from reportgen.loading.labels import GIVEN, parse_label_names
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, prepared
 from reportgen.loading.precision import weights_dtype
+from reportgen.methods import parse_methods
 from reportgen.output import check_writable
 from reportgen.pipeline import ExplainOptions, MethodOptions, Texts
 from reportgen.pipeline import explain as run_pipeline
@@ -220,7 +221,6 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
-    methods = tuple(m.strip() for m in method.split(",")) if isinstance(method, str) else tuple(method)
     label_names = parse_label_names(label_names)
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
@@ -228,7 +228,7 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                          text_pair_column=text_pair_column,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
-               ExplainOptions(methods=methods,
+               ExplainOptions(methods=parse_methods(method),
                               method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
                                                                          max_steps=max_steps, quadrature=quadrature,
                                                                          shapley_samples=shapley_samples),

@@ -86,10 +86,6 @@ SCALES = ("share", "shared", "per-column")
 default: a model with smaller logits does not look blank); shared: raw scores on one scale; per-column:
 raw scores, each column on its own scale."""
 DEFAULT_SCALE = "share"
-TARGETS = ("common", "predicted", "label")
-"""--target: common (both models explain one class: the true label when known, else the fine-tuned
-model's prediction; the default, so both columns' colours mean the same), predicted (each model its
-own prediction), label (the true label), or a class index."""
 DEFAULT_TARGET = "common"
 LABEL_THRESHOLD = 0.5
 """A multi-label model predicts every label whose sigmoid probability is above this."""

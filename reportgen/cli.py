@@ -24,10 +24,10 @@ from reportgen.choices import (
     QUADRATURES,
     SCALES,
 )
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.hub import check_model_exists
 from reportgen.loading.labels import parse_label_names
-from reportgen.methods import METHODS, methods_help
+from reportgen.methods import METHODS, check_methods, methods_help, parse_methods
 from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
 
 
@@ -39,7 +39,7 @@ def friendly_errors(command):
         try:
             return command(*args, **kwargs)
         except ReportgenError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(exc.for_cli()) from None
         except KeyboardInterrupt:
             click.echo("Interrupted: no output file was written or changed.", err=True)
             sys.exit(130)
@@ -67,7 +67,7 @@ def parse_steps(value: str) -> int | str:
     if value == AUTO_STEPS:
         return value
     if not value.isdigit() or int(value) < 1:
-        raise ReportgenError(f"--steps must be at least 1, or {AUTO_STEPS} (got '{value}')")
+        raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got '{value}')", "steps")
     return int(value)
 
 
@@ -77,8 +77,10 @@ def check_early(*, models: dict[str, str] | None = None, method: str | None = No
     names, --steps, and that local model files exist. Returns the parsed (methods, steps)."""
     for role, spec in (models or {}).items():
         check_model_exists(spec, role)
-    return (parse_methods(method) if method is not None else None,
-            parse_steps(steps) if steps is not None else None)
+    methods = parse_methods(method) if method is not None else None
+    if methods is not None:
+        check_methods(methods)  # the check every options dataclass makes, here before torch loads
+    return methods, parse_steps(steps) if steps is not None else None
 
 
 def path_step_options(command):
@@ -234,8 +236,9 @@ def selection_options(command):
     return with_options(command, options)
 
 
-def report_output_options(default_html: str):
-    """-o/--output, --json and --quiet: the same for every command that writes a report."""
+def report_output_options(default_html: str, *, quiet: bool = True):
+    """-o/--output, --json, --markdown and (where the command shows progress, `quiet`) -q/--quiet: the same for
+    every command that writes a report."""
 
     def decorate(command):
         options = [
@@ -247,20 +250,12 @@ def report_output_options(default_html: str):
             click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
                          help="Also write a Markdown summary (header facts, summary table, one sentence per "
                               "sample) for pasting into notes."),
-            click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
         ]
+        if quiet:
+            options.append(click.option("-q", "--quiet", is_flag=True, help="No progress bars."))
         return with_options(command, options)
 
     return decorate
-
-
-def parse_methods(value: str) -> tuple[str, ...]:
-    methods = tuple(name.strip() for name in value.split(",") if name.strip())
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ReportgenError(f"--method: unknown method '{(unknown or [value])[0]}'; choose from {', '.join(METHODS)} "
-                             "(comma-separated for several)")
-    return methods
 
 
 def view_options(command):
@@ -402,9 +397,9 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json")
 @view_options
-@report_output_options("report.html")
+@report_output_options("report.html", quiet=False)  # render shows no progress: nothing for -q to silence
 @friendly_errors
-def render(source, scale, granularity, output, json_path, markdown_path, quiet):
+def render(source, scale, granularity, output, json_path, markdown_path):
     """Render a report again from its JSON, with any view option: no models, no GPU, about a second.
 
     The JSON is the report's data (written by `reportgen report --json`); JSON written by an older

@@ -12,7 +12,6 @@ from tqdm.auto import tqdm
 
 from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
 from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET
-from reportgen.errors import ReportgenError
 from reportgen.faithfulness import (
     KS,
     FaithfulnessSettings,
@@ -25,7 +24,7 @@ from reportgen.faithfulness import (
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
-from reportgen.methods import REGISTRY
+from reportgen.methods import REGISTRY, check_methods
 from reportgen.results import (
     BOUNDS_STAGE,
     FAITHFULNESS_STAGE,
@@ -58,13 +57,7 @@ class ExplainOptions:
     progress: bool = True
 
     def check(self) -> None:
-        if not self.methods:
-            raise ReportgenError("--method: give at least one method")
-        if len(set(self.methods)) != len(self.methods):
-            raise ReportgenError(f"--method lists a method twice: {','.join(self.methods)}")
-        unknown = [method for method in self.methods if method not in REGISTRY]
-        if unknown:  # before any model is loaded
-            raise ReportgenError(f"unknown method '{unknown[0]}'; choose one of {', '.join(REGISTRY)}")
+        check_methods(self.methods)  # before any model is loaded
         self.method_options.check()
 
 

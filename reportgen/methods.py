@@ -10,8 +10,11 @@ needs it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from reportgen.errors import OptionError
 
 Needs = Literal["gradients", "attention", "forward"]
 
@@ -83,3 +86,22 @@ def method_title(method: str) -> str:
 def methods_help() -> str:
     """The methods as `--method` help lists them: "name (description), …"."""
     return ", ".join(f"{info.name} ({info.description})" for info in REGISTRY.values())
+
+
+def parse_methods(methods: str | Sequence[str]) -> tuple[str, ...]:
+    """Method names from a comma-separated string ("gradient, occlusion") or a list, blanks dropped; not checked."""
+    names = methods.split(",") if isinstance(methods, str) else methods
+    return tuple(name.strip() for name in names if name.strip())
+
+
+def check_methods(methods: Sequence[str]) -> None:
+    """The one check of a list of methods (every options dataclass's `check()`, and the CLI before torch loads):
+    OptionError naming `method` for none, an unknown name, or a name given twice."""
+    if not methods:
+        raise OptionError("{method}: give at least one method, e.g. " + METHODS[0], "method")
+    unknown = [method for method in methods if method not in REGISTRY]
+    if unknown:
+        raise OptionError(f"{{method}}: unknown method '{unknown[0]}'; choose from {', '.join(METHODS)} "
+                          "(comma-separated for several)", "method")
+    if len(set(methods)) != len(methods):
+        raise OptionError(f"{{method}} lists a method twice: {','.join(methods)}", "method")

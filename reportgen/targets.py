@@ -10,27 +10,23 @@ from __future__ import annotations
 import torch
 
 from reportgen.choices import class_position
-from reportgen.errors import ReportgenError
-
-TARGETS_HELP = ("common (one class for both models: the true label when known, else the fine-tuned model's "
-                "prediction), predicted (each model's own predicted class; multi-label: each predicted label), label "
-                "(the true label; multi-label: each of the row's true labels), or a class index or name")
+from reportgen.errors import OptionError
 
 
 def class_index(spec: str, class_names: list[str], option: str, advice: str = "give") -> int:
     """A class given by name (case aside where that is unique: `choices.class_position`) or index, as its index;
-    an error naming `option` otherwise."""
+    OptionError naming `option` (its keyword, e.g. "target_class") otherwise."""
     if (position := class_position(spec, class_names)) is not None:
         return position
-    raise ReportgenError(f"{option} '{spec}': {advice} a class name ({', '.join(class_names)}) or an index "
-                         f"below {len(class_names)}")
+    raise OptionError(f"{{{option}}} '{spec}': {advice} a class name ({', '.join(class_names)}) or an index "
+                      f"below {len(class_names)}", option)
 
 
 def target_class(target: str, class_names: list[str]) -> int | None:
     """A fixed --target as a class index (an index or a class name); None for common, predicted and label."""
     if target in ("common", "predicted", "label"):
         return None
-    return class_index(target, class_names, "--target", "use common, predicted, label, or")
+    return class_index(target, class_names, "target", "use common, predicted, label, or")
 
 
 def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None], class_names: list[str],
@@ -39,12 +35,12 @@ def choose_targets(target: str, predicted: torch.Tensor, labels: list[int | None
     (`comparison.common_class`), needed for target "common"."""
     if target == "common":
         if common is None:
-            raise ValueError("--target common needs each text's common class")
+            raise ValueError("target common needs each text's common class")
         return common.clone()
     if target == "label":
         missing = [i for i, label in enumerate(labels) if label is None]
         if missing:
-            raise ReportgenError("--target label: some texts have no label; use --target predicted")
+            raise OptionError("{target} label: some texts have no label; use {target} predicted", "target")
         return torch.tensor(labels, dtype=torch.long)
     fixed = target_class(target, class_names)
     return predicted if fixed is None else torch.full_like(predicted, fixed)
@@ -67,8 +63,8 @@ def explained_labels(target: str, chosen: dict[str, torch.Tensor], probabilities
         for i, (label, single) in enumerate(zip(labels, singles)):
             if label == []:
                 row = f"row {indices[i]}" if indices and indices[i] is not None else f"text {i + 1}"
-                raise ReportgenError(f"--target label: {row} has no true label (an empty list), so nothing to "
-                                     "explain; use --target predicted, which explains each predicted label")
+                raise OptionError(f"{{target}} label: {row} has no true label (an empty list), so nothing to "
+                                  "explain; use {target} predicted, which explains each predicted label", "target")
             explained.append(list(label) if isinstance(label, list) else [int(single)])
         return explained
     if target not in ("common", "predicted"):  # common: both models explain each chosen label anyway

@@ -169,7 +169,7 @@ def test_a_smooth_integrand_settles_on_the_first_grids():
 def test_max_nodes_caps_the_rule_exactly():
     integrand, antiderivative, exact = jumpy()
     assert refined(integrand, antiderivative, len(exact), tolerance=1e-9, max_nodes=40).size == 40
-    with pytest.raises(ReportgenError, match="--max-steps must be at least 5"):
+    with pytest.raises(ReportgenError, match="max_steps= must be at least 5, the first nodes of steps= auto"):
         check_steps("auto", TOLERANCE, 4)
 
 

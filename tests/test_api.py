@@ -157,6 +157,12 @@ def test_render_help_has_an_example():
     assert result.exit_code == 0 and "reportgen render report.json" in result.output
     for option in ("--granularity", "--scale", "--markdown", "-o"):
         assert option in result.output
+    assert "--quiet" not in result.output  # render shows no progress, so it offers no -q that would do nothing
+
+
+def test_render_refuses_q_that_would_do_nothing(tmp_path):
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "r.json"), "-q"])
+    assert result.exit_code == 2 and "No such option '-q'" in result.output, result.output
 
 
 def test_render_and_help_never_import_torch(explained, tmp_path):

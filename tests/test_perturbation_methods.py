@@ -84,5 +84,5 @@ def test_corpus_with_shapley_sampling_stores_word_values_and_gaps(checkpoints, e
 
 
 def test_shapley_samples_are_checked_before_any_model_loads():
-    with pytest.raises(Exception, match="--shapley-samples must be a whole number of at least 1"):
+    with pytest.raises(Exception, match="shapley_samples= must be a whole number of at least 1"):
         MethodOptions(shapley=ShapleyOptions(samples=0)).check()

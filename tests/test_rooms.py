@@ -81,7 +81,7 @@ def test_options_are_checked_without_building_an_attributor(monkeypatch):
     assert corpus.path_settings()["quadrature"] == PathSteps(steps="auto").rule
     with pytest.raises(ReportgenError, match="unknown method 'nope'"):
         ExplainOptions(methods=("nope",)).check()
-    with pytest.raises(ReportgenError, match="needs a fixed --steps"):
+    with pytest.raises(ReportgenError, match="needs a fixed steps= N"):
         ExplainOptions(methods=("integrated-gradients",),
                        method_options=MethodOptions(PathSteps(steps="auto", quadrature="riemann-left"))).check()
     with pytest.raises(ReportgenError):

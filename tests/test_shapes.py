@@ -227,7 +227,7 @@ def test_multi_label_target_by_name_or_index_and_top_label_when_none_predicted(m
                                faithfulness=False, **CPU).report
     assert len(report.samples) == 1 and report.samples[0].models["base"].chosen == []
     assert report.samples[0].models["base"].target == 1  # the most probable label, none above 0.5
-    with pytest.raises(ReportgenError, match="--target 'nope'"):
+    with pytest.raises(ReportgenError, match="target= 'nope'"):
         reportgen.explain(multi["base"], multi["finetuned"], texts=TEXTS, label_names=LABELS, target="nope", **CPU)
 
 

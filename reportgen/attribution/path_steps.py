@@ -10,22 +10,22 @@ from dataclasses import dataclass
 
 from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 
 GRID = AdaptiveTrapezoid
 
 
 def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
-    """Mistakes in --steps/--tolerance/--max-steps (even where a fixed --steps ignores the other two),
-    found before any model is loaded."""
+    """Mistakes in steps, tolerance and max_steps (even where fixed steps ignore the other two), found before any
+    model is loaded (the CLI calls it before torch loads): OptionError naming the option."""
     if steps != AUTO_STEPS and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
-        raise ReportgenError(f"--steps must be at least 1, or {AUTO_STEPS} (got {steps})")
+        raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got {steps})", "steps")
     if not tolerance > 0:
-        raise ReportgenError(f"--tolerance must be above 0 (got {tolerance}); e.g. 0.01 for a delta within 1 % "
-                             "of F(x) − F(x′)")
+        raise OptionError(f"{{tolerance}} must be above 0 (got {tolerance}); e.g. 0.01 for a delta within 1 % "
+                          "of F(x) − F(x′)", "tolerance")
     if max_steps < len(GRID.first):
-        raise ReportgenError(f"--max-steps must be at least {len(GRID.first)}, the first nodes of --steps auto "
-                             f"(got {max_steps})")
+        raise OptionError(f"{{max_steps}} must be at least {len(GRID.first)}, the first nodes of {{steps}} auto "
+                          f"(got {max_steps})", "max_steps", "steps")
 
 
 @dataclass
@@ -50,7 +50,7 @@ class PathSteps:
         """Every mistake in these options (ReportgenError), found before any model is loaded."""
         check_steps(self.steps, self.tolerance, self.max_steps)
         if self.adaptive and self.quadrature not in (None, GRID.rule):
-            raise ReportgenError(f"--quadrature {self.quadrature} needs a fixed --steps N; --steps {AUTO_STEPS} "
-                                 f"refines a {GRID.rule} rule where its error is large")
+            raise OptionError(f"{{quadrature}} {self.quadrature} needs a fixed {{steps}} N; {{steps}} {AUTO_STEPS} "
+                              f"refines a {GRID.rule} rule where its error is large", "quadrature", "steps")
         if not self.adaptive:
             nodes_and_weights(self.rule, self.steps)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reportgen.choices import DEFAULT_SHAPLEY_SAMPLES
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 
 
 @dataclass
@@ -18,4 +18,5 @@ class ShapleyOptions:
     def check(self) -> None:
         """A count below 1, or not a whole number: ReportgenError, before any model is loaded."""
         if not isinstance(self.samples, int) or isinstance(self.samples, bool) or self.samples < 1:
-            raise ReportgenError(f"--shapley-samples must be a whole number of at least 1 (got {self.samples})")
+            raise OptionError(f"{{shapley_samples}} must be a whole number of at least 1 (got {self.samples})",
+                              "shapley_samples")

@@ -108,7 +108,7 @@ class RowChoice:
 
 def parse_target_class(spec: str | None, class_names: list[str]) -> int | None:
     """--target-class: a class name or index; None keeps each row's true label."""
-    return None if spec is None else class_index(spec, class_names, "--target-class")
+    return None if spec is None else class_index(spec, class_names, "target_class")
 
 
 def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, include_paths: bool) -> str:

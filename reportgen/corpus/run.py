@@ -18,13 +18,13 @@ import torch
 from reportgen.attribution import AttributionSettings, MethodOptions, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
 from reportgen.choices import CORPUS_METHOD, ROLES
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel
-from reportgen.methods import METHODS, REGISTRY
+from reportgen.methods import REGISTRY, check_methods
 from reportgen.words import group_words, word_scores
 
 
@@ -42,9 +42,9 @@ class CorpusOptions:
 
     def check(self) -> None:
         if "," in self.method:
-            raise ReportgenError(f"--method: a corpus uses one method (got '{self.method}'); run once per method")
-        if self.method not in METHODS:
-            raise ReportgenError(f"--method: unknown method '{self.method}'; choose from {', '.join(METHODS)}")
+            raise OptionError(f"{{method}}: a corpus uses one method (got '{self.method}'); run once per method",
+                              "method")
+        check_methods((self.method,))
         self.method_options.check()  # an unknown quadrature fails here, before any model is loaded
 
     @property

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reportgen.choices import DEFAULT_SCALE, GRANULARITIES, SCALES
 from reportgen.corpus.format import is_corpus_document
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
@@ -44,9 +44,10 @@ class ViewOptions:
 
     def check(self) -> None:
         if self.scale not in SCALES:
-            raise ReportgenError(f"unknown scale '{self.scale}'; choose one of {', '.join(SCALES)}")
+            raise OptionError(f"{{scale}}: unknown scale '{self.scale}'; choose one of {', '.join(SCALES)}", "scale")
         if self.granularity not in GRANULARITIES:
-            raise ReportgenError(f"unknown granularity '{self.granularity}'; choose one of {', '.join(GRANULARITIES)}")
+            raise OptionError(f"{{granularity}}: unknown granularity '{self.granularity}'; choose one of "
+                              f"{', '.join(GRANULARITIES)}", "granularity")
 
 
 class ExplainedReport:

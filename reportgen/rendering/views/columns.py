@@ -116,8 +116,8 @@ def column(role: str, sample: SampleResult, model: ModelAttribution, method: str
     """One model's column; with `shares` its shades, lists and scale are signed shares of its own Σ|score|;
     `normalised`: the report's faithfulness numbers are NAOPC."""
     result = model.methods[method]
-    values = unit_scores(sample, pieces, result.scores)
-    shaded = unit_shares(sample, pieces, result.scores) if shares else values
+    values = unit_scores(pieces, result.scores)
+    shaded = unit_shares(pieces, result.scores) if shares else values
     number = signed_pct if shares else fmt
     own_max = max_abs(shaded)
     scale = own_max if scale_max is None else scale_max

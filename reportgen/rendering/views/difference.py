@@ -58,9 +58,9 @@ def difference(sample: SampleResult, method: str, pieces: list[Unit], class_name
     diff = sample.difference
     if diff is None or method not in diff.difference:
         return None
-    values = unit_scores(sample, pieces, diff.difference[method])
+    values = unit_scores(pieces, diff.difference[method])
     raw = diff.scores.get(method, {})
-    before, after = (unit_shares(sample, pieces, raw[role]) if role in raw else None for role in ("base", "finetuned"))
+    before, after = (unit_shares(pieces, raw[role]) if role in raw else None for role in ("base", "finetuned"))
     scale = max_abs(values)
     labels = ["[special]" if p.special else p.text for p in pieces]
     gained, lost = most_changed(labels, values, TOP_K, skip_labels={"[special]"})

@@ -42,7 +42,7 @@ def method_block(number: int, position: int, sample: SampleResult, method: str, 
     kind = "signed" if signed else "unsigned"
     shares = scale == "share"
     of = unit_shares if shares else unit_scores
-    shared = max((max_abs(of(sample, pieces, m.methods[method].scores)) for m in sample.models.values()),
+    shared = max((max_abs(of(pieces, m.methods[method].scores)) for m in sample.models.values()),
                  default=0.0)
     curve_fractions = report.meta.faithfulness.curve_fractions if report.meta.faithfulness else None
     columns = [column(role, sample, model, method, pieces, names, infos[role],

@@ -78,8 +78,8 @@ def strongest_chart(sample: SampleResult, method: str, pieces: list[Unit], class
     panels = []
     for role, model in sample.models.items():
         scores = model.methods[method].scores
-        values = [100 * v for v in unit_shares(sample, pieces, scores)] if shares else \
-            unit_scores(sample, pieces, scores)
+        values = [100 * v for v in unit_shares(pieces, scores)] if shares else \
+            unit_scores(pieces, scores)
         if is_signed(method):
             top, bottom = strongest(values, CHART_WORDS, skip=specials)
             bars = [(labels[i], v) for i, v in top] + [(labels[i], v) for i, v in reversed(bottom)]

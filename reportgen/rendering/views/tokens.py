@@ -83,7 +83,7 @@ def units(sample: SampleResult, granularity: str) -> list[Unit]:
     return out
 
 
-def unit_scores(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
+def unit_scores(pieces: list[Unit], scores: list[float]) -> list[float]:
     """Each unit's score: the sum of its wordpieces' `scores` (one per token), in the units' order."""
     words = [Word(p.text, None, None, p.first_token, p.last_token) for p in pieces]
     return word_scores(words, scores)
@@ -129,9 +129,9 @@ def scale_legend(caption: str, scale_max: float, kind: str, words: tuple[str, st
     return legend(caption, kind, number(-scale_max), number(scale_max), words)
 
 
-def unit_shares(sample: SampleResult, pieces: list[Unit], scores: list[float]) -> list[float]:
+def unit_shares(pieces: list[Unit], scores: list[float]) -> list[float]:
     """Each unit's signed share of the model's Σ|score| over the text's tokens (`comparison.normalise`)."""
-    return unit_scores(sample, pieces, normalise(scores))
+    return unit_scores(pieces, normalise(scores))
 
 
 def max_abs(values: list[float]) -> float:
