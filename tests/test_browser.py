@@ -100,8 +100,14 @@ def test_other_methods_open_without_javascript(report_file):
         hidden = second.locator("span.t[data-score]").first.bounding_box()
         assert hidden is None or hidden["width"] == 0
         second.locator("summary").click()
+        # the toggle and the layout after it may land a frame later on a busy machine: wait up to 5 s
+        shown = None
+        for _ in range(100):
+            shown = second.locator("span.t[data-score]").first.bounding_box()
+            if second.get_attribute("open") == "" and shown is not None and shown["width"] > 0:
+                break
+            page.wait_for_timeout(50)
         assert second.get_attribute("open") == ""
-        shown = second.locator("span.t[data-score]").first.bounding_box()
         assert shown is not None and shown["width"] > 0
         context.close()
 
