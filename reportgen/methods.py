@@ -1,8 +1,8 @@
 """One record per attribution method, importable without torch: the registry every layer reads.
 
 The CLI's `--method` help and choices, the pipeline (which passes a method needs, whether a class
-change needs another run), the view model (titles, signed colour scales) and the corpus view (the
-attention floor note) all read these records, so adding a method means one record here and one
+change needs another run), the view model (titles, what a shade means, signed colour scales) and the
+corpus view (the attention floor note) all read these records, so adding a method means one record here and one
 `Attributor` subclass (docs/architecture.md, "How to add a method"). Nothing here builds an
 attributor; `reportgen.attribution.make_attributor` imports the class a record names when a run
 needs it.
@@ -36,6 +36,7 @@ class MethodInfo:
     needs: Needs
     description: str  # one line, for `--method` help
     attributor: str
+    shade: str  # what a token's shade means, for the report's lede ("Shade = …") when the method leads
     walks_path: bool = False  # takes integrated gradients' path options (--steps, --quadrature, --tolerance)
     samples: bool = False  # takes --shapley-samples (permutations per text)
 
@@ -43,30 +44,40 @@ class MethodInfo:
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
     MethodInfo("integrated-gradients", "Integrated gradients", signed=True, class_specific=True, needs="gradients",
                description="signed, adds up to the logit change",
-               attributor="reportgen.attribution.integrated_gradients:IntegratedGradients", walks_path=True),
+               attributor="reportgen.attribution.integrated_gradients:IntegratedGradients",
+               shade="its integrated-gradients attribution", walks_path=True),
     MethodInfo("gradient-x-input", "Gradient × input", signed=True, class_specific=True, needs="gradients",
                description="signed, one backward pass",
-               attributor="reportgen.attribution.gradients:GradientXInput"),
+               attributor="reportgen.attribution.gradients:GradientXInput",
+               shade="gradient × input"),
     MethodInfo("gradient", "Gradient norm", signed=False, class_specific=True, needs="gradients",
                description="unsigned sensitivity",
-               attributor="reportgen.attribution.gradients:Gradient"),
+               attributor="reportgen.attribution.gradients:Gradient",
+               shade="how strongly the target logit reacts to a change of the token's embedding "
+                     "(L2 norm of the gradient)"),
     MethodInfo("attention-rollout", "Attention rollout", signed=False, class_specific=False, needs="attention",
                description="unsigned: attention flow through all layers, read out where the model pools; "
                            "class-independent",
-               attributor="reportgen.attribution.rollout:AttentionRollout"),
+               attributor="reportgen.attribution.rollout:AttentionRollout",
+               shade="how much attention flows from the pooled positions to the token "
+                     "through all layers (attention rollout)"),
     MethodInfo("attention-gradient", "Gradient-weighted attention", signed=False, class_specific=True,
                needs="attention",
                description="unsigned: gradient-weighted attention, Chefer et al. 2021, class-specific",
-               attributor="reportgen.attribution.rollout:AttentionGradient"),
+               attributor="reportgen.attribution.rollout:AttentionGradient",
+               shade="the token's gradient-weighted attention relevance for the target class"),
     MethodInfo("occlusion", "Occlusion (leave one word out)", signed=True, class_specific=True, needs="forward",
                description="signed: how much the target logit drops when each word alone is removed; "
                            "1 + words forward passes per text",
-               attributor="reportgen.attribution.occlusion:Occlusion"),
+               attributor="reportgen.attribution.occlusion:Occlusion",
+               shade="how much the target logit drops when the word alone is removed (occlusion)"),
     MethodInfo("shapley-sampling", "Shapley values (sampled)", signed=True, class_specific=True, needs="forward",
                description="signed Shapley values of the words (Captum's ShapleyValueSampling), add up to the "
                            "logit change when every word is removed; 3 + --shapley-samples × words forward "
                            "passes per text",
-               attributor="reportgen.attribution.shapley:ShapleySampling", samples=True),
+               attributor="reportgen.attribution.shapley:ShapleySampling",
+               shade="the word's Shapley value: its mean effect on the target logit over random "
+                     "orders of adding the words", samples=True),
 )}
 METHODS = tuple(REGISTRY)
 
@@ -81,6 +92,13 @@ def is_signed(method: str) -> bool:
 def method_title(method: str) -> str:
     info = REGISTRY.get(method)
     return info.title if info else method
+
+
+def method_shade(method: str) -> str:
+    """What a token's shade means under `method`, for the report's lede (a name this reportgen does not know:
+    the name)."""
+    info = REGISTRY.get(method)
+    return info.shade if info else method
 
 
 def methods_help() -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from reportgen.choices import class_position
 from reportgen.faithfulness.summary import is_normalised
-from reportgen.methods import is_signed, method_title
+from reportgen.methods import is_signed, method_shade, method_title
 from reportgen.rendering.caveats import difference_class
 from reportgen.rendering.colors import LEVELS
 from reportgen.rendering.faithfulness_table import (
@@ -97,17 +97,8 @@ def explanation(methods: list[str], target: str = "common", multi_label: bool = 
     """The lede: what a shade means, and which class the columns explain."""
     main = methods[0]
     if not is_signed(main):
-        what = {"gradient": "how strongly the target logit reacts to a change of the token's embedding "
-                            "(L2 norm of the gradient)",
-                "attention-rollout": "how much attention flows from the pooled positions to the token "
-                                     "through all layers (attention rollout)",
-                "attention-gradient": "the token's gradient-weighted attention relevance for the target class"}
-        return (f"Shade = {what.get(main, main)}. It says how much the token matters, not in which direction.")
-    what = {"integrated-gradients": "its integrated-gradients attribution",
-            "gradient-x-input": "gradient × input",
-            "occlusion": "how much the target logit drops when the word alone is removed (occlusion)",
-            "shapley-sampling": "the word's Shapley value: its mean effect on the target logit over random "
-                                "orders of adding the words"}.get(main, main)
+        return f"Shade = {method_shade(main)}. It says how much the token matters, not in which direction."
+    what = method_shade(main)
     which = {"common": "Both columns explain the same class: the true label when known, else the fine-tuned "
                        "model's prediction.",
              "predicted": "Each column explains its own model's prediction, so the two may explain different "

@@ -1,0 +1,179 @@
+"""docs/architecture.md's "How to add a method", followed once end to end for a method WITH an option, in this
+test session only (monkeypatch; the package is left as it was): a toy method whose scores are `--toy-scale` ×
+the gradient norm reaches `reportgen report --help`, the page (its title and its shade in the lede) and the
+JSON (its scores, with its option applied)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import click
+import pytest
+import torch
+from click.testing import CliRunner
+
+import reportgen.cli
+import reportgen.methods
+import reportgen.pipeline
+from reportgen.attribution.base import (
+    AttributionSettings,
+    Attributor,
+    TokenScores,
+    check_finite,
+    target_logit_gradient,
+    word_embeddings,
+)
+from reportgen.attribution.options import MethodOptions
+from reportgen.errors import OptionError
+from reportgen.loading.inputs import EncodedTexts, rows_of
+from reportgen.loading.models import LoadedModel
+from reportgen.methods import REGISTRY, MethodInfo
+from tests.tolerances import assert_close_fp32
+
+# Step 1: the record (title, signed, class-specific, needs, description, "module:Class", what a shade means).
+TOY = MethodInfo("toy", "Toy scaled gradient", signed=False, class_specific=True, needs="gradients",
+                 description="unsigned: --toy-scale times the gradient norm, a test's toy",
+                 attributor="tests.test_add_a_method:ToyAttributor",
+                 shade="the toy's scaled gradient norm")
+
+
+# Step 3, first part: the options' own dataclass with a check() that raises ReportgenError.
+@dataclass
+class ToyOptions:
+    """The toy's part of the composed options."""
+
+    scale: float = 1.0  # multiplies every score
+
+    def check(self) -> None:
+        if not self.scale > 0:
+            raise OptionError(f"{{toy_scale}} must be above 0 (got {self.scale})", "toy_scale")
+
+
+# Step 3, second part: a field of that type in MethodOptions and a keyword in from_keywords (here a subclass,
+# so that the package's MethodOptions stays as it is).
+@dataclass
+class ToyMethodOptions(MethodOptions):
+    toy: ToyOptions = field(default_factory=ToyOptions)
+
+    @classmethod
+    def from_keywords(cls, *, toy_scale: float = 1.0, **keywords) -> ToyMethodOptions:
+        others = MethodOptions.from_keywords(**keywords)
+        return cls(**{part.name: getattr(others, part.name) for part in dataclasses.fields(others)},
+                   toy=ToyOptions(scale=toy_scale))
+
+
+# Step 2 and step 3's third part: the class, its constructor and from_options.
+class ToyAttributor(Attributor):
+    """scale × ‖∂ logit / ∂ x_t‖₂ per token."""
+
+    name = "toy"
+
+    def __init__(self, settings: AttributionSettings, options: ToyOptions | None = None) -> None:
+        super().__init__(settings)
+        self.scale = (options or ToyOptions()).scale
+
+    @classmethod
+    def from_options(cls, settings: AttributionSettings, options: MethodOptions) -> Attributor:
+        return cls(settings, options.toy)
+
+    def rows(self, num_texts: int) -> int:
+        return num_texts
+
+    def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
+        embeds = word_embeddings(model, inputs.input_ids)
+        mask, targets = inputs.attention_mask.to(model.device), targets.to(model.device)
+        types = model.token_types(inputs)
+        scores = torch.empty(embeds.shape[:2], dtype=torch.float32, device=model.device)
+
+        def work(start: int, stop: int) -> None:
+            gradient, _ = target_logit_gradient(model, embeds[start:stop], mask[start:stop], targets[start:stop],
+                                                self.settings.precision, rows_of(types, slice(start, stop)))
+            scores[start:stop] = self.scale * gradient.norm(dim=-1)
+
+        self.runner.run(len(inputs), work)
+        check_finite(scores, self.name)
+        return TokenScores(scores)
+
+
+@pytest.fixture
+def toy_cli(monkeypatch) -> ModuleType:
+    """The CLI as it is once the steps are done: the record in REGISTRY before cli.py is imported (a fresh copy
+    of it, as a new process would import it), and the by-hand part of step 3 — a `--toy-scale` option on
+    `report`, passed to `MethodOptions.from_keywords` — added to that copy's command."""
+    monkeypatch.setitem(REGISTRY, TOY.name, TOY)
+    monkeypatch.setattr(reportgen.methods, "METHODS", tuple(REGISTRY))
+    spec = importlib.util.spec_from_file_location("toy_cli", reportgen.cli.__file__)
+    assert spec is not None and spec.loader is not None
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    command = cli.report
+    run = command.callback
+    assert run is not None
+
+    def report_with_toy_scale(*, toy_scale: float, **params):
+        # `report` reads MethodOptions from reportgen.pipeline when it runs: here its from_keywords gets the flag.
+        monkeypatch.setattr(reportgen.pipeline, "MethodOptions", SimpleNamespace(
+            from_keywords=functools.partial(ToyMethodOptions.from_keywords, toy_scale=toy_scale)))
+        return run(**params)
+
+    command.params.append(click.Option(["--toy-scale"], type=float, default=1.0, show_default=True,
+                                       help="With --method toy: what its scores are multiplied by."))
+    command.callback = report_with_toy_scale
+    return cli
+
+
+def run_report(cli: ModuleType, checkpoints, encoder_dir, folder: Path, extra: list[str]) -> tuple[str, dict]:
+    folder.mkdir()
+    html, data = folder / "report.html", folder / "report.json"
+    result = CliRunner().invoke(cli.main, [
+        "report", "-q", "--base", str(checkpoints["base"]), "--finetuned", str(checkpoints["finetuned"]),
+        "--encoder", str(encoder_dir), "--device", "cpu", "--max-length", "24",
+        "--text", "A slow start, then wonderful.", "--text", "dull and long",
+        "-o", str(html), "--json", str(data), *extra])
+    assert result.exit_code == 0, result.output
+    return html.read_text(encoding="utf-8"), json.loads(data.read_text(encoding="utf-8"))
+
+
+def scores(report: dict, method: str) -> torch.Tensor:
+    """Every token's score under `method`, all samples and both models, in one flat tensor."""
+    return torch.tensor([score for sample in report["samples"] for model in sample["models"].values()
+                         for score in model["methods"][method]["scores"]], dtype=torch.float64)
+
+
+def test_help_lists_the_toy_method_and_its_option(toy_cli):
+    text = " ".join(CliRunner().invoke(toy_cli.main, ["report", "--help"]).output.split())
+    assert f"{TOY.name} ({TOY.description})" in text
+    assert "--toy-scale" in text
+
+
+def test_the_toy_method_reaches_the_page_and_the_json_with_its_option(toy_cli, checkpoints, encoder_dir, tmp_path):
+    plain_html, plain = run_report(toy_cli, checkpoints, encoder_dir, tmp_path / "plain",
+                                   ["--method", "toy,gradient"])
+    scale = 2.5
+    scaled_html, scaled = run_report(toy_cli, checkpoints, encoder_dir, tmp_path / "scaled",
+                                     ["--method", "toy,gradient", "--toy-scale", str(scale)])
+    for html, report in ((plain_html, plain), (scaled_html, scaled)):
+        assert report["meta"]["methods"] == ["toy", "gradient"]
+        assert TOY.title in html
+        assert f"Shade = {TOY.shade}." in html.replace("&#39;", "'")  # the lede reads the record
+    gradient = scores(plain, "gradient")
+    assert torch.equal(scores(scaled, "gradient"), gradient)  # the toy's option touches no other method
+    assert_close_fp32(scores(plain, "toy"), gradient, gradient.abs())  # the default scale: 1
+    assert_close_fp32(scores(scaled, "toy"), scale * gradient, scale * gradient.abs())
+
+
+def test_a_mistake_in_the_toy_option_is_one_line_and_writes_nothing(toy_cli, checkpoints, encoder_dir, tmp_path):
+    result = CliRunner().invoke(toy_cli.main, [
+        "report", "-q", "--base", str(checkpoints["base"]), "--finetuned", str(checkpoints["finetuned"]),
+        "--encoder", str(encoder_dir), "--device", "cpu", "--text", "fine", "--method", "toy",
+        "--toy-scale", "0", "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 1, result.output
+    assert "--toy-scale must be above 0 (got 0.0)" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists()
