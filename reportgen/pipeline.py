@@ -15,7 +15,7 @@ from reportgen.attribution import MethodOptions
 from reportgen.batching import default_batch_size
 from reportgen.choices import role_word
 from reportgen.comparison import common_class, difference
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 from reportgen.explainer import Explainer, ExplainOptions, Run
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
 from reportgen.inference import predict_logits
@@ -97,9 +97,9 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     first_role = next(iter(models))
     for role in models:
         if tokens[role] != tokens[first_role]:
-            raise ReportgenError(f"the {role_word(first_role)} and {role_word(role)} models split the texts into "
-                                 "different wordpieces; side-by-side reports need models with the same tokenizer "
-                                 "(--encoder)")
+            raise OptionError(f"the {role_word(first_role)} and {role_word(role)} models split the texts into "
+                              "different wordpieces; side-by-side reports need models with the same tokenizer "
+                              "({encoder})", "encoder")
     watch = Stopwatch()
     with watch.stage(PREDICTION_STAGE):
         runs, texts, rows = _predict(models, encoded, texts, options, class_names, several)

@@ -370,13 +370,13 @@ def test_hub_model_id_without_network_fails_at_once(offline_variable, unreachabl
     if offline_variable:
         monkeypatch.setenv(offline_variable, "1")
     assert_fails_fast_naming(lambda: load("some-org/some-model", encoder_dir), "some-org/some-model",
-                             "pass --base a local checkpoint file", unreachable_hub)
+                             "pass base= a local checkpoint file", unreachable_hub)
     assert unreachable_hub.calls == [("some-org/some-model", True)]
 
 
 def test_hub_encoder_id_without_network_fails_at_once(unreachable_hub, checkpoints):
     assert_fails_fast_naming(lambda: load(checkpoints["base"], "some-org/some-encoder"), "some-org/some-encoder",
-                             "pass --encoder a local model directory", unreachable_hub)
+                             "pass encoder= a local model directory", unreachable_hub)
 
 
 def test_local_paths_never_ask_the_hub(checkpoints, encoder_dir, hf_dir, monkeypatch):

@@ -138,8 +138,9 @@ def test_every_local_link_leads_somewhere(document):
 
 # ---- roles by their titles: "the fine-tuned model", as the pages say, never the option's "finetuned" ----------
 
-BARE_ROLE = re.compile(r"(?<![-.])\{(?:[\w.]*\.)?(?:role|first_role)\}(?![_.])")
-"""A role interpolated as its spelling in code ("finetuned"); `--{role}` (an option), `{role}_pred` (a column),
+BARE_ROLE = re.compile(r"(?<![-.{])\{(?:[\w.]*\.)?(?:role|first_role)\}(?![_.}])")
+"""A role interpolated as its spelling in code ("finetuned"); `--{role}` and `{{{role}}}` (an option, the latter
+an `OptionError` template's: `base=` or `--base`), `{role}_pred` (a column),
 `models.{role}` (a JSON field) and `{role}.pth` (a file) are names in code by design."""
 SETTINGS_KEYS = re.compile(r'f"\{role\} (weights|format|encoder|pooling)"')
 """A scan's recorded settings, keyed by role in its files."""

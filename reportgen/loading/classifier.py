@@ -15,7 +15,7 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 from reportgen.choices import POOLINGS
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 
 LEGACY_KEYS = ("bert.embeddings.position_ids",)
 """Buffers that older transformers versions saved in the state dict; they carry no weights."""
@@ -116,8 +116,8 @@ def mismatch_error(source: str, problems: list[tuple[str, str]]) -> ReportgenErr
     more = len(problems) - 1
     extra = f" (and {more} more mismatch{'es' if more > 1 else ''})" if more else ""
     if key.startswith("bert."):
-        return ReportgenError(f"{source} does not match its encoder: {first}{extra}; "
-                              "is --encoder the encoder this checkpoint was trained from?")
+        return OptionError(f"{source} does not match its encoder: {first}{extra}; "
+                           "is {encoder} the encoder this checkpoint was trained from?", "encoder")
     return ReportgenError(f"{source} does not match the classifier module (bert, dropout, classifier): "
                           f"{first}{extra}; save the complete model with torch.save(model.state_dict(), path)")
 

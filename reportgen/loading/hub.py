@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from reportgen.choices import CHECKPOINT_SUFFIXES
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 PROBE_TIMEOUT_S = 2.0
@@ -32,7 +32,7 @@ def check_model_exists(spec: str, role: str) -> None:
     command line says it before the heavy imports. Hub ids pass (they are looked up when loading)."""
     path = Path(spec).expanduser()
     if not path.exists() and (path.suffix in CHECKPOINT_SUFFIXES or looks_like_path(spec)):
-        raise ReportgenError(f"--{role}: no such file: {spec}")
+        raise OptionError(f"{{{role}}}: no such file: {spec}", role)
 
 
 def first_line(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from torch import nn
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from reportgen.choices import CHECKPOINT_SUFFIXES, LABEL_THRESHOLD, role_word
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.loading.inputs import EncodedTexts
@@ -147,12 +147,12 @@ class LoadedModel:
 def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None:
     """--max-length must fit every model's position embeddings: longer inputs crash inside BERT."""
     if max_length < 2:
-        raise ReportgenError(f"--max-length must be at least 2 (got {max_length})")
+        raise OptionError(f"{{max_length}} must be at least 2 (got {max_length})", "max_length")
     for role, model in models.items():
         limit = model.max_positions
         if limit is not None and max_length > limit:
-            raise ReportgenError(f"--max-length {max_length} is longer than the {role_word(role)} model's position "
-                                 f"embeddings allow ({limit} tokens); use --max-length {limit} or less")
+            raise OptionError(f"{{max_length}} {max_length} is longer than the {role_word(role)} model's position "
+                              f"embeddings allow ({limit} tokens); use {{max_length}} {limit} or less", "max_length")
 
 
 def short_sha256(paths: list[Path]) -> str:
@@ -200,15 +200,19 @@ def without_data_parallel_prefix(state: Mapping[str, torch.Tensor]) -> tuple[Map
     return stripped, f"saved from DataParallel: the '{DATA_PARALLEL_PREFIX}' prefix of its keys was stripped"
 
 
-def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[bool], T]) -> T:
+def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[bool], T],
+                      option: str | None = None) -> T:
     """`load(local_files_only)` for a model directory or hub id, errors as one line ending in `local_hint`.
+
+    option: the option `local_hint` names as "{option}" (`OptionError`: `base=` from the API, `--base` on the
+    command line); None for a hint that names none.
 
     A hub id while the hub is unavailable is read from the local cache only: it fails at once
     instead of after half a minute of retries, and the message says why and to pass a local path.
     """
     local = looks_like_path(spec)
     if local and not Path(spec).expanduser().exists():  # else transformers takes it for a malformed hub id
-        raise ReportgenError(f"cannot load {what} '{spec}': no such file or directory; {local_hint}")
+        raise _load_error(f"cannot load {what} '{spec}': no such file or directory; {local_hint}", option)
     offline = None if local else hub_unavailable()
     try:
         return load(offline is not None)
@@ -224,16 +228,20 @@ def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[boo
             advice = f"; check the hub id, or {local_hint}"
         else:  # the folder is there: the cause above is the whole story, not the path
             advice = "" if Path(spec).expanduser().exists() else f"; check the path, or {local_hint}"
-        raise ReportgenError(f"cannot load {what} '{spec}': {cause}{advice}") from None
+        raise _load_error(f"cannot load {what} '{spec}': {cause}{advice}", option) from None
+
+
+def _load_error(message: str, option: str | None) -> ReportgenError:
+    return ReportgenError(message) if option is None else OptionError(message, option)
 
 
 def _load_encoder_parts(encoder: str):
     from transformers import AutoConfig, AutoTokenizer
 
     config, tokenizer = _from_hub_or_disk(
-        encoder, "encoder", "pass --encoder a local model directory (config and tokenizer of the checkpoint's encoder)",
+        encoder, "encoder", "pass {encoder} a local model directory (config and tokenizer of the checkpoint's encoder)",
         lambda local: (AutoConfig.from_pretrained(encoder, local_files_only=local),
-                       AutoTokenizer.from_pretrained(encoder, local_files_only=local)))
+                       AutoTokenizer.from_pretrained(encoder, local_files_only=local)), option="encoder")
     if config.model_type != "bert":
         raise ReportgenError(f"encoder '{encoder}' is a '{config.model_type}' model; checkpoints in the "
                              "state-dict format need a BERT encoder")
@@ -305,7 +313,8 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
     module, tokenizer = _from_hub_or_disk(
-        spec, "model", f"pass --{role} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory", load)
+        spec, "model", f"pass {{{role}}} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory", load,
+        option=role)
     directory = Path(spec)
     weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
     info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,
