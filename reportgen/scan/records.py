@@ -386,7 +386,8 @@ class ScanLog:
                                                       for item in [self.meta] + [asdict(r) for r in rows])}, self.path)
         else:
             write_atomically(csv_documents(self.path, self.meta, rows), self.path)
-        self.started = self._owns  # from here on the files are this run's (a first-layout CSV stays the user's)
+        # from here on the files are this run's (a first-layout CSV being rewritten was there before, so it is kept)
+        self.started = self._owns
         self._handle = AppendedFile(self.log_path, self.path)
 
     def done(self) -> set[int]:
