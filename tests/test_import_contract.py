@@ -43,20 +43,22 @@ ALLOWED: dict[str, set[str]] = {
     "perturbation": {"batching", "loading"},
     "attribution": BASE | {"batching", "loading", "methods", "perturbation", "words"},
     "faithfulness": {"errors", "loading", "methods", "perturbation", "results"},
+    "plausibility": {"errors", "results", "words"},  # numbers only: human rationales → masks → ERASER's measures
     "rendering": BASE | {"comparison", "corpus", "faithfulness", "methods", "output", "results", "words"},
     # corpus: the corpus page's view (rendering/views/corpus.py) reads its aggregates and facts, torch-free files
     "targets": BASE,
     "provenance": {"reportgen", "results"},
     "explainer": BASE | {"attribution", "faithfulness", "loading", "methods", "results", "stopwatch"},
     "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
-                        "methods", "provenance", "results", "stopwatch", "targets", "words"},  # never rendering
+                        "methods", "plausibility", "provenance", "results", "stopwatch", "targets", "words"},
+    # the pipeline never imports rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
-    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
-                      "scan", "validation", "words"},
+    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output",
+                      "plausibility", "results", "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
-    "api": BASE | {"loading", "methods", "output", "pipeline", "rendering", "results", "scan"},
+    "api": BASE | {"loading", "methods", "output", "pipeline", "plausibility", "rendering", "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",
-                        "provenance", "rendering", "results", "scan", "targets"},
+                        "plausibility", "provenance", "rendering", "results", "scan", "targets"},
     "cli": BASE | {"reportgen", "api", "commands", "corpus", "demo", "loading", "methods", "pipeline", "rendering",
                    "scan"},  # loading: its torch-free checks (a model file exists) before any heavy import
     "__main__": {"cli"},

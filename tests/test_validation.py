@@ -167,13 +167,13 @@ def test_a_schema_5_file_with_its_stored_sentences_is_read_without_them(tmp_path
     """Schema 5 stored each sample's Markdown sentence; schema 6 makes it from the numbers when rendering, so
     reading a schema-5 file drops it (`upgrade_v5`) and draws the same page as the same data in schema 6."""
     data = valid_data()
-    assert data["meta"]["schema_version"] == 6 and not any("sentence" in one for one in data["samples"])
+    assert data["meta"]["schema_version"] == 7 and not any("sentence" in one for one in data["samples"])
     old = json.loads(json.dumps(data))
     old["meta"]["schema_version"] = 5
     for one in old["samples"]:
         one["sentence"] = "Base predicted *something* once."
     read = Report.from_dict(old)
-    assert read == Report.from_dict(data) and read.meta.schema_version == 6
+    assert read == Report.from_dict(data) and read.meta.schema_version == 7
     assert not any("sentence" in one for one in json.loads(read.to_json())["samples"])
     source = tmp_path / "old.json"
     source.write_text(json.dumps(old), encoding="utf-8")

@@ -23,6 +23,7 @@ from reportgen.results.model import (
     MethodResult,
     ModelAttribution,
     ModelInfo,
+    Plausibility,
     RandomFlips,
     ReportMeta,
     SampleResult,
@@ -37,13 +38,14 @@ from reportgen.results.upgrades import (
     upgrade_v3,
     upgrade_v4,
     upgrade_v5,
+    upgrade_v6,
     words_from_wordpieces,
 )
 
 __all__ = [
     "BOUNDS_STAGE", "FAITHFULNESS_STAGE", "FLIP_STAGE", "PREDICTION_STAGE", "READABLE_SCHEMAS", "SCHEMA_VERSION",
     "SIGNIFICANT_DIGITS", "AopcBounds", "Curve", "Difference", "Faithfulness", "FaithfulnessMeta", "Flip",
-    "MethodResult", "ModelAttribution", "ModelInfo", "RandomFlips", "Report", "ReportMeta", "SampleResult", "Score",
-    "Word", "parse_json", "stored", "upgrade_v1", "upgrade_v2", "upgrade_v3", "upgrade_v4", "upgrade_v5",
-    "words_from_wordpieces",
+    "MethodResult", "ModelAttribution", "ModelInfo", "Plausibility", "RandomFlips", "Report", "ReportMeta",
+    "SampleResult", "Score", "Word", "parse_json", "stored", "upgrade_v1", "upgrade_v2", "upgrade_v3", "upgrade_v4",
+    "upgrade_v5", "upgrade_v6", "words_from_wordpieces",
 ]

@@ -22,6 +22,7 @@ from reportgen.results.model import (
     MethodResult,
     ModelAttribution,
     ModelInfo,
+    Plausibility,
     RandomFlips,
     ReportMeta,
     SampleResult,
@@ -85,9 +86,10 @@ def _faithfulness_from_dict(data: dict[str, Any]) -> Faithfulness:
 
 
 def _method_from_dict(data: dict[str, Any]) -> MethodResult:
-    faithfulness, flip = data.get("faithfulness"), data.get("flip")
+    faithfulness, flip, plausible = data.get("faithfulness"), data.get("flip"), data.get("plausibility")
     return MethodResult(**{**data, "faithfulness": _faithfulness_from_dict(faithfulness) if faithfulness else None,
-                           "flip": Flip(**flip) if flip else None})
+                           "flip": Flip(**flip) if flip else None,
+                           "plausibility": Plausibility(**plausible) if plausible else None})
 
 
 def _model_from_dict(data: dict[str, Any]) -> ModelAttribution:

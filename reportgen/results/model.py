@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema these dataclasses are written in (`ReportMeta.schema_version`); `upgrades.py` reads the older ones."""
 
 PREDICTION_STAGE = "prediction"
@@ -126,6 +126,26 @@ class Faithfulness:
 
 
 @dataclass
+class Plausibility:
+    """How well one method's ranking for one model matches the human rationale of one text (ERASER's
+    plausibility, `reportgen.plausibility`), scored on evidence for the true label, on the tokens the model
+    saw (specials left out) and on its words; every value in [0, 1].
+
+    auprc: area under the precision-recall curve of the scores against the marked tokens; auprc_random: a
+    random ranking's expectation, the marked share of the tokens; token_f1: F1 of the k top tokens, k =
+    tokens_marked; the word_* fields the same over words (a word's score is the sum of its tokens')."""
+
+    auprc: float
+    auprc_random: float
+    token_f1: float
+    tokens_marked: int
+    word_auprc: float
+    word_auprc_random: float
+    word_f1: float
+    words_marked: int
+
+
+@dataclass
 class MethodResult:
     """One method's per-token scores for one model and sample."""
 
@@ -139,6 +159,8 @@ class MethodResult:
     faithfulness: Faithfulness | None = None
     steps: int | None = None  # integrated gradients only: gradient evaluations this sample took (they vary with auto)
     flip: Flip | None = None  # the flip test of this method's ranking (evidence for the predicted class)
+    # Against the text's human rationale, on evidence for the true label; None without a rationale (or an empty one).
+    plausibility: Plausibility | None = None
 
     @property
     def relative_delta(self) -> float | None:
@@ -211,6 +233,10 @@ class SampleResult:
     agreement_flips: dict[str, Flip] = field(default_factory=dict)
     text_pair: str | None = None  # the second text of a sentence pair (tokens hold both, as the tokenizer paired them)
     truncated_segments: list[int] = field(default_factory=list)  # a pair: which texts were cut (0 first, 1 second)
+    # The human rationale: sorted, disjoint [start, end) character spans of `text` (None: none given; []: given
+    # with nothing marked), and the share of its characters past what the model saw (None without any).
+    rationale: list[list[int]] | None = None
+    rationale_cut: float | None = None
 
 
 @dataclass

@@ -3,11 +3,13 @@
 Schema 2 holds several methods per model, faithfulness metrics, words and the difference between the models;
 schema 3 holds the faithfulness metrics as a mapping of named measures; schema 4 adds the flip test (`Flip`) and
 the normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds each stage took
-(`ReportMeta.seconds`); schema 6 (`model.SCHEMA_VERSION`) no longer stores each sample's rendered sentence (the
-renderings make it from the numbers: `ExplainedReport.sentences`). `upgrade_v1`: one method, wordpieces only;
-`upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values, which the report
-then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence dropped. Each works on the parsed
-JSON (dicts), before anything is checked or built from it.
+(`ReportMeta.seconds`); schema 6 no longer stores each sample's rendered sentence (the
+renderings make it from the numbers: `ExplainedReport.sentences`); schema 7 (`model.SCHEMA_VERSION`)
+plausibility against human rationales (`MethodResult.plausibility`, `SampleResult.rationale`). `upgrade_v1`:
+one method, wordpieces only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no
+normalised values, which the report then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence
+dropped; `upgrade_v6`: no rationales (no plausibility). Each works on the parsed JSON (dicts), before anything
+is checked or built from it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from reportgen.errors import ReportgenError
 from reportgen.results.model import SCHEMA_VERSION, Word
 
-READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6)
+READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7)
 
 
 def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
@@ -32,7 +34,9 @@ def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
             data = upgrade_v3(data)
         if version in (1, 2, 3, 4):
             data = upgrade_v4(data)
-        return upgrade_v5(data)
+        if version in (1, 2, 3, 4, 5):
+            data = upgrade_v5(data)
+        return upgrade_v6(data)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
                              ) from None
@@ -94,6 +98,18 @@ def upgrade_v5(data: dict[str, Any]) -> dict[str, Any]:
     """A schema-5 report in schema-6 shape: each sample's stored `sentence` (the Markdown verdict, made again
     from the numbers by every rendering) is dropped."""
     samples = [{key: value for key, value in sample.items() if key != "sentence"} for sample in data["samples"]]
+    return {"meta": {**data["meta"], "schema_version": 6}, "samples": samples}
+
+
+def upgrade_v6(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-6 report in schema-7 shape: no human rationales were given, so every sample's `rationale` and
+    every method's `plausibility` are null (the report shows no plausibility)."""
+    samples = []
+    for sample in data["samples"]:
+        models = {role: {**model, "methods": {name: {**result, "plausibility": None}
+                                              for name, result in model["methods"].items()}}
+                  for role, model in sample["models"].items()}
+        samples.append({**sample, "models": models, "rationale": None, "rationale_cut": None})
     return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
 
 

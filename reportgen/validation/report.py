@@ -20,6 +20,7 @@ from typing import Any
 from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
 from reportgen.validation.models import check_models
 from reportgen.validation.place import ROUNDING, Place
+from reportgen.validation.rationale import check_plausibility, check_rationale
 from reportgen.validation.typed import check_typed
 
 SCORES = ("comprehensiveness", "sufficiency")  # the faithfulness scores a page shows, each with AOPC bounds
@@ -135,6 +136,7 @@ def _check_sample(place: Place, sample: dict[str, Any], facts: _Facts) -> None:
         raise place.fail("truncated_segments", f"is {cut}, but truncated is false")
     words = sample.get("words", [])
     _check_words(place, words, sample["text"], pair, len(sample["tokens"]))
+    check_rationale(place, sample)
     models = place.get(sample, "models", "models")
     for role in models:
         if role not in ROLES:
@@ -235,6 +237,7 @@ def _check_model(place: Place, model: dict[str, Any], field: str, facts: _Facts,
             _check_faithfulness(place, result["faithfulness"], f"{name}.faithfulness", facts, bounds, field)
         if result.get("flip") is not None:
             _check_flip(place, result["flip"], f"{name}.flip", facts, words, probabilities=probabilities)
+        check_plausibility(place, result.get("plausibility"), f"{name}.plausibility", sample)
     chance = model.get("random_flips")
     if chance is not None:
         where = f"{field}.random_flips"
