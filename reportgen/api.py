@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,7 +26,7 @@ from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, pr
 from reportgen.loading.precision import weights_dtype
 from reportgen.methods import parse_methods
 from reportgen.output import check_writable
-from reportgen.pipeline import ExplainOptions, MethodOptions, Texts
+from reportgen.pipeline import ExplainOptions, MethodOptions, Texts, check_rationales
 from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
 from reportgen.results import ModelInfo
@@ -44,6 +45,9 @@ class Selection:
     text_pair_column: str | None = None
     label_column: str | None = None
     label_names: list[str] | None = None
+    rationale_column: str | None = None  # the column of each row's human rationale (spans or evidence strings)
+    rationales: list[Any] | None = None  # free texts' human rationales, one per text (`plausibility.FORMS`)
+    labels: list[Any] | None = None  # free texts' true labels (a class index or name, or None), one per text
     from_scan: Path | None = None
     select: str | None = None
     top: int | None = None
@@ -76,6 +80,13 @@ class Selection:
                                  "goes either in the tuple or in --text-pair, not both")
         if any(isinstance(text, tuple) and len(text) != 2 for text in self.texts or []):
             raise ReportgenError("texts: a sentence pair is a tuple of two texts, (first, second)")
+        if self.labels is not None and len(self.labels) != len(self.texts or []):
+            raise ReportgenError(f"{len(self.labels)} labels for {len(self.texts or [])} texts: give one per text "
+                                 "(None where it is unknown); a dataset's labels come from label_column=")
+        if self.rationales is not None and len(self.rationales) != len(self.texts or []):
+            raise ReportgenError(f"{len(self.rationales)} rationales for {len(self.texts or [])} texts: give one per "
+                                 "text (an empty list where a text has none); a dataset's rationales come from "
+                                 "rationale_column=")
         if not self.texts and not self.dataset:
             raise ReportgenError("nothing to explain: give --dataset with --indices, or --text"
                                  if not all_rows else "nothing to attribute: give --dataset or --from-scan")
@@ -96,10 +107,11 @@ class Selection:
             from reportgen.scan.to_report import rows_from_scan
 
             top = self.top if self.top is not None or all_rows else DEFAULT_TOP
-            return rows_from_scan(self.from_scan, self.select, top, self.order, progress)
+            rows, chosen = rows_from_scan(self.from_scan, self.select, top, self.order, progress)
+            return rows.with_rationale_column(self.rationale_column), chosen
         rows = open_dataset(self.dataset, self.split, text_column=self.text_column, label_column=self.label_column,
                             label_names=self.label_names, text_pair_column=self.text_pair_column,
-                            progress=progress)
+                            rationale_column=self.rationale_column, progress=progress)
         if not self.indices:
             return rows, list(range(len(rows)))
         spec = self.indices if isinstance(self.indices, str) else ",".join(str(i) for i in self.indices)
@@ -111,14 +123,15 @@ class Selection:
             paired = isinstance(self.texts[0], tuple)
             firsts = [text[0] if paired else text for text in self.texts]
             pairs = [text[1] for text in self.texts] if paired else (list(self.text_pairs) or None)
-            return Texts(texts=firsts, indices=[None] * len(firsts), labels=[None] * len(firsts),
-                         class_names=self.label_names, names_source=GIVEN, pairs=pairs)
+            labels = list(self.labels) if self.labels is not None else [None] * len(firsts)
+            return Texts(texts=firsts, indices=[None] * len(firsts), labels=labels,
+                         class_names=self.label_names, names_source=GIVEN, pairs=pairs, rationales=self.rationales)
         rows, chosen = self.locate(progress=progress)
         # labels as written: a class name is read once the models' class names are known (`Texts.named`)
         return Texts(texts=rows.texts(chosen), indices=chosen, labels=rows.written_labels(chosen),
                      class_names=rows.class_names, names_source=rows.names_source, dataset=rows.name,
                      split=rows.split, pairs=rows.pairs(chosen), segment_names=rows.segment_names,
-                     label_column=rows.label_column)
+                     label_column=rows.label_column, rationales=rows.rationales(chosen))
 
 
 @dataclass
@@ -191,7 +204,9 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             dataset: str | None = None, split: str = "test", text_column: str | None = None,
             label_column: str | None = None, label_names: str | list[str] | None = None,
             indices: str | list[int] | None = None, texts: Sequence[str | tuple[str, str]] = (),
-            text_pairs: Sequence[str] = (), text_pair_column: str | None = None, from_scan: str | Path | None = None,
+            text_pairs: Sequence[str] = (), text_pair_column: str | None = None,
+            rationale_column: str | None = None, rationales: Sequence[Any] | None = None,
+            labels: Sequence[Any] | None = None, from_scan: str | Path | None = None,
             select: str | None = None, top: int | None = None, order: str = "confidence",
             method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS),
             steps: int | str = choices.AUTO_STEPS, tolerance: float = choices.DEFAULT_TOLERANCE,
@@ -216,6 +231,11 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     names, case aside; one that names no class is a ReportgenError naming the row. `target` takes a class name
     case aside, or its index.
     `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
+    Human rationales (plausibility, docs/plausibility.md): a dataset's `rationale_column`, or for free `texts`
+    `rationales=[…]`, one per text, each a list of [start, end] character spans of its text or of evidence
+    strings found in it (an empty list: none), with `labels=[…]`, the texts' true labels (a class index or
+    name), since a rationale supports its label and plausibility is scored on evidence for it. A malformed
+    rationale is a one-line ReportgenError naming the text.
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
@@ -225,7 +245,9 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                          label_column=label_column, label_names=label_names, text_pairs=list(text_pairs),
-                         text_pair_column=text_pair_column,
+                         text_pair_column=text_pair_column, rationale_column=rationale_column,
+                         rationales=None if rationales is None else list(rationales),
+                         labels=None if labels is None else list(labels),
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
                ExplainOptions(methods=parse_methods(method),
@@ -252,6 +274,7 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
     with torch.inference_mode(False):
         chosen = selection.resolve(options.progress)
+        check_rationales(chosen)  # a malformed rationale before any model loads
         with lent([models.base, models.finetuned]):
             loaded = models.load(options.progress)
             if selection.from_scan is not None:

@@ -211,6 +211,14 @@ def dataset_options(command):
     return with_options(command, options)
 
 
+rationale_option = click.option(
+    "--rationale-column", metavar="NAME",
+    help="Column of human rationales, the words people marked as the reason for each row's label: a list of "
+         "[start, end] character spans of the text or of evidence strings found in it (an empty list: none). "
+         "Each method is then scored for plausibility (ERASER's AUPRC and token F1) on evidence for the true "
+         "label. A scan records the column for --from-scan.")
+
+
 TOP_DEFAULT = {"corpus": "every selected row"}
 """--top's default where it is not DEFAULT_TOP: a corpus takes all the rows a scan selects."""
 
@@ -283,6 +291,7 @@ def main() -> None:
 @dataset_options
 @click.option("--text-pair-column", metavar="NAME",
               help="Column of each row's second text, for sentence pairs (with --text-column).")
+@rationale_option
 @click.option("--limit", type=int, metavar="N", help="Scan only the first N rows (default: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="scan.csv",
               show_default=True, help="Per-row results, by extension: .csv (its settings in a .meta.json beside "
@@ -293,7 +302,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-         text_column, label_column, label_names, text_pair_column, limit, output, overwrite, select, top, order, quiet):
+         text_column, label_column, label_names, text_pair_column, rationale_column, limit, output, overwrite, select,
+         top, order, quiet):
     """Predict every dataset row with both models; count who is right; pick rows worth a report.
 
     Prints each model's accuracy and the table of outcomes (both right, both wrong, base wrong and
@@ -317,7 +327,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
             device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
             split=split, text_column=text_column, label_column=label_column, label_names=label_names,
             limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
-            progress=not quiet, text_pair_column=text_pair_column,
+            progress=not quiet, text_pair_column=text_pair_column, rationale_column=rationale_column,
         )
     except KeyboardInterrupt:
         sys.exit(130)  # run_scan has said where the rows finished so far are
@@ -339,6 +349,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @from_scan_option("Explain rows picked from a `reportgen scan` output (with --select, --top, --order); its "
                    "dataset, split and columns are used, so leave out --dataset and --indices.")
 @selection_options
+@rationale_option
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
                    + methods_help() + ".")
@@ -355,8 +366,8 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
-           order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, naopc,
-           include_paths, scale, granularity, output, json_path, markdown_path, quiet):
+           order, rationale_column, method, steps, tolerance, max_steps, quadrature, shapley_samples, target,
+           faithfulness, naopc, include_paths, scale, granularity, output, json_path, markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -381,7 +392,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=label_names, from_scan=from_scan,
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
-                  select=select, top=top, order=order),
+                  rationale_column=rationale_column, select=select, top=top, order=order),
         ExplainOptions(methods=methods,
                        method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
                                                                   tolerance=tolerance, max_steps=max_steps,

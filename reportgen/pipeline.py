@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -15,7 +16,7 @@ from reportgen.attribution import MethodOptions
 from reportgen.batching import default_batch_size
 from reportgen.choices import role_word
 from reportgen.comparison import common_class, difference
-from reportgen.errors import OptionError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.explainer import Explainer, ExplainOptions, Run
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
 from reportgen.inference import predict_logits
@@ -25,6 +26,7 @@ from reportgen.loading.labels import GIVEN
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.loading.true_labels import Written, class_labels
 from reportgen.methods import REGISTRY
+from reportgen.plausibility import Span, cut_share, marks, plausibility, rationale_spans
 from reportgen.provenance import device_name, shareable_info, shareable_name, versions
 from reportgen.results import (
     PREDICTION_STAGE,
@@ -32,6 +34,7 @@ from reportgen.results import (
     FaithfulnessMeta,
     Flip,
     ModelAttribution,
+    Plausibility,
     Report,
     ReportMeta,
     SampleResult,
@@ -42,7 +45,7 @@ from reportgen.stopwatch import Stopwatch
 from reportgen.targets import choose_targets, explained_labels
 from reportgen.words import group_words
 
-__all__ = ["ExplainOptions", "MethodOptions", "Texts", "explain"]
+__all__ = ["ExplainOptions", "MethodOptions", "Texts", "check_rationales", "explain"]
 
 PAIR_NAMES = ["Text A", "Text B"]
 """What a sentence pair's texts are called when their dataset columns do not name them (free text)."""
@@ -68,6 +71,7 @@ class Texts:
     pairs: list[str] | None = None  # sentence pairs: the second text of each (texts holds the first)
     segment_names: list[str] | None = None  # a pair's two texts, e.g. ["Premise", "Hypothesis"]
     label_column: str | None = None
+    rationales: list[Any] | None = None  # human rationales as given, one per text (`plausibility.rationale_spans`)
 
     def named(self, class_names: list[str]) -> Texts:
         """These texts with their labels as class indices (`true_labels.class_label`): a label written as a class
@@ -78,7 +82,8 @@ class Texts:
         """These rows, in this order (a text explained for several labels appears once per label)."""
         return replace(self, texts=[self.texts[i] for i in rows], indices=[self.indices[i] for i in rows],
                        labels=[self.labels[i] for i in rows],
-                       pairs=None if self.pairs is None else [self.pairs[i] for i in rows])
+                       pairs=None if self.pairs is None else [self.pairs[i] for i in rows],
+                       rationales=None if self.rationales is None else [self.rationales[i] for i in rows])
 
 
 
@@ -90,6 +95,7 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     texts = texts.named(class_names)
     several = multi_label(models)
     check_labels(texts.indices, texts.labels, len(class_names), several)
+    spans = _rationale_spans(texts, several)
     encoded = {role: encode(m.tokenizer, texts.texts, options.max_length, m.info.pads_to_max_length, texts.indices,
                             pairs=texts.pairs)
                for role, m in models.items()}
@@ -129,8 +135,10 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
                     explainer.normalise(run)
             if {"base", "finetuned"} <= set(runs) and not several:
                 agreement = explainer.agreement_flips(runs, words)
+        plausible = _plausibility(explainer, runs, texts, spans, first, words, options.methods)
     samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,
-                       agreement[i], options.target) for i in range(len(texts.texts))]
+                       agreement[i], options.target, plausible[i], None if spans is None else spans[i])
+               for i in range(len(texts.texts))]
     seconds = {stage: round(spent, 2) for stage, spent in watch.seconds.items()}
     return Report(meta=replace(_meta(models, texts, options, class_names), multi_label=several, seconds=seconds),
                   samples=samples)
@@ -191,11 +199,64 @@ def _common(i: int, label: int | None, runs: dict[str, Run], target: str) -> tup
     return common_class(label, {role: int(run.predicted[i]) for role, run in runs.items()})
 
 
+def check_rationales(texts: Texts) -> None:
+    """The texts' rationales checked (`plausibility.rationale_spans`) before any model loads: a one-line
+    ReportgenError naming the first malformed one, or one whose text has no true label."""
+    _rationale_spans(texts, several=False)
+
+
+def _rationale_spans(texts: Texts, several: bool) -> list[list[Span] | None] | None:
+    """Each text's human rationale as checked character spans (None: none given), before any work; None without
+    rationales. A rationale is one line of error where malformed, for a multi-label model or a sentence pair
+    (not read), or where its text has no true label (plausibility is scored on evidence for it)."""
+    if texts.rationales is None:
+        return None
+    if several:
+        raise ReportgenError("rationales are read for single-label models only (a rationale supports one label); "
+                             "leave them out for a multi-label model")
+    if texts.pairs is not None:
+        raise ReportgenError("rationales mark one text, so sentence pairs' are not read; leave them out")
+    spans = []
+    for i, (value, text, label) in enumerate(zip(texts.rationales, texts.texts, texts.labels)):
+        where = f"row {texts.indices[i]}" if texts.indices[i] is not None else f"text {i + 1}"
+        found = rationale_spans(value, text, where)
+        if found and label is None:
+            raise ReportgenError(f"{where} has a rationale but no true label; plausibility is scored on evidence for "
+                                 "the label the rationale supports: give the labels (a label column, or labels=)")
+        spans.append(found)
+    return spans
+
+
+def _plausibility(explainer: Explainer, runs: dict[str, Run], texts: Texts, spans: list[list[Span] | None] | None,
+                  encoded: EncodedTexts, words: list[list[Word]],
+                  methods: tuple[str, ...]) -> list[dict[str, dict[str, Plausibility | None]]]:
+    """Per text, role and method: the plausibility of the scores for the true label against the text's rationale
+    (`plausibility.plausibility`; None without one). Scores for the label are the report's own where a column
+    or the difference view explains it, else one more attribution (`Explainer.towards`)."""
+    if spans is None:
+        return [{} for _ in texts.texts]
+    found = [None if not one else marks(one, encoded.offsets[i], encoded.word_ids[i], words[i], encoded.truncated[i])
+             for i, one in enumerate(spans)]
+    result: list[dict[str, dict[str, Plausibility | None]]] = [{role: {} for role in runs} for _ in texts.texts]
+    for role, run in runs.items():
+        classes = torch.tensor([label if found[i] is not None else int(run.targets[i])
+                                for i, label in enumerate(texts.labels)], dtype=torch.long)
+        for method in methods:
+            scores = explainer.towards(run, method, classes)
+            for i, mark in enumerate(found):
+                result[i][role][method] = None if mark is None else plausibility(scores[i], REGISTRY[method].signed,
+                                                                                  mark, words[i])
+    return result
+
+
 def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded: EncodedTexts,
-            runs: dict[str, Run], methods: tuple[str, ...], agreement: dict[str, Flip], target: str) -> SampleResult:
+            runs: dict[str, Run], methods: tuple[str, ...], agreement: dict[str, Flip], target: str,
+            plausible: dict[str, dict[str, Plausibility | None]], spans: list[Span] | None) -> SampleResult:
     models = {role: ModelAttribution(probabilities=run.probabilities[i].tolist(), predicted=int(run.predicted[i]),
                                      target=int(run.targets[i]),
-                                     methods={m: run.results[m][i] for m in methods},
+                                     methods={m: replace(run.results[m][i],
+                                                         plausibility=plausible.get(role, {}).get(m))
+                                              for m in methods},
                                      random_flips=run.random_flips[i] if run.random_flips else None,
                                      aopc_bounds=run.bounds[i] if run.bounds else {},
                                      chosen=None if run.chosen is None else run.chosen[i].nonzero().flatten().tolist())
@@ -213,6 +274,9 @@ def _sample(i: int, texts: Texts, tokens: list[str], words: list[Word], encoded:
         difference=Difference(target=common, reason=reason, normalisation="l1", scores=raw, difference=diff)
         if diff else None,
         agreement_flips=agreement,
+        rationale=None if spans is None else [list(span) for span in spans],
+        rationale_cut=None if not spans else cut_share(spans, encoded.offsets[i], encoded.word_ids[i],
+                                                       encoded.truncated[i]),
     )
 
 

@@ -81,8 +81,11 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
              batch_size: int | None, precision: str, dataset: str | None, split: str, text_column: str | None,
              label_column: str | None, text_pair_column: str | None, label_names: list[str] | None,
              limit: int | None, output: Path, overwrite: bool, select: str | None, top: int | None, order: str,
-             progress: bool) -> list[ScanRow]:
+             progress: bool, rationale_column: str | None = None) -> list[ScanRow]:
     """Scan (or resume scanning) the first `limit` rows, print the outcome table and any selection.
+
+    rationale_column: a column of human rationales, checked and recorded in the scan's settings so that
+    `report --from-scan` and `corpus --from-scan` score plausibility against it (a scan attributes nothing).
 
     Under torchrun every rank predicts its own share of the rows into a log of its own and rank 0
     merges them into the output. On Ctrl-C the rows finished so far stay saved and
@@ -106,17 +109,17 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
         return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
                      batch_size=batch_size, precision=precision, dataset=dataset, split=split,
                      text_column=text_column, label_column=label_column, label_names=label_names, limit=limit,
-                     text_pair_column=text_pair_column,
+                     text_pair_column=text_pair_column, rationale_column=rationale_column,
                      output=output, overwrite=overwrite, select=select, top=top, order=order, progress=progress)
 
 
 def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
           batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
-          text_pair_column: str | None,
+          text_pair_column: str | None, rationale_column: str | None,
           select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
     rows = open_dataset(dataset, split, text_column=text_column, label_column=label_column, label_names=label_names,
-                        text_pair_column=text_pair_column, progress=progress)
+                        text_pair_column=text_pair_column, rationale_column=rationale_column, progress=progress)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
     models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load(progress)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from reportgen.errors import ReportgenError
 from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, offline_variable
@@ -44,6 +45,7 @@ class Rows:
     pair_column: str | None = None  # sentence pairs: the column of each row's second text
     names_source: str | None = None  # labels.GIVEN or labels.DATASET; None without class_names
     classes: list[str] | None = None  # the models' class names (`named`): labels written as names read through them
+    rationale_column: str | None = None  # human rationales: character spans or evidence strings of each row's text
 
     @property
     def segment_names(self) -> list[str] | None:
@@ -70,6 +72,21 @@ class Rows:
                 raise ReportgenError(f"row {index} has no text (a missing value in column '{column}'); "
                                      "fill it in or leave the row out")
         return [str(value) for value in values]
+
+    def rationales(self, indices: list[int]) -> list[Any] | None:
+        """Each row's human rationale as the column holds it (checked later, `plausibility.rationale_spans`);
+        None without --rationale-column."""
+        if self.rationale_column is None:
+            return None
+        return list(self.dataset[indices][self.rationale_column]) if indices else []
+
+    def with_rationale_column(self, column: str | None) -> Rows:
+        """These rows with human rationales from `column` (--rationale-column beside --from-scan, which may
+        name one the scan did not record); unchanged for None. A column the data lacks is a one-line error."""
+        if column is None:
+            return self
+        _pick_column(list(self.dataset.column_names), column, (), "rationale", "--rationale-column", required=False)
+        return replace(self, rationale_column=column)
 
     def written_labels(self, indices: list[int]) -> list[Written]:
         """Each row's true label as the data writes it (`true_labels.written_label`: an index, a class name, or
@@ -218,14 +235,16 @@ def class_names_of(feature: object) -> list[str] | None:
 
 def open_dataset(spec: str, split: str | None = "test", *, text_column: str | None = None,
                  label_column: str | None = None, label_names: list[str] | None = None,
-                 text_pair_column: str | None = None, progress: bool = True) -> Rows:
+                 text_pair_column: str | None = None, rationale_column: str | None = None,
+                 progress: bool = True) -> Rows:
     """Load the dataset and detect (or check) its text and label columns (progress: the datasets
     library's bars while it converts a data file; its log records are held, `library_logs`).
 
     A .csv or .tsv is read with the delimiter its header line uses (`header_delimiter`).
     text_pair_column: the column of each row's second text, for sentence pairs (NLI, paraphrase);
     the first text is then --text-column, which must be named too.
-    label_names: --label-names (checked by `labels.parse_label_names`); else the label feature's class names."""
+    label_names: --label-names (checked by `labels.parse_label_names`); else the label feature's class names.
+    rationale_column: --rationale-column, the column of each row's human rationale (never detected)."""
     if text_pair_column is not None and text_column is None:
         raise ReportgenError("--text-pair-column needs --text-column: name the column of the first text too, "
                              "e.g. --text-column premise --text-pair-column hypothesis")
@@ -235,11 +254,13 @@ def open_dataset(spec: str, split: str | None = "test", *, text_column: str | No
     text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True, how=how)
     pair = _pick_column(columns, text_pair_column, (), "second text", "--text-pair-column", required=False, how=how)
     label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False, how=how)
+    rationale = _pick_column(columns, rationale_column, (), "rationale", "--rationale-column", required=False,
+                             how=how)
     names, source = label_names, GIVEN if label_names is not None else None
     if names is None and label is not None and (names := class_names_of(dataset.features.get(label))):
         source = DATASET
     return Rows(name=spec, split=used_split, dataset=dataset, text_column=text, label_column=label,
-                class_names=names, pair_column=pair, names_source=source)
+                class_names=names, pair_column=pair, names_source=source, rationale_column=rationale)
 
 
 def parse_indices(spec: str, size: int) -> list[int]:

@@ -55,6 +55,8 @@ def model_settings(models: dict[str, LoadedModel], max_length: int) -> dict[str,
 def dataset_settings(rows: Rows) -> dict[str, Any]:
     """Which dataset, columns and classes the rows come from; a different row count means another dataset."""
     pair = {} if rows.pair_column is None else {"text_pair_column": rows.pair_column}  # older scans: single texts
+    if rows.rationale_column is not None:  # the reports made --from-scan score plausibility against it
+        pair["rationale_column"] = rows.rationale_column
     return {"dataset": local_or_name(rows.name), "split": rows.split, "text_column": rows.text_column, **pair,
             "label_column": rows.label_column, "label_names": rows.class_names, "dataset_rows": len(rows)}
 

@@ -28,7 +28,8 @@ def rows_from_scan(path: Path, select: str, top: int | None, order: str,
     settings = scan.settings
     rows = open_dataset(settings["dataset"], settings["split"], text_column=settings["text_column"],
                         label_column=settings["label_column"], label_names=settings["label_names"],
-                        text_pair_column=settings.get("text_pair_column"), progress=progress)
+                        text_pair_column=settings.get("text_pair_column"),
+                        rationale_column=settings.get("rationale_column"), progress=progress)
     if len(rows) != settings["dataset_rows"]:
         raise ReportgenError(f"{settings['dataset']} has {len(rows)} rows now, but {settings['dataset_rows']} "
                              f"when {path} was made; rescan it")
