@@ -11,6 +11,7 @@ from reportgen.comparison import strongest
 from reportgen.methods import is_signed
 from reportgen.rendering.numbers import probability_beside
 from reportgen.rendering.pieces import role_title
+from reportgen.rendering.plausible import decisive_parts
 from reportgen.rendering.sentences import (
     LED_BY,
     Part,
@@ -129,6 +130,7 @@ def verdict_parts(sample: SampleResult, class_names: list[str], method: str) -> 
     for role, flip in sample.agreement_flips.items():
         other = next(r for r in roles if r != role)
         parts += agreement_parts(role_title(role), role_title(other), flip.texts, flip.k, flip.searched)
+    parts += decisive_parts(sample, method)  # plausibility, where one model's overlap is decisively larger
     return merge_parts(parts)
 
 

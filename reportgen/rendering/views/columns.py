@@ -18,6 +18,7 @@ from reportgen.rendering.pieces import (
     role_title,
     toward_words,
 )
+from reportgen.rendering.plausible import auprc_text, other_class_note, value
 from reportgen.rendering.reading import prediction_text, unpredicted_label
 from reportgen.rendering.sentences import word_count
 from reportgen.rendering.truth import verdict_mark
@@ -30,6 +31,7 @@ from reportgen.rendering.views.tokens import (
     scale_legend,
     token_views,
     top_tokens,
+    unit_marks,
     unit_scores,
     unit_shares,
 )
@@ -56,6 +58,31 @@ class FaithfulnessView:
 
 
 @dataclass
+class PlausibilityView:
+    """One column's plausibility against the human rationale, as printed (`plausible.value`)."""
+
+    auprc: str  # "0.42 (random 0.11)"
+    token_f1: str
+    word_auprc: str
+    word_f1: str
+    marked: str  # "12 tokens, 9 words marked"
+    note: str  # "" unless the column shades another class than the true label the rationale supports
+
+
+def plausibility_view(sample: SampleResult, result: MethodResult, target: int,
+                      class_names: list[str]) -> PlausibilityView | None:
+    p = result.plausibility
+    if p is None:
+        return None
+    return PlausibilityView(
+        auprc=auprc_text(p), token_f1=value(p.token_f1),
+        word_auprc=f"{value(p.word_auprc)} (random {value(p.word_auprc_random)})", word_f1=value(p.word_f1),
+        marked=f"{p.tokens_marked} token{'s' if p.tokens_marked != 1 else ''}, {p.words_marked} "
+               f"word{'s' if p.words_marked != 1 else ''} marked",
+        note=other_class_note(sample, target, class_names))
+
+
+@dataclass
 class ColumnView:
     role: str
     title: str
@@ -74,6 +101,7 @@ class ColumnView:
     top_for: list[TopToken]
     top_against: list[TopToken]
     faithfulness: FaithfulnessView | None
+    plausibility: PlausibilityView | None = None
 
 
 def flip_text(result: MethodResult, chance: RandomFlips | None) -> str:
@@ -132,11 +160,13 @@ def column(role: str, sample: SampleResult, model: ModelAttribution, method: str
         if model.target == model.predicted else f"Its shading explains {target}, not its own prediction {predicted}.",
         colours=colour_meaning(kind != "unsigned", class_names, model.target),
         mark=shown, verdict_css={"✓": "right", "✗": "wrong"}.get(shown, "unknown"),
-        tokens=token_views(pieces, values, result.scores, scale, kind, sample.tokens, shaded if shares else None),
+        tokens=token_views(pieces, values, result.scores, scale, kind, sample.tokens, shaded if shares else None,
+                           unit_marks(sample, pieces)),
         legend=scale_legend(f"{role_title(role)} scale", scale, kind, toward_words(class_names, model.target), number)
         if scale_max is None else None,
         pad_share=pct(result.pad_share), delta=delta, delta_warning=warning,
         top_for=top_tokens(pieces, shaded, scale, +1, kind, number),
         top_against=top_tokens(pieces, shaded, scale, -1, kind, number) if kind != "unsigned" else [],
         faithfulness=faithfulness_view(result, curve_fractions, target, model.random_flips, normalised),
+        plausibility=plausibility_view(sample, result, model.target, class_names),
     )

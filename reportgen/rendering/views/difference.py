@@ -26,6 +26,7 @@ from reportgen.rendering.views.tokens import (
     position,
     scale_legend,
     token_views,
+    unit_marks,
     unit_scores,
     unit_shares,
 )
@@ -77,7 +78,8 @@ def difference(sample: SampleResult, method: str, pieces: list[Unit], class_name
 
     return DifferenceView(
         target=class_names[diff.target], reason=diff.reason,
-        tokens=token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens),
+        tokens=token_views(pieces, values, diff.difference[method], scale, "difference", sample.tokens,
+                           marked=unit_marks(sample, pieces)),
         legend=scale_legend("Change of the share, pp", scale, "difference", (against, toward),
                             lambda v: f"{signed_figure(100 * v, 2)} pp"),
         gained=top(gained), lost=top(lost), gained_heading=toward.capitalize(), lost_heading=against.capitalize(),

@@ -33,6 +33,7 @@ from reportgen.rendering.pieces import (
     versions_line,
 )
 from reportgen.rendering.sentences import mid_sentence
+from reportgen.rendering.views.plausibility import NOTE, PlausibilityRow, plausibility_rows
 from reportgen.rendering.views.sample import SampleView, sample_view, text_numbers
 from reportgen.rendering.views.summary import SummaryRow, summary_row
 from reportgen.results import (
@@ -58,6 +59,9 @@ class ReportView(PageView):
     difference_note: str
     levels: int = LEVELS
     notes: list[str] = field(default_factory=list)
+    plausibility_rows: list[PlausibilityRow] = field(default_factory=list)  # [] without human rationales
+    plausibility_note: str = ""
+    rationales: bool = False  # some sample has a human rationale: the underline's style is on the page
 
 
 def target_line(meta: ReportMeta) -> str:
@@ -190,4 +194,6 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         difference_note=" ".join((shares_and_difference({is_signed(m) for m in meta.methods}),
                                   difference_class(meta.target, meta.multi_label))),
         notes=notes,
+        plausibility_rows=(plausible := plausibility_rows(report)), plausibility_note=NOTE if plausible else "",
+        rationales=any(s.rationale for s in report.samples),
     )

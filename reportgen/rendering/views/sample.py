@@ -15,6 +15,7 @@ from reportgen.rendering.pieces import (
     role_title,
     toward_words,
 )
+from reportgen.rendering.plausible import rationale_legend
 from reportgen.rendering.reading import verdict_parts
 from reportgen.rendering.sentences import Part
 from reportgen.rendering.truth import label_text, verdict_mark
@@ -59,6 +60,7 @@ class SampleView:
     agreement: list[AgreementView]
     segments: list[tuple[str, str]] = field(default_factory=list)  # a sentence pair: (name, text) of each text
     truncation: str = ""  # what the truncated badge says
+    rationale: str = ""  # what the underline marks (the human rationale), or "" without one
 
 
 def outcome(sample: SampleResult) -> str:
@@ -144,6 +146,7 @@ def sample_view(number: int, sample: SampleResult, report: Report, scale: str, g
         agreement=agreement(sample, methods),
         segments=segments(sample, report.meta.segment_names),
         truncation=truncation_note(sample, report.meta.segment_names),
+        rationale=rationale_legend(sample, names),
     )
 
 

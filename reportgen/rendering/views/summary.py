@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reportgen.methods import REGISTRY
 from reportgen.rendering.faithfulness_table import (
@@ -10,6 +10,7 @@ from reportgen.rendering.faithfulness_table import (
     Number,
     shown_score,
 )
+from reportgen.rendering.plausible import summary_text
 from reportgen.rendering.reading import prediction_text
 from reportgen.rendering.truth import verdict_mark
 from reportgen.rendering.views.columns import flip_text
@@ -30,6 +31,7 @@ class SummaryRow:
     flips: list[str]  # per model, the main method's flip count beside the random orders'; empty without
     outcome: str
     flags: str
+    plausibility: list[str] = field(default_factory=list)  # per model, the main method's; empty without rationales
 
 
 def summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str,
@@ -59,6 +61,7 @@ def summary_row(view: SampleView, sample: SampleResult, names: list[str], method
         cells=[summary_cell(m, names, sample.label) for m in sample.models.values()],
         comprehensiveness=comprehensiveness, flips=flips if any(flips) else [], outcome=view.outcome,
         flags=", ".join(flags),
+        plausibility=[summary_text(m.methods[method].plausibility) for m in sample.models.values()],
     )
 
 

@@ -46,6 +46,7 @@ class TokenView:
     css: str  # shade class plus "cont"/"special" markers
     lead: str
     new_segment: bool = False  # start a new line: the second text of a sentence pair
+    marked: bool = False  # inside the human rationale: underlined, and said in the hover
 
 
 @dataclass
@@ -95,22 +96,41 @@ def position(unit: Unit) -> str:
         f"@{unit.first_token}–{unit.last_token - 1}"
 
 
+def unit_marks(sample: SampleResult, pieces: list[Unit]) -> list[bool]:
+    """Which units lie in the human rationale (`SampleResult.rationale`): a unit whose word has a character inside
+    a marked span (a wordpiece goes with its word, as the report keeps no wordpiece offsets); all False without."""
+    if not sample.rationale:
+        return [False] * len(pieces)
+    marked_tokens = set()
+    for word in sample.words:
+        if word.start is not None and word.end is not None and word.segment == 0 and any(
+                word.start < end and start < word.end for start, end in sample.rationale):
+            marked_tokens.update(range(word.first_token, word.last_token))
+    return [piece.first_token in marked_tokens for piece in pieces]
+
+
 def token_views(pieces: list[Unit], values: list[float], token_scores: list[float], scale_max: float,
-                kind: str, tokens: list[str], shades: list[float] | None = None) -> list[TokenView]:
+                kind: str, tokens: list[str], shades: list[float] | None = None,
+                marked: list[bool] | None = None) -> list[TokenView]:
     """`values` are the units' raw scores (data-score and hover); `shades`, when given, what is shaded
-    (their shares), shown in the hover before the raw score."""
+    (their shares), shown in the hover before the raw score; `marked` (`unit_marks`): units in the human
+    rationale, underlined (class "rationale") and said so in the hover."""
+    marked = marked or [False] * len(pieces)
     views = []
     for number, (unit, value) in enumerate(zip(pieces, values)):
         shaded = value if shades is None else shades[number]
         level = level_of(shaded if kind != "unsigned" else abs(shaded), scale_max)
         classes = [css_class(level, kind)] + (["cont"] if unit.continuation else []) + \
-            (["special"] if unit.special else [])
+            (["special"] if unit.special else []) + (["rationale"] if marked[number] else [])
         share = "" if shades is None else f" {fixed(100 * shaded, 1, signed=True)}%"  # the shaded share after the score
         title = f"{unit.raw} {fmt(value)}{share} {position(unit)}"  # short: a 512-token column has 512 of them
         if unit.last_token - unit.first_token > 1:
             parts = ", ".join(f"{tokens[i]} {fmt(token_scores[i])}" for i in range(unit.first_token, unit.last_token))
             title = f"{unit.text} {fmt(value)}{share} = {parts}"
-        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead, unit.new_segment))
+        if marked[number]:
+            title += " · marked by annotators"
+        views.append(TokenView(unit.text, repr(float(value)), title, " ".join(classes), unit.lead, unit.new_segment,
+                               marked[number]))
     return views
 
 
