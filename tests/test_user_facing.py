@@ -59,6 +59,8 @@ def test_explain_takes_the_report_commands_options_with_their_defaults():
     and not the other, or a drifting default, fails."""
     parameters = dict(inspect.signature(reportgen.explain).parameters)
     assert parameters.pop("tokenizer").default is None  # only for modules already in memory
+    # free texts' human rationales and true labels, one per text: Python lists, which --text has no form for
+    assert parameters.pop("rationales").default is None and parameters.pop("labels").default is None
     command = main.commands["report"]
     options = {p.name: p for p in command.params if isinstance(p, click.Option) and p.name not in SAVE_OPTIONS}
     assert sorted(parameters) == sorted(options)

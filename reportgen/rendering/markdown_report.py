@@ -35,7 +35,8 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
                  for sample, data in zip(view.samples, report.samples)]
     facts = [(name, value) for name, value in view.models] + view.header + \
         ([("Difference", view.difference_note)] if any(sample.changed for sample in view.samples) else []) + \
-        ([("Plausibility", view.plausibility_note.removeprefix("Plausibility: "))] if view.plausibility_rows else []) + \
+        ([("Plausibility", view.plausibility_note.removeprefix("Plausibility: "))]
+         if view.plausibility_rows else []) + \
         [(f"Plausibility, {r.method}, {r.role}", f"AUPRC {r.auprc} (random {r.auprc_random}), token F1 {r.token_f1}, "
                                                  f"word AUPRC {r.word_auprc}, word F1 {r.word_f1}; mean of {r.samples} "
                                                  "samples") for r in view.plausibility_rows]
