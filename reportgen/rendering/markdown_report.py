@@ -37,7 +37,7 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
         ([("Difference", view.difference_note)] if any(sample.changed for sample in view.samples) else []) + \
         ([("Plausibility", view.plausibility_note.removeprefix("Plausibility: "))]
          if view.plausibility_rows else []) + \
-        [(f"Plausibility, {r.method}, {r.role}", f"AUPRC {r.auprc} (random {r.auprc_random}), token F1 {r.token_f1}, "
+        [(f"Plausibility, {r.method}, {r.model}", f"AUPRC {r.auprc} (random {r.auprc_random}), token F1 {r.token_f1}, "
                                                  f"word AUPRC {r.word_auprc}, word F1 {r.word_f1}; mean of {r.samples} "
                                                  "samples") for r in view.plausibility_rows]
     return markdown_document(view.title, facts, header, rows, sentences)

@@ -24,7 +24,7 @@ NOTE = (
 @dataclass
 class PlausibilityRow:
     method: str
-    role: str
+    model: str  # the role's title, "Fine-tuned"
     samples: str  # how many samples the means are over
     auprc: str
     auprc_random: str
