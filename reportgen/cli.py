@@ -545,12 +545,13 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @click.option("--include-paths", is_flag=True,
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@rationale_option
 @friendly_errors
 def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
            steps, tolerance, max_steps, quadrature, shapley_samples, target_class, min_count, bootstrap, seed,
            top_words, examples, keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths,
-           quiet):
+           quiet, rationale_column):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
 
     Attributes every selected row with both models toward one common class (its true label),
@@ -587,7 +588,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
             ModelSpec(base, finetuned, encoder, pooling, device),
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=label_names, from_scan=from_scan,
-                      select=select, top=top, order=order),
+                      select=select, top=top, order=order, rationale_column=rationale_column),
             CorpusOptions(method=method,
                           method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
                                                                      tolerance=tolerance, max_steps=max_steps,

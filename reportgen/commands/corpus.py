@@ -24,6 +24,7 @@ from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
+from reportgen.corpus.plausibility import plausibility_stats
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.distributed import (
@@ -41,6 +42,7 @@ from reportgen.loading.checks import ROWS_AT_A_TIME, check_rows, check_single_la
 from reportgen.loading.data import Rows
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable, write_atomically
+from reportgen.plausibility import rationale_spans
 from reportgen.provenance import encoder_name, shareable_info, shareable_name, versions
 from reportgen.rendering.views.corpus import directions, render_corpus
 from reportgen.scan.predict import dataset_settings, model_settings
@@ -111,6 +113,17 @@ def parse_target_class(spec: str | None, class_names: list[str]) -> int | None:
     return None if spec is None else class_index(spec, class_names, "target_class")
 
 
+def _check_rationales(rows: Rows, indices: list[int], chunk: int = 1024) -> None:
+    """Every selected row's rationale (--rationale-column) checked before any model loads or row is stored: a
+    malformed one is a one-line error naming the row (`plausibility.rationale_spans`)."""
+    if rows.rationale_column is None:
+        return
+    for start in range(0, len(indices), chunk):
+        part = indices[start:start + chunk]
+        for index, text, value in zip(part, rows.texts(part), rows.rationales(part) or []):
+            rationale_spans(value, text, f"row {index}")
+
+
 def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, include_paths: bool) -> str:
     """`reportgen report …` for one row of this corpus, without --indices and -o (the example adds them)."""
     name = str if include_paths else shareable_name
@@ -127,6 +140,8 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
         parts += ["--label-column", rows.label_column]
     if rows.class_names:
         parts += ["--label-names", ",".join(rows.class_names)]
+    if rows.rationale_column is not None:
+        parts += ["--rationale-column", rows.rationale_column]
     parts += ["--target", "label" if options.target_class is None else str(options.target_class),
               "--method", options.method]
     path = options.path_settings()
@@ -159,6 +174,8 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
         indices = choice.apply(indices)
         if not indices:
             raise ReportgenError("nothing to attribute: the selection holds no rows")
+        _check_rationales(rows, indices)
+        options.rationale_column = rows.rationale_column
         if target_class is None and rows.label_column is None:
             raise ReportgenError(f"{rows.name} has no label column, so the rows have no true class to explain toward: "
                                  "name it with --label-column, or give the class with --target-class")
@@ -183,6 +200,8 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             store.merge()
             selected = selection_flags(indices, len(rows))
             result = aggregate(store.read, selected, statistics)
+            if rows.rationale_column is not None:
+                result.plausibility = plausibility_stats(store.read, selected, statistics.bootstrap, statistics.seed)
             convergence = summarise_paths(store.read, selected, options.method_options.path.tolerance) \
                 if options.integrated_gradients else None
             facts = CorpusFacts(

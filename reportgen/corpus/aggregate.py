@@ -135,9 +135,11 @@ class Aggregates:
     groups: dict[str, GroupStats]
     examples: dict[str, list[Example]]  # by word, for the "all" group's listed words
     options: AggregateOptions = field(default_factory=AggregateOptions)
+    plausibility: Any = None  # `corpus.plausibility.PlausibilityStats` with --rationale-column, else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "outcomes": self.outcomes.to_dict() if self.outcomes else None,
+        return {**({"plausibility": self.plausibility.to_dict()} if self.plausibility is not None else {}),
+                "rows": self.rows, "outcomes": self.outcomes.to_dict() if self.outcomes else None,
                 "options": asdict(self.options), "confidence": CONFIDENCE,
                 "groups": {name: {"title": g.title, "rows": g.rows, "words": [asdict(w) for w in g.words],
                                   "more": [w.word for w in g.more], "less": [w.word for w in g.less]}

@@ -12,6 +12,7 @@ from reportgen.corpus.aggregate import Aggregates
 from reportgen.corpus.document_checks import ADVICE, check_corpus_document
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
+from reportgen.corpus.plausibility import PlausibilityStats
 from reportgen.errors import ReportgenError
 from reportgen.validation import shown
 
@@ -47,4 +48,7 @@ def read_corpus_document(data: dict[str, Any]) -> tuple[Aggregates, CorpusFacts]
         raise ReportgenError(f"this corpus file has version {version!r}; this reportgen reads version "
                              f"{', '.join(map(str, READABLE_VERSIONS))}: render it with the reportgen that wrote it")
     check_corpus_document(data)
-    return Aggregates.from_dict(data), CorpusFacts.from_dict(data["meta"])
+    aggregates = Aggregates.from_dict(data)
+    if data.get("plausibility") is not None:
+        aggregates.plausibility = PlausibilityStats.from_dict(data["plausibility"])
+    return aggregates, CorpusFacts.from_dict(data["meta"])

@@ -18,6 +18,7 @@ from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
 from reportgen.corpus.aggregate import CONFIDENCE, GROUPS, AggregateOptions, Estimate, Example, WordStats
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
+from reportgen.corpus.plausibility import PlausibilityStats
 from reportgen.methods import REGISTRY
 from reportgen.scan.selection import Outcomes
 from reportgen.validation import ROUNDING, Place, check_typed
@@ -53,7 +54,11 @@ class _Group(TypedDict):
     less: list[str]
 
 
-class _Document(TypedDict):
+class _Plausible(TypedDict, total=False):
+    plausibility: PlausibilityStats  # with --rationale-column only (older files and runs without have none)
+
+
+class _Document(_Plausible):
     format: str
     version: int
     meta: CorpusFacts
@@ -99,7 +104,22 @@ def check_corpus_document(data: dict[str, Any]) -> None:
         raise place.fail("outcomes", "is null, but every row has a label (meta.target_class is null: each row is "
                                      "explained toward its true label)")
     _check_groups(place, data["groups"], outcomes, rows, options)
+    if "plausibility" in data:
+        _check_plausibility(place, data["plausibility"], rows)
     _check_examples(place, data["examples"], data["groups"]["all"], options, classes, meta["target_class"])
+
+
+def _check_plausibility(place: Place, stats: dict[str, Any], rows: int) -> None:
+    """Rows within the corpus's; means of each model in [0, 1], a difference in [−1, 1]; each interval in order."""
+    place.integer(stats["rows"], "plausibility.rows", rows + 1, least=1, what=f" (the corpus has {rows} rows)")
+    place.number(stats["cut"], "plausibility.cut", low=0, high=1, slack=ROUNDING)
+    parts = [("plausibility.random", stats["random"], 0.0)] + [
+        (f"plausibility.measures.{name}.{part}", estimate, -1.0 if part == "difference" else 0.0)
+        for name, measure in stats["measures"].items() for part, estimate in measure.items()]
+    for field, estimate, low in parts:
+        place.number(estimate["mean"], f"{field}.mean", low=low, high=1, slack=ROUNDING)
+        if estimate["low"] is not None and estimate["high"] is not None and estimate["low"] > estimate["high"]:
+            raise place.fail(field, f"has its interval the wrong way round ([{estimate['low']}, {estimate['high']}])")
 
 
 def _check_facts(place: Place, meta: dict[str, Any], rows: int) -> None:

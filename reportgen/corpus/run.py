@@ -18,6 +18,7 @@ import torch
 from reportgen.attribution import AttributionSettings, MethodOptions, TokenScores, make_attributor
 from reportgen.batching import default_batch_size
 from reportgen.choices import CORPUS_METHOD, ROLES
+from reportgen.corpus.rationales import empty_columns, plausibility_columns
 from reportgen.errors import OptionError, ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_labels, same_inputs
@@ -39,6 +40,7 @@ class CorpusOptions:
     max_length: int = 512
     batch_size: int | None = None  # texts per batch; None: pick for the device
     precision: str = "fp32"
+    rationale_column: str | None = None  # human rationales: each row's plausibility is stored beside its scores
 
     def check(self) -> None:
         if "," in self.method:
@@ -74,9 +76,11 @@ class CorpusOptions:
         return out
 
     def settings(self) -> dict[str, Any]:
-        """The options a resumed run must share with the stored rows (steps only matter for IG)."""
+        """The options a resumed run must share with the stored rows (steps only matter for IG; the rationale
+        column, where there is one, decides the plausibility columns)."""
+        rationales = {} if self.rationale_column is None else {"rationale_column": self.rationale_column}
         return {"method": self.method, "precision": self.precision, "target_class": self.target_class,
-                **self.path_settings()}
+                **self.path_settings(), **rationales}
 
 
 @dataclass
@@ -114,6 +118,19 @@ class CorpusRow:
     finetuned_delta: float | None = None
     base_logit_change: float | None = None
     finetuned_logit_change: float | None = None
+    # --rationale-column: the share of the rationale past what the models saw, and each model's plausibility
+    # (`corpus.rationales.MEASURES`); None without a rationale, or where the row is explained toward another class.
+    rationale_cut: float | None = None
+    base_auprc: float | None = None
+    base_auprc_random: float | None = None
+    base_token_f1: float | None = None
+    base_word_auprc: float | None = None
+    base_word_f1: float | None = None
+    finetuned_auprc: float | None = None
+    finetuned_auprc_random: float | None = None
+    finetuned_token_f1: float | None = None
+    finetuned_word_auprc: float | None = None
+    finetuned_word_f1: float | None = None
 
 
 def targets_for(indices: list[int], labels: list[int | None], target_class: int | None) -> list[int]:
@@ -173,11 +190,16 @@ class RowAttributor:
             scores[role] = result.scores.cpu()
             paths[role] = _path_columns(role, result)
         inputs = encoded["base"]
+        rationales = rows.rationales(indices)
         out = []
         for i, (index, text) in enumerate(zip(indices, texts)):
             length = int(inputs.attention_mask[i].sum())
             words = [w for w in group_words(inputs.word_ids[i], inputs.offsets[i], text) if w.start is not None]
-            per_model: dict[str, Any] = {}
+            per_model: dict[str, Any] = empty_columns()
+            if rationales is not None:
+                per_model |= plausibility_columns(rationales[i], text, index, labels[i], targets[i],
+                                                  self.options.method, inputs, i,
+                                                  {role: scores[role][i, :length].tolist() for role in ROLES})
             for role in ROLES:
                 probabilities, predicted = verdicts[role][0][i], int(verdicts[role][1][i])
                 token_scores = scores[role][i, :length].tolist()

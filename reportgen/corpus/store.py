@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import reportgen
+from reportgen.corpus.plausibility import COLUMNS as PLAUSIBILITY_COLUMNS
 from reportgen.corpus.run import CorpusRow
 from reportgen.errors import ReportgenError
 from reportgen.output import atomic_file, make_folders, remove_folders, remove_quietly, write_atomically, writing
@@ -63,6 +64,9 @@ def schema(settings: dict[str, Any]) -> pyarrow.Schema:
                   f"{role}_total": number, f"{role}_steps": integer, f"{role}_delta": number,
                   f"{role}_logit_change": number}
         optional |= {f"{role}_steps", f"{role}_delta", f"{role}_logit_change"}
+    for name in PLAUSIBILITY_COLUMNS:  # null without a rationale
+        types[name] = number
+        optional.add(name)
     return pa.schema([pa.field(name, types[name], nullable=name in optional) for name in COLUMNS],
                      metadata={PARQUET_KEY: json.dumps(settings, sort_keys=True).encode("utf-8")})
 

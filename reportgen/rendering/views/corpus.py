@@ -20,6 +20,7 @@ from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
 from reportgen.rendering.numbers import interval, pp, relative, share
+from reportgen.rendering.views.corpus_plausibility import CorpusPlausibilityView, corpus_plausibility
 from reportgen.rendering.views.tokens import TokenView
 
 GROUP_WORDS = 5  # words per direction in each outcome group's tables (all of them are in the JSON)
@@ -93,6 +94,7 @@ class CorpusView(pieces.PageView):
     legends: list[pieces.LegendView]
     notes: list[str]
     levels: int = LEVELS
+    plausibility: CorpusPlausibilityView | None = None  # with --rationale-column
 
 
 def _word_row(w: WordStats, scale: float, listed: dict[str, str]) -> WordRow:
@@ -294,7 +296,9 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         shades=pieces.all_shades(),
         legends=[_legend("Model columns: share of the model's influence", kind, ("against", "for")),
                  _legend("Fine-tuned − base", "difference", (against, toward))],
-        notes=notes, generator=pieces.generator(facts.versions))
+        notes=notes, generator=pieces.generator(facts.versions),
+        plausibility=corpus_plausibility(aggregates.plausibility, aggregates.rows, aggregates.options.bootstrap,
+                                         method_title(facts.method).lower()))
 
 
 def _legend(caption: str, kind: str, words: tuple[str, str]) -> pieces.LegendView:
