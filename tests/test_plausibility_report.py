@@ -120,3 +120,26 @@ def test_report_refuses_a_bad_rationale_column_in_one_line_and_writes_nothing(ch
     assert result.exit_code == 1, result.output
     assert result.output.strip().startswith(says) and len(result.output.strip().splitlines()) == 1
     assert not out.exists() and not (tmp_path / "r.json").exists()
+
+
+def test_a_scan_records_the_rationale_column_and_reports_from_it_score_plausibility(checkpoints, encoder_dir,
+                                                                                      tmp_path):
+    rows = [{"text": text, "label": label, "marks": marks} for text, label, marks in zip(TEXTS, LABELS, RATIONALES)]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    models = ["--base", str(checkpoints["base"]), "--finetuned", str(checkpoints["finetuned"]), "--encoder",
+              str(encoder_dir), "--max-length", "48", "--device", "cpu"]
+    scan = CliRunner().invoke(main, ["scan", *models, "--dataset", str(data), "--rationale-column", "marks", "-q",
+                                     "-o", str(tmp_path / "scan.json")])
+    assert scan.exit_code == 0, scan.output
+    out = tmp_path / "r.json"
+    report = CliRunner().invoke(main, ["report", *models, "--from-scan", str(tmp_path / "scan.json"), "--select",
+                                       "all", "--method", "gradient-x-input", "--no-faithfulness", "-q", "-o",
+                                       str(tmp_path / "r.html"), "--json", str(out)])
+    assert report.exit_code == 0, report.output
+    samples = {s["index"]: s for s in json.loads(out.read_text(encoding="utf-8"))["samples"]}
+    assert samples[1]["rationale"] == [[0, 12]]
+    assert samples[1]["models"]["base"]["methods"]["gradient-x-input"]["plausibility"]["tokens_marked"] == 3
+    missing = CliRunner().invoke(main, ["scan", *models, "--dataset", str(data), "--rationale-column", "nope", "-q",
+                                        "-o", str(tmp_path / "other.json")])
+    assert missing.exit_code == 1 and "--rationale-column 'nope' is not a column" in missing.output
