@@ -143,3 +143,32 @@ def test_a_scan_records_the_rationale_column_and_reports_from_it_score_plausibil
     missing = CliRunner().invoke(main, ["scan", *models, "--dataset", str(data), "--rationale-column", "nope", "-q",
                                         "-o", str(tmp_path / "other.json")])
     assert missing.exit_code == 1 and "--rationale-column 'nope' is not a column" in missing.output
+
+
+def test_the_sentence_says_so_where_one_models_overlap_is_decisively_larger(explained):
+    from copy import deepcopy
+
+    from reportgen.rendering.reading import describe
+
+    sample = deepcopy(explained.report.samples[0])
+    names = explained.report.meta.class_names
+    base, finetuned = (sample.models[role].methods["gradient-x-input"].plausibility for role in ("base", "finetuned"))
+    base.token_f1, finetuned.token_f1 = 0.2, 0.45
+    assert ("Fine-tuned's top words overlap the annotators' marks twice as much as base's (token F1 0.45 vs "
+            "0.20).") in describe(sample, names, "gradient-x-input")
+    base.token_f1 = 0.3  # 1.5 times: not decisive
+    assert "annotators' marks" not in describe(sample, names, "gradient-x-input")
+    base.token_f1, finetuned.token_f1 = 0.0, 0.34
+    assert "Fine-tuned's top words overlap the annotators' marks and base's do not" in describe(
+        sample, names, "gradient-x-input")
+
+
+def test_the_page_marks_the_rationale_and_says_where_a_column_shades_another_class(explained):
+    html = explained.html()
+    assert 'class="t ' in html and " rationale\"" in html  # the marked words carry the underline's class
+    assert "Underlined: the words annotators marked as the reason for positive" in html
+    assert "Annotators marked nothing in this text" in html  # the third text's empty rationale
+    other = any(model.target != sample.label for sample in explained.report.samples[:2]  # the two with marks
+                for model in sample.models.values())  # target predicted: a model predicting another class
+    assert ("Plausibility is measured on evidence for" in html) == other
+    assert "Did the shading fall where people looked?" in html
