@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from reportgen.corpus.aggregate import CONFIDENCE, Estimate
 from reportgen.corpus.plausibility import PlausibilityStats
-from reportgen.rendering.numbers import fixed, pct, signed_figure
+from reportgen.rendering.numbers import fixed, pct
 
+PLACES = 3  # decimals of a mean, an interval's ends and a difference (AUPRC and F1 lie in [0, 1])
 TITLES = {"auprc": "AUPRC (tokens)", "token_f1": "Top-k F1 (tokens)", "word_auprc": "AUPRC (words)",
           "word_f1": "Top-k F1 (words)"}
 
@@ -32,8 +33,7 @@ class CorpusPlausibilityView:
 def _ends(estimate: Estimate, signed: bool) -> str:
     if math.isnan(estimate.low) or math.isnan(estimate.high):
         return "—"
-    number = (lambda v: signed_figure(v, 2)) if signed else (lambda v: fixed(v, 2))
-    return f"[{number(estimate.low)}, {number(estimate.high)}]"
+    return f"[{fixed(estimate.low, PLACES, signed)}, {fixed(estimate.high, PLACES, signed)}]"
 
 
 def corpus_plausibility(stats: PlausibilityStats | None, rows: int, bootstrap: int,
@@ -41,9 +41,9 @@ def corpus_plausibility(stats: PlausibilityStats | None, rows: int, bootstrap: i
     """The section's rows and its note; None without plausibility."""
     if stats is None:
         return None
-    table = [MeasureRow(TITLES[name], f"{fixed(m.base.mean, 2)} {_ends(m.base, False)}",
-                        f"{fixed(m.finetuned.mean, 2)} {_ends(m.finetuned, False)}",
-                        f"{signed_figure(m.difference.mean, 2)} {_ends(m.difference, True)}",
+    table = [MeasureRow(TITLES[name], f"{fixed(m.base.mean, PLACES)} {_ends(m.base, False)}",
+                        f"{fixed(m.finetuned.mean, PLACES)} {_ends(m.finetuned, False)}",
+                        f"{fixed(m.difference.mean, PLACES, signed=True)} {_ends(m.difference, True)}",
                         m.difference.excludes_zero)
              for name, m in stats.measures.items()]
     note = (f"Plausibility of the {method} scores for each row's true label against the words people marked as "
