@@ -11,16 +11,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from reportgen import choices
+from reportgen import choices, option_spec
 from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.labels import GIVEN, parse_label_names
+from reportgen.loading.model_options import ModelOptions
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, prepared
 from reportgen.loading.precision import weights_dtype
 from reportgen.methods import parse_methods
@@ -132,6 +134,12 @@ class ModelSpec:
     device: str = "auto"
     tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
 
+    @classmethod
+    def of(cls, options: ModelOptions, *, device: str | None = None) -> ModelSpec:
+        """The models as `ModelOptions` names them (the command line's --base … --precision); `device`: another
+        device than its own (a torchrun rank's)."""
+        return cls(options.base, options.finetuned, options.encoder, options.pooling, device or options.device)
+
     def load(self, progress: bool = True) -> dict[str, LoadedModel]:
         """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
         where = resolve_device(self.device)
@@ -194,17 +202,17 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             text_pairs: Sequence[str] = (), text_pair_column: str | None = None, from_scan: str | Path | None = None,
             select: str | None = None, top: int | None = None, order: str = "confidence",
             method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS),
-            steps: int | str = choices.AUTO_STEPS, tolerance: float = choices.DEFAULT_TOLERANCE,
-            max_steps: int = choices.DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            shapley_samples: int = choices.DEFAULT_SHAPLEY_SAMPLES,
             target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, naopc: bool = True,
-            include_paths: bool = False,
-            scale: str = choices.DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
-            tokenizer: object | None = None) -> ExplainedReport:
+            include_paths: bool = False, quiet: bool = False, tokenizer: object | None = None,
+            **options: Any) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 
     Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
     repeatable; `quiet` is `-q`); the outputs (`-o`, `--json`, `--markdown`) are `ExplainedReport.save`'s.
+    `options`: each method's options (`steps`, `tolerance`, `max_steps`, `quadrature`, `shapley_samples`, and
+    any a method declares: `MethodOptions.keywords()`) and the view's (`scale`, `granularity`), by the same
+    names and defaults as their CLI options, both made from one declaration (`option_spec`); another keyword
+    is a TypeError.
     Sentence pairs (NLI, paraphrase, cross-encoders): `texts=[(premise, hypothesis), …]` (or `text_pairs`,
     one second text per text, like `--text-pair`), or a dataset's `text_column` with `text_pair_column`.
     `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
@@ -221,6 +229,10 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
+    view_keywords = option_spec.keywords(ViewOptions)
+    unknown = sorted(set(options) - set(view_keywords) - set(MethodOptions.keywords()))
+    if unknown:
+        raise TypeError(f"explain() got an unexpected keyword argument '{unknown[0]}'")
     label_names = parse_label_names(label_names)
     return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
@@ -229,14 +241,16 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
                ExplainOptions(methods=parse_methods(method),
-                              method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
-                                                                         max_steps=max_steps, quadrature=quadrature,
-                                                                         shapley_samples=shapley_samples),
+                              method_options=MethodOptions.from_keywords(
+                                  {k: v for k, v in options.items() if k not in view_keywords}),
                               target=target, max_length=max_length,
                               batch_size=None if batch_size == "auto" else batch_size, precision=precision,
                               faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
                               progress=not quiet),
-               ViewOptions(scale=scale, granularity=granularity))
+               option_spec.from_keywords(ViewOptions, {k: v for k, v in options.items() if k in view_keywords}))
+
+
+explain.__signature__ = option_spec.with_keywords(explain, MethodOptions, ViewOptions)  # type: ignore[attr-defined]
 
 
 def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions,

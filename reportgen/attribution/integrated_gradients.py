@@ -30,13 +30,15 @@ from reportgen.attribution.base import (
     word_embeddings,
 )
 from reportgen.attribution.options import MethodOptions
-from reportgen.attribution.path_steps import GRID, PathSteps
-from reportgen.attribution.quadrature import nodes_and_weights
+from reportgen.attribution.path_steps import PathSteps
+from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import allowed_delta
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
+
+GRID = AdaptiveTrapezoid
 
 SCORE_CHANGE_GUARD = 5
 """A text also keeps refining while its estimated score error (L1 over tokens, see AdaptiveTrapezoid)
