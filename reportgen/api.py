@@ -269,7 +269,7 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
         with lent([models.base, models.finetuned]):
             loaded = models.load(options.progress)
             if selection.from_scan is not None:
-                from reportgen.scan.records import read_scan
+                from reportgen.scan.reading import read_scan
                 from reportgen.scan.to_report import check_scan_models
 
                 check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)

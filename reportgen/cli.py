@@ -336,8 +336,8 @@ def corpus(models, dataset, split, text_column, label_column, label_names, indic
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
-    from reportgen.corpus.aggregate import AggregateOptions
     from reportgen.corpus.run import CorpusOptions
+    from reportgen.corpus.statistics import AggregateOptions
 
     try:
         run_corpus(

@@ -49,7 +49,7 @@ def click_option(declared: Declared, help: str | None = None) -> Callable:
         settings |= {"default": declared.default, "show_default": spec.show_default}
     if spec.type is bool:
         names = [f"{stem}/--no-{stem[2:]}"] if declared.default else [stem]
-        settings["is_flag"] = not declared.default
+        settings["is_flag"] = True
     else:
         names = [stem]
         if spec.type is not None:

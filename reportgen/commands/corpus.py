@@ -19,12 +19,13 @@ import click
 
 from reportgen.api import ModelSpec, Selection
 from reportgen.choices import AUTO_STEPS, ROLES
-from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
+from reportgen.corpus.aggregate import aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
+from reportgen.corpus.statistics import AggregateOptions, Aggregates
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.distributed import (
     Ranks,
@@ -44,7 +45,7 @@ from reportgen.output import check_writable, write_atomically
 from reportgen.provenance import encoder_name, shareable_info, shareable_name, versions
 from reportgen.rendering.views.corpus import directions, render_corpus
 from reportgen.scan.predict import dataset_settings, model_settings
-from reportgen.scan.records import read_scan
+from reportgen.scan.reading import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
 from reportgen.targets import class_index

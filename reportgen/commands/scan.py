@@ -17,8 +17,9 @@ from reportgen.loading.labels import parse_label_names
 from reportgen.loading.model_options import ModelOptions
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
+from reportgen.scan.layout import ScanRow, check_extension, rank_log_path, rank_logs, sidecar_path
 from reportgen.scan.predict import predict_rows, scan_meta
-from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs, sidecar_path
+from reportgen.scan.records import ScanLog
 from reportgen.scan.selection import (
     DEFAULT_TOP,
     NEEDS_LABELS,
