@@ -135,10 +135,11 @@ class ModelSpec:
     tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
 
     @classmethod
-    def of(cls, options: ModelOptions, *, device: str | None = None) -> ModelSpec:
+    def of(cls, options: ModelOptions, *, device: str | None = None, tokenizer: object | None = None) -> ModelSpec:
         """The models as `ModelOptions` names them (the command line's --base … --precision); `device`: another
-        device than its own (a torchrun rank's)."""
-        return cls(options.base, options.finetuned, options.encoder, options.pooling, device or options.device)
+        device than its own (a torchrun rank's); `tokenizer`: for modules in memory."""
+        return cls(options.base, options.finetuned, options.encoder, options.pooling, device or options.device,
+                   tokenizer)
 
     def load(self, progress: bool = True) -> dict[str, LoadedModel]:
         """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
@@ -194,8 +195,6 @@ def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device
 
 
 def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
-            encoder: str = "bert-base-uncased", pooling: str = "mean-all", max_length: int = 512,
-            device: str = "auto", batch_size: int | str = "auto", precision: str = "fp32",
             dataset: str | None = None, split: str = "test", text_column: str | None = None,
             label_column: str | None = None, label_names: str | list[str] | None = None,
             indices: str | list[int] | None = None, texts: Sequence[str | tuple[str, str]] = (),
@@ -209,10 +208,11 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
 
     Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
     repeatable; `quiet` is `-q`); the outputs (`-o`, `--json`, `--markdown`) are `ExplainedReport.save`'s.
-    `options`: each method's options (`steps`, `tolerance`, `max_steps`, `quadrature`, `shapley_samples`, and
-    any a method declares: `MethodOptions.keywords()`) and the view's (`scale`, `granularity`), by the same
-    names and defaults as their CLI options, both made from one declaration (`option_spec`); another keyword
-    is a TypeError.
+    `options`: how the models are loaded and run (`encoder`, `pooling`, `max_length`, `device`, `batch_size`,
+    `precision`: `ModelOptions`), each method's options (`steps`, `tolerance`, `max_steps`, `quadrature`,
+    `shapley_samples`, and any a method declares: `MethodOptions`) and the view's (`scale`, `granularity`:
+    `ViewOptions`), by the same names and defaults as their CLI options, both made from one declaration
+    (`option_spec`; `inspect.signature(explain)` lists them); another keyword is a TypeError.
     Sentence pairs (NLI, paraphrase, cross-encoders): `texts=[(premise, hypothesis), …]` (or `text_pairs`,
     one second text per text, like `--text-pair`), or a dataset's `text_column` with `text_pair_column`.
     `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
@@ -229,28 +229,32 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
-    view_keywords = option_spec.keywords(ViewOptions)
-    unknown = sorted(set(options) - set(view_keywords) - set(MethodOptions.keywords()))
+    parts = {cls: {k: v for k, v in options.items() if k in option_spec.keywords(cls)} for cls in KEYWORD_PARTS}
+    unknown = sorted(set(options).difference(*parts.values()))
     if unknown:
         raise TypeError(f"explain() got an unexpected keyword argument '{unknown[0]}'")
+    models = option_spec.from_keywords(ModelOptions, {"base": base, "finetuned": finetuned, **parts[ModelOptions]})
+    models.check()
     label_names = parse_label_names(label_names)
-    return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
+    return run(ModelSpec.of(models, tokenizer=tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                          label_column=label_column, label_names=label_names, text_pairs=list(text_pairs),
                          text_pair_column=text_pair_column,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
                ExplainOptions(methods=parse_methods(method),
-                              method_options=MethodOptions.from_keywords(
-                                  {k: v for k, v in options.items() if k not in view_keywords}),
-                              target=target, max_length=max_length,
-                              batch_size=None if batch_size == "auto" else batch_size, precision=precision,
-                              faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
-                              progress=not quiet),
-               option_spec.from_keywords(ViewOptions, {k: v for k, v in options.items() if k in view_keywords}))
+                              method_options=MethodOptions.from_keywords(parts[MethodOptions]),
+                              target=target, max_length=models.max_length, batch_size=models.rows_per_batch,
+                              precision=models.precision, faithfulness=faithfulness, naopc=naopc,
+                              include_paths=include_paths, progress=not quiet),
+               option_spec.from_keywords(ViewOptions, parts[ViewOptions]))
 
 
-explain.__signature__ = option_spec.with_keywords(explain, MethodOptions, ViewOptions)  # type: ignore[attr-defined]
+KEYWORD_PARTS = (ModelOptions, MethodOptions, ViewOptions)
+"""The options dataclasses whose declared keywords `explain` takes through `**options` (base and finetuned are
+its first two arguments)."""
+
+explain.__signature__ = option_spec.with_keywords(explain, *KEYWORD_PARTS)  # type: ignore[attr-defined]
 
 
 def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions,

@@ -119,11 +119,11 @@ def _build(kind: type, path: tuple[str, ...], values: dict[tuple[str, ...], Any]
 
 
 def with_keywords(function: Callable, *classes: type) -> inspect.Signature:
-    """`function`'s signature with its `**keywords` replaced by the options `classes` declare, each keyword-only
-    with its default: what `help()` and `inspect.signature` show for a function that takes them through
-    `**keywords` (`reportgen.explain`)."""
+    """`function`'s signature with its `**keywords` replaced by the options `classes` declare (but those it names
+    itself), each keyword-only with its default: what `help()` and `inspect.signature` show for a function that
+    takes them through `**keywords` (`reportgen.explain`)."""
     signature = inspect.signature(function)
     kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     added = [inspect.Parameter(d.keyword, inspect.Parameter.KEYWORD_ONLY, default=d.default)
-             for cls in classes for d in declared(cls)]
+             for cls in classes for d in declared(cls) if d.keyword not in signature.parameters]
     return signature.replace(parameters=kept + added)

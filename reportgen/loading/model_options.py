@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass
+from pathlib import PurePath
+from typing import Any
 
 from reportgen.choices import POOLINGS, PRECISIONS
 from reportgen.errors import OptionError
@@ -32,14 +34,15 @@ def batch_size_from_text(text: str) -> int | str:
 
 @dataclass
 class ModelOptions:
-    """The two models (paths or hub ids) and how they are loaded and run."""
+    """The two models (paths or hub ids; from `reportgen.explain`, modules in memory too) and how they are loaded
+    and run."""
 
-    base: str = option(
+    base: str | Any = option(
         MISSING, metavar="MODEL",
         help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
              "docs/models.md), or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, "
              "ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or hub id.")
-    finetuned: str = option(MISSING, metavar="MODEL", help="The fine-tuned model, given like --base.")
+    finetuned: str | Any = option(MISSING, metavar="MODEL", help="The fine-tuned model, given like --base.")
     encoder: str = option(
         "bert-base-uncased", metavar="NAME_OR_DIR",
         help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory.")
@@ -63,8 +66,10 @@ class ModelOptions:
     def check(self) -> None:
         """What can be known before torch loads: local model files that are not there, an unknown pooling or
         precision, a batch size neither auto nor a positive whole number (OptionError naming the option)."""
-        check_model_exists(str(self.base), "base")
-        check_model_exists(str(self.finetuned), "finetuned")
+        for role in ("base", "finetuned"):
+            spec = getattr(self, role)
+            if isinstance(spec, (str, PurePath)):  # a module in memory (reportgen.explain) is there
+                check_model_exists(str(spec), role)
         if self.pooling not in POOLINGS:
             raise OptionError(f"{{pooling}}: unknown pooling '{self.pooling}'; choose one of {', '.join(POOLINGS)}",
                               "pooling")
