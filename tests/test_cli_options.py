@@ -13,12 +13,13 @@ from reportgen.attribution.options import MethodOptions
 from reportgen.cli import main
 from reportgen.cli_options import click_option, declared_group
 from reportgen.errors import flag
+from reportgen.explain_options import ExplainOptions
 from reportgen.loading.model_options import ModelOptions
 from reportgen.option_spec import declared, option
 from reportgen.rendering.view_options import ViewOptions
 
 GROUPS = {MethodOptions: ("report", "demo", "corpus"), ViewOptions: ("report", "render"),
-          ModelOptions: ("report", "scan", "corpus")}
+          ModelOptions: ("report", "scan", "corpus"), ExplainOptions: ("report",)}
 
 
 @pytest.mark.parametrize("cls", GROUPS, ids=lambda cls: cls.__name__)

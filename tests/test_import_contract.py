@@ -49,17 +49,21 @@ ALLOWED: dict[str, set[str]] = {
     # corpus: the corpus page's view (rendering/views/corpus.py) reads its aggregates and facts, torch-free files
     "targets": BASE,
     "provenance": {"reportgen", "results"},
-    "explainer": BASE | {"attribution", "faithfulness", "loading", "methods", "results", "stopwatch"},
+    "explain_options": {"attribution", "choices", "methods", "option_spec"},  # torch-free: the CLI builds them
+    "explainer": BASE | {"attribution", "explain_options", "faithfulness", "loading", "methods", "results",
+                         "stopwatch"},
     "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
                         "methods", "provenance", "results", "stopwatch", "targets", "words"},  # never rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
     "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
                       "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
-    "api": BASE | {"option_spec", "loading", "methods", "output", "pipeline", "rendering", "results", "scan"},
+    "api": BASE | {"explain_options", "loading", "methods", "option_spec", "output", "pipeline", "rendering",
+                   "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",
                         "provenance", "rendering", "results", "scan", "targets"},
-    "cli_options": BASE | {"option_spec", "attribution", "loading", "rendering", "scan"},  # torch-free files only
+    "cli_options": BASE | {"attribution", "explain_options", "loading", "option_spec", "rendering", "scan"},
+    # cli_options: the torch-free options dataclasses of those rooms only
     "cli": BASE | {"reportgen", "api", "attribution", "cli_options", "commands", "corpus", "demo", "loading", "methods",
                    "pipeline", "rendering", "scan"},
     # attribution, loading: the options dataclasses (torch-free), checked before any heavy import
