@@ -234,7 +234,6 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     if unknown:
         raise TypeError(f"explain() got an unexpected keyword argument '{unknown[0]}'")
     models = option_spec.from_keywords(ModelOptions, {"base": base, "finetuned": finetuned, **parts[ModelOptions]})
-    models.check()
     label_names = parse_label_names(label_names)
     return run(ModelSpec.of(models, tokenizer=tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
@@ -245,7 +244,7 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
                replace(option_spec.from_keywords(ExplainOptions, parts[ExplainOptions]), methods=parse_methods(method),
                        max_length=models.max_length, batch_size=models.rows_per_batch, precision=models.precision,
                        progress=not quiet),
-               option_spec.from_keywords(ViewOptions, parts[ViewOptions]))
+               option_spec.from_keywords(ViewOptions, parts[ViewOptions]), model_options=models)
 
 
 KEYWORD_PARTS = (ModelOptions, ExplainOptions, ViewOptions)
@@ -256,8 +255,9 @@ explain.__signature__ = option_spec.with_keywords(explain, *KEYWORD_PARTS)  # ty
 
 
 def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions,
-        outputs: list[Path | None] | None = None) -> ExplainedReport:
-    """Check everything cheap first (options, outputs, the choice of rows), then load and compute.
+        outputs: list[Path | None] | None = None, model_options: ModelOptions | None = None) -> ExplainedReport:
+    """Check everything cheap first (options, the choice of rows, the models' options where given: the command
+    line has checked them before torch loaded, outputs), then load and compute.
 
     Works from any grad mode of the caller and leaves it as it was: outside inference mode, so that the
     models loaded here are not inference tensors (through which no gradient passes); each gradient method
@@ -265,6 +265,8 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     options.check()
     view.check()
     selection.check()
+    if model_options is not None:
+        model_options.check()
     check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
     with torch.inference_mode(False):
         chosen = selection.resolve(options.progress)
