@@ -11,13 +11,13 @@ import click
 
 from reportgen import __version__
 from reportgen.attribution.options import MethodOptions
-from reportgen.choices import CORPUS_METHOD, DEFAULT_METHODS
+from reportgen.choices import DEFAULT_METHODS
 from reportgen.cli_options import (
+    corpus_options,
     dataset_options,
     demo_explain_options,
     explain_options,
     from_scan_option,
-    method_options,
     model_options,
     report_output_options,
     selection_options,
@@ -26,7 +26,7 @@ from reportgen.cli_options import (
 from reportgen.errors import ReportgenError
 from reportgen.loading.labels import parse_label_names
 from reportgen.loading.model_options import ModelOptions
-from reportgen.methods import METHODS, check_methods, methods_help, parse_methods
+from reportgen.methods import check_methods, methods_help, parse_methods
 
 
 def friendly_errors(command):
@@ -259,13 +259,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @from_scan_option("Only the rows --select picks from a `reportgen scan` output (all of them unless --top); its "
                    "dataset, split and columns are used, so leave out --dataset and the column options.")
 @selection_options
-@click.option("--method", default=CORPUS_METHOD, show_default=True, type=click.Choice(METHODS), metavar="METHOD",
-              help="One attribution method: " + ", ".join(METHODS) + ". The default, the gradient norm (unsigned, "
-                   "toward the true class), costs one backward pass per text; on the demo's models its most-gained "
-                   "words (awful, boring, great, …) matched those of integrated gradients (signed, complete, 12-70× "
-                   "the cost), while attention methods give every token a floor that drowns corpus averages "
-                   "(docs/corpus.md).")
-@method_options
+@corpus_options
 @click.option("--target-class", metavar="CLASS",
               help="Explain every row toward this class (a name from --label-names or an index) instead of its "
                    "true label; needed when the data has no labels.")
@@ -296,7 +290,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def corpus(models, dataset, split, text_column, label_column, label_names, indices, limit, sample, from_scan, select,
-           top, order, method, method_options, target_class, min_count, bootstrap, seed, top_words, examples,
+           top, order, corpus_options, target_class, min_count, bootstrap, seed, top_words, examples,
            keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths, quiet):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
 
@@ -322,11 +316,11 @@ def corpus(models, dataset, split, text_column, label_column, label_names, indic
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host:29500 \\
           -m reportgen corpus …
     """
-    check_early(models, method_options=method_options)
+    check_early(models)
+    corpus_options.check()  # one method, known, and its options, before torch loads
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
-    from reportgen.corpus.run import CorpusOptions
     from reportgen.corpus.statistics import AggregateOptions
 
     try:
@@ -335,8 +329,8 @@ def corpus(models, dataset, split, text_column, label_column, label_names, indic
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=label_names, from_scan=from_scan,
                       select=select, top=top, order=order),
-            CorpusOptions(method=method, method_options=method_options, max_length=models.max_length,
-                          batch_size=models.rows_per_batch, precision=models.precision),
+            replace(corpus_options, max_length=models.max_length, batch_size=models.rows_per_batch,
+                    precision=models.precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,
                              examples=examples, keep_punctuation=keep_punctuation),
             RowChoice(limit=limit, sample=sample, seed=seed),

@@ -4,7 +4,8 @@ Where an option belongs to an options dataclass, the group is made from that dat
 (`option_spec.option` on its fields: keyword, default, help) and hands the command one built dataclass instead
 of loose parameters (`declared_group`): the models (`loading.model_options.ModelOptions`, on `report`, `scan` and
 `corpus`), what a report computes (`explain_options.ExplainOptions`, on `report` and `demo`, every method's
-options among them), every method's options (`attribution.options.MethodOptions`, on `corpus`) and the view
+options among them), what a corpus's attributions are (`corpus.options.CorpusOptions`, on `corpus`, every
+method's options among them too) and the view
 (`rendering.view_options.ViewOptions`, on `report` and `render`). Nothing here judges a value: each dataclass's
 `check()` does, once, naming the option as the command line spells it (`OptionError.for_cli`). Torch-free:
 `--help` and these checks run before torch loads.
@@ -21,7 +22,7 @@ from typing import Any
 import click
 
 from reportgen import option_spec
-from reportgen.attribution.options import MethodOptions
+from reportgen.corpus.options import CorpusOptions
 from reportgen.errors import flag
 from reportgen.explain_options import ExplainOptions
 from reportgen.loading.model_options import BATCH_HELP, ModelOptions
@@ -87,18 +88,18 @@ def model_options(command):
     return declared_group(ModelOptions, "models", helps={"batch_size": BATCH_HELP[command.__name__]})(command)
 
 
-method_options = declared_group(MethodOptions, "method_options")
-"""Every method's options (--steps, --tolerance, --max-steps, --quadrature, --shapley-samples, and any a new
-method declares), as one `method_options: MethodOptions`; on `corpus` (`report` and `demo` take them within
-`explain_options`)."""
-
 explain_options = declared_group(ExplainOptions, "explain_options")
-"""What a report computes: every method's options, --target, --faithfulness/--no-faithfulness,
+"""What a report computes: every method's options (`MethodOptions`: --steps, --tolerance, --max-steps,
+--quadrature, --shapley-samples, and any a new method declares), --target, --faithfulness/--no-faithfulness,
 --naopc/--no-naopc and --include-paths, as one `explain_options: ExplainOptions` (the methods and the models'
 settings are filled in by the command); on `report`."""
 
 demo_explain_options = declared_group(ExplainOptions, "explain_options", leave_out=("include_paths",))
 """`explain_options` without --include-paths (the demo's models are its own cache's checkpoints); on `demo`."""
+
+corpus_options = declared_group(CorpusOptions, "corpus_options")
+"""What a corpus's attributions are: --method (one) and every method's options, as one
+`corpus_options: CorpusOptions` (the models' settings are filled in by the command); on `corpus`."""
 
 view_options = declared_group(ViewOptions, "view")
 """--scale and --granularity, as one `view: ViewOptions`: how a report looks, for `report` and `render` alike."""

@@ -21,6 +21,7 @@ import reportgen.api
 import reportgen.attribution.options
 import reportgen.cli
 import reportgen.cli_options
+import reportgen.corpus.options
 import reportgen.explain_options
 import reportgen.methods
 import reportgen.pipeline
@@ -123,6 +124,7 @@ def toy_package(monkeypatch) -> SimpleNamespace:
     monkeypatch.setattr(reportgen.methods, "METHODS", tuple(REGISTRY))
     monkeypatch.setattr(reportgen.attribution.options, "MethodOptions", ToyMethodOptions)
     fresh("reportgen.explain_options", reportgen.explain_options.__file__, monkeypatch)
+    fresh("reportgen.corpus.options", reportgen.corpus.options.__file__, monkeypatch)
     fresh("reportgen.cli_options", reportgen.cli_options.__file__, monkeypatch)
     return SimpleNamespace(cli=fresh("reportgen.cli", reportgen.cli.__file__, monkeypatch),
                            api=fresh("reportgen.api", reportgen.api.__file__, monkeypatch, stand_in=False))

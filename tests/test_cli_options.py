@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from reportgen.attribution.options import MethodOptions
 from reportgen.cli import main
 from reportgen.cli_options import click_option, declared_group
+from reportgen.corpus.options import CorpusOptions
 from reportgen.errors import flag
 from reportgen.explain_options import ExplainOptions
 from reportgen.loading.model_options import ModelOptions
@@ -19,7 +20,7 @@ from reportgen.option_spec import declared, option
 from reportgen.rendering.view_options import ViewOptions
 
 GROUPS = {MethodOptions: ("report", "demo", "corpus"), ViewOptions: ("report", "render"),
-          ModelOptions: ("report", "scan", "corpus"), ExplainOptions: ("report",)}
+          ModelOptions: ("report", "scan", "corpus"), ExplainOptions: ("report",), CorpusOptions: ("corpus",)}
 
 
 @pytest.mark.parametrize("cls", GROUPS, ids=lambda cls: cls.__name__)
@@ -90,3 +91,14 @@ def test_the_demo_takes_every_method_option_its_help_names():
 def test_render_refuses_an_unknown_granularity_by_the_view_check(tmp_path):
     line = one_line(["render", str(tmp_path / "none.json"), "--granularity", "line"])
     assert line == "Error: --granularity: unknown granularity 'line'; choose one of word, wordpiece"
+
+
+@pytest.mark.parametrize("method, message", [
+    ("lime", "Error: --method: unknown method 'lime'; choose from integrated-gradients"),
+    ("gradient,occlusion", "Error: --method: a corpus uses one method (got 'gradient,occlusion'); run once per"),
+])
+def test_a_corpus_method_is_judged_by_corpus_options_alone(method, message, checkpoints, tmp_path):
+    line = one_line(["corpus", "--base", str(checkpoints["base"]), "--finetuned", str(checkpoints["finetuned"]),
+                     "--dataset", "any.csv", "--method", method, "-o", str(tmp_path / "c.html")])
+    assert line.startswith(message), line
+    assert not list(tmp_path.iterdir())

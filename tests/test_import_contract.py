@@ -55,14 +55,14 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
                         "methods", "provenance", "results", "stopwatch", "targets", "words"},  # never rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
-    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
-                      "scan", "validation", "words"},
+    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "option_spec",
+                      "output", "results", "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
     "api": BASE | {"explain_options", "loading", "methods", "option_spec", "output", "pipeline", "rendering",
                    "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",
                         "provenance", "rendering", "results", "scan", "targets"},
-    "cli_options": BASE | {"attribution", "explain_options", "loading", "option_spec", "rendering", "scan"},
+    "cli_options": BASE | {"corpus", "explain_options", "loading", "option_spec", "rendering", "scan"},
     # cli_options: the torch-free options dataclasses of those rooms only
     "cli": BASE | {"reportgen", "api", "attribution", "cli_options", "commands", "corpus", "demo", "loading", "methods",
                    "pipeline", "rendering", "scan"},
