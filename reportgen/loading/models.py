@@ -21,6 +21,13 @@ from transformers import PretrainedConfig, PreTrainedTokenizerBase
 from reportgen.choices import CHECKPOINT_SUFFIXES, LABEL_THRESHOLD, role_word
 from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
+from reportgen.loading.decoder import (
+    RIGHT_PADDING_NOTE,
+    decoder_forward,
+    is_decoder_classifier,
+    network_of,
+    right_padded,
+)
 from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.library_bars import transformers_bars
@@ -118,14 +125,46 @@ class LoadedModel:
             return None
         return inputs.token_type_ids.to(self.device)
 
+    @property
+    def decoder(self) -> bool:
+        """A decoder-only classifier (GPT-2, Llama, Qwen, Mistral, Gemma, Phi-3), read out at each text's last
+        real token (`loading.decoder`); False for encoders and the state-dict format."""
+        return self.info.format == "huggingface" and is_decoder_classifier(self.module)
+
+    @property
+    def baseline_token_id(self) -> int:
+        """The token integrated gradients' baseline puts at every word position: the pad token, or for a decoder
+        classifier its EOS token (its pad token is one it never reads: often added for fine-tuning and never
+        trained), else its pad token where it has no EOS."""
+        eos = self.tokenizer.eos_token_id
+        return eos if self.decoder and isinstance(eos, int) else self.tokenizer.pad_token_id
+
     def logits(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
                inputs_embeds: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Class logits from token ids or from word-embedding outputs (position and token-type
         embeddings are added inside the model, as usual; `token_type_ids` (batch, seq) from
         `token_types`, None for all zeros or a model without them)."""
+        return self.outputs(attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
+                            token_type_ids=token_type_ids)[0]
+
+    def outputs(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
+                inputs_embeds: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None,
+                attentions: bool = False) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """(class logits (batch, classes), per-layer attention probabilities (batch, heads, seq, seq) when
+        `attentions`, else None): the one forward pass every method's rows go through. A decoder classifier
+        is read out at each row's last real token with each text's own positions (`loading.decoder`); a PEFT
+        model runs its underlying model, adapters applied."""
+        if self.decoder:
+            return decoder_forward(self.module, attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
+                                   output_attentions=attentions)
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **extra)
-        return out if isinstance(out, torch.Tensor) else out.logits
+        if attentions:
+            extra["output_attentions"] = True
+        out = network_of(self.module)(input_ids=input_ids, attention_mask=attention_mask,
+                                      inputs_embeds=inputs_embeds, **extra)
+        if isinstance(out, torch.Tensor):
+            return out, None
+        return out.logits, (out.attentions if attentions else None)
 
     def verdicts(self, logits: torch.Tensor) -> Verdicts:
         """Probabilities and predicted classes from class logits (batch, classes): the one place
@@ -276,13 +315,18 @@ def prepared(module: nn.Module, tokenizer: PreTrainedTokenizerBase, info: ModelI
     """The one way a classifier becomes a `LoadedModel`, whatever its origin (checkpoint, Hugging Face,
     module in memory): the precision its weights were stored in recorded (`stored`, for weights already
     read into an fp32 module; else the module's own), a pad token its tokenizer can pad with
-    (`padding.with_pad_token`, noted in `info.note`), then the module in eval mode, frozen, on `device`
+    (`padding.with_pad_token`, noted in `info.note`; a decoder classifier's padded on the right, `loading.decoder`),
+    then the module in eval mode, frozen, on `device`
     and in fp32 (`precision.for_computation`). ReportgenError, before any work, for a model that cannot be
     padded or whose weights are inference tensors."""
     info.weights_dtype = stored or weights_dtype(module.parameters())
     config = getattr(module, "config", None) or getattr(getattr(module, "bert", None), "config", None)
-    tokenizer, note = with_pad_token(tokenizer, config, info.role)
-    info.note = "; ".join(part for part in (info.note, note) if part) or None
+    decoder = info.format == "huggingface" and is_decoder_classifier(module)
+    tokenizer, note = with_pad_token(tokenizer, config, info.role, decoder=decoder)
+    notes = [info.note, note]
+    if decoder:
+        tokenizer, notes = right_padded(tokenizer), notes + [RIGHT_PADDING_NOTE]
+    info.note = "; ".join(part for part in notes if part) or None
     return LoadedModel(for_computation(module, info.role, device), tokenizer, info)
 
 
