@@ -18,6 +18,7 @@ from torch import nn
 from reportgen import choices
 from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
+from reportgen.loading.adapters import adapter_note
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.labels import GIVEN, parse_label_names
@@ -131,6 +132,7 @@ class ModelSpec:
     pooling: str = "mean-all"
     device: str = "auto"
     tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
+    adapter_base: str | None = None  # a PEFT adapter's base model (default: the one its adapter_config.json names)
 
     def load(self, progress: bool = True) -> dict[str, LoadedModel]:
         """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
@@ -147,7 +149,7 @@ class ModelSpec:
             return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where,
                                info=info)
         return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where,
-                          progress=progress)
+                          progress=progress, adapter_base=None if self.adapter_base is None else str(self.adapter_base))
 
     def _encoder_tokenizer(self):
         return load_tokenizer(self.encoder)
@@ -171,6 +173,7 @@ def describe_module(module: nn.Module, role: str) -> ModelInfo:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return ModelInfo(role=role, name=f"{type(module).__name__} (in memory)", source="in memory",
+                     note=adapter_note(module),
                      format="checkpoint" if user_format else "huggingface", sha256=digest.hexdigest()[:12],
                      encoder=getattr(getattr(module, "config", None) or module.bert.config, "_name_or_path", None)
                      or None, pooling=pooling, num_classes=num_classes, pads_to_max_length=pooling == "mean-all",
@@ -200,7 +203,7 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
             target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, naopc: bool = True,
             include_paths: bool = False,
             scale: str = choices.DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
-            tokenizer: object | None = None) -> ExplainedReport:
+            tokenizer: object | None = None, adapter_base: str | Path | None = None) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 
     Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
@@ -215,14 +218,18 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     before any model loads. A label written as a class name ("insult", or a list of them) is read through these
     names, case aside; one that names no class is a ReportgenError naming the row. `target` takes a class name
     case aside, or its index.
-    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
+    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer). A PEFT adapter folder
+    (`adapter_config.json`) as `base` or `finetuned` is loaded on the base model its config names, or on
+    `adapter_base` (a local folder or hub id; needs `pip install "reportgen-saliency[peft]"`); a `PeftModel` in
+    memory is used as it is and given back unchanged.
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
     label_names = parse_label_names(label_names)
-    return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
+    return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer,
+                         None if adapter_base is None else str(adapter_base)),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                          label_column=label_column, label_names=label_names, text_pairs=list(text_pairs),
                          text_pair_column=text_pair_column,

@@ -165,13 +165,18 @@ def model_options(command):
     options = [
         click.option("--base", "base", required=True, metavar="MODEL",
                      help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
-                          "docs/models.md), or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, "
-                          "DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or "
-                          "hub id."),
+                          "docs/models.md), a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, "
+                          "DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet; decoders GPT-2, Llama, "
+                          "Qwen2/3, Mistral, Gemma, Phi-3) as a model directory or hub id, or a PEFT adapter folder "
+                          "(see --adapter-base)."),
         click.option("--finetuned", "finetuned", required=True, metavar="MODEL",
                      help="The fine-tuned model, given like --base."),
         click.option("--encoder", default="bert-base-uncased", show_default=True, metavar="NAME_OR_DIR",
                      help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory."),
+        click.option("--adapter-base", metavar="NAME_OR_DIR",
+                     help="The base model of a PEFT adapter given as --base or --finetuned (a folder with "
+                          "adapter_config.json; needs pip install \"reportgen-saliency[peft]\"): a local model "
+                          "directory or hub id. Default: the base_model_name_or_path its adapter_config.json names."),
         click.option("--pooling", type=click.Choice(POOLINGS), default="mean-all", show_default=True,
                      help="How state-dict checkpoints pool BERT's outputs: mean-all averages all positions, "
                           "padding included (inputs are then padded to --max-length, as in training); masked-mean "
@@ -292,7 +297,7 @@ def main() -> None:
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
-def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
+def scan(base, finetuned, encoder, adapter_base, pooling, max_length, device, batch_size, precision, dataset, split,
          text_column, label_column, label_names, text_pair_column, limit, output, overwrite, select, top, order, quiet):
     """Predict every dataset row with both models; count who is right; pick rows worth a report.
 
@@ -313,9 +318,9 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 
     try:
         run_scan(
-            base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
-            device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
-            split=split, text_column=text_column, label_column=label_column, label_names=label_names,
+            base=base, finetuned=finetuned, encoder=encoder, adapter_base=adapter_base, pooling=pooling,
+            max_length=max_length, device=device, batch_size=parse_batch_size(batch_size), precision=precision,
+            dataset=dataset, split=split, text_column=text_column, label_column=label_column, label_names=label_names,
             limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
             progress=not quiet, text_pair_column=text_pair_column,
         )
@@ -353,7 +358,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @view_options
 @report_output_options("report.html")
 @friendly_errors
-def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
+def report(base, finetuned, encoder, adapter_base, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
            order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, naopc,
            include_paths, scale, granularity, output, json_path, markdown_path, quiet):
@@ -377,7 +382,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
     from reportgen.pipeline import ExplainOptions, MethodOptions
 
     run_report(
-        ModelSpec(base, finetuned, encoder, pooling, device),
+        ModelSpec(base, finetuned, encoder, pooling, device, adapter_base=adapter_base),
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=label_names, from_scan=from_scan,
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
@@ -535,7 +540,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
-def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
+def corpus(base, finetuned, encoder, adapter_base, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
            steps, tolerance, max_steps, quadrature, shapley_samples, target_class, min_count, bootstrap, seed,
            top_words, examples, keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths,
@@ -573,7 +578,7 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 
     try:
         run_corpus(
-            ModelSpec(base, finetuned, encoder, pooling, device),
+            ModelSpec(base, finetuned, encoder, pooling, device, adapter_base=adapter_base),
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=label_names, from_scan=from_scan,
                       select=select, top=top, order=order),

@@ -163,7 +163,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             raise ReportgenError(f"{rows.name} has no label column, so the rows have no true class to explain toward: "
                                  "name it with --label-column, or give the class with --target-class")
         loaded = ModelSpec(models.base, models.finetuned, models.encoder, models.pooling, str(ranks.device),
-                           models.tokenizer).load(progress)
+                           models.tokenizer, models.adapter_base).load(progress)
         check_single_label(loaded, "corpus")
         check_max_length(loaded, options.max_length)
         if selection.from_scan is not None:

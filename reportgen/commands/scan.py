@@ -77,7 +77,8 @@ def _open_log(ranks: distributed.Ranks, output: Path, meta: dict, overwrite: boo
     return log, todo
 
 
-def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_length: int, device: str,
+def run_scan(*, base: str, finetuned: str, encoder: str, adapter_base: str | None = None,
+             pooling: str, max_length: int, device: str,
              batch_size: int | None, precision: str, dataset: str | None, split: str, text_column: str | None,
              label_column: str | None, text_pair_column: str | None, label_names: list[str] | None,
              limit: int | None, output: Path, overwrite: bool, select: str | None, top: int | None, order: str,
@@ -103,14 +104,16 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
             # before loading anything: the rows are appended to it as they finish
             check_writable([output, sidecar_path(output) if output.suffix == ".csv" else None],
                            inputs=[dataset, base, finetuned])
-        return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
+        return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, adapter_base=adapter_base,
+                     pooling=pooling, max_length=max_length,
                      batch_size=batch_size, precision=precision, dataset=dataset, split=split,
                      text_column=text_column, label_column=label_column, label_names=label_names, limit=limit,
                      text_pair_column=text_pair_column,
                      output=output, overwrite=overwrite, select=select, top=top, order=order, progress=progress)
 
 
-def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
+def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, adapter_base: str | None,
+          pooling: str, max_length: int,
           batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
           text_pair_column: str | None,
@@ -119,7 +122,7 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
                         text_pair_column=text_pair_column, progress=progress)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
-    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load(progress)
+    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device), adapter_base=adapter_base).load(progress)
     check_single_label(models, "scan")
     check_max_length(models, max_length)
     class_names = resolve_class_names(models, rows.class_names, rows.names_source)

@@ -20,6 +20,7 @@ from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from reportgen.choices import CHECKPOINT_SUFFIXES, LABEL_THRESHOLD, role_word
 from reportgen.errors import OptionError, ReportgenError
+from reportgen.loading import adapters
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.decoder import (
     RIGHT_PADDING_NOTE,
@@ -342,23 +343,38 @@ def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device
     return prepared(module, tokenizer, info, device, stored=weights_dtype(state.values()))
 
 
-def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bool = True) -> LoadedModel:
-    """A directory with config.json or a hub id, through AutoModelForSequenceClassification.
-
-    progress: transformers' own "Loading weights" bar; off for `-q`."""
+def _huggingface_parts(spec: str, role: str, progress: bool, *, adapter: Path | None = None,
+                       num_labels: int | None = None) -> tuple[nn.Module, PreTrainedTokenizerBase]:
+    """A Hugging Face classifier and its tokenizer from a directory or hub id (`adapter`: the PEFT adapter it is
+    the base model of, which errors name, with {adapter_base}; `num_labels`: the classes of that adapter's own
+    head, which replaces the base model's)."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     def load(local: bool):
         config = AutoConfig.from_pretrained(spec, local_files_only=local)
+        if num_labels is not None and num_labels != config.num_labels:
+            config.num_labels = num_labels
+            config.id2label, config.label2id = {i: f"LABEL_{i}" for i in range(num_labels)}, None
         with transformers_bars(progress):
             module = AutoModelForSequenceClassification.from_pretrained(
                 spec, config=config, attn_implementation=attention_implementation(config, spec),
                 local_files_only=local, **STORED_DTYPE)
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
-    module, tokenizer = _from_hub_or_disk(
-        spec, "model", f"pass {{{role}}} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory", load,
-        option=role)
+    if adapter is not None:
+        return _from_hub_or_disk(spec, f"the {role_word(role)} adapter {adapter.name}'s base model",
+                                 "pass {adapter_base} a local copy of it (a model directory)", load,
+                                 option="adapter_base")
+    return _from_hub_or_disk(
+        spec, "model", f"pass {{{role}}} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory",
+        load, option=role)
+
+
+def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bool = True) -> LoadedModel:
+    """A directory with config.json or a hub id, through AutoModelForSequenceClassification.
+
+    progress: transformers' own "Loading weights" bar; off for `-q`."""
+    module, tokenizer = _huggingface_parts(spec, role, progress)
     directory = Path(spec)
     weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
     info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,
@@ -368,22 +384,53 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
     return prepared(module, tokenizer, info, device)
 
 
+def load_adapter(folder: Path, *, role: str, adapter_base: str | None, device: torch.device,
+                 progress: bool = True) -> LoadedModel:
+    """A PEFT adapter folder on its base model (`adapters`): the base from `adapter_base` or the adapter's
+    `base_model_name_or_path` (looked up offline as any model is), the head saved with the adapter, the tokenizer
+    saved with it (else the base's). ReportgenError in one line: peft missing, base not found, shapes that do
+    not fit."""
+    adapters.require_peft(f"{role_word(role)} model {folder}")
+    config = adapters.read_adapter_config(folder, role)
+    base = adapters.base_of(folder, config, adapter_base, role)
+    head = adapters.saved_head(folder, config)
+    base_module, tokenizer = _huggingface_parts(base, role, progress, adapter=folder,
+                                                num_labels=adapters.head_classes(head))
+    module = adapters.apply_adapter(base_module, folder, base, role)
+    if (folder / "tokenizer_config.json").is_file():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    heads = sorted({key.split(".")[0] for key in head})
+    what = f"head {', '.join(heads)} saved with the adapter" if heads else "the base model's head"
+    files = [folder / adapters.ADAPTER_CONFIG, *adapters.adapter_weights(folder)]
+    info = ModelInfo(role=role, name=folder.name, source=str(folder), format="huggingface",
+                     sha256=adapters.digest(files, base),
+                     encoder=None, pooling=None, num_classes=module.config.num_labels, pads_to_max_length=False,
+                     note=adapters.describe(module.peft_config["default"], base, what))
+    return prepared(module, tokenizer, info, device)
+
+
 def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
-               progress: bool = True) -> LoadedModel:
-    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id (`progress`: the library's bars;
+               progress: bool = True, adapter_base: str | None = None) -> LoadedModel:
+    """Dispatch on what `spec` is: checkpoint file, PEFT adapter folder (on `adapter_base` or the base it names),
+    model directory, or hub id (`progress`: the library's bars;
     its log records and torch's warnings are held, `library_logs`, so a load that fails is one line)."""
     with held_library_logs():
-        return _load_model(spec, role=role, encoder=encoder, pooling=pooling, device=device, progress=progress)
+        return _load_model(spec, role=role, encoder=encoder, pooling=pooling, device=device, progress=progress,
+                           adapter_base=adapter_base)
 
 
 def _load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
-                progress: bool) -> LoadedModel:
+                progress: bool, adapter_base: str | None = None) -> LoadedModel:
     path = Path(spec).expanduser()
     if path.is_file():
         if path.suffix not in CHECKPOINT_SUFFIXES:
             raise ReportgenError(f"{path}: expected a checkpoint ending in {', '.join(CHECKPOINT_SUFFIXES)} "
                                  "or a Hugging Face model directory")
         return load_checkpoint(path, role=role, encoder=encoder, pooling=pooling, device=device)
+    if adapters.is_adapter_dir(path):
+        return load_adapter(path, role=role, adapter_base=adapter_base, device=device, progress=progress)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")
