@@ -33,8 +33,9 @@ from reportgen.loading.hub import check_model_exists, first_line, hub_unavailabl
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.library_bars import transformers_bars
 from reportgen.loading.library_logs import held_library_logs
+from reportgen.loading.memory import check_fits, computation_dtype
 from reportgen.loading.padding import with_pad_token
-from reportgen.loading.precision import for_computation, weights_dtype
+from reportgen.loading.precision import computing, dtype_name, for_computation, weights_dtype
 from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -155,14 +156,15 @@ class LoadedModel:
         `attentions`, else None): the one forward pass every method's rows go through. A decoder classifier
         is read out at each row's last real token with each text's own positions (`loading.decoder`); a PEFT
         model runs its underlying model, adapters applied."""
-        if self.decoder:
-            return decoder_forward(self.module, attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
-                                   output_attentions=attentions)
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        if attentions:
-            extra["output_attentions"] = True
-        out = network_of(self.module)(input_ids=input_ids, attention_mask=attention_mask,
-                                      inputs_embeds=inputs_embeds, **extra)
+        with computing(self.module):
+            if self.decoder:
+                return decoder_forward(self.module, attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
+                                       output_attentions=attentions)
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            if attentions:
+                extra["output_attentions"] = True
+            out = network_of(self.module)(input_ids=input_ids, attention_mask=attention_mask,
+                                          inputs_embeds=inputs_embeds, **extra)
         if isinstance(out, torch.Tensor):
             return out, None
         return out.logits, (out.attentions if attentions else None)
@@ -327,8 +329,13 @@ def prepared(module: nn.Module, tokenizer: PreTrainedTokenizerBase, info: ModelI
     notes = [info.note, note]
     if decoder:
         tokenizer, notes = right_padded(tokenizer), notes + [RIGHT_PADDING_NOTE]
+    parameters = sum(p.numel() for p in module.parameters())
+    dtype = computation_dtype(device, parameters)
+    if dtype != torch.float32:
+        notes.append(f"{parameters / 1e9:.1f} B parameters on a GPU: weights kept in {dtype_name(dtype)} and computed "
+                     "under its autocast")
     info.note = "; ".join(part for part in notes if part) or None
-    return LoadedModel(for_computation(module, info.role, device), tokenizer, info)
+    return LoadedModel(for_computation(module, info.role, device, dtype), tokenizer, info)
 
 
 def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
@@ -343,11 +350,11 @@ def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device
     return prepared(module, tokenizer, info, device, stored=weights_dtype(state.values()))
 
 
-def _huggingface_parts(spec: str, role: str, progress: bool, *, adapter: Path | None = None,
+def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.device, *, adapter: Path | None = None,
                        num_labels: int | None = None) -> tuple[nn.Module, PreTrainedTokenizerBase]:
     """A Hugging Face classifier and its tokenizer from a directory or hub id (`adapter`: the PEFT adapter it is
     the base model of, which errors name, with {adapter_base}; `num_labels`: the classes of that adapter's own
-    head, which replaces the base model's)."""
+    head, which replaces the base model's). A model too large for `device` is refused before its weights load."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     def load(local: bool):
@@ -355,6 +362,7 @@ def _huggingface_parts(spec: str, role: str, progress: bool, *, adapter: Path | 
         if num_labels is not None and num_labels != config.num_labels:
             config.num_labels = num_labels
             config.id2label, config.label2id = {i: f"LABEL_{i}" for i in range(num_labels)}, None
+        check_fits(config, role, spec, device)
         with transformers_bars(progress):
             module = AutoModelForSequenceClassification.from_pretrained(
                 spec, config=config, attn_implementation=attention_implementation(config, spec),
@@ -374,7 +382,7 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
     """A directory with config.json or a hub id, through AutoModelForSequenceClassification.
 
     progress: transformers' own "Loading weights" bar; off for `-q`."""
-    module, tokenizer = _huggingface_parts(spec, role, progress)
+    module, tokenizer = _huggingface_parts(spec, role, progress, device)
     directory = Path(spec)
     weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
     info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,
@@ -394,7 +402,7 @@ def load_adapter(folder: Path, *, role: str, adapter_base: str | None, device: t
     config = adapters.read_adapter_config(folder, role)
     base = adapters.base_of(folder, config, adapter_base, role)
     head = adapters.saved_head(folder, config)
-    base_module, tokenizer = _huggingface_parts(base, role, progress, adapter=folder,
+    base_module, tokenizer = _huggingface_parts(base, role, progress, device, adapter=folder,
                                                 num_labels=adapters.head_classes(head))
     module = adapters.apply_adapter(base_module, folder, base, role)
     if (folder / "tokenizer_config.json").is_file():
