@@ -6,8 +6,7 @@ word embeddings) whatever its origin, so attribution code never branches on the 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -29,7 +28,13 @@ from reportgen.loading.decoder import (
     network_of,
     right_padded,
 )
-from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
+from reportgen.loading.files import (
+    from_hub_or_disk,
+    read_state_dict,
+    short_sha256,
+    without_data_parallel_prefix,
+)
+from reportgen.loading.hub import check_model_exists
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.library_bars import transformers_bars
 from reportgen.loading.library_logs import held_library_logs
@@ -197,90 +202,10 @@ def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None
                               f"embeddings allow ({limit} tokens); use {{max_length}} {limit} or less", "max_length")
 
 
-def short_sha256(paths: list[Path]) -> str:
-    """A short content hash, so two reports can tell whether they used the same weights."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
-def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
-    """Read tensors only: `weights_only=True` means a checkpoint can never run code."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated, pickled code, not a checkpoint at all
-        raise ReportgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
-    if isinstance(state, Mapping):
-        for wrapper in ("state_dict", "model_state_dict"):
-            if isinstance(state.get(wrapper), Mapping):
-                state = state[wrapper]
-    if not isinstance(state, Mapping) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise ReportgenError(
-            f"{path} is not a state dict (a mapping of parameter names to tensors); save it with "
-            "torch.save(model.state_dict(), path)")
-    return state
-
-
-DATA_PARALLEL_PREFIX = "module."
-
-
-def without_data_parallel_prefix(state: Mapping[str, torch.Tensor]) -> tuple[Mapping[str, torch.Tensor], str | None]:
-    """A state dict saved from `nn.DataParallel` or `DistributedDataParallel` (every key under `module.`)
-    read without the prefix, and a note saying so for the report's header; any other state dict as it is."""
-    if not all(key.startswith(DATA_PARALLEL_PREFIX) for key in state):
-        return state, None
-    stripped = {key[len(DATA_PARALLEL_PREFIX):]: tensor for key, tensor in state.items()}
-    return stripped, f"saved from DataParallel: the '{DATA_PARALLEL_PREFIX}' prefix of its keys was stripped"
-
-
-def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[bool], T],
-                      option: str | None = None) -> T:
-    """`load(local_files_only)` for a model directory or hub id, errors as one line ending in `local_hint`.
-
-    option: the option `local_hint` names as "{option}" (`OptionError`: `base=` from the API, `--base` on the
-    command line); None for a hint that names none.
-
-    A hub id while the hub is unavailable is read from the local cache only: it fails at once
-    instead of after half a minute of retries, and the message says why and to pass a local path.
-    """
-    local = looks_like_path(spec)
-    if local and not Path(spec).expanduser().exists():  # else transformers takes it for a malformed hub id
-        raise _load_error(f"cannot load {what} '{spec}': no such file or directory; {local_hint}", option)
-    offline = None if local else hub_unavailable()
-    try:
-        return load(offline is not None)
-    except ReportgenError:
-        raise
-    except Exception as exc:  # whatever transformers or torch raise: its cause, in one line
-        cause = first_line(exc)
-        if not isinstance(exc, (OSError, ValueError)):
-            cause = f"{type(exc).__name__}: {cause}"
-        if offline:
-            advice = f"; the Hugging Face hub is unavailable ({offline}), so {local_hint}"
-        elif not local:
-            advice = f"; check the hub id, or {local_hint}"
-        else:  # the folder is there: the cause above is the whole story, not the path
-            advice = "" if Path(spec).expanduser().exists() else f"; check the path, or {local_hint}"
-        raise _load_error(f"cannot load {what} '{spec}': {cause}{advice}", option) from None
-
-
-def _load_error(message: str, option: str | None) -> ReportgenError:
-    return ReportgenError(message) if option is None else OptionError(message, option)
-
-
 def _load_encoder_parts(encoder: str):
     from transformers import AutoConfig, AutoTokenizer
 
-    config, tokenizer = _from_hub_or_disk(
+    config, tokenizer = from_hub_or_disk(
         encoder, "encoder", "pass {encoder} a local model directory (config and tokenizer of the checkpoint's encoder)",
         lambda local: (AutoConfig.from_pretrained(encoder, local_files_only=local),
                        AutoTokenizer.from_pretrained(encoder, local_files_only=local)), option="encoder")
@@ -309,7 +234,7 @@ def load_tokenizer(encoder: str) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
     with held_library_logs():
-        return _from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
+        return from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
                                  lambda local: AutoTokenizer.from_pretrained(encoder, local_files_only=local))
 
 
@@ -370,10 +295,10 @@ def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.devic
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
     if adapter is not None:
-        return _from_hub_or_disk(spec, f"the {role_word(role)} adapter {adapter.name}'s base model",
+        return from_hub_or_disk(spec, f"the {role_word(role)} adapter {adapter.name}'s base model",
                                  "pass {adapter_base} a local copy of it (a model directory)", load,
                                  option="adapter_base")
-    return _from_hub_or_disk(
+    return from_hub_or_disk(
         spec, "model", f"pass {{{role}}} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory",
         load, option=role)
 
