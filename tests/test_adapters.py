@@ -158,3 +158,32 @@ def test_an_in_memory_peft_model_is_given_back_unchanged(tmp_path):
     for sample, expected in zip(explained.report.samples, direct):
         torch.testing.assert_close(torch.tensor(sample.models["finetuned"].probabilities), expected, atol=1e-5,
                                    rtol=1e-4)
+
+
+def test_an_adapter_on_a_language_model_checkpoint_brings_its_head(tmp_path):
+    """The usual LoRA classifier: trained on a causal LM checkpoint, its `score` head saved with the adapter. The
+    adapter runs with that head; the checkpoint alone, whose head would be random, is refused in one line."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tests.tiny_models import save_model, sentencepiece_tokenizer, tiny_config
+
+    tokenizer = sentencepiece_tokenizer(tmp_path / "lm")
+    torch.manual_seed(0)
+    lm = save_model(LlamaForCausalLM(tiny_config(LlamaConfig, tokenizer, num_key_value_heads=2)), tokenizer,
+                    tmp_path / "lm")
+    adapter = make_adapter(lm, tmp_path / "lora", TARGETS["llama"], seed=4)
+    torch.manual_seed(1)  # the base's random head that PEFT replaces: a different draw must not matter
+    explained = reportgen.explain(base=adapter, finetuned=adapter, texts=TEXTS, method="gradient",
+                                  max_length=MAX_LENGTH, device="cpu", faithfulness=False, quiet=True)
+    peft_model = adapted(lm, adapter)().eval()
+    with torch.no_grad():
+        direct = torch.cat([peft_model(**tokenizer(t, return_tensors="pt")).logits for t in TEXTS]).softmax(-1)
+    for sample, expected in zip(explained.report.samples, direct):
+        torch.testing.assert_close(torch.tensor(sample.models["finetuned"].probabilities), expected, atol=1e-5,
+                                   rtol=1e-4)
+    output = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "--base", str(lm), "--finetuned", str(adapter), "--text", TEXTS[0],
+                                       "--device", "cpu", "-q", "-o", str(output)])
+    message = result.output.strip()
+    assert result.exit_code == 1 and not output.exists()
+    assert len(message.splitlines()) == 1 and "has no trained classification head (score.weight" in message, message

@@ -44,6 +44,8 @@ from reportgen.loading.precision import computing, dtype_name, for_computation, 
 from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+HEADS = ("score", "classifier")
+"""The classification heads of transformers' sequence classifiers (decoders' `score`, encoders' `classifier`)."""
 STORED_DTYPE = {"dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype": "auto"}
 """`from_pretrained`'s weights in the precision they were saved in (the keyword's name changed in 4.56), so that
 `prepared` can record it before upcasting them to fp32."""
@@ -276,10 +278,13 @@ def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device
 
 
 def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.device, *, adapter: Path | None = None,
-                       num_labels: int | None = None) -> tuple[nn.Module, PreTrainedTokenizerBase]:
+                       num_labels: int | None = None,
+                       saved_head: set[str] | None = None) -> tuple[nn.Module, PreTrainedTokenizerBase]:
     """A Hugging Face classifier and its tokenizer from a directory or hub id (`adapter`: the PEFT adapter it is
     the base model of, which errors name, with {adapter_base}; `num_labels`: the classes of that adapter's own
-    head, which replaces the base model's). A model too large for `device` is refused before its weights load."""
+    head, which replaces the base model's, `saved_head` its modules). A model too large for `device` is refused
+    before its weights load; one whose classification head is not in its weights (a language model's checkpoint:
+    the head would be random), unless the adapter saves that head, is refused too."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     def load(local: bool):
@@ -289,9 +294,16 @@ def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.devic
             config.id2label, config.label2id = {i: f"LABEL_{i}" for i in range(num_labels)}, None
         check_fits(config, role, spec, device)
         with transformers_bars(progress):
-            module = AutoModelForSequenceClassification.from_pretrained(
+            module, loading = AutoModelForSequenceClassification.from_pretrained(
                 spec, config=config, attn_implementation=attention_implementation(config, spec),
-                local_files_only=local, **STORED_DTYPE)
+                local_files_only=local, output_loading_info=True, **STORED_DTYPE)
+        untrained = sorted(key for key in loading.get("missing_keys", ()) if key.split(".")[0] in HEADS
+                           and key.split(".")[0] not in (saved_head or ()))
+        if untrained:
+            which = "base model " if adapter is not None else ""
+            raise ReportgenError(f"the {role_word(role)} {which}'{spec}' has no trained classification head "
+                                 f"({untrained[0]} is not in its weights, so it would be random): give a sequence "
+                                 "classifier, or an adapter that saves its head (modules_to_save)")
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
     if adapter is not None:
@@ -327,14 +339,14 @@ def load_adapter(folder: Path, *, role: str, adapter_base: str | None, device: t
     config = adapters.read_adapter_config(folder, role)
     base = adapters.base_of(folder, config, adapter_base, role)
     head = adapters.saved_head(folder, config)
+    heads = sorted({key.split(".")[0] for key in head})
     base_module, tokenizer = _huggingface_parts(base, role, progress, device, adapter=folder,
-                                                num_labels=adapters.head_classes(head))
+                                                num_labels=adapters.head_classes(head), saved_head=set(heads))
     module = adapters.apply_adapter(base_module, folder, base, role)
     if (folder / "tokenizer_config.json").is_file():
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    heads = sorted({key.split(".")[0] for key in head})
     what = f"head {', '.join(heads)} saved with the adapter" if heads else "the base model's head"
     files = [folder / adapters.ADAPTER_CONFIG, *adapters.adapter_weights(folder)]
     info = ModelInfo(role=role, name=folder.name, source=str(folder), format="huggingface",
