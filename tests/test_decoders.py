@@ -65,6 +65,11 @@ def test_the_read_out_is_the_last_real_token_whatever_the_padding(tmp_path):
             by_embeds = model.logits(inputs.attention_mask, inputs_embeds=model.word_embeddings(inputs.input_ids))
         assert_close_fp32(by_ids, alone, scale=alone.abs().max().clamp(min=1.0))
         assert_close_fp32(by_embeds, alone, scale=alone.abs().max().clamp(min=1.0))
+    pad = model.tokenizer.pad_token_id  # a row without real tokens reads its pad token alone
+    with torch.no_grad():
+        assert_close_fp32(model.logits(torch.zeros(1, 3, dtype=torch.long), input_ids=torch.full((1, 3), pad)),
+                          model.logits(torch.ones(1, 1, dtype=torch.long), input_ids=torch.full((1, 1), pad)),
+                          scale=alone.abs().max().clamp(min=1.0))
     mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 0, 0]])
     assert last_real_token(mask).tolist() == [4, 2]
     assert position_ids(mask).tolist() == [[0, 0, 0, 1, 2], [0, 1, 2, 0, 0]]

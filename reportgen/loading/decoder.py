@@ -13,7 +13,9 @@ removal, attention):
 - the read-out is each row's last position whose mask is 1, gathered before the score head (a linear
   map per position, so this equals the model's own pooled logits);
 - texts are padded on the right (`prepared` sets the tokenizer's side): under causal attention no real
-  token ever attends to a padding position, so a padded row's read-out is the unpadded text's.
+  token ever attends to a padding position, so a padded row's read-out is the unpadded text's;
+- a row without any real token (an empty text where the tokenizer adds no BOS; all words removed) reads its
+  pad token alone at position 0 (`readable`), as the model's own forward does for a row of pad ids.
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
     return (real.cumsum(dim=-1) - 1).clamp(min=0) * real
 
 
+def readable(attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mask with the first position of every row that has no real token (an empty text of a tokenizer that adds
+    no BOS, GPT-2's; every word removed) made real: such a row reads its pad token alone, as the model's own forward
+    reads a row of pad ids, instead of attending to nothing."""
+    empty = (attention_mask != 0).sum(dim=-1, keepdim=True) == 0
+    first = torch.zeros_like(attention_mask, dtype=torch.bool)
+    first[..., 0] = True
+    return torch.where(empty & first, torch.ones_like(attention_mask), attention_mask)
+
+
 def decoder_forward(module: nn.Module, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
                     inputs_embeds: torch.Tensor | None = None,
                     output_attentions: bool = False) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
@@ -75,6 +87,7 @@ def decoder_forward(module: nn.Module, attention_mask: torch.Tensor, *, input_id
     hidden state of each row's last real token."""
     network = network_of(module)
     body = getattr(network, network.base_model_prefix)
+    attention_mask = readable(attention_mask)
     extra = {"output_attentions": True} if output_attentions else {}
     out = body(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
                position_ids=position_ids(attention_mask), use_cache=False, **extra)
