@@ -162,7 +162,7 @@ def test_an_in_memory_peft_model_is_given_back_unchanged(tmp_path):
 
 def test_an_adapter_on_a_language_model_checkpoint_brings_its_head(tmp_path):
     """The usual LoRA classifier: trained on a causal LM checkpoint, its `score` head saved with the adapter. The
-    adapter runs with that head; the checkpoint alone, whose head would be random, is refused in one line."""
+    adapter runs with that head; an adapter without a saved head on that checkpoint is refused in one line."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from tests.tiny_models import save_model, sentencepiece_tokenizer, tiny_config
@@ -181,9 +181,28 @@ def test_an_adapter_on_a_language_model_checkpoint_brings_its_head(tmp_path):
     for sample, expected in zip(explained.report.samples, direct):
         torch.testing.assert_close(torch.tensor(sample.models["finetuned"].probabilities), expected, atol=1e-5,
                                    rtol=1e-4)
+    # An adapter that saves no head, on that checkpoint, would run a random head: refused in one line.
+    headless = get_peft_model(AutoModelForSequenceClassification.from_pretrained(lm),
+                              LoraConfig(r=2, lora_alpha=4, target_modules=TARGETS["llama"]))
+    headless.save_pretrained(tmp_path / "headless")
     output = tmp_path / "report.html"
-    result = CliRunner().invoke(main, ["report", "--base", str(lm), "--finetuned", str(adapter), "--text", TEXTS[0],
-                                       "--device", "cpu", "-q", "-o", str(output)])
+    result = CliRunner().invoke(main, ["report", "--base", str(adapter), "--finetuned", str(tmp_path / "headless"),
+                                       "--text", TEXTS[0], "--device", "cpu", "-q", "-o", str(output)])
     message = result.output.strip()
     assert result.exit_code == 1 and not output.exists()
-    assert len(message.splitlines()) == 1 and "has no trained classification head (score.weight" in message, message
+    assert len(message.splitlines()) == 1 and "saves no classification head" in message and "score.weight" in message, \
+        message
+
+
+def test_a_corpus_example_command_repeats_adapter_base():
+    """A corpus page's `reportgen report` command for a row loads the same models: --adapter-base included."""
+    from types import SimpleNamespace
+
+    from reportgen.api import ModelSpec
+    from reportgen.commands.corpus import report_command
+    from reportgen.corpus.run import CorpusOptions
+
+    rows = SimpleNamespace(name="reviews.csv", split=None, text_column="text", label_column="label", class_names=None)
+    command = report_command(ModelSpec("base", "lora", adapter_base="/models/llama"), rows, CorpusOptions(),
+                             include_paths=True)
+    assert "--finetuned lora " in command and " --adapter-base /models/llama " in command

@@ -119,6 +119,8 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
              "--encoder", encoder, "--max-length", str(options.max_length), "--dataset", name(rows.name)]
     if models.pooling != "mean-all":
         parts += ["--pooling", models.pooling]
+    if models.adapter_base:
+        parts += ["--adapter-base", name(str(models.adapter_base))]
     if rows.split:
         parts += ["--split", rows.split]
     if rows.text_column != "text":

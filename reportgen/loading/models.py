@@ -283,8 +283,8 @@ def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.devic
     """A Hugging Face classifier and its tokenizer from a directory or hub id (`adapter`: the PEFT adapter it is
     the base model of, which errors name, with {adapter_base}; `num_labels`: the classes of that adapter's own
     head, which replaces the base model's, `saved_head` its modules). A model too large for `device` is refused
-    before its weights load; one whose classification head is not in its weights (a language model's checkpoint:
-    the head would be random), unless the adapter saves that head, is refused too."""
+    before its weights load; an adapter's base whose classification head is not in its weights (a language
+    model's checkpoint: the head would be random) is refused unless the adapter saves that head."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     def load(local: bool):
@@ -299,11 +299,11 @@ def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.devic
                 local_files_only=local, output_loading_info=True, **STORED_DTYPE)
         untrained = sorted(key for key in loading.get("missing_keys", ()) if key.split(".")[0] in HEADS
                            and key.split(".")[0] not in (saved_head or ()))
-        if untrained:
-            which = "base model " if adapter is not None else ""
-            raise ReportgenError(f"the {role_word(role)} {which}'{spec}' has no trained classification head "
-                                 f"({untrained[0]} is not in its weights, so it would be random): give a sequence "
-                                 "classifier, or an adapter that saves its head (modules_to_save)")
+        if untrained and adapter is not None:  # a model alone loads with transformers' MISSING report shown
+            raise ReportgenError(f"the {role_word(role)} adapter {adapter.name} saves no classification head and its "
+                                 f"base model '{spec}' has none ({untrained[0]} is not in its weights, so it would "
+                                 "be random): save the adapter with its head (modules_to_save), or give a base "
+                                 "model that is a sequence classifier")
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
     if adapter is not None:
