@@ -64,7 +64,10 @@ def check_fits(config: PretrainedConfig, role: str, spec: str, device: torch.dev
     free = available_bytes(device)
     if free is None:
         return
-    parameters = parameter_count(config)
+    try:
+        parameters = parameter_count(config)
+    except Exception:  # a config transformers cannot build here: its own load says why, in one line
+        return
     dtype = computation_dtype(device, parameters)
     need = parameters * torch.finfo(dtype).bits // 8
     if need > free:
