@@ -20,6 +20,7 @@ from reportgen import choices, option_spec
 from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 from reportgen.explain_options import ExplainOptions
+from reportgen.loading.adapters import adapter_note
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.labels import GIVEN, parse_label_names
@@ -134,13 +135,14 @@ class ModelSpec:
     pooling: str = "mean-all"
     device: str = "auto"
     tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
+    adapter_base: str | None = None  # a PEFT adapter's base model (default: the one its adapter_config.json names)
 
     @classmethod
     def of(cls, options: ModelOptions, *, device: str | None = None, tokenizer: object | None = None) -> ModelSpec:
         """The models as `ModelOptions` names them (the command line's --base … --precision); `device`: another
         device than its own (a torchrun rank's); `tokenizer`: for modules in memory."""
         return cls(options.base, options.finetuned, options.encoder, options.pooling, device or options.device,
-                   tokenizer)
+                   tokenizer, None if options.adapter_base is None else str(options.adapter_base))
 
     def load(self, progress: bool = True) -> dict[str, LoadedModel]:
         """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
@@ -157,7 +159,7 @@ class ModelSpec:
             return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where,
                                info=info)
         return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where,
-                          progress=progress)
+                          progress=progress, adapter_base=None if self.adapter_base is None else str(self.adapter_base))
 
     def _encoder_tokenizer(self):
         return load_tokenizer(self.encoder)
@@ -181,6 +183,7 @@ def describe_module(module: nn.Module, role: str) -> ModelInfo:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return ModelInfo(role=role, name=f"{type(module).__name__} (in memory)", source="in memory",
+                     note=adapter_note(module),
                      format="checkpoint" if user_format else "huggingface", sha256=digest.hexdigest()[:12],
                      encoder=getattr(getattr(module, "config", None) or module.bert.config, "_name_or_path", None)
                      or None, pooling=pooling, num_classes=num_classes, pads_to_max_length=pooling == "mean-all",
@@ -223,7 +226,10 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     before any model loads. A label written as a class name ("insult", or a list of them) is read through these
     names, case aside; one that names no class is a ReportgenError naming the row. `target` takes a class name
     case aside, or its index.
-    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
+    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer). A PEFT adapter folder
+    (`adapter_config.json`) as `base` or `finetuned` is loaded on the base model its config names, or on
+    `adapter_base` (a local folder or hub id; needs `pip install "reportgen-saliency[peft]"`); a `PeftModel` in
+    memory is used as it is and given back unchanged.
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")

@@ -120,6 +120,8 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
              "--encoder", encoder, "--max-length", str(options.max_length), "--dataset", name(rows.name)]
     if models.pooling != "mean-all":
         parts += ["--pooling", models.pooling]
+    if models.adapter_base:
+        parts += ["--adapter-base", name(str(models.adapter_base))]
     if rows.split:
         parts += ["--split", rows.split]
     if rows.text_column != "text":
@@ -164,7 +166,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             raise ReportgenError(f"{rows.name} has no label column, so the rows have no true class to explain toward: "
                                  "name it with --label-column, or give the class with --target-class")
         loaded = ModelSpec(models.base, models.finetuned, models.encoder, models.pooling, str(ranks.device),
-                           models.tokenizer).load(progress)
+                           models.tokenizer, models.adapter_base).load(progress)
         check_single_label(loaded, "corpus")
         check_max_length(loaded, options.max_length)
         if selection.from_scan is not None:

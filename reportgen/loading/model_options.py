@@ -41,11 +41,17 @@ class ModelOptions:
         MISSING, metavar="MODEL",
         help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
              "docs/models.md), or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, "
-             "ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or hub id.")
+             "ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet; decoders GPT-2, Llama, Qwen2/3, Mistral, Gemma, "
+             "Phi-3) as a model directory or hub id, or a PEFT adapter folder (see --adapter-base).")
     finetuned: str | Any = option(MISSING, metavar="MODEL", help="The fine-tuned model, given like --base.")
     encoder: str = option(
         "bert-base-uncased", metavar="NAME_OR_DIR",
         help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory.")
+    adapter_base: str | None = option(
+        None, metavar="NAME_OR_DIR",
+        help="The base model of a PEFT adapter given as --base or --finetuned (a folder with adapter_config.json; "
+             "needs pip install \"reportgen-saliency[peft]\"): a local model directory or hub id. Default: the "
+             "base_model_name_or_path its adapter_config.json names.")
     pooling: str = option(
         "mean-all", choices=POOLINGS,
         help="How state-dict checkpoints pool BERT's outputs: mean-all averages all positions, padding included "
