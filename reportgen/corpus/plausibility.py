@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from reportgen.choices import ROLES
-from reportgen.corpus.aggregate import CONFIDENCE, Estimate, StoredRows, replicate_weights
+from reportgen.corpus.aggregate import StoredRows, replicate_weights
+from reportgen.corpus.statistics import CONFIDENCE, Estimate
 
 MEASURES = ("auprc", "auprc_random", "token_f1", "word_auprc", "word_f1")
 """The plausibility columns of each model in the stored rows (`{role}_{measure}`; `corpus.rationales` fills

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from reportgen.corpus.aggregate import CONFIDENCE, Estimate
 from reportgen.corpus.plausibility import PlausibilityStats
+from reportgen.corpus.statistics import CONFIDENCE, Estimate
 from reportgen.rendering.numbers import fixed, pct
 
 PLACES = 3  # decimals of a mean, an interval's ends and a difference (AUPRC and F1 lie in [0, 1])
