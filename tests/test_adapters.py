@@ -202,7 +202,8 @@ def test_a_corpus_example_command_repeats_adapter_base():
     from reportgen.commands.corpus import report_command
     from reportgen.corpus.run import CorpusOptions
 
-    rows = SimpleNamespace(name="reviews.csv", split=None, text_column="text", label_column="label", class_names=None)
+    rows = SimpleNamespace(name="reviews.csv", split=None, text_column="text", label_column="label", class_names=None,
+                           rationale_column=None)
     command = report_command(ModelSpec("base", "lora", adapter_base="/models/llama"), rows, CorpusOptions(),
                              include_paths=True)
     assert "--finetuned lora " in command and " --adapter-base /models/llama " in command
