@@ -36,5 +36,5 @@ def test_batch_size_as_written_and_as_a_number(checkpoints):
 
 def test_every_command_that_loads_models_has_its_batch_help():
     assert set(BATCH_HELP) == {"report", "scan", "corpus"}
-    assert [d.keyword for d in declared(ModelOptions)] == ["base", "finetuned", "encoder", "pooling", "max_length",
-                                                           "device", "batch_size", "precision"]
+    assert [d.keyword for d in declared(ModelOptions)] == ["base", "finetuned", "encoder", "adapter_base", "pooling",
+                                                           "max_length", "device", "batch_size", "precision"]
