@@ -22,6 +22,7 @@ from reportgen.faithfulness import (
     random_reference,
 )
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, normalise_scores
+from reportgen.faithfulness.rows import RemovedRows
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
 from reportgen.methods import REGISTRY, check_methods
@@ -52,7 +53,7 @@ class ExplainOptions:
     precision: str = "fp32"
     faithfulness: bool = True  # also the flip test
     random_orders: int = 3
-    naopc: bool = True  # normalised AOPC: the bounds cost 2n + 208 forward rows per text and model (beam)
+    naopc: bool = True  # normalised AOPC: the bounds cost n + 208 forward rows at most per text and model (beam)
     include_paths: bool = False  # False: model, encoder and dataset by name only (safe to share)
     progress: bool = True
 
@@ -84,6 +85,7 @@ class Run:
     results: dict[str, list[MethodResult]] = field(default_factory=dict)
     common_scores: dict[str, list[list[float]]] = field(default_factory=dict)
     chance: RandomReference | None = None  # the random orders' rows, shared by every method
+    removed: RemovedRows | None = None  # every row with tokens removed, shared by the forward-only measures
     random_flips: list[RandomFlips | None] = field(default_factory=list)
     bounds: list[dict[str, AopcBounds]] = field(default_factory=list)
     attributors: dict[str, Attributor] = field(default_factory=dict)  # by method, built once per model
@@ -122,9 +124,10 @@ class Explainer:
                                             precision=self.options.precision, on_progress=self.bar.update)
             with self.watch.stage(FAITHFULNESS_STAGE):
                 if run.chance is None:
-                    run.chance = random_reference(run.model, run.inputs, run.targets, settings)
+                    run.chance = random_reference(run.model, run.inputs, run.targets, settings,
+                                                  self.removed_rows(run))
                 faithfulness = measure_faithfulness(run.model, run.inputs, result.scores, run.targets,
-                                                    attributor.signed, settings, run.chance)
+                                                    attributor.signed, settings, run.chance, self.removed_rows(run))
         lengths = run.inputs.lengths()
         return [MethodResult(
             scores=stored(scores[i, : lengths[i]].tolist()), pad_share=shares[i],
@@ -157,6 +160,13 @@ class Explainer:
                 scores[i] = stored(extra[row, : len(scores[i])].tolist())
         return scores
 
+    def removed_rows(self, run: Run) -> RemovedRows:
+        """The model's rows with tokens removed, each computed once for the metrics, flip tests and bounds."""
+        if run.removed is None:
+            run.removed = RemovedRows(run.model, run.inputs, batch_size=run.batch_size,
+                                      precision=self.options.precision)
+        return run.removed
+
     def flip_settings(self, run: Run) -> flip.FlipSettings:
         return flip.FlipSettings(batch_size=run.batch_size, precision=self.options.precision,
                             on_progress=self.bar.update, on_planned=self.planned)
@@ -176,7 +186,7 @@ class Explainer:
         rows = [i for _ in range(len(self.options.methods) + self.options.random_orders) for i in texts]
         with self.watch.stage(FLIP_STAGE):
             found = flip.flip_counts(run.model, run.inputs, words, rankings, rows, [flip.ANY_OTHER] * len(rows),
-                                     self.flip_settings(run))
+                                     self.flip_settings(run), self.removed_rows(run))
         for m, method in enumerate(self.options.methods):
             for i in texts:
                 run.results[method][i].flip = found[m * len(texts) + i]
@@ -189,7 +199,7 @@ class Explainer:
         settings = BoundSettings(ks=KS, batch_size=run.batch_size, precision=self.options.precision,
                                  on_progress=self.bar.update, on_planned=self.planned)
         with self.watch.stage(BOUNDS_STAGE):
-            bounds = aopc_bounds(run.model, run.inputs, run.targets, settings)
+            bounds = aopc_bounds(run.model, run.inputs, run.targets, settings, rows=self.removed_rows(run))
         run.bounds = [normalise_scores(b, [run.results[m][i].faithfulness for m in self.options.methods])
                       for i, b in enumerate(bounds)]
 
@@ -208,7 +218,8 @@ class Explainer:
             rankings = [flip.word_ranking(words[i], scores[i], candidates[i], REGISTRY[method].signed) for i in texts]
             with self.watch.stage(FLIP_STAGE):
                 found = flip.flip_counts(run.model, run.inputs, words, rankings, texts,
-                                         [int(ranker.predicted[i]) for i in texts], self.flip_settings(run))
+                                         [int(ranker.predicted[i]) for i in texts], self.flip_settings(run),
+                                         self.removed_rows(run))
             for i, found_flip in zip(texts, found):
                 flips[i][role] = found_flip
         return flips
