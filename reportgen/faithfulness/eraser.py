@@ -183,6 +183,8 @@ def measure_faithfulness(model: LoadedModel, inputs: EncodedTexts, scores: torch
     and `rows` (`RemovedRows` of these inputs) to share every row with the other measures.
     """
     _check(inputs, scores, targets)
+    if rows is None:
+        rows = RemovedRows(model, inputs, batch_size=settings.batch_size, precision=settings.precision)
     if reference is None:
         reference = random_reference(model, inputs, targets, settings, rows)
     elif not torch.equal(reference.targets, targets.cpu()):
