@@ -17,12 +17,16 @@ nested sets S_1 ⊂ S_2 ⊂ … of the distinct sizes m_k, so:
   forward row (deleted, and kept), and a dynamic programme over the nested chains gives the true
   extremes — the same as enumerating all n! orderings. Cost 2·Σ_m C(n, m) rows (212 at n = 8).
 * beam (longer texts; the paper's NAOPC_beam, adapted to the sizes that count): first every token
-  deleted alone and kept alone (2n rows) gives a priority order; then, size by size, each of the
-  BEAM_WIDTH best partial chains is extended to the next size in BRANCHES ways (the b-th remaining
-  token by priority, then the next ones by priority to fill up), one row each, and the BEAM_WIDTH
-  best chains by accumulated AOPC go on. Four searches (upper and lower of both measures), so
-  2n + 4·BRANCHES·(1 + BEAM_WIDTH·(sizes − 1)) rows at most per text and model: with the five
-  default fractions and n ≥ 100 (five distinct sizes), 2n + 208.
+  deleted alone (n rows) gives a priority order, for both measures (a token whose deletion lowers p
+  the most goes first for comprehensiveness' upper and sufficiency's lower bound, last for the other
+  two; before issue 32 sufficiency's order came from each token kept alone, n more rows, which
+  `probes=BOTH_PROBES` still does); then, size by size, each of the BEAM_WIDTH best partial chains is
+  extended to the next size in BRANCHES ways (the b-th remaining token by priority, then the next
+  ones by priority to fill up), one row each, and the BEAM_WIDTH best chains by accumulated AOPC go
+  on. Four searches (upper and lower of both measures), so n + 4·BRANCHES·(1 + BEAM_WIDTH·(sizes − 1))
+  rows at most per text and model: with the five default fractions and n ≥ 100 (five distinct
+  sizes), n + 208; fewer where chains meet (each distinct row runs once), or where the report's other measures
+  already ran a row (`rows.RemovedRows`).
 
 A beam's chains are real orderings, so its bounds lie *inside* the true ones (its upper ≤ the true
 upper). `widen` then stretches them to every ordering the report has already measured (each method's

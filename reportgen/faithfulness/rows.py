@@ -18,6 +18,7 @@ are the same as when each measure ran its own rows; probabilities agree to fp32 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import torch
@@ -85,12 +86,12 @@ class RemovedRows:
         return found.to(self.model.device)
 
     def _keys(self, text: torch.Tensor, kept: torch.Tensor) -> list[Key]:
-        """What the model sees of each row, as bytes: its ids, attention mask and token type ids."""
+        """What the model sees of each row (its ids, attention mask and token type ids), as a 16-byte digest."""
         ids, mask, types = remove_tokens(self.inputs.input_ids[text], kept, self.pad_token_id,
                                          None if self.token_types is None else self.token_types[text])
-        parts = [ids.to(torch.int64), mask.to(torch.int64)] + ([] if types is None else [types.to(torch.int64)])
-        whole = torch.cat(parts, dim=1).numpy()
-        return [row.tobytes() for row in whole]
+        parts = [mask.sum(dim=1, keepdim=True), ids] + ([] if types is None else [types])
+        whole = torch.cat([part.to(torch.int64) for part in parts], dim=1).numpy()
+        return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in whole]
 
     def unperturbed(self, on_progress: Callable[[int], None] | None = None,
                     on_planned: Callable[[int], None] | None = None) -> torch.Tensor:
