@@ -46,16 +46,10 @@ def ratio(paths: list[str]) -> list[dict[str, float]]:
     return rows
 
 
-def bounds(reviews: int, offset: int, batch_size: int) -> None:
+def bounds(reviews: int, offset: int, batch_size: int, chunk: int = 4) -> None:
     import torch
 
-    from reportgen.attribution import AttributionSettings, make_attributor
     from reportgen.demo.trained import trained_demo
-    from reportgen.faithfulness import FaithfulnessSettings, measure_faithfulness
-    from reportgen.faithfulness.eraser import KS
-    from reportgen.faithfulness.naopc import BOTH_PROBES, DELETED_PROBES, BoundSettings, aopc_bounds, naopc
-    from reportgen.faithfulness.rows import RemovedRows
-    from reportgen.inference import predict_logits
     from reportgen.loading.inputs import encode
     from reportgen.loading.models import load_model
     from reportgen.pipeline import device_name
@@ -67,32 +61,55 @@ def bounds(reviews: int, offset: int, batch_size: int) -> None:
     device = torch.device("cpu")
     print(f"{len(chosen)} held-out reviews from row {chosen[0]}, {demo.settings.max_length} tokens, "
           f"{device_name(device)}, {torch.get_num_threads()} threads, batch {batch_size}\n")
+    models = {role: load_model(str(demo.checkpoint(role)), role=role, encoder=str(demo.assets.encoder_dir),
+                               pooling="mean-all", device=device) for role in ("base", "finetuned")}
+    found: list[dict] = []
+    for start in range(0, len(chosen), chunk):  # a table after every chunk, so a long run can be cut short
+        part = chosen[start: start + chunk]
+        for model in models.values():
+            inputs = encode(model.tokenizer, texts[start: start + chunk], demo.settings.max_length,
+                            model.info.pads_to_max_length)
+            found += _compare(model, inputs, part, batch_size)
+        _table(found, len({f["row"] for f in found}))
+
+
+def _compare(model, inputs, chosen: list[int], batch_size: int) -> list[dict]:
+    """Both estimators on these texts through one `RemovedRows`, with attention-gradient's AOPC."""
+    from reportgen.attribution import AttributionSettings, make_attributor
+    from reportgen.faithfulness import FaithfulnessSettings, measure_faithfulness
+    from reportgen.faithfulness.eraser import KS
+    from reportgen.faithfulness.naopc import BOTH_PROBES, DELETED_PROBES, BoundSettings, aopc_bounds, naopc
+    from reportgen.faithfulness.rows import RemovedRows
+    from reportgen.inference import predict_logits
+
+    role = model.info.role
+    targets = predict_logits(model, inputs, batch_size=batch_size).argmax(dim=-1)
+    rows = RemovedRows(model, inputs, batch_size=batch_size)
+    attributor = make_attributor("attention-gradient", AttributionSettings(batch_size=batch_size))
+    scores = attributor.attribute(model, inputs, targets).scores
+    metrics = measure_faithfulness(model, inputs, scores, targets, attributor.signed,
+                                   FaithfulnessSettings(batch_size=batch_size), rows=rows)
+    timed = {}
+    for probes in (DELETED_PROBES, BOTH_PROBES):  # the new first: its rows are all its own
+        started, before = time.perf_counter(), rows.rows
+        timed[probes] = aopc_bounds(model, inputs, targets, BoundSettings(ks=KS, batch_size=batch_size,
+                                                                          probes=probes), rows=rows)
+        print(f"{role}, rows {chosen}, {probes}: {rows.rows - before} rows not run before, "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
     found = []
-    for role in ("base", "finetuned"):
-        model = load_model(str(demo.checkpoint(role)), role=role, encoder=str(demo.assets.encoder_dir),
-                           pooling="mean-all", device=device)
-        inputs = encode(model.tokenizer, texts, demo.settings.max_length, model.info.pads_to_max_length)
-        targets = predict_logits(model, inputs, batch_size=batch_size).argmax(dim=-1)
-        rows = RemovedRows(model, inputs, batch_size=batch_size)
-        attributor = make_attributor("attention-gradient", AttributionSettings(batch_size=batch_size))
-        scores = attributor.attribute(model, inputs, targets).scores
-        metrics = measure_faithfulness(model, inputs, scores, targets, attributor.signed,
-                                       FaithfulnessSettings(batch_size=batch_size), rows=rows)
-        timed = {}
-        for probes in (DELETED_PROBES, BOTH_PROBES):  # the new first: its rows are all its own
-            started, before = time.perf_counter(), rows.rows
-            timed[probes] = aopc_bounds(model, inputs, targets, BoundSettings(ks=KS, batch_size=batch_size,
-                                                                              probes=probes), rows=rows)
-            print(f"{role}, {probes}: {rows.rows - before} new rows in {time.perf_counter() - started:.1f} s",
-                  flush=True)
-        for i, row in enumerate(chosen):
-            for name in ("comprehensiveness", "sufficiency"):
-                new, old = timed[DELETED_PROBES][i][name], timed[BOTH_PROBES][i][name]
-                value = metrics[i].scores[name].value
-                wide = [(min(b.lower, value), max(b.upper, value)) for b in (new, old)]
-                found.append({"model": role, "row": row, "measure": name, "new": [new.lower, new.upper, new.rows],
-                              "old": [old.lower, old.upper, old.rows], "aopc": value,
-                              "naopc": [naopc(value, *w) for w in wide]})
+    for i, row in enumerate(chosen):
+        for name in ("comprehensiveness", "sufficiency"):
+            new, old = timed[DELETED_PROBES][i][name], timed[BOTH_PROBES][i][name]
+            value = metrics[i].scores[name].value
+            wide = [(min(b.lower, value), max(b.upper, value)) for b in (new, old)]
+            found.append({"model": role, "row": row, "measure": name, "new": [new.lower, new.upper, new.rows],
+                          "old": [old.lower, old.upper, old.rows], "aopc": value,
+                          "naopc": [naopc(value, *w) for w in wide]})
+    return found
+
+
+def _table(found: list[dict], reviews: int) -> None:
+    print(f"\n{reviews} reviews so far")
     print("\n| measure | model | rows new / old | lower new − old | upper new − old | range new ÷ old | "
           "NAOPC (attention-gradient) new − old |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
