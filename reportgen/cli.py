@@ -113,9 +113,9 @@ def faithfulness_options(command):
                           "class). Forward passes only."),
         click.option("--naopc/--no-naopc", default=True, show_default=True,
                      help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
-                          "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 "
-                          "forward rows per text and model (measured 2 × tokens + 25 on 256-token reviews, the largest "
-                          "share of a report's time; exact search up to 8 tokens). Needs --faithfulness."),
+                          "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most tokens + 208 "
+                          "forward rows per text and model (a beam search seeded by deleting each token alone; "
+                          "exact search up to 8 tokens). Needs --faithfulness."),
     ]
     return with_options(command, options)
 
