@@ -39,12 +39,12 @@ class ExplainOptions:
              "when only they are kept), beside the same numbers for random orders; and the flip test (the fewest "
              "top-ranked words whose removal changes each model's class). Forward passes only.")
     random_orders: int = 3
-    naopc: bool = option(  # normalised AOPC: the bounds cost n + 208 forward rows at most per text and model (beam)
+    naopc: bool = option(  # normalised AOPC: the bounds cost 2n + 208 forward rows per text and model (beam)
         True, type=bool,
         help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings (NAOPC, Edin "
-             "et al. 2024), so the two models' numbers compare: at most tokens + 208 forward rows per text and "
-             "model (a beam search seeded by deleting each token alone; exact search up to 8 tokens). Needs "
-             "--faithfulness.")
+             "et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 forward rows per text and "
+             "model (measured 2 × tokens + 25 on 256-token reviews, the largest share of a report's time; exact "
+             "search up to 8 tokens). Needs --faithfulness.")
     include_paths: bool = option(  # False: model, encoder and dataset by name only (safe to share)
         False, type=bool, show_default=False,
         help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, so the file is "

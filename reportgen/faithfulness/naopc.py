@@ -17,16 +17,15 @@ nested sets S_1 ⊂ S_2 ⊂ … of the distinct sizes m_k, so:
   forward row (deleted, and kept), and a dynamic programme over the nested chains gives the true
   extremes — the same as enumerating all n! orderings. Cost 2·Σ_m C(n, m) rows (212 at n = 8).
 * beam (longer texts; the paper's NAOPC_beam, adapted to the sizes that count): first every token
-  deleted alone (n rows) gives a priority order, for both measures (a token whose deletion lowers p
-  the most goes first for comprehensiveness' upper and sufficiency's lower bound, last for the other
-  two; before issue 32 sufficiency's order came from each token kept alone, n more rows, which
-  `probes=BOTH_PROBES` still does); then, size by size, each of the BEAM_WIDTH best partial chains is
-  extended to the next size in BRANCHES ways (the b-th remaining token by priority, then the next
-  ones by priority to fill up), one row each, and the BEAM_WIDTH best chains by accumulated AOPC go
-  on. Four searches (upper and lower of both measures), so n + 4·BRANCHES·(1 + BEAM_WIDTH·(sizes − 1))
-  rows at most per text and model: with the five default fractions and n ≥ 100 (five distinct
-  sizes), n + 208; fewer where chains meet (each distinct row runs once), or where the report's other measures
-  already ran a row (`rows.RemovedRows`).
+  deleted alone and kept alone (2n rows) gives a priority order (`probes=DELETED_PROBES`: single
+  deletions for both measures, n rows, sufficiency's order their reverse); then, size by size, each
+  of the BEAM_WIDTH best partial chains is extended to the next size in BRANCHES ways (the b-th
+  remaining token by priority, then the next ones by priority to fill up), one row each, and the
+  BEAM_WIDTH best chains by accumulated AOPC go on. Four searches (upper and lower of both measures),
+  so 2n + 4·BRANCHES·(1 + BEAM_WIDTH·(sizes − 1)) rows at most per text and model: with the five
+  default fractions and n ≥ 100 (five distinct sizes), 2n + 208; fewer where chains meet (each
+  distinct row runs once), or where the report's other measures already ran a row
+  (`rows.RemovedRows`).
 
 A beam's chains are real orderings, so its bounds lie *inside* the true ones (its upper ≤ the true
 upper). `widen` then stretches them to every ordering the report has already measured (each method's
@@ -58,8 +57,9 @@ from reportgen.results import AopcBounds, Faithfulness
 EXACT_TOKENS = 8
 DELETED_PROBES = "deleted"
 BOTH_PROBES = "deleted-and-kept"
-"""The beam's priority order: each token deleted alone, one row per token, for both measures (the
-default); or, as before issue 32, also each token kept alone for sufficiency's order (2n rows)."""
+"""The beam's priority order: each token deleted alone for comprehensiveness' order and kept alone for
+sufficiency's (2n rows, the default); or DELETED_PROBES, single deletions for both (n rows: half the cost,
+the same comprehensiveness bounds, narrower sufficiency bounds on the demo's reviews; docs/faithfulness.md)."""
 BEAM_WIDTH = 3
 BRANCHES = 4
 MEASURES = {"comprehensiveness": False, "sufficiency": True}  # name → keep only the set (else delete it)
@@ -78,7 +78,7 @@ class BoundSettings:
     exact_tokens: int = EXACT_TOKENS  # at most this many real non-special tokens: exact; else beam
     beam_width: int = BEAM_WIDTH
     branches: int = BRANCHES
-    probes: str = DELETED_PROBES  # the beam's priority: each token deleted alone (n rows), or BOTH_PROBES (2n)
+    probes: str = BOTH_PROBES  # the beam's priority: each token deleted and kept alone (2n rows), or DELETED_PROBES (n)
     on_progress: Callable[[int], None] | None = None
     on_planned: Callable[[int], None] | None = None
 
