@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "words": {"results"},
     "comparison": set(),
     "stopwatch": set(),
+    "progress": set(),
     "output": {"errors"},
     "batching": BASE,
     "loading": BASE | {"results"},
@@ -47,9 +48,10 @@ ALLOWED: dict[str, set[str]] = {
     # corpus: the corpus page's view (rendering/views/corpus.py) reads its aggregates and facts, torch-free files
     "targets": BASE,
     "provenance": {"reportgen", "results"},
-    "explainer": BASE | {"attribution", "faithfulness", "loading", "methods", "results", "stopwatch"},
+    "explainer": BASE | {"attribution", "faithfulness", "loading", "methods", "progress", "results", "stopwatch"},
     "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
-                        "methods", "provenance", "results", "stopwatch", "targets", "words"},  # never rendering
+                        "methods", "progress", "provenance", "results", "stopwatch", "targets",
+                        "words"},  # never rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
     "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
                       "scan", "validation", "words"},

@@ -93,8 +93,9 @@ class IntegratedGradients(Attributor):
         return cls(settings, options.path)
 
     def rows(self, num_texts: int) -> int:
-        """Fixed steps: exact. Auto: the first grid; more rows are announced through `on_planned`."""
-        return num_texts * (len(GRID.first) if self.adaptive else self.steps)
+        """Fixed steps: exact. Auto: the most, `max_steps` per text; a text that settles earlier reports the rest
+        through `on_skipped`."""
+        return num_texts * (self.max_steps if self.adaptive else self.steps)
 
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
         device = model.device
@@ -165,10 +166,10 @@ class IntegratedGradients(Attributor):
                                   SCORE_CHANGE_GUARD * allowed_delta(float(current.abs().sum()), self.tolerance))
                 if not new:
                     scores[i], steps[i] = current, text.size
+                    if self.settings.on_skipped is not None:
+                        self.settings.on_skipped(self.max_steps - text.size)
                     continue
                 queue.extend((i, k) for k in new)
-                if self.settings.on_planned is not None:
-                    self.settings.on_planned(len(new))
         return TokenScores(scores, convergence_delta=scores.sum(dim=1) - change, logit_change=change, steps=steps)
 
     def _endpoint_logits(self, path: _Path) -> torch.Tensor:
