@@ -30,6 +30,7 @@ class TokenScores:
     convergence_delta: torch.Tensor | None = None  # (batch,) Σ scores − (F(x) − F(x′))
     logit_change: torch.Tensor | None = None  # (batch,) F(x) − F(x′)
     steps: torch.Tensor | None = None  # (batch,) IG's gradient evaluations per text (they differ with steps="auto")
+    fit: torch.Tensor | None = None  # (batch,) a surrogate's weighted R² on its samples (LIME); NaN: no words
 
 
 @dataclass

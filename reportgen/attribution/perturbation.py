@@ -58,6 +58,7 @@ class WordValues:
     values: torch.Tensor  # (texts, words) fp32; words past a text's count are 0
     gap: torch.Tensor | None = None  # (texts,) Σ values − (f(x) − f(no words))
     change: torch.Tensor | None = None  # (texts,) f(x) − f(no words), target logits
+    fit: torch.Tensor | None = None  # (texts,) a surrogate's weighted R² on its samples (LIME); NaN: no words
 
 
 class Coalitions:
@@ -125,7 +126,7 @@ class PerturbationAttributor(Attributor):
         result = self.word_values(coalitions)
         scores = spread_over_tokens(result.values.float(), features.to(result.values.device))
         check_finite(scores, self.name)
-        return TokenScores(scores, convergence_delta=result.gap, logit_change=result.change)
+        return TokenScores(scores, convergence_delta=result.gap, logit_change=result.change, fit=result.fit)
 
 
 def spread_over_tokens(values: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
