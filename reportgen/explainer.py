@@ -71,6 +71,13 @@ def pad_share(scores: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 
 
+def _finite(values: torch.Tensor | None, i: int) -> float | None:
+    """values[i] as a float, None where there are none or it is NaN/inf (not measured for that text)."""
+    if values is None or not bool(torch.isfinite(values[i])):
+        return None
+    return float(values[i])
+
+
 @dataclass
 class Run:
     """One model's share of the work: its inputs, verdicts and the settings its passes use."""
@@ -139,6 +146,8 @@ class Explainer:
             convergence_delta=None if result.convergence_delta is None else float(result.convergence_delta[i]),
             target_logit_change=None if result.logit_change is None else float(result.logit_change[i]),
             faithfulness=faithfulness[i], steps=None if result.steps is None else int(result.steps[i]),
+            converged=None if result.converged is None else bool(result.converged[i]),
+            score_error=_finite(result.score_error, i), surrogate_fit=_finite(result.fit, i),
         ) for i in range(len(run.inputs))]
 
     def towards(self, run: Run, method: str, classes: torch.Tensor) -> list[list[float]]:

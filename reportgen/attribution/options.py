@@ -35,7 +35,8 @@ class MethodOptions:
                       surrogate_samples: int = DEFAULT_SURROGATE_SAMPLES) -> MethodOptions:
         """The options from the CLI flags and `reportgen.explain` keywords of the same names (--steps, …)."""
         return cls(path=PathSteps(steps=steps, quadrature=quadrature, tolerance=tolerance, max_steps=max_steps),
-                   shapley=ShapleyOptions(samples=shapley_samples), surrogate=SurrogateOptions(samples=surrogate_samples))
+                   shapley=ShapleyOptions(samples=shapley_samples),
+                   surrogate=SurrogateOptions(samples=surrogate_samples))
 
     def check(self) -> None:
         """Every mistake in every method's options (ReportgenError), found before any model is loaded."""
