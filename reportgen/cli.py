@@ -16,6 +16,7 @@ from reportgen.choices import (
     DEFAULT_METHODS,
     DEFAULT_SCALE,
     DEFAULT_SHAPLEY_SAMPLES,
+    DEFAULT_SURROGATE_SAMPLES,
     DEFAULT_TARGET,
     DEFAULT_TOLERANCE,
     GRANULARITIES,
@@ -142,6 +143,13 @@ shapley_samples_option = click.option(
     help="With --method shapley-sampling: random orders of a text's words (Captum's ShapleyValueSampling); "
          "a text of W words costs 3 + N × W forward rows per model and class. Every order's values add up to "
          "the logit change exactly, so N trades the noise of single words' values for time.")
+
+surrogate_samples_option = click.option(
+    "--surrogate-samples", default=DEFAULT_SURROGATE_SAMPLES, show_default=True, type=click.IntRange(min=2),
+    metavar="N",
+    help="With --method lime or kernel-shap: coalitions of a text's words drawn to fit the linear surrogate "
+         "(Captum's Lime and KernelShap, n_samples), one forward row each per model and class (KernelSHAP 2 more). "
+         "Use several times a text's words: with about as many samples as words a surrogate fits anything.")
 
 
 BATCH_HELP = {
@@ -345,6 +353,7 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @path_step_options
 @quadrature_option
 @shapley_samples_option
+@surrogate_samples_option
 @target_option
 @faithfulness_options
 @click.option("--include-paths", is_flag=True,
@@ -355,7 +364,8 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @friendly_errors
 def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
-           order, method, steps, tolerance, max_steps, quadrature, shapley_samples, target, faithfulness, naopc,
+           order, method, steps, tolerance, max_steps, quadrature, shapley_samples,
+           surrogate_samples, target, faithfulness, naopc,
            include_paths, scale, granularity, output, json_path, markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
@@ -385,7 +395,8 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
         ExplainOptions(methods=methods,
                        method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
                                                                   tolerance=tolerance, max_steps=max_steps,
-                                                                  shapley_samples=shapley_samples),
+                                                                  shapley_samples=shapley_samples,
+        surrogate_samples=surrogate_samples),
                        target=target, max_length=max_length, batch_size=parse_batch_size(batch_size),
                        precision=precision, faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
                        progress=not quiet),
@@ -441,12 +452,14 @@ def render(source, scale, granularity, output, json_path, markdown_path):
               help="Attribution methods, comma-separated, as for `reportgen report`.")
 @path_step_options
 @shapley_samples_option
+@surrogate_samples_option
 @target_option
 @faithfulness_options
 @report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
-         steps, tolerance, max_steps, shapley_samples, target, faithfulness, naopc, output, json_path, markdown_path,
+         steps, tolerance, max_steps, shapley_samples, surrogate_samples, target, faithfulness, naopc,
+         output, json_path, markdown_path,
          quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
@@ -479,7 +492,8 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
              ExplainOptions(methods=methods,
                             method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
                                                                        max_steps=max_steps,
-                                                                       shapley_samples=shapley_samples),
+                                                                       shapley_samples=shapley_samples,
+        surrogate_samples=surrogate_samples),
                             target=target, max_length=max_length,
                             faithfulness=faithfulness, naopc=naopc, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
@@ -506,6 +520,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @path_step_options
 @quadrature_option
 @shapley_samples_option
+@surrogate_samples_option
 @click.option("--target-class", metavar="CLASS",
               help="Explain every row toward this class (a name from --label-names or an index) instead of its "
                    "true label; needed when the data has no labels.")
@@ -537,7 +552,8 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @friendly_errors
 def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
            text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
-           steps, tolerance, max_steps, quadrature, shapley_samples, target_class, min_count, bootstrap, seed,
+           steps, tolerance, max_steps, quadrature, shapley_samples, surrogate_samples,
+           target_class, min_count, bootstrap, seed,
            top_words, examples, keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths,
            quiet):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
@@ -580,7 +596,8 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
             CorpusOptions(method=method,
                           method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
                                                                      tolerance=tolerance, max_steps=max_steps,
-                                                                     shapley_samples=shapley_samples),
+                                                                     shapley_samples=shapley_samples,
+        surrogate_samples=surrogate_samples),
                           max_length=max_length,
                           batch_size=parse_batch_size(batch_size), precision=precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,

@@ -220,6 +220,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
     path, shapley = options.method_options.path, options.method_options.shapley
     auto = has_path and path.adaptive
     sampled = any(REGISTRY[method].samples for method in options.methods)
+    fitted = any(REGISTRY[method].surrogate for method in options.methods)
     return ReportMeta(
         methods=list(options.methods),
         steps=path.steps if has_path else None, quadrature=path.rule if has_path else None,
@@ -230,6 +231,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         versions=versions(), models=infos if options.include_paths else [shareable_info(i) for i in infos],
         precision=options.precision, shapley_samples=shapley.samples if sampled else None,
+        surrogate_samples=options.method_options.surrogate.samples if fitted else None,
         segment_names=None if texts.pairs is None else texts.segment_names or list(PAIR_NAMES),
         faithfulness=FaithfulnessMeta(ks=list(KS), curve_fractions=list(CURVE_FRACTIONS),
                                       random_orders=options.random_orders, seed=0) if options.faithfulness else None,

@@ -249,6 +249,7 @@ class ReportMeta:
     tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
     max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
     shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
+    surrogate_samples: int | None = None  # LIME and KernelSHAP: coalitions of words drawn per text
     segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
     multi_label: bool = False  # sigmoid per label; a text has one sample per explained label
     seconds: dict[str, float] | None = None  # wall seconds per stage (each method, *_STAGE), each counted once

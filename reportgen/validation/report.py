@@ -96,6 +96,7 @@ def _check_meta(place: Place, meta: dict[str, Any]) -> _Facts:
         raise place.fail("meta.tolerance", f"is {meta['tolerance']}; it must be above 0")
     place.integer(meta.get("max_steps"), "meta.max_steps", optional=True, least=1)
     place.integer(meta.get("shapley_samples"), "meta.shapley_samples", optional=True, least=1)
+    place.integer(meta.get("surrogate_samples"), "meta.surrogate_samples", optional=True, least=2)
     names = meta.get("segment_names")
     if names is not None:
         place.items(names, "meta.segment_names", len(SEGMENTS), "a sentence pair")
