@@ -23,26 +23,29 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
     if result.convergence_delta is None:
         return None, None
     relative = result.relative_delta or 0.0
-    mass = sum(abs(score) for score in result.scores)
-    of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|, " if mass > 0 else ""
-    delta = (f"completeness delta {signed_figure(result.convergence_delta)} ({of_mass}{pct(relative)} of "
-             f"F(x)−F(x′) = {signed_figure(result.target_logit_change)})")
-    if result.score_error is not None:
-        delta = f"Scores accurate to about {share(result.score_error)} (estimated error of the scores); {delta}"
+    steps = f" after {result.steps} path steps" if result.steps is not None else ""
+    if result.score_error is None:  # fixed steps, or a file from before the score error: the delta alone
+        delta = (f"Convergence delta {signed_figure(result.convergence_delta)} ({pct(relative)} of F(x)−F(x′) = "
+                 f"{signed_figure(result.target_logit_change)}){steps}")
     else:
-        delta = delta[0].upper() + delta[1:]
-    if result.steps is not None:
-        delta += f" after {result.steps} path steps"
+        mass = sum(abs(score) for score in result.scores)
+        of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|, " if mass > 0 else ""
+        delta = (f"Scores accurate to about {share(result.score_error)} (estimated error of the scores); "
+                 f"completeness delta {signed_figure(result.convergence_delta)} ({of_mass}{pct(relative)} of "
+                 f"F(x)−F(x′) = {signed_figure(result.target_logit_change)}){steps}")
     if result.adds_up(tolerance):
         return delta, None
     if tolerance is None:
         return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
                        "Raise --steps for trustworthy scores.")
-    accuracy = (f"the scores' estimated error is {share(result.score_error)} of Σ|score| and "
-                if result.score_error is not None else "")
-    return delta, (f"Not converged after {result.steps} steps (the --max-steps cap): {accuracy}the completeness "
-                   f"delta is {pct(relative)} of the logit change, both above the {100 * tolerance:g}% tolerance. "
-                   + (cancelling_text(result, tolerance) or "Raise --max-steps for trustworthy scores."))
+    advice = cancelling_text(result, tolerance) or "Raise --max-steps for trustworthy scores."
+    if result.score_error is None:
+        return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
+                       f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
+                       + advice)
+    return delta, (f"Not converged after {result.steps} steps (the --max-steps cap): the scores' estimated error is "
+                   f"{share(result.score_error)} of Σ|score| and the completeness delta {pct(relative)} of the logit "
+                   f"change, both above the {100 * tolerance:g}% tolerance. " + advice)
 
 
 CANCELLING = 10
