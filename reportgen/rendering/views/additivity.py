@@ -30,7 +30,7 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
     else:
         mass = sum(abs(score) for score in result.scores)
         of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|, " if mass > 0 else ""
-        delta = (f"Scores accurate to about {share(result.score_error)} (estimated error of the scores); "
+        delta = (f"Scores accurate to about {share(result.score_error)} (their estimated error, which errs high); "
                  f"completeness delta {signed_figure(result.convergence_delta)} ({of_mass}{pct(relative)} of "
                  f"F(x)−F(x′) = {signed_figure(result.target_logit_change)}){steps}")
     if result.adds_up(tolerance):
