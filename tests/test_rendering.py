@@ -651,3 +651,14 @@ def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did
     assert "Scores accurate to about 0.2 %" in text and "0.513 % of Σ|score|" in text and "20.0% of F(x)" in text
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
     assert "Not converged after 257 steps" in columns[1].text()
+
+
+def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():
+    built = report([sample(["[CLS]", "a", "b", "[SEP]"], methods=("lime",))], "lime")
+    built.samples[0].models["base"].methods["lime"].surrogate_fit = 0.83
+    built.samples[0].models["finetuned"].methods["lime"].surrogate_fit = 0.31
+    document = parse_html(render_html(built))
+    columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
+    assert "Surrogate fit: weighted R² 0.83" in columns[0].text() and "Surrogate fit: weighted R² 0.31" in columns[1].text()
+    assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
+    assert "LIME fit poor" in document.find_all("table", "summary")[0].text()
