@@ -659,6 +659,7 @@ def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():
     built.samples[0].models["finetuned"].methods["lime"].surrogate_fit = 0.31
     document = parse_html(render_html(built))
     columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
-    assert "Surrogate fit: weighted R² 0.83" in columns[0].text() and "Surrogate fit: weighted R² 0.31" in columns[1].text()
+    assert "Surrogate fit: weighted R² 0.83" in columns[0].text()
+    assert "Surrogate fit: weighted R² 0.31" in columns[1].text()
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
     assert "LIME fit poor" in document.find_all("table", "summary")[0].text()
