@@ -185,7 +185,8 @@ class IntegratedGradients(Attributor):
                 new = text.refine(*limits)
                 if not new:
                     scores[i], steps[i], converged[i] = current, text.size, text.settled(*limits)
-                    score_error[i] = text.score_error() / mass if mass > 0 else 0.0
+                    error = text.score_error()
+                    score_error[i] = error / mass if mass > 0 else (0.0 if error == 0 else math.inf)
                     if self.settings.on_skipped is not None:
                         self.settings.on_skipped(self.max_steps - text.size)
                     continue
