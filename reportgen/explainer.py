@@ -1,7 +1,8 @@
 """Every method for every model: attributions, the faithfulness metrics, the flip tests and the normalised AOPC's
 bounds (`Explainer`), each model's share of the work (`Run`), and the options that decide what is computed
-(`ExplainOptions`). `pipeline.explain` drives it. Progress: one bar per stage (`reportgen.progress`), each
-stage's total an upper bound on its rows known before its first pass, so no percentage goes back.
+(`ExplainOptions`, from `explain_options.py`). `pipeline.explain` drives it. Progress: one bar per stage
+(`reportgen.progress`), each stage's total an upper bound on its rows known before its first pass, so no
+percentage goes back.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from reportgen.attribution import AttributionSettings, Attributor, MethodOptions, make_attributor
-from reportgen.choices import DEFAULT_METHODS, DEFAULT_TARGET
+from reportgen.attribution import AttributionSettings, Attributor, make_attributor
+from reportgen.explain_options import ExplainOptions
 from reportgen.faithfulness import (
     KS,
     FaithfulnessSettings,
@@ -24,7 +25,7 @@ from reportgen.faithfulness import (
 from reportgen.faithfulness.naopc import BoundSettings, aopc_bounds, bound_rows, normalise_scores
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
-from reportgen.methods import REGISTRY, check_methods
+from reportgen.methods import REGISTRY
 from reportgen.progress import Progress
 from reportgen.results import (
     BOUNDS_STAGE,
@@ -38,29 +39,6 @@ from reportgen.results import (
     stored,
 )
 from reportgen.stopwatch import Stopwatch
-
-
-@dataclass
-class ExplainOptions:
-    """Everything that decides what a report computes (how it looks is decided when rendering);
-    each method's own options (integrated gradients' steps, Shapley samples) are `method_options`."""
-
-    methods: tuple[str, ...] = DEFAULT_METHODS
-    method_options: MethodOptions = field(default_factory=MethodOptions)
-    target: str = DEFAULT_TARGET
-    max_length: int = 512
-    batch_size: int | None = None  # None: pick for the device
-    precision: str = "fp32"
-    faithfulness: bool = True  # also the flip test
-    random_orders: int = 3
-    naopc: bool = True  # normalised AOPC: the bounds cost 2n + 208 forward rows per text and model (beam)
-    include_paths: bool = False  # False: model, encoder and dataset by name only (safe to share)
-    progress: bool = True
-
-    def check(self) -> None:
-        check_methods(self.methods)  # before any model is loaded
-        self.method_options.check()
-
 
 
 def pad_share(scores: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -5,20 +5,24 @@ JSON (its scores, with its option applied)."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import importlib.util
+import inspect
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
-import click
 import pytest
 import torch
 from click.testing import CliRunner
 
+import reportgen.api
+import reportgen.attribution.options
 import reportgen.cli
+import reportgen.cli_options
+import reportgen.corpus.options
+import reportgen.explain_options
 import reportgen.methods
 import reportgen.pipeline
 from reportgen.attribution.base import (
@@ -30,10 +34,11 @@ from reportgen.attribution.base import (
     word_embeddings,
 )
 from reportgen.attribution.options import MethodOptions
-from reportgen.errors import OptionError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 from reportgen.methods import REGISTRY, MethodInfo
+from reportgen.option_spec import option
 from tests.tolerances import assert_close_fp32
 
 # Step 1: the record (title, signed, class-specific, needs, description, "module:Class", what a shade means).
@@ -43,29 +48,25 @@ TOY = MethodInfo("toy", "Toy scaled gradient", signed=False, class_specific=True
                  shade="the toy's scaled gradient norm")
 
 
-# Step 3, first part: the options' own dataclass with a check() that raises ReportgenError.
+# Step 3, first part: the options' own dataclass, each option declared on its field (keyword, default, help: the
+# CLI flag --toy-scale and the API keyword toy_scale are made from it), with a check() that raises OptionError.
 @dataclass
 class ToyOptions:
     """The toy's part of the composed options."""
 
-    scale: float = 1.0  # multiplies every score
+    scale: float = option(1.0, keyword="toy_scale", type=float,  # multiplies every score
+                          help="With --method toy: what its scores are multiplied by.")
 
     def check(self) -> None:
         if not self.scale > 0:
             raise OptionError(f"{{toy_scale}} must be above 0 (got {self.scale})", "toy_scale")
 
 
-# Step 3, second part: a field of that type in MethodOptions and a keyword in from_keywords (here a subclass,
-# so that the package's MethodOptions stays as it is).
+# Step 3, second part: a field of that type in MethodOptions (here a subclass, so that the package's MethodOptions
+# stays as it is); nothing else: the CLI and the API read the declarations.
 @dataclass
 class ToyMethodOptions(MethodOptions):
     toy: ToyOptions = field(default_factory=ToyOptions)
-
-    @classmethod
-    def from_keywords(cls, *, toy_scale: float = 1.0, **keywords) -> ToyMethodOptions:
-        others = MethodOptions.from_keywords(**keywords)
-        return cls(**{part.name: getattr(others, part.name) for part in dataclasses.fields(others)},
-                   toy=ToyOptions(scale=toy_scale))
 
 
 # Step 2 and step 3's third part: the class, its constructor and from_options.
@@ -101,31 +102,37 @@ class ToyAttributor(Attributor):
         return TokenScores(scores)
 
 
+def fresh(name: str, path: str, monkeypatch, *, stand_in: bool = True) -> ModuleType:
+    """A fresh copy of a module, as a new process would import it, in `sys.modules` for the test; `stand_in`: under
+    its own name, so that a copy imported after it imports it (else under another name, and the package's modules
+    keep importing the package's own)."""
+    name = name if stand_in else f"toy_{name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
-def toy_cli(monkeypatch) -> ModuleType:
-    """The CLI as it is once the steps are done: the record in REGISTRY before cli.py is imported (a fresh copy
-    of it, as a new process would import it), and the by-hand part of step 3 — a `--toy-scale` option on
-    `report`, passed to `MethodOptions.from_keywords` — added to that copy's command."""
+def toy_package(monkeypatch) -> SimpleNamespace:
+    """The package as it is once the steps are done: the record in REGISTRY and the field in MethodOptions, then
+    the CLI and the API imported afresh (their option groups and keywords are made when they are imported). No
+    option, keyword or callback is added by hand."""
     monkeypatch.setitem(REGISTRY, TOY.name, TOY)
     monkeypatch.setattr(reportgen.methods, "METHODS", tuple(REGISTRY))
-    spec = importlib.util.spec_from_file_location("toy_cli", reportgen.cli.__file__)
-    assert spec is not None and spec.loader is not None
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    command = cli.report
-    run = command.callback
-    assert run is not None
+    monkeypatch.setattr(reportgen.attribution.options, "MethodOptions", ToyMethodOptions)
+    fresh("reportgen.explain_options", reportgen.explain_options.__file__, monkeypatch)
+    fresh("reportgen.corpus.options", reportgen.corpus.options.__file__, monkeypatch)
+    fresh("reportgen.cli_options", reportgen.cli_options.__file__, monkeypatch)
+    return SimpleNamespace(cli=fresh("reportgen.cli", reportgen.cli.__file__, monkeypatch),
+                           api=fresh("reportgen.api", reportgen.api.__file__, monkeypatch, stand_in=False))
 
-    def report_with_toy_scale(*, toy_scale: float, **params):
-        # `report` reads MethodOptions from reportgen.pipeline when it runs: here its from_keywords gets the flag.
-        monkeypatch.setattr(reportgen.pipeline, "MethodOptions", SimpleNamespace(
-            from_keywords=functools.partial(ToyMethodOptions.from_keywords, toy_scale=toy_scale)))
-        return run(**params)
 
-    command.params.append(click.Option(["--toy-scale"], type=float, default=1.0, show_default=True,
-                                       help="With --method toy: what its scores are multiplied by."))
-    command.callback = report_with_toy_scale
-    return cli
+@pytest.fixture
+def toy_cli(toy_package) -> ModuleType:
+    return toy_package.cli
 
 
 def run_report(cli: ModuleType, checkpoints, encoder_dir, folder: Path, extra: list[str]) -> tuple[str, dict]:
@@ -146,10 +153,25 @@ def scores(report: dict, method: str) -> torch.Tensor:
                          for score in model["methods"][method]["scores"]], dtype=torch.float64)
 
 
-def test_help_lists_the_toy_method_and_its_option(toy_cli):
-    text = " ".join(CliRunner().invoke(toy_cli.main, ["report", "--help"]).output.split())
-    assert f"{TOY.name} ({TOY.description})" in text
-    assert "--toy-scale" in text
+@pytest.mark.parametrize("command", ["report", "demo", "corpus"])
+def test_help_lists_the_toy_method_and_its_option(toy_cli, command):
+    text = " ".join(CliRunner().invoke(toy_cli.main, [command, "--help"]).output.split())
+    if command == "report":
+        assert f"{TOY.name} ({TOY.description})" in text
+    assert "--toy-scale FLOAT With --method toy: what its scores are multiplied by. [default: 1.0]" in text
+
+
+def test_the_api_takes_the_toy_option_as_a_keyword(toy_package, checkpoints, encoder_dir):
+    assert inspect.signature(toy_package.api.explain).parameters["toy_scale"].default == 1.0
+    runs = {scale: toy_package.api.explain(
+        base=str(checkpoints["base"]), finetuned=str(checkpoints["finetuned"]), encoder=str(encoder_dir),
+        device="cpu", max_length=24, texts=["A slow start, then wonderful."], method="toy,gradient",
+        faithfulness=False, quiet=True, toy_scale=scale).report.to_dict() for scale in (1.0, 3.0)}
+    gradient = scores(runs[1.0], "gradient")
+    assert_close_fp32(scores(runs[3.0], "toy"), 3.0 * gradient, 3.0 * gradient.abs())
+    with pytest.raises(ReportgenError, match=r"toy_scale= must be above 0 \(got -1\)"):
+        toy_package.api.explain(base=str(checkpoints["base"]), finetuned=str(checkpoints["finetuned"]),
+                                texts=["fine"], method="toy", toy_scale=-1)
 
 
 def test_the_toy_method_reaches_the_page_and_the_json_with_its_option(toy_cli, checkpoints, encoder_dir, tmp_path):

@@ -173,7 +173,8 @@ ERRORS = {
     "unknown method": ({"--method": "lime"}, "--method: unknown method 'lime'"),
     "unknown method in a list": ({"--method": "gradient,lime"}, "--method: unknown method 'lime'"),
     "method listed twice": ({"--method": "gradient,gradient"}, "lists a method twice"),
-    "unknown granularity": ({"--granularity": "sentence"}, "Invalid value for '--granularity'"),
+    "unknown granularity": ({"--granularity": "sentence"},
+                            "--granularity: unknown granularity 'sentence'; choose one of"),
     "markdown and html the same file": ({"--markdown": "{output}"}, "named as two different outputs"),
     "an output over an input": ({"--markdown": "{csv}"}, "would overwrite an input"),
     "a latin-1 data file": ({"--dataset": "{latin}", "--indices": "0"},
@@ -188,7 +189,7 @@ ERRORS = {
     "repeated class names": ({"--label-names": "pos,pos"}, "--label-names gives classes 0 and 1 the same name 'pos'"),
     "label lists for single-label models": ({"--dataset": "{lists}", "--indices": "1"},
                                             "row 1 has a list of labels ([1]), which only multi-label models"),
-    "unknown precision": ({"--precision": "fp8"}, "Invalid value for '--precision'"),
+    "unknown precision": ({"--precision": "fp8"}, "--precision: unknown precision 'fp8'; choose one of"),
 }
 
 

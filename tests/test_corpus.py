@@ -23,9 +23,10 @@ import reportgen.corpus.aggregate as aggregate_module
 from reportgen.attribution import MethodOptions, PathSteps
 from reportgen.choices import allowed_delta
 from reportgen.cli import main
-from reportgen.corpus.aggregate import AggregateOptions, aggregate, replicate_weights, selection_flags
+from reportgen.corpus.aggregate import aggregate, replicate_weights, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor
+from reportgen.corpus.statistics import AggregateOptions
 from reportgen.corpus.store import FORMAT_VERSION, CorpusStore
 from reportgen.distributed import Ranks, describe_devices, rank_device, shard, start
 from reportgen.errors import ReportgenError
@@ -34,7 +35,9 @@ from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.methods import is_signed
-from reportgen.scan.records import ScanLog, ScanRow, read_scan
+from reportgen.scan.layout import ScanRow
+from reportgen.scan.reading import read_scan
+from reportgen.scan.records import ScanLog
 from tests.builders import random_texts, write_csv
 from tests.tolerances import assert_close_fp32, delta_magnitude
 

@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from reportgen.corpus.aggregate import AggregateOptions, aggregate, selection_flags
+from reportgen.corpus.aggregate import aggregate, selection_flags
 from reportgen.corpus.convergence import PathSummary
 from reportgen.corpus.document import corpus_document, read_corpus_document
 from reportgen.corpus.facts import CorpusFacts
+from reportgen.corpus.statistics import AggregateOptions
 from reportgen.errors import ReportgenError
 from reportgen.rendering.document import ExplainedReport
 from reportgen.rendering.views import corpus as corpus_view

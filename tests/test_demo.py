@@ -19,7 +19,7 @@ from reportgen.loading.data import open_dataset
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.pipeline import ExplainOptions
-from reportgen.scan.records import ScanRow
+from reportgen.scan.layout import ScanRow
 from tests.builders import REVIEWS, make_classifier, save_checkpoint, write_dataset
 
 SETTINGS = TrainSettings(max_length=32, train_size=6, heldout_size=2, epochs=2, batch_size=3, head_epochs=5,

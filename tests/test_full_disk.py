@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from reportgen.scan.records import read_scan
+from reportgen.scan.reading import read_scan
 from tests.builders import random_texts, write_csv
 from tests.full_disk import FullDisk
 

@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "choices": set(),
     "methods": {"errors"},  # a method list's check (`check_methods`), which the CLI and every options dataclass call
+    "option_spec": set(),  # each option's keyword, default and help, declared on its dataclass's field
     "validation": {"errors", "choices"},
     "results": BASE | {"validation"},
     "words": {"results"},
@@ -38,29 +39,36 @@ ALLOWED: dict[str, set[str]] = {
     "progress": set(),
     "output": {"errors"},
     "batching": BASE,
-    "loading": BASE | {"results"},
+    "loading": BASE | {"option_spec", "results"},
     "distributed": {"errors", "loading"},
     "inference": {"batching", "loading"},
     "perturbation": {"batching", "loading"},
-    "attribution": BASE | {"batching", "loading", "methods", "perturbation", "words"},
+    "attribution": BASE | {"option_spec", "batching", "loading", "methods", "perturbation", "words"},
     "faithfulness": {"errors", "loading", "methods", "perturbation", "results"},
-    "rendering": BASE | {"comparison", "corpus", "faithfulness", "methods", "output", "results", "words"},
+    "rendering": BASE | {"comparison", "corpus", "faithfulness", "methods", "option_spec", "output", "results",
+                         "words"},
     # corpus: the corpus page's view (rendering/views/corpus.py) reads its aggregates and facts, torch-free files
     "targets": BASE,
     "provenance": {"reportgen", "results"},
-    "explainer": BASE | {"attribution", "faithfulness", "loading", "methods", "progress", "results", "stopwatch"},
+    "explain_options": {"attribution", "choices", "methods", "option_spec"},  # torch-free: the CLI builds them
+    "explainer": BASE | {"attribution", "explain_options", "faithfulness", "loading", "methods", "progress",
+                         "results", "stopwatch"},
     "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
                         "methods", "progress", "provenance", "results", "stopwatch", "targets",
                         "words"},  # never rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
-    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "output", "results",
-                      "scan", "validation", "words"},
+    "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "option_spec",
+                      "output", "results", "scan", "validation", "words"},
     "demo": {"errors", "loading", "output", "scan"},
-    "api": BASE | {"loading", "methods", "output", "pipeline", "rendering", "results", "scan"},
+    "api": BASE | {"explain_options", "loading", "methods", "option_spec", "output", "pipeline", "rendering",
+                   "results", "scan"},
     "commands": BASE | {"api", "batching", "corpus", "demo", "distributed", "loading", "output", "pipeline",
                         "provenance", "rendering", "results", "scan", "targets"},
-    "cli": BASE | {"reportgen", "api", "commands", "corpus", "demo", "loading", "methods", "pipeline", "rendering",
-                   "scan"},  # loading: its torch-free checks (a model file exists) before any heavy import
+    "cli_options": BASE | {"corpus", "explain_options", "loading", "option_spec", "rendering", "scan"},
+    # cli_options: the torch-free options dataclasses of those rooms only
+    "cli": BASE | {"reportgen", "api", "attribution", "cli_options", "commands", "corpus", "demo", "loading", "methods",
+                   "pipeline", "rendering", "scan"},
+    # attribution, loading: the options dataclasses (torch-free), checked before any heavy import
     "__main__": {"cli"},
     "reportgen": {"reportgen", "api"},  # the package's own __init__: the version, and `explain` on first use
 }

@@ -18,7 +18,7 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.checks import same_inputs
 from reportgen.loading.device import resolve_device
 from reportgen.loading.padding import with_pad_token
-from reportgen.scan.records import read_scan
+from reportgen.scan.reading import read_scan
 from tests.builders import write_csv
 from tests.test_cli_report import assert_one_line_error
 from tests.tolerances import assert_close_fp32, row_magnitude

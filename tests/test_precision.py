@@ -20,7 +20,7 @@ from reportgen.loading.precision import weights_dtype
 from reportgen.methods import REGISTRY
 from reportgen.rendering.pieces import describe_model
 from reportgen.results import ModelInfo
-from reportgen.scan.records import read_scan
+from reportgen.scan.reading import read_scan
 from tests.builders import load_user_module, make_classifier, save_checkpoint, write_csv
 from tests.tolerances import assert_close_fp32, row_magnitude
 

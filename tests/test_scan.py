@@ -20,8 +20,10 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.models import load_model
+from reportgen.scan.layout import COLUMNS, ScanRow, partial_path, sidecar_path
 from reportgen.scan.predict import predict_rows
-from reportgen.scan.records import COLUMNS, ScanLog, ScanRow, partial_path, read_scan, sidecar_path
+from reportgen.scan.reading import read_scan
+from reportgen.scan.records import ScanLog
 from reportgen.scan.selection import count_outcomes, select_rows
 from tests.builders import load_user_module, random_texts, write_csv
 

@@ -115,3 +115,83 @@ def direct_probabilities(folder: Path, texts: list[str | tuple[str, str]], max_l
     logits = torch.cat([model(**tokenizer(*(text if isinstance(text, tuple) else (text,)), max_length=max_length,
                                           truncation=True, return_tensors="pt")).logits for text in texts])
     return logits.sigmoid() if sigmoid else logits.softmax(-1)
+
+
+def gpt2_tokenizer(folder: Path, pad_token: str | None = None) -> PreTrainedTokenizerBase:
+    """GPT-2's kind: byte-level BPE without a prefix space, no BOS/EOS added to a text, `<|endoftext|>` its
+    only special token and no pad token (unless `pad_token`, e.g. Qwen2's `<|endoftext|>`)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    bpe = ByteLevelBPETokenizer(add_prefix_space=False)
+    bpe.train_from_iterator(CORPUS, vocab_size=420, min_frequency=1, special_tokens=["<|endoftext|>", "<|im_end|>"],
+                            show_progress=False)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
+                                        eos_token="<|endoftext|>", unk_token="<|endoftext|>", pad_token=pad_token)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def qwen_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
+    """Qwen2/Qwen3's kind: byte-level BPE, no BOS, `<|endoftext|>` as the pad token."""
+    return gpt2_tokenizer(folder, pad_token="<|endoftext|>")
+
+
+def sentencepiece_tokenizer(folder: Path, pad_token: str | None = None, bos: str = "<s>") -> PreTrainedTokenizerBase:
+    """Llama/Mistral/Gemma/Phi-3's kind: SentencePiece BPE pieces marked "▁" with byte fallback (a newline is
+    `<0x0A>`), a BOS token before every text, no EOS added, and no pad token unless `pad_token`."""
+    from tokenizers import SentencePieceBPETokenizer
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<unk>", bos, "</s>"] + ([pad_token] if pad_token else [])
+    bytes_ = [f"<0x{b:02X}>" for b in range(256)]
+    piece = SentencePieceBPETokenizer(unk_token="<unk>", fuse_unk=True)
+    piece.train_from_iterator(CORPUS, vocab_size=len(specials) + 256 + 200, min_frequency=1,
+                              special_tokens=specials + bytes_, show_progress=False)
+    piece._tokenizer.model.byte_fallback = True
+    piece.post_processor = TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A {bos} $B",
+                                              special_tokens=[(bos, piece.token_to_id(bos))])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=piece._tokenizer, bos_token=bos, eos_token="</s>",
+                                        unk_token="<unk>", pad_token=pad_token)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def gemma_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
+    """Gemma's kind: SentencePiece with `<bos>` before every text and a `<pad>` token."""
+    return sentencepiece_tokenizer(folder, pad_token="<pad>", bos="<bos>")
+
+
+def phi3_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
+    """Phi-3's kind: Llama's SentencePiece with `<|endoftext|>` as the pad token."""
+    return sentencepiece_tokenizer(folder, pad_token="<|endoftext|>")
+
+
+ROPE = {"num_key_value_heads": 2}  # grouped-query attention: 4 query heads share 2 key/value heads
+DECODERS = {
+    # name: (transformers class names, tokenizer, config options beyond tiny_config's)
+    "gpt2": ("GPT2Config", "GPT2ForSequenceClassification", gpt2_tokenizer, {"n_inner": 64, "n_positions": 64}),
+    "llama": ("LlamaConfig", "LlamaForSequenceClassification", sentencepiece_tokenizer, ROPE),
+    "qwen2": ("Qwen2Config", "Qwen2ForSequenceClassification", qwen_tokenizer, ROPE),
+    "qwen3": ("Qwen3Config", "Qwen3ForSequenceClassification", qwen_tokenizer, {**ROPE, "head_dim": 8}),
+    "mistral": ("MistralConfig", "MistralForSequenceClassification", sentencepiece_tokenizer, ROPE),
+    "gemma": ("GemmaConfig", "GemmaForSequenceClassification", gemma_tokenizer, {**ROPE, "head_dim": 8}),
+    "phi3": ("Phi3Config", "Phi3ForSequenceClassification", phi3_tokenizer, ROPE),
+}
+"""Every decoder-only sequence classifier in common use, tiny, each with the kind of tokenizer it ships with:
+GPT-2, Llama and Mistral without a pad token, the others with theirs; grouped-query heads where the
+architecture has them."""
+
+
+def make_decoder_dir(name: str, folder: Path, seed: int) -> Path:
+    """A random-initialised decoder classifier of architecture `name` (see DECODERS) saved with its tokenizer."""
+    import transformers
+
+    config_name, model_name, make_tokenizer, extra = DECODERS[name]
+    tokenizer = make_tokenizer(folder)
+    torch.manual_seed(seed)
+    config = tiny_config(getattr(transformers, config_name), tokenizer, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, **extra)
+    return save_model(getattr(transformers, model_name)(config), tokenizer, folder)

@@ -2,7 +2,8 @@
 
 IG_t = Σ_h (x − x′)_t,h · ∫₀¹ ∂F(x′ + α(x − x′)) / ∂x_t,h dα, with the integral taken by a
 quadrature rule. The baseline x′ is the [PAD] embedding at every position except [CLS]/[SEP]
-(which keep their own), with the same attention mask. Completeness says Σ_t IG_t = F(x) − F(x′);
+(which keep their own), with the same attention mask; for a decoder classifier, whose pad token it never
+reads, its EOS embedding instead (`LoadedModel.baseline_token_id`). Completeness says Σ_t IG_t = F(x) − F(x′);
 the difference is the convergence delta.
 
 F(x) − F(x′) is known exactly, so the delta is the quadrature's exact error on the sum of the
@@ -31,13 +32,15 @@ from reportgen.attribution.base import (
     word_embeddings,
 )
 from reportgen.attribution.options import MethodOptions
-from reportgen.attribution.path_steps import GRID, PathSteps
-from reportgen.attribution.quadrature import nodes_and_weights
+from reportgen.attribution.path_steps import PathSteps
+from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
 from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
+
+GRID = AdaptiveTrapezoid
 
 SCORE_CHANGE_GUARD = 5
 """A text whose delta is within tolerance also keeps refining while its estimated score error (L1 over
@@ -59,10 +62,11 @@ def budgets(logit_change: float, mass: float, tolerance: float) -> tuple[float, 
     return allowed_delta(logit_change, tolerance), SCORE_CHANGE_GUARD * accurate, accurate
 
 
-def baseline_ids(inputs: EncodedTexts, pad_token_id: int) -> torch.Tensor:
-    """[PAD] everywhere except real special tokens ([CLS], [SEP]), which are kept."""
-    keep = inputs.special_tokens_mask.bool() & inputs.attention_mask.bool()
-    return torch.where(keep, inputs.input_ids, torch.full_like(inputs.input_ids, pad_token_id))
+def baseline_ids(inputs: EncodedTexts, token_id: int) -> torch.Tensor:
+    """`token_id` ([PAD], or a decoder's EOS) everywhere except real special tokens ([CLS], [SEP], BOS), which are
+    kept, and padding, which stays padding."""
+    keep = inputs.special_tokens_mask.bool() | ~inputs.attention_mask.bool()
+    return torch.where(keep, inputs.input_ids, torch.full_like(inputs.input_ids, token_id))
 
 
 @dataclass
@@ -114,7 +118,7 @@ class IntegratedGradients(Attributor):
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
         device = model.device
         x = word_embeddings(model, inputs.input_ids)
-        x_base = word_embeddings(model, baseline_ids(inputs, model.tokenizer.pad_token_id))
+        x_base = word_embeddings(model, baseline_ids(inputs, model.baseline_token_id))
         path = _Path(model, x, x_base, inputs.attention_mask.to(device), targets.to(device), self.settings.precision,
                      model.token_types(inputs))
         if self.adaptive:

@@ -1,23 +1,22 @@
 """Every method's options, composed: one field per method that takes any, each the method's own dataclass.
 
 A run's options (`pipeline.ExplainOptions`, `corpus.run.CorpusOptions`) hold one `MethodOptions` as a field;
-`Attributor.from_options(settings, options)` lets each method pick its own part of it.
+`Attributor.from_options(settings, options)` lets each method pick its own part of it. Each part declares its
+options' keywords, defaults and help on its fields (`option_spec.option`): the CLI's flags on `report`, `demo`
+and `corpus` (`cli_options.method_options`) and `reportgen.explain`'s keywords are made from them, so a new
+part here is all it takes for its options to reach both. Torch-free, so the command line checks them first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 
+from reportgen import option_spec
 from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.shapley_options import ShapleyOptions
 from reportgen.attribution.surrogate_options import SurrogateOptions
-from reportgen.choices import (
-    AUTO_STEPS,
-    DEFAULT_MAX_STEPS,
-    DEFAULT_SHAPLEY_SAMPLES,
-    DEFAULT_SURROGATE_SAMPLES,
-    DEFAULT_TOLERANCE,
-)
 
 
 @dataclass
@@ -29,14 +28,16 @@ class MethodOptions:
     surrogate: SurrogateOptions = field(default_factory=SurrogateOptions)  # LIME and KernelSHAP
 
     @classmethod
-    def from_keywords(cls, *, steps: int | str = AUTO_STEPS, quadrature: str | None = None,
-                      tolerance: float = DEFAULT_TOLERANCE, max_steps: int = DEFAULT_MAX_STEPS,
-                      shapley_samples: int = DEFAULT_SHAPLEY_SAMPLES,
-                      surrogate_samples: int = DEFAULT_SURROGATE_SAMPLES) -> MethodOptions:
-        """The options from the CLI flags and `reportgen.explain` keywords of the same names (--steps, …)."""
-        return cls(path=PathSteps(steps=steps, quadrature=quadrature, tolerance=tolerance, max_steps=max_steps),
-                   shapley=ShapleyOptions(samples=shapley_samples),
-                   surrogate=SurrogateOptions(samples=surrogate_samples))
+    def keywords(cls) -> dict[str, Any]:
+        """Every part's options by keyword (steps, tolerance, …, shapley_samples), with their defaults."""
+        return option_spec.keywords(cls)
+
+    @classmethod
+    def from_keywords(cls, given: Mapping[str, Any] | None = None, /, **keywords: Any) -> MethodOptions:
+        """The options from `reportgen.explain` keywords of the parts' declared names (steps=, shapley_samples=,
+        …; the CLI flags are the same names with dashes); the rest keep their defaults. An unknown keyword:
+        TypeError."""
+        return option_spec.from_keywords(cls, {**(given or {}), **keywords})
 
     def check(self) -> None:
         """Every mistake in every method's options (ReportgenError), found before any model is loaded."""

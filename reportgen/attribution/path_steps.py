@@ -1,30 +1,41 @@
 """Integrated gradients' own options: how it walks its paths (`PathSteps`), checked before any model loads.
 
 They live apart from the method (`integrated_gradients.py`) so that `options.MethodOptions`, and through it
-`base.Attributor.from_options`, can name them without importing the method that subclasses `base`.
+`base.Attributor.from_options`, can name them without importing the method that subclasses `base`; and they
+import neither torch nor numpy, so that the command line checks them before torch loads. Each option's keyword,
+default and help are declared here once (`option_spec.option`); the CLI's flags and `reportgen.explain`'s
+keywords are made from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, QUADRATURES
 from reportgen.errors import OptionError
+from reportgen.option_spec import option
 
-GRID = AdaptiveTrapezoid
+ADAPTIVE_RULE = "riemann-trapezoid"
+"""The rule `--steps auto` refines (`quadrature.AdaptiveTrapezoid`)."""
+FIRST_NODES = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Where `--steps auto` starts on every path: its first grid (`quadrature.AdaptiveTrapezoid.first`)."""
+
+
+def steps_from_text(text: str) -> int | str:
+    """--steps as written: a whole number becomes an int, anything else stays as written for `check()` to judge."""
+    return int(text) if text.isdigit() else text
 
 
 def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
     """Mistakes in steps, tolerance and max_steps (even where fixed steps ignore the other two), found before any
-    model is loaded (the CLI calls it before torch loads): OptionError naming the option."""
+    model is loaded: OptionError naming the option."""
     if steps != AUTO_STEPS and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
         raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got {steps})", "steps")
     if not tolerance > 0:
         raise OptionError(f"{{tolerance}} must be above 0 (got {tolerance}); e.g. 0.01 for a delta within 1 % "
                           "of F(x) − F(x′)", "tolerance")
-    if max_steps < len(GRID.first):
-        raise OptionError(f"{{max_steps}} must be at least {len(GRID.first)}, the first nodes of {{steps}} auto "
+    if max_steps < len(FIRST_NODES):
+        raise OptionError(f"{{max_steps}} must be at least {len(FIRST_NODES)}, the first nodes of {{steps}} auto "
                           f"(got {max_steps})", "max_steps", "steps")
 
 
@@ -32,10 +43,24 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
 class PathSteps:
     """How integrated gradients walks its paths: its part of `MethodOptions`, for a report and a corpus alike."""
 
-    steps: int | str = AUTO_STEPS  # a fixed count, or refined per text until within tolerance
-    quadrature: str | None = None  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
-    tolerance: float = DEFAULT_TOLERANCE  # auto: |convergence delta| / |F(x) − F(x′)| to reach
-    max_steps: int = DEFAULT_MAX_STEPS  # auto: the most gradient evaluations per text
+    steps: int | str = option(  # a fixed count, or refined per text until within tolerance
+        AUTO_STEPS, metavar="auto|N", from_text=steps_from_text,
+        help="Integrated-gradients path steps. auto: each sample starts on 5 steps of the trapezoid rule and halves "
+             "only the intervals whose error is large (every gradient reused) until its convergence delta is within "
+             "--tolerance, independently of the others; the report shows the steps (gradients) each sample took. "
+             "N: a fixed N steps of --quadrature for every sample.")
+    tolerance: float = option(  # auto: |convergence delta| / |F(x) − F(x′)| to reach
+        DEFAULT_TOLERANCE, type=float,
+        help="With --steps auto: the |convergence delta| to reach, as a share of |F(x) − F(x′)| (0.01 = 1 %; a "
+             "change below 0.01 logits counts as 0.01).")
+    max_steps: int = option(  # auto: the most gradient evaluations per text
+        DEFAULT_MAX_STEPS, type=int,
+        help="With --steps auto: the most steps (gradients) per sample, at least 5; a sample that reaches it above "
+             "--tolerance is flagged in the report.")
+    quadrature: str | None = option(  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
+        None, choices=QUADRATURES, show_default=False,
+        help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "
+             "--steps auto always refines riemann-trapezoid grids].")
 
     @property
     def adaptive(self) -> bool:
@@ -44,13 +69,16 @@ class PathSteps:
     @property
     def rule(self) -> str:
         """The quadrature as run: the one given, else gauss-legendre for a fixed count, the trapezoid for auto."""
-        return self.quadrature or (GRID.rule if self.adaptive else "gauss-legendre")
+        return self.quadrature or (ADAPTIVE_RULE if self.adaptive else "gauss-legendre")
 
     def check(self) -> None:
-        """Every mistake in these options (ReportgenError), found before any model is loaded."""
+        """Every mistake in these options (OptionError), found before any model is loaded."""
         check_steps(self.steps, self.tolerance, self.max_steps)
-        if self.adaptive and self.quadrature not in (None, GRID.rule):
+        if self.quadrature is not None and self.quadrature not in QUADRATURES:
+            raise OptionError(f"{{quadrature}}: unknown quadrature '{self.quadrature}'; choose one of "
+                              f"{', '.join(QUADRATURES)}", "quadrature")
+        if self.adaptive and self.quadrature not in (None, ADAPTIVE_RULE):
             raise OptionError(f"{{quadrature}} {self.quadrature} needs a fixed {{steps}} N; {{steps}} {AUTO_STEPS} "
-                              f"refines a {GRID.rule} rule where its error is large", "quadrature", "steps")
-        if not self.adaptive:
-            nodes_and_weights(self.rule, self.steps)
+                              f"refines a {ADAPTIVE_RULE} rule where its error is large", "quadrature", "steps")
+        if not self.adaptive and self.rule == "riemann-trapezoid" and self.steps < 2:
+            raise OptionError("the trapezoid rule needs {steps} of at least 2", "steps")

@@ -24,27 +24,28 @@ import math
 import numpy as np
 import torch
 
-from reportgen.choices import QUADRATURES
-from reportgen.errors import ReportgenError
+from reportgen.attribution.path_steps import ADAPTIVE_RULE, FIRST_NODES
 
 
 def nodes_and_weights(rule: str, steps: int) -> tuple[list[float], list[float]]:
-    """Nodes α_k in [0, 1] and weights w_k summing to 1 for `steps` gradient evaluations."""
+    """Nodes α_k in [0, 1] and weights w_k summing to 1 for `steps` gradient evaluations. The options are
+    checked by `path_steps.PathSteps.check` (the one check, which names them as the caller gave them); a
+    combination it refuses is a ValueError here."""
     if steps < 1:
-        raise ReportgenError(f"--steps must be at least 1 (got {steps})")
+        raise ValueError(f"steps must be at least 1 (got {steps})")
     if rule == "gauss-legendre":
         x, w = np.polynomial.legendre.leggauss(steps)
         return ((x + 1) / 2).tolist(), (w / 2).tolist()
     if rule == "riemann-trapezoid":
         if steps < 2:
-            raise ReportgenError("the trapezoid rule needs --steps of at least 2")
+            raise ValueError("the trapezoid rule needs steps of at least 2")
         alphas = np.linspace(0.0, 1.0, steps)
         weights = np.full(steps, 1.0 / (steps - 1))
         weights[[0, -1]] /= 2
         return alphas.tolist(), weights.tolist()
     offsets = {"riemann-left": 0.0, "riemann-middle": 0.5, "riemann-right": 1.0}
     if rule not in offsets:
-        raise ReportgenError(f"unknown quadrature '{rule}'; choose one of {', '.join(QUADRATURES)}")
+        raise ValueError(f"unknown quadrature '{rule}'")
     alphas = (np.arange(steps) + offsets[rule]) / steps
     return alphas.tolist(), [1.0 / steps] * steps
 
@@ -79,13 +80,13 @@ class AdaptiveTrapezoid:
     max(|e| / allowed, estimate / token_budget), within `max_nodes` in all.
     """
 
-    rule = "riemann-trapezoid"
-    first = (0.0, 0.25, 0.5, 0.75, 1.0)
+    rule = ADAPTIVE_RULE
+    first = FIRST_NODES
     share = 0.5  # Dörfler's θ: halve the intervals that hold this share of the error
     floor = 0.05  # each half gets at least this share of its parent's token estimate
 
     def __init__(self, seq: int, max_nodes: int, device: torch.device) -> None:
-        """`max_nodes` ≥ 5 (integrated_gradients.check_steps says so to the user first)."""
+        """`max_nodes` ≥ 5 (path_steps.check_steps says so to the user first)."""
         self.max_nodes = max_nodes
         self.alphas = list(self.first)
         self.values = torch.zeros(max_nodes, seq, device=device)

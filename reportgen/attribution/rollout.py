@@ -4,7 +4,9 @@ Both follow attention from the positions the classifier reads (its pooling) back
 tokens through every layer. Per layer l they build a (seq, seq) matrix M_l from the attention
 probabilities A_l (batch, heads, seq, seq) and score token j by column j of wᵀ M_L ⋯ M_1, where w is
 the pooling's readout row: uniform over all positions (mean-all), over real tokens (masked-mean),
-or one-hot on [CLS] (cls, and Hugging Face classifiers, which pool their first token).
+or one-hot on [CLS] (cls, and Hugging Face encoder classifiers, which pool their first token), or one-hot on
+the last real token (decoder classifiers: causal attention, grouped-query heads repeated per query head
+as the eager path returns them).
 
 - attention rollout (Abnar & Zuidema, 2020): M_l = rownorm(½·mean_h A_l + ½·I); target-independent.
 - gradient-weighted attention (Chefer et al., 2021): M_l = I + mean_h (∂F/∂A_l ⊙ A_l)⁺ with F the target
@@ -35,6 +37,7 @@ from reportgen.batching import autocast
 from reportgen.choices import role_word
 from reportgen.errors import ReportgenError
 from reportgen.loading.classifier import pool
+from reportgen.loading.decoder import last_real_token
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
@@ -62,9 +65,8 @@ def attention_forward(model: LoadedModel, attention_mask: torch.Tensor, *, input
     extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
     with eager_attention(model.module):
         if model.info.format == "huggingface":
-            out = model.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                               output_attentions=True, **extra)
-            logits, attentions = out.logits, out.attentions
+            logits, attentions = model.outputs(attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
+                                               token_type_ids=token_type_ids, attentions=True)
         else:  # reportgen's PooledBertClassifier: encoder with attentions, then its own pooling and head
             module = model.module
             out = module.bert(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
@@ -80,7 +82,9 @@ def attention_forward(model: LoadedModel, attention_mask: torch.Tensor, *, input
 def readout_weights(model: LoadedModel, attention_mask: torch.Tensor) -> torch.Tensor:
     """w (batch, seq): the rows the classifier's pooling averages, each row summing to 1."""
     pooling = model.info.pooling or _head_pooling(model)
-    if pooling == "mean-all":
+    if model.decoder:  # a decoder classifier reads its last real token (causal attention: nothing after it)
+        weights = torch.nn.functional.one_hot(last_real_token(attention_mask), attention_mask.shape[-1]).float()
+    elif pooling == "mean-all":
         weights = torch.ones(attention_mask.shape, dtype=torch.float32, device=attention_mask.device)
     elif pooling == "masked-mean":
         weights = attention_mask.float()

@@ -19,12 +19,13 @@ import click
 
 from reportgen.api import ModelSpec, Selection
 from reportgen.choices import AUTO_STEPS, ROLES
-from reportgen.corpus.aggregate import AggregateOptions, Aggregates, aggregate, selection_flags
+from reportgen.corpus.aggregate import aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
+from reportgen.corpus.statistics import AggregateOptions, Aggregates
 from reportgen.corpus.store import META, CorpusStore, corpus_meta
 from reportgen.distributed import (
     Ranks,
@@ -44,7 +45,7 @@ from reportgen.output import check_writable, write_atomically
 from reportgen.provenance import encoder_name, shareable_info, shareable_name, versions
 from reportgen.rendering.views.corpus import directions, render_corpus
 from reportgen.scan.predict import dataset_settings, model_settings
-from reportgen.scan.records import read_scan
+from reportgen.scan.reading import read_scan
 from reportgen.scan.selection import SELECTIONS, format_outcomes
 from reportgen.scan.to_report import check_scan_models
 from reportgen.targets import class_index
@@ -119,6 +120,8 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
              "--encoder", encoder, "--max-length", str(options.max_length), "--dataset", name(rows.name)]
     if models.pooling != "mean-all":
         parts += ["--pooling", models.pooling]
+    if models.adapter_base:
+        parts += ["--adapter-base", name(str(models.adapter_base))]
     if rows.split:
         parts += ["--split", rows.split]
     if rows.text_column != "text":
@@ -165,7 +168,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
             raise ReportgenError(f"{rows.name} has no label column, so the rows have no true class to explain toward: "
                                  "name it with --label-column, or give the class with --target-class")
         loaded = ModelSpec(models.base, models.finetuned, models.encoder, models.pooling, str(ranks.device),
-                           models.tokenizer).load(progress)
+                           models.tokenizer, models.adapter_base).load(progress)
         check_single_label(loaded, "corpus")
         check_max_length(loaded, options.max_length)
         if selection.from_scan is not None:

@@ -28,8 +28,8 @@ from reportgen.loading.inputs import encode
 from reportgen.loading.models import LoadedModel, load_model
 from reportgen.output import check_writable
 from reportgen.pipeline import ExplainOptions, Texts, explain
+from reportgen.scan.layout import ScanRow
 from reportgen.scan.predict import predict_rows
-from reportgen.scan.records import ScanRow
 from reportgen.scan.selection import count_outcomes, format_outcomes, select_rows
 
 

@@ -14,10 +14,12 @@ from reportgen.errors import ReportgenError
 from reportgen.loading.checks import check_rows, check_single_label, resolve_class_names
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.labels import parse_label_names
+from reportgen.loading.model_options import ModelOptions
 from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.output import check_writable
+from reportgen.scan.layout import ScanRow, check_extension, rank_log_path, rank_logs, sidecar_path
 from reportgen.scan.predict import predict_rows, scan_meta
-from reportgen.scan.records import ScanLog, ScanRow, check_extension, rank_log_path, rank_logs, sidecar_path
+from reportgen.scan.records import ScanLog
 from reportgen.scan.selection import (
     DEFAULT_TOP,
     NEEDS_LABELS,
@@ -77,17 +79,18 @@ def _open_log(ranks: distributed.Ranks, output: Path, meta: dict, overwrite: boo
     return log, todo
 
 
-def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_length: int, device: str,
-             batch_size: int | None, precision: str, dataset: str | None, split: str, text_column: str | None,
+def run_scan(models: ModelOptions, *, dataset: str | None, split: str, text_column: str | None,
              label_column: str | None, text_pair_column: str | None, label_names: list[str] | None,
              limit: int | None, output: Path, overwrite: bool, select: str | None, top: int | None, order: str,
              progress: bool) -> list[ScanRow]:
-    """Scan (or resume scanning) the first `limit` rows, print the outcome table and any selection.
+    """Scan (or resume scanning) the first `limit` rows, print the outcome table and any selection; `models`: the
+    two models and how they run (checked here, before anything loads).
 
     Under torchrun every rank predicts its own share of the rows into a log of its own and rank 0
     merges them into the output. On Ctrl-C the rows finished so far stay saved and
     KeyboardInterrupt is re-raised. Returns the scanned rows (on rank 0; other ranks return []).
     """
+    models.check()
     check_extension(output)
     if select is not None:
         check_selection(select, top, order)
@@ -98,20 +101,18 @@ def run_scan(*, base: str, finetuned: str, encoder: str, pooling: str, max_lengt
     label_names = parse_label_names(label_names)  # an empty or repeated class name, before anything loads
     if limit is not None and limit < 1:
         raise ReportgenError(f"--limit must be at least 1 (got {limit})")
-    with distributed.session(device) as ranks:
+    with distributed.session(models.device) as ranks:
         if ranks.is_main:
             # before loading anything: the rows are appended to it as they finish
             check_writable([output, sidecar_path(output) if output.suffix == ".csv" else None],
-                           inputs=[dataset, base, finetuned])
-        return _scan(ranks, base=base, finetuned=finetuned, encoder=encoder, pooling=pooling, max_length=max_length,
-                     batch_size=batch_size, precision=precision, dataset=dataset, split=split,
+                           inputs=[dataset, models.base, models.finetuned])
+        return _scan(ranks, models, dataset=dataset, split=split,
                      text_column=text_column, label_column=label_column, label_names=label_names, limit=limit,
                      text_pair_column=text_pair_column,
                      output=output, overwrite=overwrite, select=select, top=top, order=order, progress=progress)
 
 
-def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, pooling: str, max_length: int,
-          batch_size: int | None, precision: str, dataset: str, split: str, text_column: str | None,
+def _scan(ranks: distributed.Ranks, options: ModelOptions, *, dataset: str, split: str, text_column: str | None,
           label_column: str | None, label_names: list[str] | None, limit: int | None, output: Path, overwrite: bool,
           text_pair_column: str | None,
           select: str | None, top: int | None, order: str, progress: bool) -> list[ScanRow]:
@@ -119,7 +120,8 @@ def _scan(ranks: distributed.Ranks, *, base: str, finetuned: str, encoder: str, 
                         text_pair_column=text_pair_column, progress=progress)
     if select in NEEDS_LABELS and rows.label_column is None:
         raise labels_needed(select, dataset)  # before the scan, not after an hour of it
-    models = ModelSpec(base, finetuned, encoder, pooling, str(ranks.device)).load(progress)
+    max_length, batch_size, precision = options.max_length, options.rows_per_batch, options.precision
+    models = ModelSpec.of(options, device=str(ranks.device)).load(progress)
     check_single_label(models, "scan")
     check_max_length(models, max_length)
     class_names = resolve_class_names(models, rows.class_names, rows.names_source)

@@ -8,10 +8,10 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from reportgen.corpus.aggregate import Aggregates
 from reportgen.corpus.document_checks import ADVICE, check_corpus_document
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
+from reportgen.corpus.statistics import Aggregates
 from reportgen.errors import ReportgenError
 from reportgen.validation import shown
 

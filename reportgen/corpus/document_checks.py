@@ -15,9 +15,9 @@ import math
 from typing import Any, TypedDict
 
 from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
-from reportgen.corpus.aggregate import CONFIDENCE, GROUPS, AggregateOptions, Estimate, Example, WordStats
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
+from reportgen.corpus.statistics import CONFIDENCE, GROUPS, AggregateOptions, Estimate, Example, WordStats
 from reportgen.methods import REGISTRY
 from reportgen.scan.selection import Outcomes
 from reportgen.validation import ROUNDING, Place, check_typed
@@ -26,7 +26,7 @@ from reportgen.validation.models import check_models
 ADVICE = "correct it, or run `reportgen corpus` again to write it (it resumes from --scores)"
 CELLS = {"both-right": "both_right", "both-wrong": "both_wrong", "base-wrong": "base_wrong_finetuned_right",
          "finetuned-wrong": "base_right_finetuned_wrong"}
-"""Each outcome group (`aggregate.GROUPS`, but "all") and the `Outcomes` count of its rows."""
+"""Each outcome group (`statistics.GROUPS`, but "all") and the `Outcomes` count of its rows."""
 LEADS = ("", " ")  # what comes before a snippet's word: a space, or nothing where it touches the word before
 
 

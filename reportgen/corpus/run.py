@@ -10,75 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from reportgen.attribution import AttributionSettings, MethodOptions, TokenScores, make_attributor
+from reportgen.attribution import TokenScores
 from reportgen.batching import default_batch_size
-from reportgen.choices import CORPUS_METHOD, ROLES
-from reportgen.errors import OptionError, ReportgenError
+from reportgen.choices import ROLES
+from reportgen.corpus.options import CorpusOptions
+from reportgen.errors import ReportgenError
 from reportgen.inference import predict_logits
 from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel
-from reportgen.methods import REGISTRY, check_methods
 from reportgen.words import group_words, word_scores
-
-
-@dataclass
-class CorpusOptions:
-    """What the attributions of a corpus are: changing any of these makes stored rows unusable
-    (each method's own options are `method_options`, as for a report)."""
-
-    method: str = CORPUS_METHOD
-    method_options: MethodOptions = field(default_factory=MethodOptions)
-    target_class: int | None = None  # None: each row's true label
-    max_length: int = 512
-    batch_size: int | None = None  # texts per batch; None: pick for the device
-    precision: str = "fp32"
-
-    def check(self) -> None:
-        if "," in self.method:
-            raise OptionError(f"{{method}}: a corpus uses one method (got '{self.method}'); run once per method",
-                              "method")
-        check_methods((self.method,))
-        self.method_options.check()  # an unknown quadrature fails here, before any model is loaded
-
-    @property
-    def integrated_gradients(self) -> bool:
-        return REGISTRY[self.method].walks_path
-
-    @property
-    def auto_steps(self) -> bool:
-        return self.integrated_gradients and self.method_options.path.adaptive
-
-    def attributor(self, batch_size: int):
-        return make_attributor(self.method, AttributionSettings(batch_size=batch_size, precision=self.precision),
-                               self.method_options)
-
-    def path_settings(self) -> dict[str, Any]:
-        """The method's own settings (empty for methods without options): how integrated gradients walked
-        its paths (the quadrature as run, and the tolerance and cap where the steps were chosen per row),
-        Shapley value sampling's orders per row, or LIME's and KernelSHAP's coalitions per row."""
-        if REGISTRY[self.method].samples:
-            return {"shapley_samples": self.method_options.shapley.samples}
-        if REGISTRY[self.method].surrogate:
-            return {"surrogate_samples": self.method_options.surrogate.samples}
-        if not self.integrated_gradients:
-            return {}
-        path = self.method_options.path
-        out: dict[str, Any] = {"steps": path.steps, "quadrature": path.rule}
-        if self.auto_steps:
-            out |= {"tolerance": path.tolerance, "max_steps": path.max_steps}
-        return out
-
-    def settings(self) -> dict[str, Any]:
-        """The options a resumed run must share with the stored rows (steps only matter for IG)."""
-        return {"method": self.method, "precision": self.precision, "target_class": self.target_class,
-                **self.path_settings()}
 
 
 @dataclass

@@ -33,7 +33,7 @@ import reportgen
 from reportgen.corpus.run import CorpusRow
 from reportgen.errors import ReportgenError
 from reportgen.output import atomic_file, make_folders, remove_folders, remove_quietly, write_atomically, writing
-from reportgen.scan.records import describe_mismatch
+from reportgen.scan.reading import describe_mismatch
 
 if TYPE_CHECKING:
     import pyarrow

@@ -16,7 +16,7 @@ import torch
 
 from reportgen.demo.training import TrainSettings
 from reportgen.output import atomic_file
-from reportgen.scan.records import ScanRow
+from reportgen.scan.layout import ScanRow
 
 CACHE_VERSION = 1
 PREDICTIONS_VERSION = 1

@@ -6,8 +6,7 @@ word embeddings) whatever its origin, so attribution code never branches on the 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -20,16 +19,33 @@ from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from reportgen.choices import CHECKPOINT_SUFFIXES, LABEL_THRESHOLD, role_word
 from reportgen.errors import OptionError, ReportgenError
+from reportgen.loading import adapters
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
-from reportgen.loading.hub import check_model_exists, first_line, hub_unavailable, looks_like_path
+from reportgen.loading.decoder import (
+    RIGHT_PADDING_NOTE,
+    decoder_forward,
+    is_decoder_classifier,
+    network_of,
+    right_padded,
+)
+from reportgen.loading.files import (
+    from_hub_or_disk,
+    read_state_dict,
+    short_sha256,
+    without_data_parallel_prefix,
+)
+from reportgen.loading.hub import check_model_exists
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.library_bars import transformers_bars
 from reportgen.loading.library_logs import held_library_logs
+from reportgen.loading.memory import check_fits, computation_dtype
 from reportgen.loading.padding import with_pad_token
-from reportgen.loading.precision import for_computation, weights_dtype
+from reportgen.loading.precision import computing, dtype_name, for_computation, weights_dtype
 from reportgen.results import ModelInfo
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+HEADS = ("score", "classifier")
+"""The classification heads of transformers' sequence classifiers (decoders' `score`, encoders' `classifier`)."""
 STORED_DTYPE = {"dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype": "auto"}
 """`from_pretrained`'s weights in the precision they were saved in (the keyword's name changed in 4.56), so that
 `prepared` can record it before upcasting them to fp32."""
@@ -118,14 +134,47 @@ class LoadedModel:
             return None
         return inputs.token_type_ids.to(self.device)
 
+    @property
+    def decoder(self) -> bool:
+        """A decoder-only classifier (GPT-2, Llama, Qwen, Mistral, Gemma, Phi-3), read out at each text's last
+        real token (`loading.decoder`); False for encoders and the state-dict format."""
+        return self.info.format == "huggingface" and is_decoder_classifier(self.module)
+
+    @property
+    def baseline_token_id(self) -> int:
+        """The token integrated gradients' baseline puts at every word position: the pad token, or for a decoder
+        classifier its EOS token (its pad token is one it never reads: often added for fine-tuning and never
+        trained), else its pad token where it has no EOS."""
+        eos = self.tokenizer.eos_token_id
+        return eos if self.decoder and isinstance(eos, int) else self.tokenizer.pad_token_id
+
     def logits(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
                inputs_embeds: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Class logits from token ids or from word-embedding outputs (position and token-type
         embeddings are added inside the model, as usual; `token_type_ids` (batch, seq) from
         `token_types`, None for all zeros or a model without them)."""
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        out = self.module(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **extra)
-        return out if isinstance(out, torch.Tensor) else out.logits
+        return self.outputs(attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
+                            token_type_ids=token_type_ids)[0]
+
+    def outputs(self, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
+                inputs_embeds: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None,
+                attentions: bool = False) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """(class logits (batch, classes), per-layer attention probabilities (batch, heads, seq, seq) when
+        `attentions`, else None): the one forward pass every method's rows go through. A decoder classifier
+        is read out at each row's last real token with each text's own positions (`loading.decoder`); a PEFT
+        model runs its underlying model, adapters applied."""
+        with computing(self.module):
+            if self.decoder:
+                return decoder_forward(self.module, attention_mask, input_ids=input_ids, inputs_embeds=inputs_embeds,
+                                       output_attentions=attentions)
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            if attentions:
+                extra["output_attentions"] = True
+            out = network_of(self.module)(input_ids=input_ids, attention_mask=attention_mask,
+                                          inputs_embeds=inputs_embeds, **extra)
+        if isinstance(out, torch.Tensor):
+            return out, None
+        return out.logits, (out.attentions if attentions else None)
 
     def verdicts(self, logits: torch.Tensor) -> Verdicts:
         """Probabilities and predicted classes from class logits (batch, classes): the one place
@@ -155,90 +204,10 @@ def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None
                               f"embeddings allow ({limit} tokens); use {{max_length}} {limit} or less", "max_length")
 
 
-def short_sha256(paths: list[Path]) -> str:
-    """A short content hash, so two reports can tell whether they used the same weights."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
-def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
-    """Read tensors only: `weights_only=True` means a checkpoint can never run code."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated, pickled code, not a checkpoint at all
-        raise ReportgenError(f"cannot read checkpoint {path}: {first_line(exc)}") from None
-    if isinstance(state, Mapping):
-        for wrapper in ("state_dict", "model_state_dict"):
-            if isinstance(state.get(wrapper), Mapping):
-                state = state[wrapper]
-    if not isinstance(state, Mapping) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise ReportgenError(
-            f"{path} is not a state dict (a mapping of parameter names to tensors); save it with "
-            "torch.save(model.state_dict(), path)")
-    return state
-
-
-DATA_PARALLEL_PREFIX = "module."
-
-
-def without_data_parallel_prefix(state: Mapping[str, torch.Tensor]) -> tuple[Mapping[str, torch.Tensor], str | None]:
-    """A state dict saved from `nn.DataParallel` or `DistributedDataParallel` (every key under `module.`)
-    read without the prefix, and a note saying so for the report's header; any other state dict as it is."""
-    if not all(key.startswith(DATA_PARALLEL_PREFIX) for key in state):
-        return state, None
-    stripped = {key[len(DATA_PARALLEL_PREFIX):]: tensor for key, tensor in state.items()}
-    return stripped, f"saved from DataParallel: the '{DATA_PARALLEL_PREFIX}' prefix of its keys was stripped"
-
-
-def _from_hub_or_disk(spec: str, what: str, local_hint: str, load: Callable[[bool], T],
-                      option: str | None = None) -> T:
-    """`load(local_files_only)` for a model directory or hub id, errors as one line ending in `local_hint`.
-
-    option: the option `local_hint` names as "{option}" (`OptionError`: `base=` from the API, `--base` on the
-    command line); None for a hint that names none.
-
-    A hub id while the hub is unavailable is read from the local cache only: it fails at once
-    instead of after half a minute of retries, and the message says why and to pass a local path.
-    """
-    local = looks_like_path(spec)
-    if local and not Path(spec).expanduser().exists():  # else transformers takes it for a malformed hub id
-        raise _load_error(f"cannot load {what} '{spec}': no such file or directory; {local_hint}", option)
-    offline = None if local else hub_unavailable()
-    try:
-        return load(offline is not None)
-    except ReportgenError:
-        raise
-    except Exception as exc:  # whatever transformers or torch raise: its cause, in one line
-        cause = first_line(exc)
-        if not isinstance(exc, (OSError, ValueError)):
-            cause = f"{type(exc).__name__}: {cause}"
-        if offline:
-            advice = f"; the Hugging Face hub is unavailable ({offline}), so {local_hint}"
-        elif not local:
-            advice = f"; check the hub id, or {local_hint}"
-        else:  # the folder is there: the cause above is the whole story, not the path
-            advice = "" if Path(spec).expanduser().exists() else f"; check the path, or {local_hint}"
-        raise _load_error(f"cannot load {what} '{spec}': {cause}{advice}", option) from None
-
-
-def _load_error(message: str, option: str | None) -> ReportgenError:
-    return ReportgenError(message) if option is None else OptionError(message, option)
-
-
 def _load_encoder_parts(encoder: str):
     from transformers import AutoConfig, AutoTokenizer
 
-    config, tokenizer = _from_hub_or_disk(
+    config, tokenizer = from_hub_or_disk(
         encoder, "encoder", "pass {encoder} a local model directory (config and tokenizer of the checkpoint's encoder)",
         lambda local: (AutoConfig.from_pretrained(encoder, local_files_only=local),
                        AutoTokenizer.from_pretrained(encoder, local_files_only=local)), option="encoder")
@@ -267,7 +236,7 @@ def load_tokenizer(encoder: str) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
     with held_library_logs():
-        return _from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
+        return from_hub_or_disk(encoder, "tokenizer", "pass a local model directory or tokenizer=…",
                                  lambda local: AutoTokenizer.from_pretrained(encoder, local_files_only=local))
 
 
@@ -276,14 +245,24 @@ def prepared(module: nn.Module, tokenizer: PreTrainedTokenizerBase, info: ModelI
     """The one way a classifier becomes a `LoadedModel`, whatever its origin (checkpoint, Hugging Face,
     module in memory): the precision its weights were stored in recorded (`stored`, for weights already
     read into an fp32 module; else the module's own), a pad token its tokenizer can pad with
-    (`padding.with_pad_token`, noted in `info.note`), then the module in eval mode, frozen, on `device`
+    (`padding.with_pad_token`, noted in `info.note`; a decoder classifier's padded on the right, `loading.decoder`),
+    then the module in eval mode, frozen, on `device`
     and in fp32 (`precision.for_computation`). ReportgenError, before any work, for a model that cannot be
     padded or whose weights are inference tensors."""
     info.weights_dtype = stored or weights_dtype(module.parameters())
     config = getattr(module, "config", None) or getattr(getattr(module, "bert", None), "config", None)
-    tokenizer, note = with_pad_token(tokenizer, config, info.role)
-    info.note = "; ".join(part for part in (info.note, note) if part) or None
-    return LoadedModel(for_computation(module, info.role, device), tokenizer, info)
+    decoder = info.format == "huggingface" and is_decoder_classifier(module)
+    tokenizer, note = with_pad_token(tokenizer, config, info.role, decoder=decoder)
+    notes = [info.note, note]
+    if decoder:
+        tokenizer, notes = right_padded(tokenizer), notes + [RIGHT_PADDING_NOTE]
+    parameters = sum(p.numel() for p in module.parameters())
+    dtype = computation_dtype(device, parameters)
+    if dtype != torch.float32:
+        notes.append(f"{parameters / 1e9:.1f} B parameters on a GPU: weights kept in {dtype_name(dtype)} and computed "
+                     "under its autocast")
+    info.note = "; ".join(part for part in notes if part) or None
+    return LoadedModel(for_computation(module, info.role, device, dtype), tokenizer, info)
 
 
 def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device: torch.device) -> LoadedModel:
@@ -298,23 +277,49 @@ def load_checkpoint(path: Path, *, role: str, encoder: str, pooling: str, device
     return prepared(module, tokenizer, info, device, stored=weights_dtype(state.values()))
 
 
-def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bool = True) -> LoadedModel:
-    """A directory with config.json or a hub id, through AutoModelForSequenceClassification.
-
-    progress: transformers' own "Loading weights" bar; off for `-q`."""
+def _huggingface_parts(spec: str, role: str, progress: bool, device: torch.device, *, adapter: Path | None = None,
+                       num_labels: int | None = None,
+                       saved_head: set[str] | None = None) -> tuple[nn.Module, PreTrainedTokenizerBase]:
+    """A Hugging Face classifier and its tokenizer from a directory or hub id (`adapter`: the PEFT adapter it is
+    the base model of, which errors name, with {adapter_base}; `num_labels`: the classes of that adapter's own
+    head, which replaces the base model's, `saved_head` its modules). A model too large for `device` is refused
+    before its weights load; an adapter's base whose classification head is not in its weights (a language
+    model's checkpoint: the head would be random) is refused unless the adapter saves that head."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     def load(local: bool):
         config = AutoConfig.from_pretrained(spec, local_files_only=local)
+        if num_labels is not None and num_labels != config.num_labels:
+            config.num_labels = num_labels
+            config.id2label, config.label2id = {i: f"LABEL_{i}" for i in range(num_labels)}, None
+        check_fits(config, role, spec, device)
         with transformers_bars(progress):
-            module = AutoModelForSequenceClassification.from_pretrained(
+            module, loading = AutoModelForSequenceClassification.from_pretrained(
                 spec, config=config, attn_implementation=attention_implementation(config, spec),
-                local_files_only=local, **STORED_DTYPE)
+                local_files_only=local, output_loading_info=True, **STORED_DTYPE)
+        untrained = sorted(key for key in loading.get("missing_keys", ()) if key.split(".")[0] in HEADS
+                           and key.split(".")[0] not in (saved_head or ()))
+        if untrained and adapter is not None:  # a model alone loads with transformers' MISSING report shown
+            raise ReportgenError(f"the {role_word(role)} adapter {adapter.name} saves no classification head and its "
+                                 f"base model '{spec}' has none ({untrained[0]} is not in its weights, so it would "
+                                 "be random): save the adapter with its head (modules_to_save), or give a base "
+                                 "model that is a sequence classifier")
         return module, AutoTokenizer.from_pretrained(spec, local_files_only=local)
 
-    module, tokenizer = _from_hub_or_disk(
-        spec, "model", f"pass {{{role}}} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory", load,
-        option=role)
+    if adapter is not None:
+        return from_hub_or_disk(spec, f"the {role_word(role)} adapter {adapter.name}'s base model",
+                                 "pass {adapter_base} a local copy of it (a model directory)", load,
+                                 option="adapter_base")
+    return from_hub_or_disk(
+        spec, "model", f"pass {{{role}}} a local checkpoint file (.pth/.pt/.bin/.safetensors) or model directory",
+        load, option=role)
+
+
+def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bool = True) -> LoadedModel:
+    """A directory with config.json or a hub id, through AutoModelForSequenceClassification.
+
+    progress: transformers' own "Loading weights" bar; off for `-q`."""
+    module, tokenizer = _huggingface_parts(spec, role, progress, device)
     directory = Path(spec)
     weights = [directory / name for name in WEIGHT_FILES if (directory / name).is_file()]
     info = ModelInfo(role=role, name=directory.name if directory.is_dir() else spec, source=spec,
@@ -324,22 +329,53 @@ def load_huggingface(spec: str, *, role: str, device: torch.device, progress: bo
     return prepared(module, tokenizer, info, device)
 
 
+def load_adapter(folder: Path, *, role: str, adapter_base: str | None, device: torch.device,
+                 progress: bool = True) -> LoadedModel:
+    """A PEFT adapter folder on its base model (`adapters`): the base from `adapter_base` or the adapter's
+    `base_model_name_or_path` (looked up offline as any model is), the head saved with the adapter, the tokenizer
+    saved with it (else the base's). ReportgenError in one line: peft missing, base not found, shapes that do
+    not fit."""
+    adapters.require_peft(f"{role_word(role)} model {folder}")
+    config = adapters.read_adapter_config(folder, role)
+    base = adapters.base_of(folder, config, adapter_base, role)
+    head = adapters.saved_head(folder, config)
+    heads = sorted({key.split(".")[0] for key in head})
+    base_module, tokenizer = _huggingface_parts(base, role, progress, device, adapter=folder,
+                                                num_labels=adapters.head_classes(head), saved_head=set(heads))
+    module = adapters.apply_adapter(base_module, folder, base, role)
+    if (folder / "tokenizer_config.json").is_file():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    what = f"head {', '.join(heads)} saved with the adapter" if heads else "the base model's head"
+    files = [folder / adapters.ADAPTER_CONFIG, *adapters.adapter_weights(folder)]
+    info = ModelInfo(role=role, name=folder.name, source=str(folder), format="huggingface",
+                     sha256=adapters.digest(files, base),
+                     encoder=None, pooling=None, num_classes=module.config.num_labels, pads_to_max_length=False,
+                     note=adapters.describe(module.peft_config["default"], base, what))
+    return prepared(module, tokenizer, info, device)
+
+
 def load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
-               progress: bool = True) -> LoadedModel:
-    """Dispatch on what `spec` is: checkpoint file, model directory, or hub id (`progress`: the library's bars;
+               progress: bool = True, adapter_base: str | None = None) -> LoadedModel:
+    """Dispatch on what `spec` is: checkpoint file, PEFT adapter folder (on `adapter_base` or the base it names),
+    model directory, or hub id (`progress`: the library's bars;
     its log records and torch's warnings are held, `library_logs`, so a load that fails is one line)."""
     with held_library_logs():
-        return _load_model(spec, role=role, encoder=encoder, pooling=pooling, device=device, progress=progress)
+        return _load_model(spec, role=role, encoder=encoder, pooling=pooling, device=device, progress=progress,
+                           adapter_base=adapter_base)
 
 
 def _load_model(spec: str, *, role: str, encoder: str, pooling: str, device: torch.device,
-                progress: bool) -> LoadedModel:
+                progress: bool, adapter_base: str | None = None) -> LoadedModel:
     path = Path(spec).expanduser()
     if path.is_file():
         if path.suffix not in CHECKPOINT_SUFFIXES:
             raise ReportgenError(f"{path}: expected a checkpoint ending in {', '.join(CHECKPOINT_SUFFIXES)} "
                                  "or a Hugging Face model directory")
         return load_checkpoint(path, role=role, encoder=encoder, pooling=pooling, device=device)
+    if adapters.is_adapter_dir(path):
+        return load_adapter(path, role=role, adapter_base=adapter_base, device=device, progress=progress)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ReportgenError(f"{path} is a directory without config.json, so not a Hugging Face model")

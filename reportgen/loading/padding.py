@@ -7,7 +7,14 @@ row (occlusion, Shapley value sampling, the faithfulness metrics). In the last t
 so it cannot be any token: the one the model itself declares as padding (its config's `pad_token_id`,
 which decoder classifiers also use to find a text's last token) is the only choice that is the model's
 own. A tokenizer without a pad token (GPT-2 style) gets that one, and the model's note says so; when the
-config names none either, the model is refused before any work.
+config names none either, an encoder is refused before any work.
+
+A decoder classifier (`loading.decoder`) never sees its padding: reportgen pads it on the right, its causal
+attention keeps every real token from attending to a later position, and the read-out is the last real
+token, found from the attention mask; removed words leave padding at the end of the row, after the read-out;
+and integrated gradients' baseline for a decoder is the zero vector, not the pad embedding (docs/maths.md).
+So where neither its tokenizer nor its config names a pad token (Llama, Mistral), it pads with its EOS token,
+as transformers' documentation advises, and the note says so.
 """
 
 from __future__ import annotations
@@ -21,15 +28,21 @@ from reportgen.errors import ReportgenError
 
 
 def with_pad_token(tokenizer: PreTrainedTokenizerBase, config: PretrainedConfig | None,
-                   role: str) -> tuple[PreTrainedTokenizerBase, str | None]:
+                   role: str, *, decoder: bool = False) -> tuple[PreTrainedTokenizerBase, str | None]:
     """(`tokenizer` itself and None if it has a pad token; else a copy padding with the config's
-    `pad_token_id`, and the note that says so). The tokenizer passed in is never changed.
+    `pad_token_id` (a decoder without one: its EOS token), and the note that says so). The tokenizer passed in
+    is never changed.
 
-    ReportgenError when neither the tokenizer nor the config names a pad token, or the config's
-    `pad_token_id` is not a token of the tokenizer."""
+    ReportgenError when neither the tokenizer nor the config names a pad token (nor, for a decoder, an EOS
+    token), or the config's `pad_token_id` is not a token of the tokenizer."""
     if tokenizer.pad_token_id is not None:
         return tokenizer, None
     pad_id = getattr(config, "pad_token_id", None)
+    if decoder and not isinstance(pad_id, int) and tokenizer.eos_token_id is not None:
+        padded = copy.deepcopy(tokenizer)
+        padded.pad_token = padded.eos_token
+        return padded, (f"neither its tokenizer nor its config names a pad token: padded with its EOS token "
+                        f"({padded.eos_token}), which the decoder never reads")
     if not isinstance(pad_id, int) or isinstance(pad_id, bool):
         raise ReportgenError(
             f"the {role_word(role)} model's tokenizer has no pad token and its config no pad_token_id; reportgen pads "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 from torch import nn
@@ -39,9 +40,11 @@ def weights_dtype(tensors: Iterable[torch.Tensor]) -> str:
     return dtype_name(elements.most_common(1)[0][0]) if elements else dtype_name(COMPUTE_DTYPE)
 
 
-def for_computation(module: nn.Module, role: str, device: torch.device) -> nn.Module:
+def for_computation(module: nn.Module, role: str, device: torch.device,
+                    dtype: torch.dtype = COMPUTE_DTYPE) -> nn.Module:
     """`module` ready for attribution, in place: eval mode (dropout off), frozen parameters (methods take
-    gradients at the inputs only), on `device`, floating parameters and buffers in fp32.
+    gradients at the inputs only), on `device`, floating parameters and buffers in fp32 (or `dtype`: a large
+    model's half precision on a GPU, `memory.computation_dtype`, run under `computing`).
 
     A module whose weights are inference tensors (made under `torch.inference_mode()`) is a ReportgenError:
     no gradient can pass through them, and they cannot be changed outside inference mode.
@@ -51,4 +54,13 @@ def for_computation(module: nn.Module, role: str, device: torch.device) -> nn.Mo
                              "no gradient can pass through them; create or load it outside inference mode "
                              "(torch.no_grad() is fine)")
     module.eval().requires_grad_(False)
-    return module.to(device=device, dtype=COMPUTE_DTYPE)
+    return module.to(device=device, dtype=dtype)
+
+
+def computing(module: nn.Module) -> AbstractContextManager:
+    """Autocast in the module's own half precision where its weights are kept in one (a large model on a GPU),
+    so that fp32 inputs (integrated gradients' word embeddings) meet half-precision weights; else nothing."""
+    dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), COMPUTE_DTYPE)
+    if dtype == COMPUTE_DTYPE:
+        return nullcontext()
+    return torch.autocast(device_type=next(module.parameters()).device.type, dtype=dtype)

@@ -8,16 +8,15 @@ transformers.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from pathlib import Path
 
-from reportgen.choices import DEFAULT_SCALE, GRANULARITIES, SCALES
 from reportgen.corpus.format import is_corpus_document
-from reportgen.errors import OptionError, ReportgenError
+from reportgen.errors import ReportgenError
 from reportgen.output import check_writable, write_atomically
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
 from reportgen.rendering.reading import describe
+from reportgen.rendering.view_options import ViewOptions
 from reportgen.results import Report, parse_json
 
 
@@ -33,21 +32,6 @@ def read_json(path: Path) -> object:
         return parse_json(text)
     except ReportgenError as exc:
         raise ReportgenError(f"{path}: {exc}") from None
-
-
-@dataclass
-class ViewOptions:
-    """How a report looks; changing these never needs the models (`reportgen render`)."""
-
-    scale: str = DEFAULT_SCALE
-    granularity: str = "word"
-
-    def check(self) -> None:
-        if self.scale not in SCALES:
-            raise OptionError(f"{{scale}}: unknown scale '{self.scale}'; choose one of {', '.join(SCALES)}", "scale")
-        if self.granularity not in GRANULARITIES:
-            raise OptionError(f"{{granularity}}: unknown granularity '{self.granularity}'; choose one of "
-                              f"{', '.join(GRANULARITIES)}", "granularity")
 
 
 class ExplainedReport:

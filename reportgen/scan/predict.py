@@ -26,7 +26,7 @@ from reportgen.loading.checks import check_labels, same_inputs
 from reportgen.loading.data import Rows
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, Verdicts
-from reportgen.scan.records import FORMAT, FORMAT_VERSION, ScanRow
+from reportgen.scan.layout import FORMAT, FORMAT_VERSION, ScanRow
 
 WINDOW_BATCHES = 16
 """Rows are tokenized, and sorted by length, this many batches at a time: enough to group

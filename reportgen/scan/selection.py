@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from reportgen.choices import ROLES, role_word
 from reportgen.errors import ReportgenError
-from reportgen.scan.records import ScanRow
+from reportgen.scan.layout import ScanRow
 
 SELECTIONS: dict[str, str] = {
     "base-wrong": "base model wrong, fine-tuned model right",

@@ -9,8 +9,9 @@ import click
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel
+from reportgen.scan.layout import ScanFile
 from reportgen.scan.predict import model_settings
-from reportgen.scan.records import ScanFile, describe_mismatch, read_scan
+from reportgen.scan.reading import describe_mismatch, read_scan
 from reportgen.scan.selection import SELECTIONS, select_rows
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportgen.choices import AUTO_STEPS, ROLES
-from reportgen.corpus.aggregate import CONFIDENCE, Aggregates, Example, GroupStats, WordStats
 from reportgen.corpus.facts import CorpusFacts
+from reportgen.corpus.statistics import CONFIDENCE, Aggregates, Example, GroupStats, WordStats
 from reportgen.methods import REGISTRY, is_signed, method_title
 from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart

@@ -1,0 +1,129 @@
+"""Each option written once: its keyword, default and help are declared on the field of the options dataclass
+that holds it (`option(...)`, a field's metadata), and its check is that dataclass's `check()`.
+
+From these declarations the command line's Click options are made (`cli_options.declared_options`: the flag is
+the keyword with dashes, `steps` → `--steps`) and `reportgen.explain`'s keywords are mapped onto the dataclasses
+(`from_keywords`), so neither writes a second list. A dataclass field whose default is another options dataclass
+(`field(default_factory=PathSteps)`) contributes that dataclass's options too: `attribution.options.MethodOptions`
+is composed that way, one field per method that takes options.
+
+Nothing here judges a value: a mistake is found by `check()`, which names the option by its keyword
+(`errors.OptionError`), so the message reads `steps=` from the API and `--steps` from the command line.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
+from typing import Any
+
+OPTION = "reportgen.option"
+"""The key of a field's metadata that holds its `OptionSpec`."""
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one option is offered: `keyword` (the `reportgen.explain` keyword; the CLI flag is `--` + it with
+    dashes; None: the field's own name), `help` (the CLI's --help text), `metavar`, `choices` (shown by --help as
+    `[a|b|c]`; `check()` judges the value), `type` (what Click turns the command line's text into: int, float,
+    bool for an on/off flag) and `from_text` (a command-line text turned into the value `check()` judges, e.g.
+    "7" → 7 for --steps, anything else left as written)."""
+
+    help: str
+    keyword: str | None = None
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    type: type | None = None
+    from_text: Callable[[str], Any] | None = None
+    show_default: bool = True
+
+
+def option(default: Any, help: str, **spec: Any) -> Any:
+    """A dataclass field that is an option: its default (MISSING: the option must be given), and how it is offered
+    (`OptionSpec`'s fields)."""
+    metadata = {OPTION: OptionSpec(help, **spec)}
+    return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One option as declared: its keyword, where it sits (field names from the outer dataclass down), its default
+    and its `OptionSpec`."""
+
+    keyword: str
+    path: tuple[str, ...]
+    default: Any
+    spec: OptionSpec
+
+
+def _part_type(part: Field) -> type | None:
+    """The options dataclass a field holds, if its default is one (`field(default_factory=PathSteps)`)."""
+    factory = part.default_factory
+    return factory if factory is not MISSING and isinstance(factory, type) and is_dataclass(factory) else None
+
+
+def declared(cls: type) -> list[Declared]:
+    """Every option declared on the dataclass `cls` and on the options dataclasses its fields hold, in field
+    order. Two options of one keyword: ValueError (a mistake in the declarations, not in the input)."""
+    found: list[Declared] = []
+
+    def walk(kind: type, path: tuple[str, ...]) -> None:
+        for part in fields(kind):
+            spec = part.metadata.get(OPTION)
+            if spec is not None:
+                found.append(Declared(spec.keyword or part.name, (*path, part.name), part.default, spec))
+            elif (inner := _part_type(part)) is not None:
+                walk(inner, (*path, part.name))
+
+    walk(cls, ())
+    keywords = [d.keyword for d in found]
+    repeated = sorted({k for k in keywords if keywords.count(k) > 1})
+    if repeated:
+        raise ValueError(f"{cls.__name__} declares the option(s) {', '.join(repeated)} more than once")
+    return found
+
+
+def keywords(cls: type) -> dict[str, Any]:
+    """Each declared option's keyword and default, in field order (what `reportgen.explain` takes for `cls`)."""
+    return {d.keyword: d.default for d in declared(cls)}
+
+
+def from_keywords(cls: type, given: Mapping[str, Any], *, text: bool = False) -> Any:
+    """`cls` built from options given by keyword (the others keep their defaults); `text`: the values are the
+    command line's, each passed through its `from_text` first. A keyword `cls` does not declare: TypeError, as
+    for any unexpected keyword argument."""
+    by_keyword = {d.keyword: d for d in declared(cls)}
+    unknown = sorted(set(given) - set(by_keyword))
+    if unknown:
+        raise TypeError(f"{cls.__name__} takes no option {', '.join(repr(k) for k in unknown)}; it takes "
+                        + ", ".join(by_keyword))
+    values: dict[tuple[str, ...], Any] = {}
+    for keyword, value in given.items():
+        spec = by_keyword[keyword].spec
+        if text and spec.from_text is not None and isinstance(value, str):
+            value = spec.from_text(value)
+        values[by_keyword[keyword].path] = value
+    return _build(cls, (), values)
+
+
+def _build(kind: type, path: tuple[str, ...], values: dict[tuple[str, ...], Any]) -> Any:
+    arguments: dict[str, Any] = {}
+    for part in fields(kind):
+        where = (*path, part.name)
+        if where in values:
+            arguments[part.name] = values[where]
+        elif (inner := _part_type(part)) is not None and any(p[:len(where)] == where for p in values):
+            arguments[part.name] = _build(inner, where, values)
+    return kind(**arguments)
+
+
+def with_keywords(function: Callable, *classes: type) -> inspect.Signature:
+    """`function`'s signature with its `**keywords` replaced by the options `classes` declare (but those it names
+    itself), each keyword-only with its default: what `help()` and `inspect.signature` show for a function that
+    takes them through `**keywords` (`reportgen.explain`)."""
+    signature = inspect.signature(function)
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    added = [inspect.Parameter(d.keyword, inspect.Parameter.KEYWORD_ONLY, default=d.default)
+             for cls in classes for d in declared(cls) if d.keyword not in signature.parameters]
+    return signature.replace(parameters=kept + added)

@@ -1,0 +1,74 @@
+"""option_spec: each option declared once on its dataclass's field, and what is made from the declarations."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import pytest
+
+from reportgen.attribution.options import MethodOptions
+from reportgen.attribution.path_steps import PathSteps
+from reportgen.attribution.shapley_options import ShapleyOptions
+from reportgen.option_spec import declared, from_keywords, keywords, option, with_keywords
+
+
+@dataclass
+class Inner:
+    count: int = option(3, keyword="inner_count", type=int, from_text=int, help="How many.")
+    plain: str = "not an option"
+
+
+@dataclass
+class Outer:
+    name: str = option("x", help="A name.")
+    inner: Inner = field(default_factory=Inner)
+
+
+def test_declared_walks_the_parts_in_field_order_and_skips_plain_fields():
+    found = declared(Outer)
+    assert [(d.keyword, d.path, d.default) for d in found] == [("name", ("name",), "x"),
+                                                             ("inner_count", ("inner", "count"), 3)]
+    assert keywords(Outer) == {"name": "x", "inner_count": 3}
+
+
+def test_from_keywords_builds_the_parts_and_keeps_the_other_defaults():
+    built = from_keywords(Outer, {"inner_count": 7})
+    assert built == Outer(name="x", inner=Inner(count=7))
+    assert from_keywords(Outer, {"inner_count": "9"}, text=True).inner.count == 9  # the command line's text
+    assert from_keywords(Outer, {"inner_count": "9"}).inner.count == "9"  # a caller's value, as given
+
+
+def test_an_unknown_keyword_is_a_type_error_naming_it_and_the_known_ones():
+    with pytest.raises(TypeError, match=r"Outer takes no option 'nme'; it takes name, inner_count"):
+        from_keywords(Outer, {"nme": "y"})
+
+
+def test_a_keyword_declared_twice_is_a_mistake_in_the_declarations():
+    @dataclass
+    class Twice:
+        a: Inner = field(default_factory=Inner)
+        b: Inner = field(default_factory=Inner)
+
+    with pytest.raises(ValueError, match="inner_count"):
+        declared(Twice)
+
+
+def test_the_methods_options_are_their_parts_declarations():
+    """MethodOptions' keywords come from PathSteps and ShapleyOptions alone: no list is written twice."""
+    assert list(MethodOptions.keywords()) == [*keywords(PathSteps), *keywords(ShapleyOptions)]
+    assert MethodOptions.keywords() == {"steps": "auto", "tolerance": PathSteps().tolerance,
+                                        "max_steps": PathSteps().max_steps, "quadrature": None,
+                                        "shapley_samples": ShapleyOptions().samples}
+    assert MethodOptions.from_keywords(steps=6, shapley_samples=2) == MethodOptions(PathSteps(steps=6),
+                                                                                     ShapleyOptions(samples=2))
+
+
+def test_with_keywords_shows_the_declared_options_in_a_signature():
+    def function(a: int, *, b: int = 1, **options: object) -> None:
+        """Takes Outer's options."""
+
+    signature = with_keywords(function, Outer)
+    assert list(signature.parameters) == ["a", "b", "name", "inner_count"]
+    assert signature.parameters["inner_count"].default == 3
+    assert signature.parameters["name"].kind is inspect.Parameter.KEYWORD_ONLY
