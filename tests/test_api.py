@@ -15,6 +15,7 @@ from transformers import AutoTokenizer
 import reportgen
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
+from reportgen.results import SCHEMA_VERSION
 from tests.builders import load_user_module
 from tests.test_rendering import V1_REPORT, assert_scores_match, parse_html
 from tests.tolerances import assert_close_fp32, row_magnitude
@@ -140,9 +141,9 @@ def test_render_reads_schema_1_and_refuses_the_unknown(tmp_path):
     assert result.exit_code == 0, result.output
     assert parse_html((tmp_path / "old.html").read_text(encoding="utf-8")).find_all("span", data_score=True)
     future = json.loads(json.dumps(V1_REPORT))
-    future["meta"]["schema_version"] = 7
+    future["meta"]["schema_version"] = SCHEMA_VERSION + 1
     (tmp_path / "future.json").write_text(json.dumps(future), encoding="utf-8")
-    for name, expected in (("future.json", "schema version 7; this reportgen reads versions 1, 2"),
+    for name, expected in (("future.json", f"schema version {SCHEMA_VERSION + 1}; this reportgen reads versions 1, 2"),
                            ("missing.json", "cannot read"), ("garbage.json", "not valid JSON")):
         if name == "garbage.json":
             (tmp_path / name).write_text("{not json", encoding="utf-8")

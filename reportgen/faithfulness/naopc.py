@@ -43,6 +43,7 @@ the methods' AOPC) are taken to coincide rather than divided by.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -250,3 +251,27 @@ def aopc_bounds(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor,
             found = exact_bounds(text, levels) if exact else beam_bounds(text, levels, settings)
         results.append({name: AopcBounds(lower, upper, exact, text.rows) for name, (lower, upper) in found.items()})
     return results
+
+
+def bound_rows(inputs: EncodedTexts, settings: BoundSettings, method: str = "auto") -> int:
+    """The most forward rows `aopc_bounds` runs on these texts (the cache only removes rows), known before it
+    starts: per text, its unperturbed row, then exact: 2·Σ_m C(n, m) over the sizes; beam: 2n for the single
+    tokens and, per size, every chain of the four searches extended in at most BRANCHES ways."""
+    total = 0
+    candidates = (inputs.attention_mask.bool() & ~inputs.special_tokens_mask.bool()).sum(dim=1).tolist()
+    for n in candidates:
+        levels = [m for m, _ in sizes(n, settings.ks) if m > 0]
+        total += 1
+        if not levels:
+            continue
+        exact = method == "exact" or (method == "auto" and n <= settings.exact_tokens) \
+            or single_ordering(n, settings.ks)
+        if exact:
+            total += 2 * sum(math.comb(n, m) for m in levels)
+        else:
+            chains = 1
+            total += 2 * n
+            for _ in levels:
+                total += len(MEASURES) * 2 * chains * settings.branches
+                chains = settings.beam_width
+    return total
