@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from reportgen.attribution import AttributionSettings, MethodOptions, make_attributor
-from reportgen.choices import DEFAULT_SHAPLEY_SAMPLES
+from reportgen.choices import DEFAULT_SHAPLEY_SAMPLES, DEFAULT_SURROGATE_SAMPLES
 from reportgen.demo.trained import trained_demo
 from reportgen.faithfulness import FaithfulnessSettings, forward_rows, measure_faithfulness, random_reference
 from reportgen.faithfulness.summary import beats_random, mean_scores
@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps")
     parser.add_argument("--shapley-samples", type=int, default=DEFAULT_SHAPLEY_SAMPLES,
                         help="random orders of the words per review for shapley-sampling")
+    parser.add_argument("--surrogate-samples", type=int, default=DEFAULT_SURROGATE_SAMPLES,
+                        help="coalitions of the words per review for lime and kernel-shap")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--methods", default=",".join(METHODS))
     args = parser.parse_args()
@@ -72,7 +74,8 @@ def main() -> None:
             inputs, targets, chance = prepared[role]
             attributor = make_attributor(method, AttributionSettings(batch_size=args.batch_size),
                                          MethodOptions.from_keywords(steps=args.steps,
-                                                                     shapley_samples=args.shapley_samples))
+                                                                     shapley_samples=args.shapley_samples,
+                                                                     surrogate_samples=args.surrogate_samples))
             started = time.perf_counter()
             scores = attributor.attribute(model, inputs, targets).scores
             attribution_seconds = time.perf_counter() - started

@@ -64,6 +64,25 @@ DEFAULT_SHAPLEY_SAMPLES = 10
 Each permutation's values add up exactly (see SHAPLEY_GAP), so more permutations lower the sampling
 noise of single words, not the additivity gap."""
 
+DEFAULT_SURROGATE_SAMPLES = 500
+"""--surrogate-samples: coalitions of words LIME and KernelSHAP draw per text (Captum's `n_samples`), one forward
+row each. A surrogate with about as many samples as words fits its own samples whatever it says, so the
+default is a few times a review's words; KernelSHAP's values add up whatever the count (see KERNEL_SHAP_GAP)."""
+
+KERNEL_SHAP_GAP = 1e-3
+"""KernelSHAP: Captum holds the fit to f(x) and f(no words) by weighting those two coalitions 10⁶ times the
+others, so Σ word values − (f(x) − f(no words)) is small but, unlike Shapley value sampling's, not only fp32
+rounding; a gap above KERNEL_SHAP_GAP × max(|f(x) − f(no words)|, 1 logit) is flagged."""
+
+def kernel_shap_gap_allowed(logit_change: float) -> float:
+    """The largest |additivity gap| of KernelSHAP that its fit's hold on f(x) and f(no words) explains."""
+    return KERNEL_SHAP_GAP * max(abs(logit_change), 1.0)
+
+
+LIME_FIT = 0.5
+"""LIME: a surrogate whose weighted R² on its samples is below this reproduces less than half of what the target
+logit does over them; the page says its coefficients describe the model poorly there."""
+
 SHAPLEY_GAP = 1e-4
 """Shapley value sampling: Σ word values − (f(x) − f(no words)) is 0 but for fp32 rounding (every
 permutation's marginal contributions telescope); a gap above SHAPLEY_GAP × max(|f(x) − f(no words)|, 1

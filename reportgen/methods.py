@@ -39,6 +39,8 @@ class MethodInfo:
     shade: str  # what a token's shade means, for the report's lede ("Shade = …") when the method leads
     walks_path: bool = False  # takes integrated gradients' path options (--steps, --quadrature, --tolerance)
     samples: bool = False  # takes --shapley-samples (permutations per text)
+    surrogate: bool = False  # takes --surrogate-samples (coalitions per text for a fitted linear surrogate)
+    gap: str | None = None  # its values add up to f(x) − f(no words): "exact" (but for rounding) or "fitted"
 
 
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
@@ -77,7 +79,22 @@ REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
                            "passes per text",
                attributor="reportgen.attribution.shapley:ShapleySampling",
                shade="the word's Shapley value: its mean effect on the target logit over random "
-                     "orders of adding the words", samples=True),
+                     "orders of adding the words", samples=True, gap="exact"),
+    MethodInfo("lime", "LIME (linear surrogate)", signed=True, class_specific=True, needs="forward",
+               description="signed coefficients of a linear model (Captum's Lime) fitted to the target logit of "
+                           "random coalitions of words; its weighted R² says how well it fits; "
+                           "--surrogate-samples forward passes per text",
+               attributor="reportgen.attribution.surrogate:Lime",
+               shade="the word's coefficient in a linear model fitted, near the text, to the target logit of "
+                     "random coalitions of its words (LIME)", surrogate=True),
+    MethodInfo("kernel-shap", "KernelSHAP", signed=True, class_specific=True, needs="forward",
+               description="signed Shapley values of the words estimated by a kernel-weighted linear fit "
+                           "(Captum's KernelShap), add up to the logit change when every word is removed; "
+                           "2 + --surrogate-samples forward passes per text",
+               attributor="reportgen.attribution.surrogate:KernelShap",
+               shade="the word's Shapley value as KernelSHAP estimates it: its effect on the target logit, "
+                     "from a kernel-weighted linear fit to random coalitions of the words",
+               surrogate=True, gap="fitted"),
 )}
 METHODS = tuple(REGISTRY)
 

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from reportgen.attribution import MethodOptions
 from reportgen.batching import default_batch_size
@@ -27,6 +26,7 @@ from reportgen.loading.models import LoadedModel, check_max_length
 from reportgen.loading.true_labels import Written, class_labels
 from reportgen.methods import REGISTRY
 from reportgen.plausibility import Span, cut_share, marks, plausibility, rationale_spans
+from reportgen.progress import Progress
 from reportgen.provenance import device_name, shareable_info, shareable_name, versions
 from reportgen.results import (
     PREDICTION_STAGE,
@@ -111,31 +111,28 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
         runs, texts, rows = _predict(models, encoded, texts, options, class_names, several)
     tokens = {role: [tokens[role][i] for i in rows] for role in tokens}
     encoded = {role: run.inputs for role, run in runs.items()}
-    with tqdm(total=0, desc="explain", unit="pass", disable=not options.progress, leave=False) as bar:
-        explainer = Explainer(options, bar, watch)
-        bar.total = explainer.planned_rows(runs)
-        for role, run in runs.items():
-            for method in options.methods:
-                bar.set_postfix_str(f"{role_word(role)}, {method}")
-                run.results[method] = explainer.method_results(run, method)
-            for method in options.methods:
-                run.common_scores[method] = explainer.towards(run, method, run.common, planned=True)
-        first = encoded[first_role]
-        words = [group_words(first.word_ids[i], first.offsets[i], text, tokens[first_role][i],
-                             exact=first.words_exact, sequence_ids=first.sequence_ids[i],
-                             text_pair=None if texts.pairs is None else texts.pairs[i])
-                 for i, text in enumerate(texts.texts)]
-        agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
-        if options.faithfulness:
-            for role, run in runs.items():
-                bar.set_postfix_str(f"{role_word(role)}, flip test" + (", normalised AOPC" if options.naopc else ""))
-                if not several:  # a multi-label verdict is a set of labels, not one class a removal can flip
-                    explainer.flips(run, words)
-                if options.naopc:
-                    explainer.normalise(run)
-            if {"base", "finetuned"} <= set(runs) and not several:
-                agreement = explainer.agreement_flips(runs, words)
-        plausible = _plausibility(explainer, runs, texts, spans, first, words, options.methods)
+    explainer = Explainer(options, Progress(enabled=options.progress), watch)
+    for role, run in runs.items():
+        run.name = role_word(role)
+        for method in options.methods:
+            run.results[method] = explainer.method_results(run, method)
+        for method in options.methods:
+            run.common_scores[method] = explainer.towards(run, method, run.common)
+    first = encoded[first_role]
+    words = [group_words(first.word_ids[i], first.offsets[i], text, tokens[first_role][i],
+                         exact=first.words_exact, sequence_ids=first.sequence_ids[i],
+                         text_pair=None if texts.pairs is None else texts.pairs[i])
+             for i, text in enumerate(texts.texts)]
+    agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
+    if options.faithfulness:
+        for run in runs.values():
+            if not several:  # a multi-label verdict is a set of labels, not one class a removal can flip
+                explainer.flips(run, words)
+            if options.naopc:
+                explainer.normalise(run)
+        if {"base", "finetuned"} <= set(runs) and not several:
+            agreement = explainer.agreement_flips(runs, words)
+    plausible = _plausibility(explainer, runs, texts, spans, first, words, options.methods)
     samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,
                        agreement[i], options.target, plausible[i], None if spans is None else spans[i])
                for i in range(len(texts.texts))]
@@ -287,6 +284,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
     path, shapley = options.method_options.path, options.method_options.shapley
     auto = has_path and path.adaptive
     sampled = any(REGISTRY[method].samples for method in options.methods)
+    fitted = any(REGISTRY[method].surrogate for method in options.methods)
     return ReportMeta(
         methods=list(options.methods),
         steps=path.steps if has_path else None, quadrature=path.rule if has_path else None,
@@ -297,6 +295,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         versions=versions(), models=infos if options.include_paths else [shareable_info(i) for i in infos],
         precision=options.precision, shapley_samples=shapley.samples if sampled else None,
+        surrogate_samples=options.method_options.surrogate.samples if fitted else None,
         segment_names=None if texts.pairs is None else texts.segment_names or list(PAIR_NAMES),
         faithfulness=FaithfulnessMeta(ks=list(KS), curve_fractions=list(CURVE_FRACTIONS),
                                       random_orders=options.random_orders, seed=0) if options.faithfulness else None,

@@ -47,3 +47,17 @@ def test_attribution_benchmark_runs_on_a_bare_machine(texts, tmp_path):
     assert {"reportgen riemann-left 2 fp32", "reportgen gauss-legendre 2 fp32"} <= set(runs)  # with or without Captum
     assert all(row["samples_per_s"] > 0 and math.isfinite(row["mean_abs_delta"]) for row in runs.values())
     assert figures["info"]["samples"] == 2 and all(2 < n <= 16 for n in figures["info"]["real_tokens"])
+
+
+def test_evidence_ratio_reads_a_reports_time_line(tmp_path, capsys):
+    """benchmarks/evidence.py ratio: attributions are every method's stage, the evidence the three
+    forward-only stages, prediction neither."""
+    from benchmarks import evidence
+
+    seconds = {"prediction": 5.0, "integrated-gradients": 90.0, "attention-gradient": 10.0,
+               "faithfulness-metrics": 20.0, "flip-test": 30.0, "aopc-bounds": 25.0}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps({"meta": {"seconds": seconds}}), encoding="utf-8")
+    (row,) = evidence.ratio([str(path)])
+    assert row["attributions"] == 100.0 and row["evidence"] == 75.0 and row["ratio"] == 0.75
+    assert "0.75×" in capsys.readouterr().out

@@ -94,7 +94,7 @@ def test_render_refuses_an_unknown_granularity_by_the_view_check(tmp_path):
 
 
 @pytest.mark.parametrize("method, message", [
-    ("lime", "Error: --method: unknown method 'lime'; choose from integrated-gradients"),
+    ("anchors", "Error: --method: unknown method 'anchors'; choose from integrated-gradients"),
     ("gradient,occlusion", "Error: --method: a corpus uses one method (got 'gradient,occlusion'); run once per"),
 ])
 def test_a_corpus_method_is_judged_by_corpus_options_alone(method, message, checkpoints, tmp_path):

@@ -27,7 +27,7 @@ from reportgen.corpus.aggregate import aggregate, replicate_weights, selection_f
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.run import CorpusOptions, RowAttributor
 from reportgen.corpus.statistics import AggregateOptions
-from reportgen.corpus.store import CorpusStore
+from reportgen.corpus.store import FORMAT_VERSION, CorpusStore
 from reportgen.distributed import Ranks, describe_devices, rank_device, shard, start
 from reportgen.errors import ReportgenError
 from reportgen.loading.data import open_dataset
@@ -304,9 +304,13 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
         assert all(9 <= n <= 33 for n in direct.steps.tolist())  # one round at least (5 nodes never stop), the cap
         assert_close_fp32(torch.tensor([r[f"{role}_delta"] for r in stored]), direct.convergence_delta,
                           delta_magnitude(direct.scores, direct.logit_change))
-        for row in stored:  # a row stops early only within tolerance
+        assert [r[f"{role}_converged"] for r in stored] == direct.converged.tolist()
+        for row, error in zip(stored, direct.score_error.tolist()):  # a row stops early only once converged
+            assert row[f"{role}_score_error"] == pytest.approx(error, rel=1e-5)
             if row[f"{role}_steps"] < 33:
-                assert abs(row[f"{role}_delta"]) <= allowed_delta(row[f"{role}_logit_change"], 0.02)
+                assert row[f"{role}_converged"]
+                assert abs(row[f"{role}_delta"]) <= allowed_delta(row[f"{role}_logit_change"], 0.02) \
+                    or row[f"{role}_score_error"] <= 0.02
     page = Page()
     page.feed(output.read_text())
     text = " ".join(page.text)
@@ -316,7 +320,7 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     assert "Which words' shares moved toward the true class after fine-tuning, and which away from it?" in text
     assert "It is not a change of reliance" in text and "For an unsigned method" not in text
     for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
-        missed = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.02) for r in stored)
+        missed = sum(not r[f"{role}_converged"] for r in stored)  # the rule a report flags a sample by
         steps = sorted(r[f"{role}_steps"] for r in stored)
         spread = f"{steps[0]} steps" if steps[0] == steps[-1] else f"{steps[0]}–{steps[-1]} steps"
         assert f"{title}: {spread}" in text
@@ -343,7 +347,7 @@ def test_a_folder_from_an_older_corpus_format_is_refused_with_advice(checkpoints
     meta_path.write_text(json.dumps(meta))
     refused = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "2"))
     assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
-    assert "corpus format 1, this one reads 2" in refused.output and "--overwrite" in refused.output
+    assert f"corpus format 1, this one reads {FORMAT_VERSION}" in refused.output and "--overwrite" in refused.output
 
 
 def test_fixed_steps_say_how_many_rows_do_not_add_up(checkpoints, encoder_dir, dataset, tmp_path):
@@ -603,3 +607,14 @@ def test_the_report_fits_a_phone_and_loads_nothing(whole):
         assert page.evaluate("document.documentElement.scrollWidth") <= 420
         assert requests == [whole.resolve().as_uri()]
         assert page.locator("table.words").count() >= 2 and page.locator("svg.chart path.ci").count() >= 1
+
+
+def test_a_row_whose_scores_are_accurate_is_not_counted_above_tolerance():
+    """Auto steps store `converged`: a row with a large delta whose scores' estimated error was within tolerance
+    (a path whose scores cancel) is not counted; one that converged by neither is."""
+    rows = [{"index": i, "base_steps": 257, "finetuned_steps": 17, "base_delta": delta, "finetuned_delta": 0.0,
+             "base_logit_change": 0.02, "finetuned_logit_change": 1.0, "base_converged": converged,
+             "finetuned_converged": True}
+            for i, (delta, converged) in enumerate([(0.004, True), (0.004, False), (0.0, True)])]
+    summary = summarise_paths(reader(rows, batch=2), selection_flags([0, 1, 2], 3), 0.01)
+    assert summary["base"].above_tolerance == 1 and summary["finetuned"].above_tolerance == 0

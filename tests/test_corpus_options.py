@@ -20,7 +20,7 @@ def test_method_is_declared_with_every_method_named_in_its_help():
 
 
 @pytest.mark.parametrize("method, keyword, flag", [
-    ("lime", "method=: unknown method 'lime'", "--method: unknown method 'lime'"),
+    ("anchors", "method=: unknown method 'anchors'", "--method: unknown method 'anchors'"),
     ("gradient,occlusion", "method=: a corpus uses one method", "--method: a corpus uses one method"),
 ])
 def test_a_wrong_method_names_the_option_as_the_caller_gave_it(method, keyword, flag):

@@ -22,7 +22,7 @@ def test_the_declared_options_are_the_methods_and_the_report_switches_in_field_o
 
 
 @pytest.mark.parametrize("options, keyword, flag", [
-    (ExplainOptions(methods=("gradient", "lime")), "method=: unknown method 'lime'", "--method: unknown method"),
+    (ExplainOptions(methods=("gradient", "anchors")), "method=: unknown method 'anchors'", "--method: unknown method"),
     (ExplainOptions(method_options=MethodOptions.from_keywords(steps=0)), "steps= must be at least 1",
      "--steps must be at least 1"),
 ])

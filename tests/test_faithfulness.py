@@ -136,14 +136,17 @@ def test_deleted_tokens_shift_left_and_rows_keep_their_width(stub):
         length = sum(mask)
         assert len(ids) == 8 and mask == [1] * length + [0] * (8 - length)
         assert ids[0] == CLS and ids[length - 1] == SEP and ids[length:] == [PAD] * (8 - length)
-    assert len(seen) == forward_rows(2, FaithfulnessSettings()) == 2 * 50
+    # each distinct row runs once: on these 3- and 1-token texts many fractions keep the same tokens
+    assert len(seen) == len({(tuple(ids), tuple(mask)) for ids, mask in seen}) < forward_rows(2, FaithfulnessSettings())
+    assert forward_rows(2, FaithfulnessSettings()) == 2 * 50
 
 
 def test_progress_counts_forward_rows(stub):
     ticks: list[int] = []
     settings = FaithfulnessSettings(batch_size=7, on_progress=ticks.append, random_orders=2)
     measure_faithfulness(stub, STUB_INPUTS, STUB_SCORES, STUB_TARGETS, True, settings)
-    assert sum(ticks) == forward_rows(2, settings) == len(stub.module.seen) and max(ticks) == 7
+    # the bar counts every planned row; a row that another perturbation already ran counts at once
+    assert sum(ticks) == forward_rows(2, settings) and len(stub.module.seen) < forward_rows(2, settings)
 
 
 def test_bad_arguments_are_errors(stub):
@@ -275,7 +278,7 @@ def test_special_tokens_stay_and_rows_keep_the_input_width(kind, bert, hf_dir, e
         handle.remove()
     width = MAX_LENGTH if kind == "mean-all" else max(encoded.lengths())
     tokenizer = model.tokenizer
-    assert sum(len(ids) for ids, _ in seen) == forward_rows(3, FaithfulnessSettings())
+    assert sum(len(ids) for ids, _ in seen) <= forward_rows(3, FaithfulnessSettings())
     for ids, mask in seen:
         assert ids.shape[1] == encoded.input_ids.shape[1] == width
         lengths = mask.sum(dim=1)

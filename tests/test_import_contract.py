@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "words": {"results"},
     "comparison": set(),
     "stopwatch": set(),
+    "progress": set(),
     "output": {"errors"},
     "batching": BASE,
     "loading": BASE | {"option_spec", "results"},
@@ -51,11 +52,11 @@ ALLOWED: dict[str, set[str]] = {
     "targets": BASE,
     "provenance": {"reportgen", "results"},
     "explain_options": {"attribution", "choices", "methods", "option_spec"},  # torch-free: the CLI builds them
-    "explainer": BASE | {"attribution", "explain_options", "faithfulness", "loading", "methods", "results",
-                         "stopwatch"},
+    "explainer": BASE | {"attribution", "explain_options", "faithfulness", "loading", "methods", "progress",
+                         "results", "stopwatch"},
     "pipeline": BASE | {"attribution", "batching", "comparison", "explainer", "faithfulness", "inference", "loading",
-                        "methods", "plausibility", "provenance", "results", "stopwatch", "targets", "words"},
-    # the pipeline never imports rendering
+                        "methods", "plausibility", "progress", "provenance", "results", "stopwatch", "targets",
+                        "words"},  # never rendering
     "scan": {"errors", "choices", "reportgen", "inference", "loading", "output"},
     "corpus": BASE | {"reportgen", "attribution", "batching", "inference", "loading", "methods", "option_spec",
                       "output", "plausibility", "results", "scan", "validation", "words"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from reportgen.faithfulness.eraser import token_counts
 from reportgen.faithfulness.naopc import (
     BoundSettings,
     aopc_bounds,
+    bound_rows,
     coincide,
     naopc,
     normalise_scores,
@@ -141,3 +143,16 @@ def test_a_one_word_text_has_no_normalised_value_whatever_the_noise(stub, method
         score.value, score.random = bounds[name].upper + NOISE, bounds[name].lower - NOISE
     normalise_scores(bounds, [measured])
     assert all(s.normalised is None and s.random_normalised is None for s in measured.scores.values())
+
+
+@pytest.mark.parametrize("method", ["exact", "beam", "auto"])
+@pytest.mark.parametrize("settings", [BoundSettings(ks=KS), BoundSettings(ks=KS, beam_width=2, branches=3),
+                                      BoundSettings(ks=(0.1, 0.5), exact_tokens=3)])
+def test_the_row_bound_known_before_the_search_is_never_passed(stub, method, settings):  # noqa: F811
+    """The progress bar's total for the bounds (`bound_rows`) holds every row the search runs, on every text."""
+    for inputs in (INPUTS, ONE_WORD):
+        progress: list[int] = []
+        counted = replace(settings, on_progress=progress.append)
+        found = aopc_bounds(stub, inputs, torch.zeros(len(inputs), dtype=torch.long), counted, method=method)
+        assert 0 < sum(progress) == sum(next(iter(b.values())).rows for b in found) <= bound_rows(inputs, settings,
+                                                                                                   method)

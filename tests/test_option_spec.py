@@ -10,6 +10,7 @@ import pytest
 from reportgen.attribution.options import MethodOptions
 from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.shapley_options import ShapleyOptions
+from reportgen.attribution.surrogate_options import SurrogateOptions
 from reportgen.option_spec import declared, from_keywords, keywords, option, with_keywords
 
 
@@ -55,13 +56,16 @@ def test_a_keyword_declared_twice_is_a_mistake_in_the_declarations():
 
 
 def test_the_methods_options_are_their_parts_declarations():
-    """MethodOptions' keywords come from PathSteps and ShapleyOptions alone: no list is written twice."""
-    assert list(MethodOptions.keywords()) == [*keywords(PathSteps), *keywords(ShapleyOptions)]
+    """MethodOptions' keywords come from PathSteps, ShapleyOptions and SurrogateOptions alone: no list is written
+    twice."""
+    assert list(MethodOptions.keywords()) == [*keywords(PathSteps), *keywords(ShapleyOptions),
+                                              *keywords(SurrogateOptions)]
     assert MethodOptions.keywords() == {"steps": "auto", "tolerance": PathSteps().tolerance,
                                         "max_steps": PathSteps().max_steps, "quadrature": None,
-                                        "shapley_samples": ShapleyOptions().samples}
-    assert MethodOptions.from_keywords(steps=6, shapley_samples=2) == MethodOptions(PathSteps(steps=6),
-                                                                                     ShapleyOptions(samples=2))
+                                        "shapley_samples": ShapleyOptions().samples,
+                                        "surrogate_samples": SurrogateOptions().samples}
+    assert MethodOptions.from_keywords(steps=6, shapley_samples=2, surrogate_samples=40) == MethodOptions(
+        PathSteps(steps=6), ShapleyOptions(samples=2), SurrogateOptions(samples=40))
 
 
 def test_with_keywords_shows_the_declared_options_in_a_signature():

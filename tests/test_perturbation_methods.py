@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from reportgen.attribution import MethodOptions, ShapleyOptions
-from reportgen.choices import shapley_gap_allowed
+from reportgen.choices import kernel_shap_gap_allowed, shapley_gap_allowed
 from reportgen.corpus.run import CorpusOptions
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
@@ -86,3 +86,40 @@ def test_corpus_with_shapley_sampling_stores_word_values_and_gaps(checkpoints, e
 def test_shapley_samples_are_checked_before_any_model_loads():
     with pytest.raises(Exception, match="shapley_samples= must be a whole number of at least 1"):
         MethodOptions(shapley=ShapleyOptions(samples=0)).check()
+
+
+def test_report_with_lime_and_kernel_shap(checkpoints, encoder_dir, files, tmp_path):
+    """Both surrogate methods through `reportgen report`: faithfulness, flip test, agreement table, difference view;
+    KernelSHAP's gap and LIME's fit stored per sample and stated on the page; the sample count in the method line."""
+    html_path, json_path = tmp_path / "report.html", tmp_path / "report.json"
+    result = invoke(report_args(checkpoints, encoder_dir, files, html_path,
+                                {"--json": str(json_path), "--method": "kernel-shap,lime,gradient",
+                                 "--surrogate-samples": "40", "--steps": None}))
+    assert result.exit_code == 0, result.output
+    report = Report.from_json(json_path.read_text(encoding="utf-8"))
+    assert report.meta.surrogate_samples == 40 and report.meta.shapley_samples is None
+    html = html_path.read_text(encoding="utf-8")
+    for sample in report.samples:
+        for model in sample.models.values():
+            shap, lime = model.methods["kernel-shap"], model.methods["lime"]
+            for method in (shap, lime):
+                assert method.faithfulness is not None and method.flip is not None
+                assert method.scores[0] == 0.0 and method.scores[-1] == 0.0
+            assert abs(math.fsum(shap.scores) - shap.target_logit_change) <= \
+                kernel_shap_gap_allowed(shap.target_logit_change)
+            assert f"Additivity gap {signed_figure(shap.convergence_delta, 2)} (Σ word values" in html
+            assert lime.convergence_delta is None and 0.0 <= lime.surrogate_fit <= 1.0 and shap.surrogate_fit is None
+            assert f"Surrogate fit: weighted R² {lime.surrogate_fit:.2f}" in html
+        assert set(sample.difference.difference) == {"kernel-shap", "lime", "gradient"}
+    assert "LIME and KernelSHAP from 40 sampled coalitions of the words per sample" in html
+    assert "KernelSHAP" in html and "Spearman" in html  # the agreement table
+
+
+def test_corpus_with_lime_records_its_samples(checkpoints, encoder_dir, dataset, tmp_path):
+    output = tmp_path / "lime.html"
+    result = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "lime",
+                                "--surrogate-samples", "20", "--limit", "3"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(output.with_suffix(".json").read_text())
+    assert data["meta"]["path"] == {"surrogate_samples": 20}
+    assert "20 sampled coalitions of the words per row" in output.read_text()

@@ -148,41 +148,42 @@ def test_the_report_records_the_seconds_of_each_stage(labelled, models):
 
 
 class RecordingBar:
-    """Stands in for tqdm: what the bar was told to expect against what it was told was done."""
+    """Stands in for tqdm: every update of every bar, with the total the bar had then."""
 
-    finished: list[RecordingBar] = []
+    closed: list[RecordingBar] = []
 
-    def __init__(self, total: int = 0, **_: object) -> None:
-        self.total, self.n = total, 0
+    def __init__(self, total: int = 0, desc: str = "", **_: object) -> None:
+        self.desc, self.first_total, self.total, self.n = desc, total, total, 0
+        self.seen: list[tuple[int, int]] = []  # (n, total) after each update
 
     def update(self, count: int = 1) -> None:
         self.n += count
+        self.seen.append((self.n, self.total))
 
-    def refresh(self) -> None:
-        pass
-
-    def set_postfix_str(self, _: str) -> None:
-        pass
-
-    def __enter__(self) -> RecordingBar:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        RecordingBar.finished.append(self)
+    def close(self) -> None:
+        RecordingBar.closed.append(self)
 
 
-@pytest.mark.parametrize("methods", [("gradient-x-input", "attention-rollout"), ("integrated-gradients",)])
-def test_the_progress_total_is_every_pass_that_ran(models, monkeypatch, methods):
-    """When a model predicts neither the target nor the common class (both 0 here: --target 0, labels 0),
-    the flip test attributes its predicted class too: those passes are announced, so the bar ends full."""
-    monkeypatch.setattr("reportgen.pipeline.tqdm", RecordingBar)
-    RecordingBar.finished.clear()
+@pytest.mark.parametrize("methods", [("gradient-x-input", "attention-rollout"), ("integrated-gradients",),
+                                     ("integrated-gradients", "attention-gradient")])
+def test_no_bar_ever_goes_back(models, monkeypatch, methods):
+    """A default report (auto IG steps, faithfulness, flip test, NAOPC, agreement flips), and a model that predicts
+    neither the target nor the common class (the flip test attributes its predicted class too): every stage's
+    bar keeps the total it started with, never counts past it and ends full, so no percentage goes back."""
+    monkeypatch.setattr("reportgen.progress.tqdm", RecordingBar)
+    RecordingBar.closed.clear()
     report = explain(models, Texts(TEXTS[:4], list(range(4)), [0] * 4),
                      ExplainOptions(methods=methods, target="0", max_length=MAX_LENGTH,
                                     method_options=MethodOptions(path=PathSteps(steps="auto", max_steps=9))))
     assert any(s.models[role].predicted != 0 for s in report.samples for role in models)  # the case at stake
-    (bar,) = RecordingBar.finished
-    assert bar.n == bar.total > 0
+    bars = RecordingBar.closed
+    labels = {bar.desc for bar in bars}
+    assert {"base, flip test", "fine-tuned, normalised AOPC", f"base, {methods[0]}"} <= labels
+    for bar in bars:
+        assert all(total == bar.first_total for _, total in bar.seen), bar.desc  # the total never changes
+        counts = [n for n, _ in bar.seen]
+        assert counts == sorted(counts) and all(n <= bar.first_total for n in counts), bar.desc
+        assert bar.n == bar.first_total, bar.desc  # ends full
 
 
 def test_flip_ranks_by_evidence_for_the_predicted_class_when_the_target_differs(models):

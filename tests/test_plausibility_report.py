@@ -64,22 +64,22 @@ def test_plausibility_is_scored_on_evidence_for_the_true_label_whatever_the_colu
 
 def test_the_json_keeps_rationales_and_plausibility_and_reads_back(explained):
     data = json.loads(explained.report.to_json())
-    assert data["meta"]["schema_version"] == 7
+    assert data["meta"]["schema_version"] == 8
     assert set(data["samples"][0]["models"]["base"]["methods"]["gradient-x-input"]["plausibility"]) >= {
         "auprc", "auprc_random", "token_f1", "word_auprc", "word_f1"}
     assert Report.from_json(explained.report.to_json()).samples[0].rationale == explained.report.samples[0].rationale
 
 
-def test_a_schema_6_file_reads_with_no_plausibility(explained):
+def test_a_schema_7_file_reads_with_no_plausibility(explained):
     data = json.loads(explained.report.to_json())
-    data["meta"]["schema_version"] = 6
+    data["meta"]["schema_version"] = 7
     for sample in data["samples"]:
         del sample["rationale"], sample["rationale_cut"]
         for model in sample["models"].values():
             for result in model["methods"].values():
                 del result["plausibility"]
     read = Report.from_dict(data)
-    assert read.meta.schema_version == 7 and all(s.rationale is None for s in read.samples)
+    assert read.meta.schema_version == 8 and all(s.rationale is None for s in read.samples)
 
 
 def test_an_edited_plausibility_outside_its_domain_is_refused_in_one_line(explained):

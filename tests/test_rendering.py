@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reportgen.choices import DEFAULT_METHODS
+from reportgen.choices import DEFAULT_METHODS, FIXED_STEPS_DELTA
 from reportgen.comparison import difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
@@ -171,6 +171,7 @@ def attribution(scores: dict[str, list[float]], predicted: int = 1, delta: float
         ig = method == "integrated-gradients"
         methods[method] = MethodResult(scores=values, pad_share=0.125, convergence_delta=delta if ig else None,
                                        target_logit_change=1.5 if ig else None,
+                                       converged=abs(delta) <= FIXED_STEPS_DELTA * 1.5 if ig else None,
                                        faithfulness=faithfulness(n) if faithful else None)
     return ModelAttribution(probabilities=[0.2, 0.8] if predicted else [0.8, 0.2], predicted=predicted,
                             target=predicted, methods=methods)
@@ -510,12 +511,13 @@ def test_empty_text_and_truncation_are_stated(mixed_report):
 
 def test_a_high_convergence_delta_is_flagged():
     flagged = sample(["[CLS]", "a", "[SEP]"], scores={"base": [0.0, 1.0, 0.0], "finetuned": [0.0, 1.0, 0.0]})
-    flagged.models["finetuned"].methods["integrated-gradients"].convergence_delta = 0.3  # 20 % of the change 1.5
+    result = flagged.models["finetuned"].methods["integrated-gradients"]
+    result.convergence_delta, result.converged = 0.3, False  # 20 % of the change 1.5, as a run would store it
     document = parse_html(render_html(report([flagged])))
     columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
     assert "Raise --steps" in columns[1].text() and "20.0%" in columns[1].text()
-    assert "IG delta high" in document.find_all("table", "summary")[0].text()
+    assert "IG not converged" in document.find_all("table", "summary")[0].text()
 
 
 def test_verdicts_follow_the_label(mixed_report):
@@ -631,3 +633,33 @@ def test_the_difference_note_fits_the_methods_shown():
     assert "toward the class" in signed and "not a change of reliance" in signed and "unsigned" not in signed
     assert "gained share" in unsigned and "toward the class" not in unsigned and "signed share" not in unsigned
     assert "not a change of reliance" in both and "For an unsigned method" in both
+
+
+def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did_not_converge():
+    """A path whose scores cancel: the delta is 20 % of F(x) − F(x′) but the scores are accurate to 0.2 %, so the
+    note states both numbers in words and no warning is drawn; the same sample not converged is flagged."""
+    accurate = sample(["[CLS]", "a", "b", "[SEP]"], scores={"base": [0.0, 30.0, -28.5, 0.0],
+                                                            "finetuned": [0.0, 30.0, -28.5, 0.0]})
+    for role, converged in (("base", True), ("finetuned", False)):
+        result = accurate.models[role].methods["integrated-gradients"]
+        result.convergence_delta, result.score_error, result.converged, result.steps = 0.3, 0.002, converged, 257
+    built = report([accurate])
+    built.meta.steps, built.meta.tolerance, built.meta.max_steps, built.meta.quadrature = "auto", 0.01, 257, None
+    document = parse_html(render_html(built))
+    columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
+    text = columns[0].text()
+    assert "Scores accurate to about 0.2 %" in text and "0.513 % of Σ|score|" in text and "20.0% of F(x)" in text
+    assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
+    assert "Not converged after 257 steps" in columns[1].text()
+
+
+def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():
+    built = report([sample(["[CLS]", "a", "b", "[SEP]"], methods=("lime",))], "lime")
+    built.samples[0].models["base"].methods["lime"].surrogate_fit = 0.83
+    built.samples[0].models["finetuned"].methods["lime"].surrogate_fit = 0.31
+    document = parse_html(render_html(built))
+    columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
+    assert "Surrogate fit: weighted R² 0.83" in columns[0].text()
+    assert "Surrogate fit: weighted R² 0.31" in columns[1].text()
+    assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
+    assert "LIME fit poor" in document.find_all("table", "summary")[0].text()

@@ -20,6 +20,7 @@ from reportgen.attribution import (
     make_attributor,
 )
 from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.attribution.surrogate_options import SurrogateOptions
 from reportgen.cli import main
 from reportgen.corpus.run import CorpusOptions
 from reportgen.errors import ReportgenError
@@ -45,16 +46,18 @@ def test_each_method_takes_only_its_own_part_of_the_composed_options():
     """`MethodOptions` is composed of each method's own options (no inheritance between them); a class picks its
     part in `from_options`: integrated gradients the path, Shapley value sampling its orders, the others none."""
     assert {f.name: f.type for f in dataclasses.fields(MethodOptions)} == {"path": "PathSteps",
-                                                                            "shapley": "ShapleyOptions"}
+                                                                            "shapley": "ShapleyOptions",
+                                                                            "surrogate": "SurrogateOptions"}
     assert MethodOptions.__mro__[1:] == (object,)
     assert not {f.name for f in dataclasses.fields(ExplainOptions)} & {f.name for f in dataclasses.fields(PathSteps)}
     assert not {f.name for f in dataclasses.fields(CorpusOptions)} & {f.name for f in dataclasses.fields(PathSteps)}
-    own = {"path": (PathSteps(steps=7), "steps", 7), "shapley": (ShapleyOptions(samples=5), "samples", 5)}
+    own = {"path": (PathSteps(steps=7), "steps", 7), "shapley": (ShapleyOptions(samples=5), "samples", 5),
+           "surrogate": (SurrogateOptions(samples=9), "samples", 9)}
     for name, info in REGISTRY.items():
         module, _, class_name = info.attributor.partition(":")
         cls = getattr(importlib.import_module(module), class_name)
         parameters = list(inspect.signature(cls).parameters.values())[1:]
-        wanted = {"path": info.walks_path, "shapley": bool(info.samples)}
+        wanted = {"path": info.walks_path, "shapley": bool(info.samples), "surrogate": info.surrogate}
         taken = [part for part, wants in wanted.items() if wants]
         assert [p.annotation for p in parameters] == [f"{type(own[part][0]).__name__} | None" for part in taken], name
         for part in taken:  # its part of the options, and nothing else, decides the attributor

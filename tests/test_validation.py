@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from reportgen.choices import ROLES
+from reportgen.choices import FIXED_STEPS_DELTA, ROLES, allowed_delta
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.methods import METHODS
@@ -23,7 +23,7 @@ from reportgen.rendering import html
 from reportgen.rendering.document import ExplainedReport
 from reportgen.rendering.html import render_html
 from reportgen.rendering.markdown_report import render_markdown
-from reportgen.results import Report
+from reportgen.results import SCHEMA_VERSION, Report
 from reportgen.validation import check_report_data
 from tests.damage import assert_refused_in_one_line_or_drawn
 from tests.test_cli_report import assert_one_line_error
@@ -167,13 +167,14 @@ def test_a_schema_5_file_with_its_stored_sentences_is_read_without_them(tmp_path
     """Schema 5 stored each sample's Markdown sentence; schema 6 makes it from the numbers when rendering, so
     reading a schema-5 file drops it (`upgrade_v5`) and draws the same page as the same data in schema 6."""
     data = valid_data()
-    assert data["meta"]["schema_version"] == 7 and not any("sentence" in one for one in data["samples"])
+    data["meta"]["schema_version"] = 6  # the same data as schema 6 wrote it
+    assert not any("sentence" in one for one in data["samples"])
     old = json.loads(json.dumps(data))
     old["meta"]["schema_version"] = 5
     for one in old["samples"]:
         one["sentence"] = "Base predicted *something* once."
     read = Report.from_dict(old)
-    assert read == Report.from_dict(data) and read.meta.schema_version == 7
+    assert read == Report.from_dict(data) and read.meta.schema_version == SCHEMA_VERSION
     assert not any("sentence" in one for one in json.loads(read.to_json())["samples"])
     source = tmp_path / "old.json"
     source.write_text(json.dumps(old), encoding="utf-8")
@@ -181,6 +182,28 @@ def test_a_schema_5_file_with_its_stored_sentences_is_read_without_them(tmp_path
     assert again.html() == render_html(Report.from_dict(data))
     assert again.sentences() and all(s.startswith("Base predicted") for s in again.sentences())
     assert "*something*" not in again.markdown()
+
+
+def test_a_schema_6_file_gets_converged_by_the_rule_of_its_day_and_no_score_error():
+    """Schema 6 had no `converged` or `score_error`: each integrated-gradients result with a delta is converged when
+    its |delta| was within the rule it was computed under (the stored tolerance, or 5 % with fixed steps)."""
+    data = valid_data()
+    data["meta"]["schema_version"] = 6
+    for one in data["samples"]:
+        for model in one["models"].values():
+            for result in model["methods"].values():
+                result.pop("converged", None), result.pop("score_error", None), result.pop("surrogate_fit", None)
+    results = [m["methods"]["integrated-gradients"] for one in data["samples"] for m in one["models"].values()]
+    assert results and all(r["convergence_delta"] is not None for r in results)
+    results[0]["convergence_delta"] = 0.5 * results[0]["target_logit_change"]  # far outside any tolerance
+    read = Report.from_dict(data)
+    found = [m.methods["integrated-gradients"] for one in read.samples for m in one.models.values()]
+    tolerance = data["meta"]["tolerance"]
+    for result in found:
+        limit = allowed_delta(result.target_logit_change, tolerance) if tolerance is not None else \
+            FIXED_STEPS_DELTA * abs(result.target_logit_change)
+        assert result.converged == (abs(result.convergence_delta) <= limit) and result.score_error is None
+    assert found[0].converged is False and read.meta.schema_version == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -30,14 +30,17 @@ class TokenScores:
     convergence_delta: torch.Tensor | None = None  # (batch,) Σ scores − (F(x) − F(x′))
     logit_change: torch.Tensor | None = None  # (batch,) F(x) − F(x′)
     steps: torch.Tensor | None = None  # (batch,) IG's gradient evaluations per text (they differ with steps="auto")
+    fit: torch.Tensor | None = None  # (batch,) a surrogate's weighted R² on its samples (LIME); NaN: no words
+    converged: torch.Tensor | None = None  # (batch,) bool: IG's scores accurate or its delta within tolerance
+    score_error: torch.Tensor | None = None  # (batch,) IG auto: estimated Σ|score error| / Σ|score|; inf: unknown
 
 
 @dataclass
 class AttributionSettings:
     batch_size: int  # rows (text × path step) per forward/backward pass
     precision: str = "fp32"
-    on_progress: Callable[[int], None] | None = None
-    on_planned: Callable[[int], None] | None = None  # rows a method adds to its plan while it runs (IG's auto steps)
+    on_progress: Callable[[int], None] | None = None  # rows that ran
+    on_skipped: Callable[[int], None] | None = None  # rows of `bound_rows` a method found it need not run
 
 
 class Attributor(ABC):
@@ -72,7 +75,12 @@ class Attributor(ABC):
 
     @abstractmethod
     def rows(self, num_texts: int) -> int:
-        """Forward+backward rows the method needs, for progress bars."""
+        """Forward+backward rows the method needs at most for `num_texts` texts, for progress bars."""
+
+    def bound_rows(self, inputs: EncodedTexts) -> int:
+        """The most rows `attribute` runs on these texts, known before it starts (a progress bar's total that
+        never grows; rows under the bound that never run are reported through `settings.on_skipped`)."""
+        return self.rows(len(inputs))
 
     @abstractmethod
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:

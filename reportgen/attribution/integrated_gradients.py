@@ -17,6 +17,7 @@ nodes it took (gradient evaluations), no longer the size of a uniform grid. Its 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ from reportgen.attribution.options import MethodOptions
 from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
-from reportgen.choices import allowed_delta
+from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
@@ -42,10 +43,23 @@ from reportgen.loading.models import LoadedModel
 GRID = AdaptiveTrapezoid
 
 SCORE_CHANGE_GUARD = 5
-"""A text also keeps refining while its estimated score error (L1 over tokens, see AdaptiveTrapezoid)
-is above this many tolerances of its Σ|score| (with the delta's floor of 0.01 logits). The delta
-checks only the *sum* of the scores, which can land within tolerance by cancellation while single
-tokens are still far off (docs/benchmarks.md, "Which nested rule")."""
+"""A text whose delta is within tolerance also keeps refining while its estimated score error (L1 over
+tokens, see AdaptiveTrapezoid) is above this many tolerances of its Σ|score| (with the delta's floor of
+0.01 logits). The delta checks only the *sum* of the scores, which can land within tolerance by
+cancellation while single tokens are still far off (docs/benchmarks.md, "Which nested rule").
+
+A text has converged when its scores are accurate — estimated score error within one tolerance of its
+Σ|score| — or its delta is within tolerance (and the guard holds); it is flagged only when neither holds
+at `max_steps`. On a path whose scores cancel (Σ|score| ≫ |F(x) − F(x′)|) the first settles it where the
+delta alone would ask 13–260× more (docs/benchmarks.md, "Why these four")."""
+
+
+def budgets(logit_change: float, mass: float, tolerance: float) -> tuple[float, float, float]:
+    """A text's (allowed |delta|, token budget, accurate) for `AdaptiveTrapezoid.refine` and `settled`, from its
+    F(x) − F(x′), its Σ|score| and the tolerance: the delta within tolerance of |F(x) − F(x′)| with the score
+    error within SCORE_CHANGE_GUARD tolerances of Σ|score|, or the score error within one tolerance of it."""
+    accurate = allowed_delta(mass, tolerance)
+    return allowed_delta(logit_change, tolerance), SCORE_CHANGE_GUARD * accurate, accurate
 
 
 def baseline_ids(inputs: EncodedTexts, token_id: int) -> torch.Tensor:
@@ -97,8 +111,9 @@ class IntegratedGradients(Attributor):
         return cls(settings, options.path)
 
     def rows(self, num_texts: int) -> int:
-        """Fixed steps: exact. Auto: the first grid; more rows are announced through `on_planned`."""
-        return num_texts * (len(GRID.first) if self.adaptive else self.steps)
+        """Fixed steps: exact. Auto: the most, `max_steps` per text; a text that settles earlier reports the rest
+        through `on_skipped`."""
+        return num_texts * (self.max_steps if self.adaptive else self.steps)
 
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
         device = model.device
@@ -111,7 +126,9 @@ class IntegratedGradients(Attributor):
         scores = self._fixed(path)
         change = self._endpoint_logits(path)
         steps = torch.full((x.shape[0],), self.steps, dtype=torch.long)
-        return TokenScores(scores, convergence_delta=scores.sum(dim=1) - change, logit_change=change, steps=steps)
+        delta = scores.sum(dim=1) - change
+        converged = (delta.abs() <= FIXED_STEPS_DELTA * change.abs().clamp(min=1e-12)).cpu()
+        return TokenScores(scores, convergence_delta=delta, logit_change=change, steps=steps, converged=converged)
 
     def _fixed(self, path: _Path) -> torch.Tensor:
         """Σ_k w_k · integrand(α_k) on the rule's `steps` nodes, for every text."""
@@ -146,6 +163,8 @@ class IntegratedGradients(Attributor):
         scores = torch.zeros(count, seq, device=path.x.device)
         change = torch.zeros(count, device=path.x.device)
         steps = torch.zeros(count, dtype=torch.long)
+        converged = torch.zeros(count, dtype=torch.bool)
+        score_error = torch.full((count,), math.inf, dtype=torch.float64)
 
         def work(rows: list[tuple[int, int]]) -> None:
             text = torch.tensor([i for i, _ in rows], device=path.x.device)
@@ -165,15 +184,19 @@ class IntegratedGradients(Attributor):
                 current = text.scores()
                 check_finite(current, self.name)  # a NaN never settles: stop now, not at --max-steps
                 change[i] = text.change()
-                new = text.refine(allowed_delta(float(change[i]), self.tolerance),
-                                  SCORE_CHANGE_GUARD * allowed_delta(float(current.abs().sum()), self.tolerance))
+                mass = float(current.abs().sum())
+                limits = budgets(float(change[i]), mass, self.tolerance)
+                new = text.refine(*limits)
                 if not new:
-                    scores[i], steps[i] = current, text.size
+                    scores[i], steps[i], converged[i] = current, text.size, text.settled(*limits)
+                    error = text.score_error()
+                    score_error[i] = error / mass if mass > 0 else (0.0 if error == 0 else math.inf)
+                    if self.settings.on_skipped is not None:
+                        self.settings.on_skipped(self.max_steps - text.size)
                     continue
                 queue.extend((i, k) for k in new)
-                if self.settings.on_planned is not None:
-                    self.settings.on_planned(len(new))
-        return TokenScores(scores, convergence_delta=scores.sum(dim=1) - change, logit_change=change, steps=steps)
+        return TokenScores(scores, convergence_delta=scores.sum(dim=1) - change, logit_change=change, steps=steps,
+                           converged=converged, score_error=score_error)
 
     def _endpoint_logits(self, path: _Path) -> torch.Tensor:
         """F(x) − F(x′) for the target logit, in the same precision as the path (forward only)."""

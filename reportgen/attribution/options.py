@@ -16,6 +16,7 @@ from typing import Any
 from reportgen import option_spec
 from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.shapley_options import ShapleyOptions
+from reportgen.attribution.surrogate_options import SurrogateOptions
 
 
 @dataclass
@@ -24,6 +25,7 @@ class MethodOptions:
 
     path: PathSteps = field(default_factory=PathSteps)  # integrated gradients
     shapley: ShapleyOptions = field(default_factory=ShapleyOptions)  # Shapley value sampling
+    surrogate: SurrogateOptions = field(default_factory=SurrogateOptions)  # LIME and KernelSHAP
 
     @classmethod
     def keywords(cls) -> dict[str, Any]:

@@ -58,6 +58,7 @@ class WordValues:
     values: torch.Tensor  # (texts, words) fp32; words past a text's count are 0
     gap: torch.Tensor | None = None  # (texts,) Σ values − (f(x) − f(no words))
     change: torch.Tensor | None = None  # (texts,) f(x) − f(no words), target logits
+    fit: torch.Tensor | None = None  # (texts,) a surrogate's weighted R² on its samples (LIME); NaN: no words
 
 
 class Coalitions:
@@ -102,12 +103,14 @@ class Coalitions:
 class PerturbationAttributor(Attributor):
     """Scores from forward passes on texts with words removed; no gradients.
 
-    `rows` is 0: how many rows a text needs depends on its words, so `attribute` announces them
-    through `settings.on_planned` once it knows them (`planned_rows`).
+    How many rows a text needs depends on its words: `bound_rows` counts them from the texts (`planned_rows`).
     """
 
     def rows(self, num_texts: int) -> int:
         return 0
+
+    def bound_rows(self, inputs: EncodedTexts) -> int:
+        return self.planned_rows((word_features(inputs).max(dim=1).values + 1).tolist())
 
     @abstractmethod
     def planned_rows(self, words: list[int]) -> int:
@@ -120,12 +123,10 @@ class PerturbationAttributor(Attributor):
     def attribute(self, model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor) -> TokenScores:
         features = word_features(inputs)
         coalitions = Coalitions(model, inputs, features, targets, self)
-        if self.settings.on_planned is not None:
-            self.settings.on_planned(self.planned_rows(coalitions.words))
         result = self.word_values(coalitions)
         scores = spread_over_tokens(result.values.float(), features.to(result.values.device))
         check_finite(scores, self.name)
-        return TokenScores(scores, convergence_delta=result.gap, logit_change=result.change)
+        return TokenScores(scores, convergence_delta=result.gap, logit_change=result.change, fit=result.fit)
 
 
 def spread_over_tokens(values: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

@@ -68,10 +68,16 @@ class AdaptiveTrapezoid:
       jump has e ≈ 0), and never less than their own |e|. The first four intervals have no estimate
       and are all halved once.
 
-    It settles when |Σ e| ≤ `allowed` (the tolerance) and Σ token estimates ≤ `token_budget` (the sum
-    alone can land within tolerance by cancellation while single tokens are still off). Otherwise
-    it halves the intervals of largest error until they hold half of the total (Dörfler marking),
-    error measured as max(|e| / allowed, estimate / token_budget), within `max_nodes` in all.
+    Σ token estimates (`score_error`) estimates the L1 error of the scores: each interval's estimate is at
+    least its share of the change the last halving made, which for a jump is the error left and for a smooth
+    integrand about 3× it, and the L1 norm of a sum is at most the sum of the L1 norms (validated against
+    dense grids in docs/benchmarks.md, "How far to trust the score error").
+
+    It settles (`settled`) when the scores are accurate — Σ token estimates ≤ `accurate` — or when
+    |Σ e| ≤ `allowed` (the tolerance) and Σ token estimates ≤ `token_budget` (the sum alone can land
+    within tolerance by cancellation while single tokens are still off). Otherwise it halves the
+    intervals of largest error until they hold half of the total (Dörfler marking), error measured as
+    max(|e| / allowed, estimate / token_budget), within `max_nodes` in all.
     """
 
     rule = ADAPTIVE_RULE
@@ -119,12 +125,22 @@ class AdaptiveTrapezoid:
         return [(self.alphas[b] - self.alphas[a]) / 2 * float(self.sums[a] + self.sums[b])
                 - float(self.logits[b] - self.logits[a]) for a, b, _ in self.intervals]
 
-    def refine(self, allowed: float, token_budget: float) -> list[int]:
-        """The new nodes to compute (their indices; `alphas[k]` is where), or [] when settled or full."""
+    def score_error(self) -> float:
+        """The estimated L1 error of the scores, Σ_t |error of score_t| (inf until every first interval is halved)."""
+        return sum(estimate for _, _, estimate in self.intervals)
+
+    def settled(self, allowed: float, token_budget: float, accurate: float) -> bool:
+        """Scores accurate (`score_error` ≤ `accurate`), or the delta within `allowed` with `score_error` ≤
+        `token_budget`."""
+        error = self.score_error()
+        return error <= accurate or (abs(sum(self.errors())) <= allowed and error <= token_budget)
+
+    def refine(self, allowed: float, token_budget: float, accurate: float = 0.0) -> list[int]:
+        """The new nodes to compute (their indices; `alphas[k]` is where), or [] when `settled` or full."""
+        if self.settled(allowed, token_budget, accurate):
+            return []
         errors = self.errors()
         estimates = [estimate for _, _, estimate in self.intervals]
-        if abs(sum(errors)) <= allowed and sum(estimates) <= token_budget:
-            return []
         room = self.max_nodes - self.size
         weight = [max(abs(e) / max(allowed, 1e-30), t / max(token_budget, 1e-30)) for e, t in zip(errors, estimates)]
         order = sorted(range(len(weight)), key=lambda i: -weight[i])

@@ -150,6 +150,8 @@ def report_command(models: ModelSpec, rows: Rows, options: CorpusOptions, includ
     path = options.path_settings()
     if "shapley_samples" in path:
         parts += ["--shapley-samples", str(path["shapley_samples"])]
+    elif "surrogate_samples" in path:
+        parts += ["--surrogate-samples", str(path["surrogate_samples"])]
     elif path.get("steps") == AUTO_STEPS:
         parts += ["--tolerance", f"{path['tolerance']:g}", "--max-steps", str(path["max_steps"])]
     elif path:

@@ -1,5 +1,6 @@
-"""How far integrated gradients can be trusted over a corpus: the steps each row took, and the rows
-whose attributions do not add up to F(x) − F(x′) within the tolerance.
+"""How far integrated gradients can be trusted over a corpus: the steps each row took, and the rows that did
+not converge — neither their scores' estimated error nor their attributions' sum (against F(x) − F(x′)) within
+the tolerance, the rule a report flags a sample by (`MethodResult.converged`).
 
 A corpus report averages thousands of rows, so one flag per row (as a report gives) would be lost;
 instead the header states the spread of steps and how many rows missed the tolerance, per model.
@@ -27,13 +28,15 @@ class PathSummary:
     median_steps: int
     most_steps: int
     mean_steps: float
-    above_tolerance: int  # rows with |Σ scores − (F(x) − F(x′))| above `allowed_delta`
+    above_tolerance: int  # rows that did not converge: auto steps the stored `converged` (neither the scores'
+    # estimated error nor the delta within tolerance); fixed steps |Σ scores − (F(x) − F(x′))| above `allowed_delta`
     worst_relative_delta: float  # the largest |delta| / max(|F(x) − F(x′)|, the floor)
 
 
 def summarise_paths(rows: StoredRows, selected: np.ndarray, tolerance: float) -> dict[str, PathSummary]:
     """Per model: the steps its rows took and how many missed `tolerance` (one pass, memory flat in rows)."""
-    columns = ["index"] + [f"{role}_{name}" for role in ROLES for name in ("steps", "delta", "logit_change")]
+    columns = ["index"] + [f"{role}_{name}" for role in ROLES
+                           for name in ("steps", "delta", "logit_change", "converged")]
     steps = {role: Counter() for role in ROLES}
     above = dict.fromkeys(ROLES, 0)
     worst = dict.fromkeys(ROLES, 0.0)
@@ -44,7 +47,8 @@ def summarise_paths(rows: StoredRows, selected: np.ndarray, tolerance: float) ->
             for role in ROLES:
                 delta, change = row[f"{role}_delta"], row[f"{role}_logit_change"]
                 steps[role][row[f"{role}_steps"]] += 1
-                above[role] += abs(delta) > allowed_delta(change, tolerance)
+                converged = row.get(f"{role}_converged")  # auto steps; fixed steps: the delta
+                above[role] += not converged if converged is not None else abs(delta) > allowed_delta(change, tolerance)
                 worst[role] = max(worst[role], abs(delta) / allowed_delta(change, 1.0))
     return {role: _summary(tolerance, steps[role], above[role], worst[role]) for role in ROLES}
 

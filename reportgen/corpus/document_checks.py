@@ -148,14 +148,16 @@ def _check_path(place: Place, path: dict[str, Any], method: str) -> None:
     """The method's own settings (`CorpusOptions.path_settings`): Shapley sampling's orders, integrated
     gradients' steps and quadrature (with the tolerance and cap of automatic steps), or nothing."""
     info = REGISTRY.get(method)
-    shapley, walks = "shapley_samples" in path, "steps" in path
-    if info is not None and (info.samples, info.walks_path) != (shapley, walks):
+    shapley, walks, fitted = "shapley_samples" in path, "steps" in path, "surrogate_samples" in path
+    if info is not None and (info.samples, info.walks_path, info.surrogate) != (shapley, walks, fitted):
         wanted = ("shapley_samples" if info.samples else "steps and quadrature" if info.walks_path else
-                  "no settings ({})")
+                  "surrogate_samples" if info.surrogate else "no settings ({})")
         raise place.fail("meta.path", f"does not fit meta.method {method!r}, which has {wanted}")
-    expected = {"shapley_samples"} if shapley else set()
+    expected = {"shapley_samples"} if shapley else {"surrogate_samples"} if fitted else set()
     if shapley:
         place.integer(path["shapley_samples"], "meta.path.shapley_samples", least=1)
+    elif fitted:
+        place.integer(path["surrogate_samples"], "meta.path.surrogate_samples", least=2)
     elif walks:
         auto = path["steps"] == AUTO_STEPS
         expected = {"steps", "quadrature"} | ({"tolerance", "max_steps"} if auto else set())

@@ -56,9 +56,11 @@ class CorpusOptions:
     def path_settings(self) -> dict[str, Any]:
         """The method's own settings (empty for methods without options): how integrated gradients walked
         its paths (the quadrature as run, and the tolerance and cap where the steps were chosen per row),
-        or Shapley value sampling's orders per row."""
+        Shapley value sampling's orders per row, or LIME's and KernelSHAP's coalitions per row."""
         if REGISTRY[self.method].samples:
             return {"shapley_samples": self.method_options.shapley.samples}
+        if REGISTRY[self.method].surrogate:
+            return {"surrogate_samples": self.method_options.surrogate.samples}
         if not self.integrated_gradients:
             return {}
         path = self.method_options.path

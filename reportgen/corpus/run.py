@@ -64,6 +64,12 @@ class CorpusRow:
     finetuned_delta: float | None = None
     base_logit_change: float | None = None
     finetuned_logit_change: float | None = None
+    # Integrated gradients with --steps auto: whether the row converged (its scores' estimated error or its delta
+    # within the tolerance) and the scores' estimated relative L1 error; None with fixed steps.
+    base_converged: bool | None = None
+    finetuned_converged: bool | None = None
+    base_score_error: float | None = None
+    finetuned_score_error: float | None = None
     # --rationale-column: the share of the rationale past what the models saw, and each model's plausibility
     # (`corpus.rationales.MEASURES`); None without a rationale, or where the row is explained toward another class.
     rationale_cut: float | None = None
@@ -165,5 +171,8 @@ def _path_columns(role: str, result: TokenScores) -> dict[str, list]:
     if result.convergence_delta is None:
         return {}
     steps = {} if result.steps is None else {f"{role}_steps": [int(n) for n in result.steps.tolist()]}
+    if result.score_error is not None:  # auto steps; fixed steps are judged by the delta against --tolerance
+        steps[f"{role}_converged"] = [bool(c) for c in result.converged.tolist()]
+        steps[f"{role}_score_error"] = [e if math.isfinite(e) else None for e in result.score_error.tolist()]
     return {**steps, f"{role}_delta": result.convergence_delta.cpu().tolist(),
             f"{role}_logit_change": result.logit_change.cpu().tolist()}

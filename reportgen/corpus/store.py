@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     import pyarrow
 
 FORMAT = "reportgen-corpus"
-FORMAT_VERSION = 2  # 2: the integrated-gradients columns (steps, delta, logit change per model)
+FORMAT_VERSION = 3  # 2: the integrated-gradients columns (steps, delta, logit change per model); 3: converged
+# and score error per model
 PARQUET_KEY = FORMAT.encode()  # the schema metadata entry holding the settings
 META = "meta.json"
 MERGED = "rows.parquet"
@@ -62,8 +63,9 @@ def schema(settings: dict[str, Any]) -> pyarrow.Schema:
     for role in ("base", "finetuned"):
         types |= {f"{role}_pred": integer, f"{role}_prob": number, f"{role}_target_prob": number,
                   f"{role}_total": number, f"{role}_steps": integer, f"{role}_delta": number,
-                  f"{role}_logit_change": number}
-        optional |= {f"{role}_steps", f"{role}_delta", f"{role}_logit_change"}
+                  f"{role}_logit_change": number, f"{role}_converged": pa.bool_(), f"{role}_score_error": number}
+        optional |= {f"{role}_steps", f"{role}_delta", f"{role}_logit_change", f"{role}_converged",
+                     f"{role}_score_error"}
     for name in PLAUSIBILITY_COLUMNS:  # null without a rationale
         types[name] = number
         optional.add(name)

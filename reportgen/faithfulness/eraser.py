@@ -20,7 +20,8 @@ The deletion curve is p(x∖top_{m_f}) for f in CURVE_FRACTIONS.
 Every distinct perturbation is one forward row; coinciding ones (curve and comprehensiveness at
 the same fraction, deleting everything, keeping everything) are computed once. The random orders do
 not depend on the method, so their rows (3/4 of the total with the defaults) are computed once per
-model and text as a `RandomReference` and shared by every method of a report.
+model and text as a `RandomReference` and shared by every method of a report; and every row goes
+through the model's `RemovedRows`, which the flip test and the NAOPC bounds share.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from typing import NamedTuple
 import torch
 
 from reportgen.errors import ReportgenError
+from reportgen.faithfulness.rows import RemovedRows
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
-from reportgen.perturbation import removal_logits
 from reportgen.results import Curve, Faithfulness, Score
 
 KS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)
@@ -162,54 +163,54 @@ def _check(inputs: EncodedTexts, scores: torch.Tensor, targets: torch.Tensor) ->
 
 
 def random_reference(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor,
-                     settings: FaithfulnessSettings) -> RandomReference:
-    """The random orders' rows, once for all methods that explain these targets."""
+                     settings: FaithfulnessSettings, rows: RemovedRows | None = None) -> RandomReference:
+    """The random orders' rows, once for all methods that explain these targets.
+
+    `rows`: the model's shared rows of these `inputs` (`RemovedRows`), so that the flip test and the
+    bounds reuse what is measured here; None: rows of their own."""
     no_scores = torch.zeros(inputs.input_ids.shape)
-    table = _target_probabilities(model, inputs, no_scores, targets, True, settings, random_plan(settings))
+    table = _target_probabilities(model, inputs, no_scores, targets, True, settings, random_plan(settings), rows)
     return RandomReference(targets.cpu().clone(), table)
 
 
 def measure_faithfulness(model: LoadedModel, inputs: EncodedTexts, scores: torch.Tensor, targets: torch.Tensor,
                          signed: bool, settings: FaithfulnessSettings,
-                         reference: RandomReference | None = None) -> list[Faithfulness]:
+                         reference: RandomReference | None = None,
+                         rows: RemovedRows | None = None) -> list[Faithfulness]:
     """ERASER comprehensiveness, sufficiency and deletion curve of `scores` (batch, seq) for each text's target.
 
-    Pass the `reference` from `random_reference` to share the random orders' rows between methods.
+    Pass the `reference` from `random_reference` to share the random orders' rows between methods,
+    and `rows` (`RemovedRows` of these inputs) to share every row with the other measures.
     """
     _check(inputs, scores, targets)
+    if rows is None:
+        rows = RemovedRows(model, inputs, batch_size=settings.batch_size, precision=settings.precision)
     if reference is None:
-        reference = random_reference(model, inputs, targets, settings)
+        reference = random_reference(model, inputs, targets, settings, rows)
     elif not torch.equal(reference.targets, targets.cpu()):
         raise ReportgenError("faithfulness: the random reference was computed for other targets")
-    own = _target_probabilities(model, inputs, scores, targets, signed, settings, method_plan(settings))
+    own = _target_probabilities(model, inputs, scores, targets, signed, settings, method_plan(settings), rows)
     return [summarise({**mine, **chance}, settings) for mine, chance in zip(own, reference.probabilities)]
 
 
 def _target_probabilities(model: LoadedModel, inputs: EncodedTexts, scores: torch.Tensor, targets: torch.Tensor,
-                          signed: bool, settings: FaithfulnessSettings,
-                          perturbations: list[Perturbation]) -> list[dict[Perturbation, float]]:
-    """p_target of each text under each perturbation, batched over (text, perturbation) rows."""
-    device = model.device
+                          signed: bool, settings: FaithfulnessSettings, perturbations: list[Perturbation],
+                          rows: RemovedRows | None = None) -> list[dict[Perturbation, float]]:
+    """p_target of each text under each perturbation, batched over (text, perturbation) rows; each
+    distinct row once (`RemovedRows`)."""
+    if rows is None:
+        rows = RemovedRows(model, inputs, batch_size=settings.batch_size, precision=settings.precision)
     real = inputs.attention_mask.bool()
     candidates = real & ~inputs.special_tokens_mask.bool()
     ranks = rankings(inputs, scores, signed, settings, candidates)
     counts = token_counts([p.fraction for p in perturbations], candidates.sum(dim=1))
     keep = torch.tensor([p.keep for p in perturbations])
     which = torch.tensor([p.ranking for p in perturbations])
-    sizes = torch.where(keep, counts + (real & ~candidates).sum(dim=1, keepdim=True),
-                        real.sum(dim=1, keepdim=True) - counts)
-    real, candidates, ranks, counts, keep, which = (t.to(device)
-                                                     for t in (real, candidates, ranks, counts, keep, which))
-
-    def kept_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        text, step = rows // len(perturbations), rows % len(perturbations)
-        return text, kept_positions(real[text], candidates[text], ranks[text, which[step]], counts[text, step],
-                                    keep[step])
-
-    logits = removal_logits(model, inputs, kept_rows, sizes, batch_size=settings.batch_size,
-                            precision=settings.precision, on_progress=settings.on_progress)
-    text = torch.arange(len(inputs), device=device).repeat_interleave(len(perturbations))
-    chosen = targets.to(device)[text].view(-1, 1)
+    text = torch.arange(len(inputs)).repeat_interleave(len(perturbations))
+    step = torch.arange(len(perturbations)).repeat(len(inputs))
+    kept = kept_positions(real[text], candidates[text], ranks[text, which[step]], counts[text, step], keep[step])
+    logits = rows.logits(text, kept, on_progress=settings.on_progress)
+    chosen = targets.to(logits.device)[text.to(logits.device)].view(-1, 1)
     probabilities = model.verdicts(logits).probabilities.gather(1, chosen).squeeze(1)
     table = probabilities.view(len(inputs), len(perturbations)).cpu().double()
     return [dict(zip(perturbations, p.tolist())) for p in table]

@@ -10,9 +10,12 @@ min(n, FLIP_CAP); "does not flip within cap words" when no such k exists.
 
 The search is honest, not a bisection: the probability of a class need not fall monotonically as
 words go (removing a word against the class can bring it back), so every k is tried in order, a
-chunk of consecutive k (one forward pass of `batch_size` rows) at a time, and the search stops at
-the first chunk that holds a flip, taking its smallest k. Cost: at most cap forward rows per text
-and ranking; ⌈k / batch_size⌉ passes' worth of rows (batch_size·⌈k / batch_size⌉) when it flips at k.
+chunk of consecutive k at a time, and the search stops at the first chunk that holds a flip, taking
+its smallest k. The searches of all rankings run together, round by round; each active search tries
+ceil(batch_size / active searches) consecutive k per round, so a round fills about one forward pass
+of `batch_size` rows and a search that flips at k costs k rows plus less than one chunk. Cost: at
+most cap forward rows per text and ranking, fewer where another measure already ran the same row
+(`rows.RemovedRows`).
 
 Rankings: by evidence for the class the model must leave (most positive word first for signed
 methods, where a word's score is the sum of its wordpieces'; by magnitude for unsigned ones; ties
@@ -30,9 +33,9 @@ import torch
 
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness.eraser import random_order
+from reportgen.faithfulness.rows import RemovedRows
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
-from reportgen.perturbation import removal_logits
 from reportgen.results import Flip, Word
 
 FLIP_CAP = 64
@@ -75,6 +78,12 @@ def random_word_ranking(input_ids: torch.Tensor, length: int, candidates: Sequen
     return [candidates[j] for j in permutation.tolist()]
 
 
+def _chunk(batch_size: int, searches: int) -> int:
+    """Consecutive k each active search tries in one round: enough for the round to fill a pass of
+    `batch_size` rows between them, and no more, so a search that flips early wastes few rows."""
+    return max(1, -(-batch_size // max(searches, 1)))
+
+
 @dataclass
 class _Search:
     text: int
@@ -89,22 +98,22 @@ class _Search:
 
 def flip_counts(model: LoadedModel, inputs: EncodedTexts, words: Sequence[Sequence[Word]],
                 rankings: Sequence[Sequence[int]], texts: Sequence[int], reach: Sequence[int],
-                settings: FlipSettings) -> list[Flip]:
+                settings: FlipSettings, rows: RemovedRows | None = None) -> list[Flip]:
     """One `Flip` per (text, ranking) pair: `texts[j]` is the text row of `rankings[j]`; `reach[j]`
     the class the verdict must become (ANY_OTHER: any class but the unperturbed verdict).
 
     words: per text row, `SampleResult.words`; rankings: word indices, most important first (only
-    removable words). Probabilities are the model's softmax; every row goes through
-    `perturbation.removal_logits`.
+    removable words). Probabilities are the model's softmax; every row goes through `rows` (the
+    model's `RemovedRows` of these inputs, shared with the other measures; None: rows of its own).
     """
     if settings.cap < 1:
         raise ReportgenError(f"the flip test needs a cap of at least one word (got {settings.cap})")
     if not len(rankings) == len(texts) == len(reach):
         raise ReportgenError("flip test: one text and one class to reach per ranking")
-    device = model.device
+    if rows is None:
+        rows = RemovedRows(model, inputs, batch_size=settings.batch_size, precision=settings.precision)
     real = inputs.attention_mask.bool()
-    original_logits = removal_logits(model, inputs, lambda rows: (rows, real.to(device)[rows]),
-                                     real.sum(dim=1), batch_size=settings.batch_size, precision=settings.precision)
+    original_logits = rows.unperturbed(on_planned=settings.on_planned, on_progress=settings.on_progress)
     before = model.verdicts(original_logits)
     before_p, before_class = before.probabilities.cpu(), before.predicted.cpu()
     # token_rank[j][pos]: rank of the word holding pos in ranking j (a large number if it is not ranked)
@@ -116,21 +125,17 @@ def flip_counts(model: LoadedModel, inputs: EncodedTexts, words: Sequence[Sequen
         searches.append(_Search(text, list(ranking), goal, min(len(ranking), settings.cap)))
     active = [s for s in searches if s.cap > 0]
     while active:
-        rows = [(j, k) for j, s in enumerate(searches) if s in active
-                for k in range(s.next_k, min(s.next_k + settings.batch_size, s.cap + 1))]
-        if settings.on_planned is not None:
-            settings.on_planned(len(rows))
-        owner = torch.tensor([j for j, _ in rows])
-        ks = torch.tensor([k for _, k in rows])
-        text_of = torch.tensor([searches[j].text for j, _ in rows])
+        chunk = _chunk(settings.batch_size, len(active))
+        rows_now = [(j, k) for j, s in enumerate(searches) if s in active
+                    for k in range(s.next_k, min(s.next_k + chunk, s.cap + 1))]
+        owner = torch.tensor([j for j, _ in rows_now])
+        ks = torch.tensor([k for _, k in rows_now])
+        text_of = torch.tensor([searches[j].text for j, _ in rows_now])
         kept = real[text_of] & ~(token_rank[owner] < ks.unsqueeze(1))
-        kept_d, text_d = kept.to(device), text_of.to(device)
-        logits = removal_logits(model, inputs, lambda r: (text_d[r], kept_d[r]), kept.sum(dim=1),
-                                batch_size=settings.batch_size, precision=settings.precision,
-                                on_progress=settings.on_progress)
+        logits = rows.logits(text_of, kept, on_progress=settings.on_progress, on_planned=settings.on_planned)
         verdicts = model.verdicts(logits)
         probabilities, predicted = verdicts.probabilities.cpu(), verdicts.predicted.cpu()
-        for row, (j, k) in enumerate(rows):
+        for row, (j, k) in enumerate(rows_now):
             s = searches[j]
             if s.found is not None:
                 continue  # a smaller k of this chunk already flipped

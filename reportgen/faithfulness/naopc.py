@@ -17,12 +17,15 @@ nested sets S_1 ⊂ S_2 ⊂ … of the distinct sizes m_k, so:
   forward row (deleted, and kept), and a dynamic programme over the nested chains gives the true
   extremes — the same as enumerating all n! orderings. Cost 2·Σ_m C(n, m) rows (212 at n = 8).
 * beam (longer texts; the paper's NAOPC_beam, adapted to the sizes that count): first every token
-  deleted alone and kept alone (2n rows) gives a priority order; then, size by size, each of the
-  BEAM_WIDTH best partial chains is extended to the next size in BRANCHES ways (the b-th remaining
-  token by priority, then the next ones by priority to fill up), one row each, and the BEAM_WIDTH
-  best chains by accumulated AOPC go on. Four searches (upper and lower of both measures), so
-  2n + 4·BRANCHES·(1 + BEAM_WIDTH·(sizes − 1)) rows at most per text and model: with the five
-  default fractions and n ≥ 100 (five distinct sizes), 2n + 208.
+  deleted alone and kept alone (2n rows) gives a priority order (`probes=DELETED_PROBES`: single
+  deletions for both measures, n rows, sufficiency's order their reverse); then, size by size, each
+  of the BEAM_WIDTH best partial chains is extended to the next size in BRANCHES ways (the b-th
+  remaining token by priority, then the next ones by priority to fill up), one row each, and the
+  BEAM_WIDTH best chains by accumulated AOPC go on. Four searches (upper and lower of both measures),
+  so 2n + 4·BRANCHES·(1 + BEAM_WIDTH·(sizes − 1)) rows at most per text and model: with the five
+  default fractions and n ≥ 100 (five distinct sizes), 2n + 208; fewer where chains meet (each
+  distinct row runs once), or where the report's other measures already ran a row
+  (`rows.RemovedRows`).
 
 A beam's chains are real orderings, so its bounds lie *inside* the true ones (its upper ≤ the true
 upper). `widen` then stretches them to every ordering the report has already measured (each method's
@@ -40,18 +43,24 @@ the methods' AOPC) are taken to coincide rather than divided by.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from reportgen.faithfulness.eraser import token_counts
+from reportgen.faithfulness.rows import RemovedRows
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
-from reportgen.perturbation import removal_logits
 from reportgen.results import AopcBounds, Faithfulness
 
 EXACT_TOKENS = 8
+DELETED_PROBES = "deleted"
+BOTH_PROBES = "deleted-and-kept"
+"""The beam's priority order: each token deleted alone for comprehensiveness' order and kept alone for
+sufficiency's (2n rows, the default); or DELETED_PROBES, single deletions for both (n rows: half the cost,
+the same comprehensiveness bounds, narrower sufficiency bounds on the demo's reviews; docs/faithfulness.md)."""
 BEAM_WIDTH = 3
 BRANCHES = 4
 MEASURES = {"comprehensiveness": False, "sufficiency": True}  # name → keep only the set (else delete it)
@@ -70,6 +79,7 @@ class BoundSettings:
     exact_tokens: int = EXACT_TOKENS  # at most this many real non-special tokens: exact; else beam
     beam_width: int = BEAM_WIDTH
     branches: int = BRANCHES
+    probes: str = BOTH_PROBES  # the beam's priority: each token deleted and kept alone (2n rows), or DELETED_PROBES (n)
     on_progress: Callable[[int], None] | None = None
     on_planned: Callable[[int], None] | None = None
 
@@ -128,12 +138,13 @@ Chain = tuple[frozenset[int], float]  # the largest set so far and the accumulat
 
 
 class _Text:
-    """p_target of one text under any set of its candidate tokens deleted or kept alone, cached."""
+    """p_target of one text under any set of its candidate tokens deleted or kept alone, through the
+    model's shared rows; `rows` counts the distinct rows this text's search used."""
 
-    def __init__(self, model: LoadedModel, inputs: EncodedTexts, target: int, settings: BoundSettings) -> None:
-        self.model, self.inputs, self.target, self.settings = model, inputs, target, settings
-        self.real = inputs.attention_mask[0].bool()
-        self.candidates = (self.real & ~inputs.special_tokens_mask[0].bool()).nonzero().flatten().tolist()
+    def __init__(self, rows: RemovedRows, index: int, target: int, settings: BoundSettings) -> None:
+        self.shared, self.index, self.target, self.settings = rows, index, target, settings
+        self.real = rows.inputs.attention_mask[index].bool()
+        self.candidates = (self.real & ~rows.inputs.special_tokens_mask[index].bool()).nonzero().flatten().tolist()
         self.cache: dict[tuple[frozenset[int], bool], float] = {}
         self.rows = 0
         self.original = self.p([(frozenset(), False)])[0]
@@ -141,20 +152,16 @@ class _Text:
     def p(self, wanted: list[tuple[frozenset[int], bool]]) -> list[float]:
         missing = list(dict.fromkeys(w for w in wanted if w not in self.cache))
         if missing:
-            if self.settings.on_planned is not None:
-                self.settings.on_planned(len(missing))
+            others = self.real & ~self._candidate_mask()
             kept = torch.zeros(len(missing), len(self.real), dtype=torch.bool)
             for row, (tokens, keep) in enumerate(missing):
                 chosen = torch.zeros(len(self.real), dtype=torch.bool)
                 chosen[list(tokens)] = True
-                kept[row] = (self.real & (chosen | ~self._candidate_mask())) if keep else (self.real & ~chosen)
-            device = self.model.device
-            kept_d = kept.to(device)
-            text = torch.zeros(len(missing), dtype=torch.long, device=device)
-            logits = removal_logits(self.model, self.inputs, lambda r: (text[r], kept_d[r]), kept.sum(dim=1),
-                                    batch_size=self.settings.batch_size, precision=self.settings.precision,
-                                    on_progress=self.settings.on_progress)
-            probabilities = self.model.verdicts(logits).probabilities[:, self.target].cpu().double().tolist()
+                kept[row] = (self.real & (chosen | others)) if keep else (self.real & ~chosen)
+            text = torch.full((len(missing),), self.index, dtype=torch.long)
+            logits = self.shared.logits(text, kept, on_progress=self.settings.on_progress,
+                                        on_planned=self.settings.on_planned)
+            probabilities = self.shared.model.verdicts(logits).probabilities[:, self.target].cpu().double().tolist()
             self.cache.update(zip(missing, probabilities))
             self.rows += len(missing)
         return [self.cache[w] for w in wanted]
@@ -188,11 +195,17 @@ def exact_bounds(text: _Text, levels: list[tuple[int, float]]) -> dict[str, tupl
 def beam_bounds(text: _Text, levels: list[tuple[int, float]],
                 settings: BoundSettings) -> dict[str, tuple[float, float]]:
     """(lower, upper) per measure: the best and worst chains a beam search finds (see the module)."""
-    singles = {keep: text.p([(frozenset([t]), keep) for t in text.candidates]) for keep in MEASURES.values()}
     searches = {(name, sign): [(frozenset(), 0.0)] for name in MEASURES for sign in (-1, 1)}
     priority = {}
+    deleted = text.p([(frozenset([t]), False) for t in text.candidates])
+    kept_alone = text.p([(frozenset([t]), True) for t in text.candidates]) if settings.probes == BOTH_PROBES \
+        else None
     for name, sign in searches:
-        drop = {t: text.original - p for t, p in zip(text.candidates, singles[MEASURES[name]])}
+        if MEASURES[name] and kept_alone is not None:
+            drop = {t: text.original - p for t, p in zip(text.candidates, kept_alone)}
+        else:  # a token whose deletion lowers p is one whose presence alone keeps it: the sufficient end
+            drop = {t: (p - text.original if MEASURES[name] else text.original - p)
+                    for t, p in zip(text.candidates, deleted)}
         priority[(name, sign)] = sorted(text.candidates, key=lambda t: -sign * drop[t])  # ties: text order
     previous = 0
     for m, weight in levels:
@@ -217,15 +230,18 @@ def beam_bounds(text: _Text, levels: list[tuple[int, float]],
 
 
 def aopc_bounds(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor, settings: BoundSettings,
-                method: str = "auto") -> list[dict[str, AopcBounds]]:
+                method: str = "auto", rows: RemovedRows | None = None) -> list[dict[str, AopcBounds]]:
     """Per text, the lowest and highest AOPC of comprehensiveness and sufficiency for its target.
 
     method: "exact" (every nested chain; cost grows like C(n, n/2)), "beam", or "auto" (exact up to
-    `settings.exact_tokens` candidate tokens). Every row goes through `perturbation.removal_logits`.
+    `settings.exact_tokens` candidate tokens). Every row goes through `rows`, the model's
+    `RemovedRows` of these inputs shared with the other measures (None: rows of its own).
     """
+    if rows is None:
+        rows = RemovedRows(model, inputs, batch_size=settings.batch_size, precision=settings.precision)
     results = []
     for i in range(len(inputs)):
-        text = _Text(model, inputs.select([i]), int(targets[i]), settings)
+        text = _Text(rows, i, int(targets[i]), settings)
         levels = [(m, w) for m, w in sizes(len(text.candidates), settings.ks) if m > 0]
         exact = method == "exact" or (method == "auto" and len(text.candidates) <= settings.exact_tokens) \
             or single_ordering(len(text.candidates), settings.ks)
@@ -235,3 +251,27 @@ def aopc_bounds(model: LoadedModel, inputs: EncodedTexts, targets: torch.Tensor,
             found = exact_bounds(text, levels) if exact else beam_bounds(text, levels, settings)
         results.append({name: AopcBounds(lower, upper, exact, text.rows) for name, (lower, upper) in found.items()})
     return results
+
+
+def bound_rows(inputs: EncodedTexts, settings: BoundSettings, method: str = "auto") -> int:
+    """The most forward rows `aopc_bounds` runs on these texts (the cache only removes rows), known before it
+    starts: per text, its unperturbed row, then exact: 2·Σ_m C(n, m) over the sizes; beam: 2n for the single
+    tokens and, per size, every chain of the four searches extended in at most BRANCHES ways."""
+    total = 0
+    candidates = (inputs.attention_mask.bool() & ~inputs.special_tokens_mask.bool()).sum(dim=1).tolist()
+    for n in candidates:
+        levels = [m for m, _ in sizes(n, settings.ks) if m > 0]
+        total += 1
+        if not levels:
+            continue
+        exact = method == "exact" or (method == "auto" and n <= settings.exact_tokens) \
+            or single_ordering(n, settings.ks)
+        if exact:
+            total += 2 * sum(math.comb(n, m) for m in levels)
+        else:
+            chains = 1
+            total += 2 * n
+            for _ in levels:
+                total += len(MEASURES) * 2 * chains * settings.branches
+                chains = settings.beam_width
+    return total

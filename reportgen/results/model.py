@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """The schema these dataclasses are written in (`ReportMeta.schema_version`); `upgrades.py` reads the older ones."""
 
 PREDICTION_STAGE = "prediction"
@@ -159,6 +159,12 @@ class MethodResult:
     faithfulness: Faithfulness | None = None
     steps: int | None = None  # integrated gradients only: gradient evaluations this sample took (they vary with auto)
     flip: Flip | None = None  # the flip test of this method's ranking (evidence for the predicted class)
+    # Integrated gradients: whether the sample converged (its scores' estimated error or its delta within the
+    # tolerance; fixed steps: |delta| within FIXED_STEPS_DELTA), and with auto steps the scores' estimated
+    # relative L1 error, Σ_t |error of score_t| / Σ_t |score_t| (None: not estimated, e.g. fixed steps).
+    converged: bool | None = None
+    score_error: float | None = None
+    surrogate_fit: float | None = None  # LIME: the surrogate's weighted R² on its samples (None: other methods)
     # Against the text's human rationale, on evidence for the true label; None without a rationale (or an empty one).
     plausibility: Plausibility | None = None
 
@@ -169,8 +175,11 @@ class MethodResult:
         return abs(self.convergence_delta) / max(abs(self.target_logit_change), 1e-12)
 
     def adds_up(self, tolerance: float | None) -> bool:
-        """Whether the scores add up to F(x) − F(x′): with auto steps (`tolerance` set) by the rule the
-        refinement used (`allowed_delta`), with fixed steps within FIXED_STEPS_DELTA; True without a delta."""
+        """Whether the sample is not flagged: integrated gradients' `converged` where stored; otherwise whether the
+        scores add up to F(x) − F(x′), with auto steps (`tolerance` set) by `allowed_delta`, with fixed steps within
+        FIXED_STEPS_DELTA; True without a delta."""
+        if self.converged is not None:
+            return self.converged
         if self.convergence_delta is None:
             return True
         if tolerance is None:
@@ -266,6 +275,7 @@ class ReportMeta:
     tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
     max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
     shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
+    surrogate_samples: int | None = None  # LIME and KernelSHAP: coalitions of words drawn per text
     segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
     multi_label: bool = False  # sigmoid per label; a text has one sample per explained label
     seconds: dict[str, float] | None = None  # wall seconds per stage (each method, *_STAGE), each counted once

@@ -3,13 +3,14 @@
 Schema 2 holds several methods per model, faithfulness metrics, words and the difference between the models;
 schema 3 holds the faithfulness metrics as a mapping of named measures; schema 4 adds the flip test (`Flip`) and
 the normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds each stage took
-(`ReportMeta.seconds`); schema 6 no longer stores each sample's rendered sentence (the
-renderings make it from the numbers: `ExplainedReport.sentences`); schema 7 (`model.SCHEMA_VERSION`)
-plausibility against human rationales (`MethodResult.plausibility`, `SampleResult.rationale`). `upgrade_v1`:
-one method, wordpieces only; `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no
-normalised values, which the report then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence
-dropped; `upgrade_v6`: no rationales (no plausibility). Each works on the parsed JSON (dicts), before anything
-is checked or built from it.
+(`ReportMeta.seconds`); schema 6 no longer stores each sample's rendered sentence (the renderings make it from
+the numbers: `ExplainedReport.sentences`); schema 7 gives each integrated-gradients result `converged` and
+`score_error`, and LIME's `surrogate_fit`; schema 8 (`model.SCHEMA_VERSION`) plausibility against human
+rationales (`MethodResult.plausibility`, `SampleResult.rationale`). `upgrade_v1`: one method, wordpieces only;
+`upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values, which the report
+then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence dropped; `upgrade_v6`: `converged`
+by the rule of its day (the delta alone), no score error; `upgrade_v7`: no rationales (no plausibility). Each
+works on the parsed JSON (dicts), before anything is checked or built from it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.results.model import SCHEMA_VERSION, Word
 
-READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7)
+READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7, 8)
+INTEGRATED_GRADIENTS = "integrated-gradients"
 
 
 def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
@@ -36,7 +39,9 @@ def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
             data = upgrade_v4(data)
         if version in (1, 2, 3, 4, 5):
             data = upgrade_v5(data)
-        return upgrade_v6(data)
+        if version in (1, 2, 3, 4, 5, 6):
+            data = upgrade_v6(data)
+        return upgrade_v7(data)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
                              ) from None
@@ -102,7 +107,29 @@ def upgrade_v5(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def upgrade_v6(data: dict[str, Any]) -> dict[str, Any]:
-    """A schema-6 report in schema-7 shape: no human rationales were given, so every sample's `rationale` and
+    """A schema-6 report in schema-7 shape: each integrated-gradients result with a delta gets `converged` by the
+    rule of its day (auto steps: |delta| within `allowed_delta` of the stored tolerance; fixed steps: within
+    FIXED_STEPS_DELTA of |F(x) − F(x′)|); no score error was estimated then (`score_error` None)."""
+    tolerance = data["meta"].get("tolerance")
+    samples = []
+    for sample in data["samples"]:
+        models = {}
+        for role, model in sample["models"].items():
+            methods = dict(model["methods"])
+            result = methods.get(INTEGRATED_GRADIENTS)
+            if isinstance(result, dict) and result.get("convergence_delta") is not None \
+                    and result.get("target_logit_change") is not None:
+                delta, change = abs(result["convergence_delta"]), result["target_logit_change"]
+                converged = delta <= allowed_delta(change, tolerance) if tolerance is not None else \
+                    delta <= FIXED_STEPS_DELTA * max(abs(change), 1e-12)
+                methods[INTEGRATED_GRADIENTS] = {**result, "converged": converged, "score_error": None}
+            models[role] = {**model, "methods": methods}
+        samples.append({**sample, "models": models})
+    return {"meta": {**data["meta"], "schema_version": 7}, "samples": samples}
+
+
+def upgrade_v7(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-7 report in schema-8 shape: no human rationales were given, so every sample's `rationale` and
     every method's `plausibility` are null (the report shows no plausibility)."""
     samples = []
     for sample in data["samples"]:

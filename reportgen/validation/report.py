@@ -97,6 +97,7 @@ def _check_meta(place: Place, meta: dict[str, Any]) -> _Facts:
         raise place.fail("meta.tolerance", f"is {meta['tolerance']}; it must be above 0")
     place.integer(meta.get("max_steps"), "meta.max_steps", optional=True, least=1)
     place.integer(meta.get("shapley_samples"), "meta.shapley_samples", optional=True, least=1)
+    place.integer(meta.get("surrogate_samples"), "meta.surrogate_samples", optional=True, least=2)
     names = meta.get("segment_names")
     if names is not None:
         place.items(names, "meta.segment_names", len(SEGMENTS), "a sentence pair")
@@ -233,6 +234,10 @@ def _check_model(place: Place, model: dict[str, Any], field: str, facts: _Facts,
             raise place.fail(name, "has only one of convergence_delta and target_logit_change; a delta is "
                                    "measured against the logit change it explains")
         place.integer(result.get("steps"), f"{name}.steps", optional=True, least=1)
+        place.number(result.get("score_error"), f"{name}.score_error", optional=True, low=0)
+        place.number(result.get("surrogate_fit"), f"{name}.surrogate_fit", optional=True, low=0, high=1, slack=1e-6)
+        if result.get("score_error") is not None and result.get("converged") is None:
+            raise place.fail(name, "has a score_error but no converged; both come from the same refinement")
         if result.get("faithfulness") is not None:
             _check_faithfulness(place, result["faithfulness"], f"{name}.faithfulness", facts, bounds, field)
         if result.get("flip") is not None:

@@ -206,6 +206,8 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
 def _path_text(path: dict[str, Any]) -> str:
     if "shapley_samples" in path:
         return f"{path['shapley_samples']} random orders of the words per row (Captum)"
+    if "surrogate_samples" in path:
+        return f"{path['surrogate_samples']} sampled coalitions of the words per row (Captum)"
     if path["steps"] == AUTO_STEPS:
         return pieces.auto_steps(path["quadrature"], path["tolerance"], path["max_steps"])
     return pieces.fixed_steps(path["steps"], path["quadrature"])

@@ -133,6 +133,9 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
     if meta.shapley_samples is not None:
         method_text += (f"; Shapley values from {meta.shapley_samples} random orders of the words per sample "
                         "(Captum's ShapleyValueSampling)")
+    if meta.surrogate_samples is not None:
+        method_text += (f"; LIME and KernelSHAP from {meta.surrogate_samples} sampled coalitions of the words per "
+                        "sample (Captum's Lime and KernelShap, linear surrogate fitted by weighted least squares)")
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"

@@ -44,10 +44,12 @@ def summary_row(view: SampleView, sample: SampleResult, names: list[str], method
     if sample.truncated:
         flags.append("truncated")
     warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
-    if any(not REGISTRY.get(m) or not REGISTRY[m].samples for m in warned):
-        flags.append("IG delta high")
-    if any(REGISTRY.get(m) and REGISTRY[m].samples for m in warned):
+    if any(not REGISTRY.get(m) or REGISTRY[m].walks_path for m in warned):
+        flags.append("IG not converged")
+    if any(REGISTRY.get(m) and REGISTRY[m].gap for m in warned):
         flags.append("Shapley gap high")
+    if any(REGISTRY.get(m) and REGISTRY[m].surrogate and not REGISTRY[m].gap for m in warned):
+        flags.append("LIME fit poor")
     measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
                 if m.methods[method].faithfulness is not None]
     comprehensiveness = []
