@@ -84,3 +84,25 @@ def test_a_decoder_without_any_pad_token_pads_with_its_eos(tmp_path):
     assert model.tokenizer.pad_token == "</s>" and model.tokenizer.padding_side == "right"
     assert "padded with its EOS token (</s>)" in model.info.note
 
+
+
+def test_an_empty_text_on_a_decoder_without_bos_reads_its_pad_token_alone(tmp_path):
+    """GPT-2's tokenizer adds no special token, so an empty text alone is a batch of zero width: it is widened to
+    one padding position, which the decoder reads alone, and every method explains it (no tokens, no words)."""
+    folder = make_decoder_dir("gpt2", tmp_path / "gpt2", seed=5)
+    loaded = load_model(str(folder), role="base", encoder="", pooling="mean-all", device=resolve_device("cpu"))
+    inputs = encode(loaded.tokenizer, [""], MAX_LENGTH, pad_to_max_length=False)
+    pad = loaded.tokenizer.pad_token_id
+    assert inputs.input_ids.tolist() == [[pad]] and inputs.attention_mask.tolist() == [[0]]
+    assert inputs.word_ids == [[]] and inputs.offsets == [[]]
+    explained = reportgen.explain(base=folder, finetuned=folder, texts=[""], method=list(METHODS),
+                                  max_length=MAX_LENGTH, device="cpu", quiet=True)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    with torch.no_grad():
+        expected = model(input_ids=torch.tensor([[pad]])).logits.softmax(-1)[0]
+    sample = explained.report.samples[0]
+    assert sample.tokens == [] and sample.words == []
+    for column in sample.models.values():
+        assert_close_fp32(torch.tensor(column.probabilities), expected, scale=1.0)
+        assert set(column.methods) == set(METHODS)
+        assert all(list(result.scores) == [] for result in column.methods.values())

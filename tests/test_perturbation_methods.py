@@ -10,7 +10,9 @@ import math
 import pyarrow.parquet as pq
 import pytest
 import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+import reportgen
 from reportgen.attribution import MethodOptions, ShapleyOptions
 from reportgen.choices import kernel_shap_gap_allowed, shapley_gap_allowed
 from reportgen.corpus.run import CorpusOptions
@@ -24,6 +26,8 @@ from reportgen.words import word_scores
 from tests.test_cli_report import files, invoke, report_args  # noqa: F401 (fixture)
 from tests.test_corpus import MAX_LENGTH as CORPUS_LENGTH
 from tests.test_corpus import corpus_args, dataset  # noqa: F401 (fixture)
+from tests.tiny_models import make_architecture_dir, make_decoder_dir
+from tests.tolerances import assert_close_fp32
 
 METHODS = "shapley-sampling,occlusion,gradient"
 
@@ -123,3 +127,32 @@ def test_corpus_with_lime_records_its_samples(checkpoints, encoder_dir, dataset,
     data = json.loads(output.with_suffix(".json").read_text())
     assert data["meta"]["path"] == {"surrogate_samples": 20}
     assert "20 sampled coalitions of the words per row" in output.read_text()
+
+
+@pytest.mark.parametrize("architecture", ["bert", "llama"])
+def test_a_text_without_words_gets_zero_scores_from_word_removal(architecture, tmp_path):
+    """An empty text, or one of whitespace that the tokenizer drops (BERT's), has special tokens only ([CLS] [SEP],
+    Llama's BOS) and no word to remove: every word-removal method gives all-zero scores, f(x) − f(no words) is 0 and
+    so is the gap. (Llama's SentencePiece keeps whitespace as tokens, a word of its own that these methods score.)"""
+    make = make_architecture_dir if architecture == "bert" else make_decoder_dir
+    folder = make(architecture, tmp_path / architecture, seed=2)
+    methods = ["occlusion", "shapley-sampling", "kernel-shap", "lime"]
+    texts = ["", "   "] if architecture == "bert" else [""]
+    explained = reportgen.explain(base=folder, finetuned=folder, texts=texts, method=methods,
+                                  max_length=16, device="cpu", quiet=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    specials = set(tokenizer.all_special_tokens)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    with torch.no_grad():
+        scale = model(**tokenizer("", return_tensors="pt")).logits.abs().max()  # f(x), the magnitude compared
+    for sample in explained.report.samples:
+        assert sample.tokens and set(sample.tokens) <= specials
+        for column in sample.models.values():
+            for name in methods:
+                result = column.methods[name]
+                assert len(result.scores) == len(sample.tokens) and not any(result.scores), name
+                # f(x) and f(no words) are the same row, run in passes of other sizes: equal up to rounding
+                ends = [v for v in (result.convergence_delta, result.target_logit_change) if v is not None]
+                assert len(ends) == (0 if name in ("occlusion", "lime") else 2), name
+                if ends:
+                    assert_close_fp32(torch.tensor(ends), torch.zeros(len(ends)), scale=scale)

@@ -78,6 +78,8 @@ class Coalitions:
         (rows, words ≥ that text's count) is True; [CLS], [SEP] and other special tokens always stay."""
         device = self.model.device
         texts, present = texts.to(device), present.to(device).bool()
+        if present.shape[1] == 0:  # no text has a word (empty, whitespace only): one column for the gathers below
+            present = torch.zeros(len(present), 1, dtype=torch.bool, device=device)
 
         def kept_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             features = self.features[texts[rows]]

@@ -99,6 +99,8 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int
     batch = tokenizer(texts, pairs, max_length=max_length, truncation=True,
                       padding="max_length" if pad_to_max_length else "longest",
                       return_special_tokens_mask=True, return_tensors="pt")
+    if batch["input_ids"].shape[1] == 0:  # only empty texts and no special tokens (GPT-2's tokenizer adds none)
+        _one_pad_wide(batch, tokenizer.pad_token_id)
     # Only fast (Rust) tokenizers know words and offsets. Their per-text encodings hold the same
     # offsets as `return_offsets_mapping=True` without a round trip through a tensor (0.1 s instead
     # of 2 s for 2,000 texts of 512 tokens).
@@ -154,3 +156,16 @@ def _slow_sequence_ids(special: list[int]) -> list[int | None]:
             started = True
             out.append(segment)
     return out
+
+
+def _one_pad_wide(batch: dict[str, torch.Tensor], pad_token_id: int | None) -> None:
+    """Widen a batch of zero-width rows to one padding position (id `pad_token_id`, mask 0, special), in place.
+
+    A model cannot run on a row of no positions; a decoder reads a row without real tokens at its pad token alone
+    (`reportgen.loading.decoder.readable`), as its own forward reads a row of pad ids, and every method then sees the
+    empty text as it sees one padded beside longer texts in a batch.
+    """
+    fill = {"input_ids": 0 if pad_token_id is None else pad_token_id, "special_tokens_mask": 1}
+    for key, tensor in list(batch.items()):
+        if isinstance(tensor, torch.Tensor) and tensor.dim() == 2:
+            batch[key] = torch.full((tensor.shape[0], 1), fill.get(key, 0), dtype=tensor.dtype)
