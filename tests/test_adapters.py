@@ -17,7 +17,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import reportgen
 from reportgen.cli import main
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
+from reportgen.loading.model_options import ModelOptions
+from reportgen.loading.models import load_model
 from reportgen.methods import METHODS
 from tests.test_architectures import MAX_LENGTH, TEXTS, check_every_method, from_folder
 from tests.tiny_models import make_architecture_dir, make_decoder_dir
@@ -207,3 +209,57 @@ def test_a_corpus_example_command_repeats_adapter_base():
     command = report_command(ModelSpec("base", "lora", adapter_base="/models/llama"), rows, CorpusOptions(),
                              include_paths=True)
     assert "--finetuned lora " in command and " --adapter-base /models/llama " in command
+
+
+def refusal(arguments: list[str], output: Path) -> str:
+    """`reportgen report` with `arguments`: it must fail in one line and write nothing; the line."""
+    result = CliRunner().invoke(main, ["report", *arguments, "--text", TEXTS[0], "--device", "cpu", "--method",
+                                       "gradient", "--no-faithfulness", "-q", "-o", str(output)])
+    message = result.output.strip()
+    assert result.exit_code == 1 and not output.exists() and len(message.splitlines()) == 1, result.output
+    return message
+
+
+@pytest.mark.parametrize("weights", ["adapter_model.safetensors", "adapter_model.bin"])
+def test_an_adapter_folder_without_its_weights_is_refused_before_any_model_loads(weights, tmp_path):
+    """PEFT would look for the missing weights file on the hub and fail with a network error; the folder is
+    judged first, torch-free (`ModelOptions.check`), and again where an adapter loads (`load_model`)."""
+    base = make_architecture_dir("bert", tmp_path / "bert", seed=7)
+    adapter = make_adapter(base, tmp_path / "lora", TARGETS["bert"], seed=3)
+    if weights == "adapter_model.bin":  # a folder saved with safe_serialization=False: its .bin is the one missing
+        (adapter / "adapter_model.safetensors").rename(adapter / weights)
+    (adapter / weights).unlink()
+    expected = f"Error: {adapter} has no adapter_model.safetensors (or adapter_model.bin)"
+    for role in ("--base", "--finetuned"):
+        other = "--finetuned" if role == "--base" else "--base"
+        assert refusal([role, str(adapter), other, str(base)], tmp_path / "report.html").startswith(expected)
+    with pytest.raises(ReportgenError, match="has no adapter_model.safetensors"):
+        ModelOptions(base=str(base), finetuned=str(adapter)).check()
+    with pytest.raises(ReportgenError, match="has no adapter_model.safetensors"):
+        load_model(str(adapter), role="finetuned", encoder="", pooling="mean-all", device=torch.device("cpu"))
+
+
+def test_adapter_base_that_is_not_there_is_refused_before_any_model_loads(tmp_path):
+    base = make_architecture_dir("bert", tmp_path / "bert", seed=7)
+    adapter = make_adapter(base, tmp_path / "lora", TARGETS["bert"], seed=3)
+    missing = str(tmp_path / "nonexistent" / "dir")
+    message = refusal(["--base", str(base), "--finetuned", str(adapter), "--adapter-base", missing],
+                      tmp_path / "report.html")
+    assert message == f"Error: --adapter-base: no such file: {missing}", message
+    with pytest.raises(OptionError, match="adapter_base=: no such file"):
+        ModelOptions(base=str(base), finetuned=str(adapter), adapter_base=missing).check()
+    ModelOptions(base=str(base), finetuned=str(adapter), adapter_base="org/tiny-bert").check()  # a hub id: at load
+
+
+def test_adapter_base_without_an_adapter_folder_is_a_mistake(tmp_path):
+    """--adapter-base names the base of an adapter folder; given when neither model is one, it would be ignored."""
+    base = make_architecture_dir("bert", tmp_path / "bert", seed=7)
+    for adapter_base in (str(base), "org/tiny-bert", str(tmp_path / "nonexistent")):
+        message = refusal(["--base", str(base), "--finetuned", str(base), "--adapter-base", adapter_base],
+                          tmp_path / "report.html")
+        assert "neither --base nor --finetuned is one" in message and "leave --adapter-base out" in message, message
+    with pytest.raises(OptionError, match="neither base= nor finetuned= is one"):
+        ModelOptions(base=str(base), finetuned="org/tiny-bert", adapter_base=str(base)).check()
+    model = AutoModelForSequenceClassification.from_pretrained(base)  # a module in memory is no adapter folder
+    with pytest.raises(OptionError, match="neither base= nor finetuned= is one"):
+        ModelOptions(base=model, finetuned=str(base), adapter_base=str(base)).check()

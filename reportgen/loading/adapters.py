@@ -21,18 +21,12 @@ from torch import nn
 
 from reportgen.choices import role_word
 from reportgen.errors import OptionError, ReportgenError
+from reportgen.loading.adapter_files import ADAPTER_CONFIG, adapter_weights
 from reportgen.loading.hub import first_line, looks_like_path
 
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 INSTALL = 'pip install "reportgen-saliency[peft]"'
 HEAD_PREFIX = "base_model.model."
 """How PEFT names a saved module of the wrapped model in an adapter's weights (`base_model.model.score.weight`)."""
-
-
-def is_adapter_dir(path: Path) -> bool:
-    """A folder that PEFT saved an adapter in (`adapter_config.json`)."""
-    return path.is_dir() and (path / ADAPTER_CONFIG).is_file()
 
 
 def require_peft(what: str) -> None:
@@ -64,10 +58,6 @@ def base_of(folder: Path, config: Mapping, adapter_base: str | None, role: str) 
         raise OptionError(f"the {role_word(role)} adapter {folder} names no base model (base_model_name_or_path); "
                           "pass its base model's folder or hub id as {adapter_base}", "adapter_base")
     return base
-
-
-def adapter_weights(folder: Path) -> list[Path]:
-    return [folder / name for name in ADAPTER_WEIGHTS if (folder / name).is_file()]
 
 
 def saved_head(folder: Path, config: Mapping) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from reportgen.choices import POOLINGS, PRECISIONS
 from reportgen.errors import OptionError
+from reportgen.loading.adapter_files import check_adapters
 from reportgen.loading.hub import check_model_exists
 from reportgen.option_spec import option
 
@@ -70,12 +71,17 @@ class ModelOptions:
         return None if self.batch_size == AUTO else int(self.batch_size)
 
     def check(self) -> None:
-        """What can be known before torch loads: local model files that are not there, an unknown pooling or
-        precision, a batch size neither auto nor a positive whole number (OptionError naming the option)."""
+        """What can be known before torch loads: local model files that are not there, an adapter folder without
+        its weights, an --adapter-base that is not there or that no model is an adapter for
+        (`adapter_files.check_adapters`), an unknown pooling or precision, a batch size neither auto nor a positive
+        whole number (OptionError naming the option)."""
+        paths: dict[str, str | None] = {}
         for role in ("base", "finetuned"):
             spec = getattr(self, role)
-            if isinstance(spec, (str, PurePath)):  # a module in memory (reportgen.explain) is there
-                check_model_exists(str(spec), role)
+            paths[role] = str(spec) if isinstance(spec, (str, PurePath)) else None
+            if paths[role] is not None:  # a module in memory (reportgen.explain) is there
+                check_model_exists(paths[role], role)
+        check_adapters(paths, None if self.adapter_base is None else str(self.adapter_base))
         if self.pooling not in POOLINGS:
             raise OptionError(f"{{pooling}}: unknown pooling '{self.pooling}'; choose one of {', '.join(POOLINGS)}",
                               "pooling")

@@ -19,7 +19,7 @@ from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from reportgen.choices import CHECKPOINT_SUFFIXES, LABEL_THRESHOLD, role_word
 from reportgen.errors import OptionError, ReportgenError
-from reportgen.loading import adapters
+from reportgen.loading import adapter_files, adapters
 from reportgen.loading.classifier import POOLINGS, classifier_from_state_dict
 from reportgen.loading.decoder import (
     RIGHT_PADDING_NOTE,
@@ -334,7 +334,8 @@ def load_adapter(folder: Path, *, role: str, adapter_base: str | None, device: t
     """A PEFT adapter folder on its base model (`adapters`): the base from `adapter_base` or the adapter's
     `base_model_name_or_path` (looked up offline as any model is), the head saved with the adapter, the tokenizer
     saved with it (else the base's). ReportgenError in one line: peft missing, base not found, shapes that do
-    not fit."""
+    not fit, the adapter's weights file missing (said before any model loads)."""
+    adapter_files.check_adapter_weights(folder, role)
     adapters.require_peft(f"{role_word(role)} model {folder}")
     config = adapters.read_adapter_config(folder, role)
     base = adapters.base_of(folder, config, adapter_base, role)
@@ -348,7 +349,7 @@ def load_adapter(folder: Path, *, role: str, adapter_base: str | None, device: t
 
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     what = f"head {', '.join(heads)} saved with the adapter" if heads else "the base model's head"
-    files = [folder / adapters.ADAPTER_CONFIG, *adapters.adapter_weights(folder)]
+    files = [folder / adapter_files.ADAPTER_CONFIG, *adapter_files.adapter_weights(folder)]
     info = ModelInfo(role=role, name=folder.name, source=str(folder), format="huggingface",
                      sha256=adapters.digest(files, base),
                      encoder=None, pooling=None, num_classes=module.config.num_labels, pads_to_max_length=False,
@@ -374,7 +375,7 @@ def _load_model(spec: str, *, role: str, encoder: str, pooling: str, device: tor
             raise ReportgenError(f"{path}: expected a checkpoint ending in {', '.join(CHECKPOINT_SUFFIXES)} "
                                  "or a Hugging Face model directory")
         return load_checkpoint(path, role=role, encoder=encoder, pooling=pooling, device=device)
-    if adapters.is_adapter_dir(path):
+    if adapter_files.is_adapter_dir(path):
         return load_adapter(path, role=role, adapter_base=adapter_base, device=device, progress=progress)
     if path.is_dir():
         if not (path / "config.json").is_file():
