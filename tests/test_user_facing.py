@@ -104,6 +104,10 @@ finally:
     (["--base", "missing/base.pth"], "--base: no such file: missing/base.pth"),
     (["--label-names", "pos,pos,neg"], "--label-names gives classes 0 and 1 the same name 'pos'"),
     (["--label-names", "neg,,pos"], "--label-names: class 1 has an empty name"),
+    (["--scale", "huge"], "--scale: unknown scale 'huge'"),  # every options dataclass's check, ViewOptions' too
+    (["--granularity", "x"], "--granularity: unknown granularity 'x'"),
+    (["--max-length", "0"], "--max-length must be at least 2 (got 0)"),
+    (["--device", "tpu"], "--device: unknown device 'tpu'; use auto, cpu, cuda or cuda:N"),
 ])
 def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoints, tmp_path):
     """One line, exit status 1, and torch never imported (it alone takes seconds)."""
