@@ -22,8 +22,10 @@ from reportgen.cli_options import (
     selection_options,
     view_options,
 )
+from reportgen.demo.settings import TrainSettings
 from reportgen.errors import ReportgenError
 from reportgen.loading.labels import parse_label_names
+from reportgen.loading.model_options import unknown_device
 from reportgen.methods import check_methods, methods_help, parse_methods
 
 
@@ -242,13 +244,15 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
       reportgen demo --no-naopc      # a faster report: raw faithfulness only, no normalised bounds
       reportgen demo --method occlusion,shapley-sampling --shapley-samples 4 --target predicted
     """
-    methods = check_early(explain_options, method=method)
+    settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
+                             seed=seed)
+    methods = check_early(settings, explain_options, method=method)
+    if (error := unknown_device(device)) is not None:
+        raise error
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
-    from reportgen.demo.training import TrainSettings
 
-    run_demo(TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
-                           seed=seed),
+    run_demo(settings,
              replace(explain_options, methods=methods, max_length=max_length, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
              seed_reviews_only=seed_reviews_only, output=output, json_path=json_path, markdown_path=markdown_path)

@@ -124,6 +124,24 @@ def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoin
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs must be at least 1 (got 0)"),
+    (["--max-length", "4"], "--max-length must be between 8 and 512 for the demo (got 4)"),
+    (["--device", "tpu"], "--device: unknown device 'tpu'"),
+    (["--steps", "0"], "--steps must be at least 1"),
+])
+def test_demo_mistakes_are_reported_before_torch_is_imported(args, message, tmp_path):
+    """The demo's settings and device too: one line, exit status 1, before torch (and minutes of training)."""
+    command = ["demo", *args, "-o", str(tmp_path / "d.html"), "--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run([sys.executable, "-c", WITNESS, *command], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert lines[-1] == "torch imported: False"
+    assert len(lines) == 2 and lines[0].startswith("Error: ") and message in lines[0], lines
+    assert not (tmp_path / "d.html").exists()
+
+
 def test_readme_leads_with_the_commands_a_quick_start_and_how_to_read_a_report():
     headings = re.findall(r"^## (.+)$", (ROOT / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
     assert headings[:3] == ["Two commands", "Quick start", "How to read a report"]
