@@ -18,7 +18,7 @@ from torch import nn
 
 from reportgen import choices, option_spec
 from reportgen.choices import role_word
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.explain_options import ExplainOptions
 from reportgen.loading.adapters import adapter_note
 from reportgen.loading.data import Rows, open_dataset, parse_indices
@@ -33,6 +33,10 @@ from reportgen.pipeline import Texts, check_rationales
 from reportgen.pipeline import explain as run_pipeline
 from reportgen.rendering.document import ExplainedReport, ViewOptions
 from reportgen.results import ModelInfo
+
+SOURCES = ("from_scan", "dataset", "indices", "texts")
+"""Where rows come from, as `OptionError` names them: `from_scan=`, `dataset=`, `indices=`, `texts=` from the API,
+--from-scan, --dataset, --indices, --text from the command line."""
 
 
 @dataclass
@@ -65,22 +69,25 @@ class Selection:
         if self.from_scan is not None:
             if self.texts or self.dataset or self.indices or self.text_column or self.label_column or self.label_names \
                     or self.text_pair_column:
-                raise ReportgenError("--from-scan takes the rows, dataset and columns from the scan file; leave out "
-                                     "--dataset, --indices, --text and the column options")
+                raise OptionError("{from_scan} takes the rows, dataset and columns from the scan file; leave out "
+                                  "{dataset}, {indices}, {texts} and the column options", *SOURCES)
             if self.select is None:
-                raise ReportgenError("--from-scan needs --select: base-wrong, finetuned-wrong, disagree or all")
+                raise OptionError("{from_scan} needs {select}: base-wrong, finetuned-wrong, disagree or all",
+                                  "from_scan", "select")
             return
         if self.select is not None or self.top is not None:
-            raise ReportgenError("--select and --top pick rows from a scan: give --from-scan too")
+            raise OptionError("{select} and {top} pick rows from a scan: give {from_scan} too", "select", "top",
+                              "from_scan")
         if self.texts and (self.dataset or self.indices):
-            raise ReportgenError("give either --dataset with --indices, or --text, not both")
+            raise OptionError("give either {dataset} with {indices}, or {texts}, not both", *SOURCES)
         if self.text_pairs and len(self.text_pairs) != len(self.texts or []):
-            raise ReportgenError(f"{len(self.text_pairs)} --text-pair for {len(self.texts or [])} --text: give one "
-                                 "--text-pair after each --text (the second text of its sentence pair)")
+            raise OptionError(f"{len(self.text_pairs)} {{text_pairs}} for {len(self.texts or [])} {{texts}}: give "
+                              "one {text_pairs} after each {texts} (the second text of its sentence pair)",
+                              "text_pairs", "texts")
         kinds = {isinstance(text, tuple) for text in self.texts or []}
         if kinds == {True, False} or (True in kinds and self.text_pairs):
-            raise ReportgenError("texts: give every text as a (first, second) pair, or none; a pair's second text "
-                                 "goes either in the tuple or in --text-pair, not both")
+            raise OptionError("texts: give every text as a (first, second) pair, or none; a pair's second text "
+                              "goes either in the tuple or in {text_pairs}, not both", "text_pairs")
         if any(isinstance(text, tuple) and len(text) != 2 for text in self.texts or []):
             raise ReportgenError("texts: a sentence pair is a tuple of two texts, (first, second)")
         if self.labels is not None and len(self.labels) != len(self.texts or []):
@@ -91,10 +98,10 @@ class Selection:
                                  "text (an empty list where a text has none); a dataset's rationales come from "
                                  "rationale_column=")
         if not self.texts and not self.dataset:
-            raise ReportgenError("nothing to explain: give --dataset with --indices, or --text"
-                                 if not all_rows else "nothing to attribute: give --dataset or --from-scan")
+            raise OptionError("nothing to explain: give {dataset} with {indices}, or {texts}"
+                              if not all_rows else "nothing to attribute: give {dataset} or {from_scan}", *SOURCES)
         if self.dataset and not self.indices and not all_rows:
-            raise ReportgenError("--dataset needs --indices, e.g. --indices 6,11,13011-13013")
+            raise OptionError("{dataset} needs {indices}, e.g. {indices} 6,11,13011-13013", "dataset", "indices")
 
     def locate(self, *, all_rows: bool = False, progress: bool = True) -> tuple[Rows, list[int]]:
         """The dataset and the chosen rows, their texts not read yet (a corpus reads them batch by batch).
@@ -104,7 +111,7 @@ class Selection:
         """
         self.check(all_rows=all_rows)
         if self.texts:
-            raise ReportgenError("free texts (--text) have no dataset rows; give --dataset or --from-scan")
+            raise OptionError("free texts ({texts}) have no dataset rows; give {dataset} or {from_scan}", *SOURCES)
         if self.from_scan is not None:
             from reportgen.scan.selection import DEFAULT_TOP
             from reportgen.scan.to_report import rows_from_scan

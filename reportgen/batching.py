@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 
 from reportgen.choices import PRECISIONS as PRECISION_NAMES
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 
 PRECISIONS = dict(zip(PRECISION_NAMES, (None, torch.bfloat16, torch.float16)))  # name → autocast dtype
 
@@ -40,7 +40,7 @@ class ChunkRunner:
 
     def __init__(self, batch_size: int, on_progress: Callable[[int], None] | None = None) -> None:
         if batch_size < 1:
-            raise ReportgenError(f"--batch-size must be at least 1 (got {batch_size})")
+            raise OptionError(f"{{batch_size}} must be at least 1 (got {batch_size})", "batch_size")
         self.batch_size = batch_size
         self.on_progress = on_progress
 
@@ -52,8 +52,8 @@ class ChunkRunner:
                 work(start, stop)
             except torch.OutOfMemoryError:
                 if self.batch_size == 1:
-                    raise ReportgenError("out of GPU memory even one row at a time; lower --max-length "
-                                         "or use --device cpu") from None
+                    raise OptionError("out of GPU memory even one row at a time; lower {max_length} "
+                                      "or use {device} cpu", "max_length", "device") from None
                 self.batch_size = max(1, self.batch_size // 2)
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from reportgen import __version__
-from reportgen.attribution.options import MethodOptions
 from reportgen.choices import DEFAULT_METHODS
 from reportgen.cli_options import (
     corpus_options,
@@ -23,9 +22,10 @@ from reportgen.cli_options import (
     selection_options,
     view_options,
 )
+from reportgen.demo.settings import TrainSettings
 from reportgen.errors import ReportgenError
 from reportgen.loading.labels import parse_label_names
-from reportgen.loading.model_options import ModelOptions
+from reportgen.loading.model_options import unknown_device
 from reportgen.methods import check_methods, methods_help, parse_methods
 
 
@@ -45,18 +45,16 @@ def friendly_errors(command):
     return wrapper
 
 
-def check_early(models: ModelOptions | None = None, method: str | None = None,
-                method_options: MethodOptions | None = None) -> tuple[str, ...] | None:
-    """What the command line checks before torch and transformers are imported (seconds), each by its own
-    dataclass's check: that local model files exist and the models' options hold, the method names
-    (`check_methods`), and every method's options. Returns the parsed methods."""
-    if models is not None:
-        models.check()
+def check_early(*options: object, method: str | None = None) -> tuple[str, ...] | None:
+    """What the command line checks before torch and transformers are imported (seconds): every options
+    dataclass given (`ModelOptions`: local model files exist and the models' options hold; `ViewOptions`;
+    `ExplainOptions` with every method's options; …), each by its own `check()`, and the method names
+    (`check_methods`). Returns the parsed methods (None where `method` is not given)."""
+    for part in options:
+        part.check()  # type: ignore[attr-defined]
     methods = parse_methods(method) if method is not None else None
     if methods is not None:
         check_methods(methods)  # the check every options dataclass makes, here before torch loads
-    if method_options is not None:
-        method_options.check()
     return methods
 
 
@@ -158,7 +156,7 @@ def report(models, dataset, split, text_column, label_column, label_names, indic
           --text "A slow start, then wonderful." --device cpu \\
           --method integrated-gradients,attention-rollout -o text.html
     """
-    methods = check_early(models, method, explain_options.method_options)
+    methods = check_early(models, explain_options, view, method=method)
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.report import run_report
@@ -246,13 +244,15 @@ def demo(max_length, train_size, heldout_size, epochs, seed, device, cache_dir, 
       reportgen demo --no-naopc      # a faster report: raw faithfulness only, no normalised bounds
       reportgen demo --method occlusion,shapley-sampling --shapley-samples 4 --target predicted
     """
-    methods = check_early(method=method, method_options=explain_options.method_options)
+    settings = TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
+                             seed=seed)
+    methods = check_early(settings, explain_options, method=method)
+    if (error := unknown_device(device)) is not None:
+        raise error
     from reportgen.commands.demo import run_demo
     from reportgen.demo.cache import default_cache_dir
-    from reportgen.demo.training import TrainSettings
 
-    run_demo(TrainSettings(max_length=max_length, train_size=train_size, heldout_size=heldout_size, epochs=epochs,
-                           seed=seed),
+    run_demo(settings,
              replace(explain_options, methods=methods, max_length=max_length, progress=not quiet),
              device=device, cache_dir=cache_dir or default_cache_dir(), retrain=retrain,
              seed_reviews_only=seed_reviews_only, output=output, json_path=json_path, markdown_path=markdown_path)
@@ -327,8 +327,7 @@ def corpus(models, dataset, split, text_column, label_column, label_names, indic
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host:29500 \\
           -m reportgen corpus …
     """
-    check_early(models)
-    corpus_options.check()  # one method, known, and its options, before torch loads
+    check_early(models, corpus_options)  # corpus_options: one method, known, and its options
     label_names = parse_label_names(label_names)
     from reportgen.api import ModelSpec, Selection
     from reportgen.commands.corpus import CorpusOutputs, RowChoice, run_corpus

@@ -21,9 +21,14 @@ def keyword(option: str) -> str:
     return f"{option}="
 
 
+FLAGS = {"texts": "--text", "text_pairs": "--text-pair"}
+"""The keywords of `reportgen.explain` whose flag is not the keyword with dashes: a list of texts there, one
+repeatable --text on the command line."""
+
+
 def flag(option: str) -> str:
-    """An option as the command line takes it: "max_steps" → "--max-steps"."""
-    return "--" + option.replace("_", "-")
+    """An option as the command line takes it: "max_steps" → "--max-steps", "texts" → "--text" (`FLAGS`)."""
+    return FLAGS.get(option, "--" + option.replace("_", "-"))
 
 
 class OptionError(ReportgenError):

@@ -7,16 +7,21 @@ the keyword with dashes, `steps` → `--steps`) and `reportgen.explain`'s keywor
 (`field(default_factory=PathSteps)`) contributes that dataclass's options too: `attribution.options.MethodOptions`
 is composed that way, one field per method that takes options.
 
-Nothing here judges a value: a mistake is found by `check()`, which names the option by its keyword
-(`errors.OptionError`), so the message reads `steps=` from the API and `--steps` from the command line.
+Nothing here judges a value's range or choice: a mistake is found by `check()`, which names the option by its keyword
+(`errors.OptionError`), so the message reads `steps=` from the API and `--steps` from the command line. Only a value
+of the wrong kind for its declared `type` (`tolerance="abc"` where a number is declared) is refused here, as Click
+refuses `--tolerance abc`, so that no `check()` compares a string with a number.
 """
 
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from typing import Any
+
+from reportgen.errors import OptionError
 
 OPTION = "reportgen.option"
 """The key of a field's metadata that holds its `OptionSpec`."""
@@ -103,8 +108,28 @@ def from_keywords(cls: type, given: Mapping[str, Any], *, text: bool = False) ->
         spec = by_keyword[keyword].spec
         if text and spec.from_text is not None and isinstance(value, str):
             value = spec.from_text(value)
+        check_type(by_keyword[keyword], value)
         values[by_keyword[keyword].path] = value
     return _build(cls, (), values)
+
+
+KINDS: dict[type, tuple[str, Callable[[Any], bool]]] = {
+    bool: ("True or False", lambda value: isinstance(value, bool)),
+    int: ("a whole number", lambda value: isinstance(value, numbers.Integral) and not isinstance(value, bool)),
+    float: ("a number", lambda value: isinstance(value, numbers.Real) and not isinstance(value, bool)),
+}
+"""A declared `type` as a message names it, and whether a value is of it (an int is a number; a bool is not)."""
+
+
+def check_type(option: Declared, value: Any) -> None:
+    """A value not of its option's declared `type` (int, float, bool): OptionError naming the option and the type and
+    showing the value with repr (`tolerance= must be a number (got 'abc')`). None passes where it is the default."""
+    kind = KINDS.get(option.spec.type) if option.spec.type is not None else None
+    if kind is None or (value is None and option.default is None):
+        return
+    name, fits = kind
+    if not fits(value):
+        raise OptionError(f"{{{option.keyword}}} must be {name} (got {value!r})", option.keyword)
 
 
 def _build(kind: type, path: tuple[str, ...], values: dict[tuple[str, ...], Any]) -> Any:

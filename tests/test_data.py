@@ -103,21 +103,21 @@ def test_named_columns_and_their_errors(tmp_path):
                       [["the real text", 1, "not this"], ["second", 0, "nor this"]])
     rows = open_dataset(str(path), None, text_column="body_text", label_column="verdict")
     assert rows.texts([0, 1]) == ["the real text", "second"] and rows.labels([0, 1]) == [1, 0]
-    with pytest.raises(ReportgenError, match="--text-column 'body' is not a column; the columns are: "
+    with pytest.raises(ReportgenError, match="text_column= 'body' is not a column; the columns are: "
                                              "body_text, verdict, text"):
         open_dataset(str(path), None, text_column="body")
-    with pytest.raises(ReportgenError, match="--label-column 'stars' is not a column"):
+    with pytest.raises(ReportgenError, match="label_column= 'stars' is not a column"):
         open_dataset(str(path), None, label_column="stars")
     no_text = write_rows(tmp_path / "no_text.csv", ["words", "label"], [["a", 0]])
     with pytest.raises(ReportgenError, match=r"no text column found among: words, label \(no_text\.csv read as "
-                                             r"comma-separated\); name it with --text-column"):
+                                             r"comma-separated\); name it with text_column="):
         open_dataset(str(no_text), None)
 
 
 def test_string_labels_need_label_names(tmp_path):
     path = write_rows(tmp_path / "named.csv", ["text", "label"], [["good", "positive"], ["bad", "negative"]])
     rows = open_dataset(str(path), None)
-    with pytest.raises(ReportgenError, match="label 'positive' .* --label-names"):
+    with pytest.raises(ReportgenError, match="label 'positive' .* label_names="):
         rows.labels([0])
     rows = open_dataset(str(path), None, label_names=["negative", "positive"])
     assert rows.labels([0, 1]) == [1, 0] and rows.class_names == ["negative", "positive"]
@@ -217,7 +217,7 @@ def test_a_delimited_file_without_a_text_column_says_how_it_was_read(tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("words;label\nhello;1\n", encoding="utf-8")
     with pytest.raises(ReportgenError, match=r"no text column found among: words, label \(odd\.csv read as "
-                                             r"semicolon-separated\); name it with --text-column"):
+                                             r"semicolon-separated\); name it with text_column="):
         open_dataset(str(path), None, progress=False)
 
 

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "choices": set(),
     "methods": {"errors"},  # a method list's check (`check_methods`), which the CLI and every options dataclass call
-    "option_spec": set(),  # each option's keyword, default and help, declared on its dataclass's field
+    "option_spec": {"errors"},  # each option declared on its dataclass's field; a value of the wrong type refused
     "validation": {"errors", "choices"},
     "results": BASE | {"validation"},
     "words": {"results"},

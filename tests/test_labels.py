@@ -39,8 +39,9 @@ TEXTS = ["this movie was great", "awful plot, boring scenes"]
 def test_label_names_with_an_empty_or_repeated_name_are_refused(given, message):
     with pytest.raises(ReportgenError) as caught:
         parse_label_names(given)
-    assert message in str(caught.value) and "--label-names negative,positive" in str(caught.value)
-    assert "\n" not in str(caught.value)
+    shown = caught.value.for_cli()  # the command line's words; the API's name label_names=
+    assert message in shown and "--label-names negative,positive" in shown
+    assert str(caught.value) == shown.replace("--label-names", "label_names=") and "\n" not in shown
 
 
 def test_label_names_are_split_and_stripped():
@@ -51,7 +52,7 @@ def test_label_names_are_split_and_stripped():
 def test_the_api_refuses_them_before_loading_any_model():
     """The models do not exist: a check after loading would say so instead."""
     for given in ("pos,pos", ["neg", ""]):
-        with pytest.raises(ReportgenError, match="--label-names"):
+        with pytest.raises(ReportgenError, match="label_names="):
             reportgen.explain("never/loaded", "never/loaded", texts=["fine"], label_names=given, **CPU)
 
 
@@ -114,7 +115,7 @@ def test_a_state_dict_checkpoint_does_not_take_its_encoders_names(tmp_path):
 
 @pytest.mark.parametrize("pair, message", [
     (("base", "other"), "the base model names its classes toxic, insult, obscene and the fine-tuned model positive, "
-                        "negative, neutral; say which names the models' outputs have with --label-names"),
+                        "negative, neutral; say which names the models' outputs have with label_names="),
     (("repeated", "base"), "the base model's id2label gives classes 0 and 1 the same name 'toxic'"),
 ])
 def test_models_whose_names_disagree_or_repeat_are_refused_in_one_line(pair, message, named, tmp_path):

@@ -17,6 +17,10 @@ from reportgen.option_spec import declared
     ({"precision": "fp8"}, "precision=: unknown precision 'fp8'", "--precision: unknown precision 'fp8'"),
     ({"batch_size": 0}, "batch_size= must be 'auto' or a positive whole number (got '0')", "--batch-size must be"),
     ({"batch_size": "many"}, "batch_size= must be 'auto'", "--batch-size must be 'auto'"),
+    ({"max_length": 0}, "max_length= must be at least 2 (got 0)", "--max-length must be at least 2 (got 0)"),
+    ({"max_length": 1}, "max_length= must be at least 2 (got 1)", "--max-length must be at least 2 (got 1)"),
+    ({"device": "tpu"}, "device=: unknown device 'tpu'; use auto, cpu, cuda or cuda:N", "--device: unknown device"),
+    ({"device": "cuda:x"}, "device=: unknown device 'cuda:x'", "--device: unknown device 'cuda:x'"),
 ])
 def test_each_mistake_names_the_option_as_the_caller_gave_it(changes, keyword, flag, checkpoints):
     models = ModelOptions(**{"base": str(checkpoints["base"]), "finetuned": str(checkpoints["finetuned"]), **changes})
@@ -24,6 +28,11 @@ def test_each_mistake_names_the_option_as_the_caller_gave_it(changes, keyword, f
         models.check()
     assert keyword in str(caught.value)
     assert caught.value.for_cli().startswith(flag)
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", " CUDA:0 "])
+def test_every_device_form_passes_before_torch_knows_whether_it_is_there(device, checkpoints):
+    ModelOptions(str(checkpoints["base"]), str(checkpoints["finetuned"]), device=device).check()
 
 
 def test_batch_size_as_written_and_as_a_number(checkpoints):

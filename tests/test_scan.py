@@ -408,13 +408,13 @@ def test_select_orders_rows(select, order, expected):
 
 
 def test_select_errors():
-    with pytest.raises(ReportgenError, match="--select 'nope'"):
+    with pytest.raises(ReportgenError, match="select= 'nope'"):
         select_rows(ROWS_BY_HAND, "nope")
-    with pytest.raises(ReportgenError, match="--top must be at least 1"):
+    with pytest.raises(ReportgenError, match="top= must be at least 1"):
         select_rows(ROWS_BY_HAND, "all", 0)
     unlabelled = [ScanRow(r.index, None, r.base_pred, r.base_prob, r.finetuned_pred, r.finetuned_prob, r.gap)
                   for r in ROWS_BY_HAND]
-    with pytest.raises(ReportgenError, match="needs labels.*--select disagree"):
+    with pytest.raises(ReportgenError, match="needs labels.*select= disagree"):
         select_rows(unlabelled, "base-wrong")
     assert [r.index for r in select_rows(unlabelled, "disagree", None)] == [0, 4, 5, 2, 3]
 

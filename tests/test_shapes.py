@@ -156,9 +156,9 @@ def test_cli_shows_both_segments_labelled_and_says_which_was_cut(nli, tmp_path):
 
 
 def test_pair_options_are_checked_before_loading(nli):
-    with pytest.raises(ReportgenError, match="one --text-pair after each --text"):
+    with pytest.raises(ReportgenError, match="one text_pairs= after each texts="):
         reportgen.explain("never-loaded", "never-loaded", texts=["a", "b"], text_pairs=["c"], **CPU)
-    with pytest.raises(ReportgenError, match="needs --text-column"):
+    with pytest.raises(ReportgenError, match="needs text_column="):
         reportgen.explain(nli["base"], nli["finetuned"], dataset=str(nli["data"]), indices="0",
                           text_pair_column="hypothesis", **CPU)
 

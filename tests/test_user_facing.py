@@ -104,6 +104,10 @@ finally:
     (["--base", "missing/base.pth"], "--base: no such file: missing/base.pth"),
     (["--label-names", "pos,pos,neg"], "--label-names gives classes 0 and 1 the same name 'pos'"),
     (["--label-names", "neg,,pos"], "--label-names: class 1 has an empty name"),
+    (["--scale", "huge"], "--scale: unknown scale 'huge'"),  # every options dataclass's check, ViewOptions' too
+    (["--granularity", "x"], "--granularity: unknown granularity 'x'"),
+    (["--max-length", "0"], "--max-length must be at least 2 (got 0)"),
+    (["--device", "tpu"], "--device: unknown device 'tpu'; use auto, cpu, cuda or cuda:N"),
 ])
 def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoints, tmp_path):
     """One line, exit status 1, and torch never imported (it alone takes seconds)."""
@@ -118,6 +122,24 @@ def test_mistakes_are_reported_before_torch_is_imported(args, message, checkpoin
     assert lines[-1] == "torch imported: False"
     assert len(lines) == 2 and lines[0].startswith("Error: ") and message in lines[0]
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs must be at least 1 (got 0)"),
+    (["--max-length", "4"], "--max-length must be between 8 and 512 for the demo (got 4)"),
+    (["--device", "tpu"], "--device: unknown device 'tpu'"),
+    (["--steps", "0"], "--steps must be at least 1"),
+])
+def test_demo_mistakes_are_reported_before_torch_is_imported(args, message, tmp_path):
+    """The demo's settings and device too: one line, exit status 1, before torch (and minutes of training)."""
+    command = ["demo", *args, "-o", str(tmp_path / "d.html"), "--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run([sys.executable, "-c", WITNESS, *command], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert lines[-1] == "torch imported: False"
+    assert len(lines) == 2 and lines[0].startswith("Error: ") and message in lines[0], lines
+    assert not (tmp_path / "d.html").exists()
 
 
 def test_readme_leads_with_the_commands_a_quick_start_and_how_to_read_a_report():

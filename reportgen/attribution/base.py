@@ -15,7 +15,7 @@ import torch
 
 from reportgen.attribution.options import MethodOptions
 from reportgen.batching import ChunkRunner, autocast
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts
 from reportgen.loading.models import LoadedModel
@@ -133,5 +133,5 @@ def target_logit_gradient(model: LoadedModel, embeds: torch.Tensor, attention_ma
 def check_finite(scores: torch.Tensor, method: str) -> None:
     """A NaN would render as a silently grey report; stop instead."""
     if not torch.isfinite(scores).all():
-        raise ReportgenError(f"{method} produced non-finite scores (NaN or inf); the model's weights or "
-                             "logits overflow — try --precision fp32 or check the checkpoint")
+        raise OptionError(f"{method} produced non-finite scores (NaN or inf); the model's weights or "
+                          "logits overflow — try {precision} fp32 or check the checkpoint", "precision")

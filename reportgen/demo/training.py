@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -19,40 +18,13 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoConfig
 
+from reportgen.demo.settings import TrainSettings
 from reportgen.errors import ReportgenError
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.classifier import LEGACY_KEYS, PooledBertClassifier, pool
 from reportgen.loading.inputs import EncodedTexts
 
 NUM_CLASSES = 2
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything that changes the trained weights; the cache key is made from it."""
-
-    max_length: int = 256
-    train_size: int = 800
-    heldout_size: int = 400
-    epochs: int = 2  # fine-tuning passes over the training reviews
-    seed: int = 0
-    batch_size: int = 16
-    encoder_lr: float = 5e-5
-    head_lr: float = 1e-3
-    head_epochs: int = 40  # the base head's passes over the cached features (cheap)
-    head_width: int = 256
-    weight_decay: float = 0.01
-    warmup: float = 0.1  # share of fine-tuning steps with a rising learning rate
-
-    def check(self) -> None:
-        for name in ("train_size", "heldout_size", "epochs", "batch_size", "head_epochs"):
-            if getattr(self, name) < 1:
-                raise ReportgenError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
-        if not 8 <= self.max_length <= 512:
-            raise ReportgenError(f"--max-length must be between 8 and 512 for the demo (got {self.max_length})")
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def load_encoder_weights(bert: nn.Module, encoder_dir: Path) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reportgen.choices import role_word
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.data import Rows
 from reportgen.loading.labels import GIVEN, check_label_names
 from reportgen.loading.models import LoadedModel
 
-NAMES_ADVICE = "say which names the models' outputs have with --label-names, in index order"
+NAMES_ADVICE = "say which names the models' outputs have with {label_names}, in index order"
+"""Advice that names `label_names=`/--label-names: raised as an `OptionError` of \"label_names\"."""
 """What to do when the class names the models, or the models and the dataset, give disagree."""
 
 ROWS_AT_A_TIME = 4096
@@ -38,13 +39,13 @@ def check_labels(indices: Sequence[int | None], labels: Sequence[int | list[int]
     first row that is not."""
     for index, label in zip(indices, labels):
         if isinstance(label, list) and not multi_label:
-            raise ReportgenError(f"row {index} has a list of labels ({label}), which only multi-label models (config "
-                                 "problem_type multi_label_classification) read; these models are single-label: "
-                                 "name a column of one class per row with --label-column")
+            raise OptionError(f"row {index} has a list of labels ({label}), which only multi-label models (config "
+                              "problem_type multi_label_classification) read; these models are single-label: "
+                              "name a column of one class per row with {label_column}", "label_column")
         for one in label if isinstance(label, list) else [label]:
             if one is not None and not 0 <= one < num_classes:
-                raise ReportgenError(f"row {index} has label {one}, but the models have {num_classes} classes "
-                                     f"(0 to {num_classes - 1}); is --label-column the right column?")
+                raise OptionError(f"row {index} has label {one}, but the models have {num_classes} classes "
+                                  f"(0 to {num_classes - 1}); is {{label_column}} the right column?", "label_column")
 
 
 def _same(a: Sequence[str], b: Sequence[str]) -> bool:
@@ -62,8 +63,8 @@ def models_label_names(models: Mapping[str, LoadedModel]) -> list[str] | None:
     (first, names), *others = named.items()
     for role, other in others:
         if not _same(names, other):
-            raise ReportgenError(f"the {role_word(first)} model names its classes {', '.join(names)} and the "
-                                 f"{role_word(role)} model {', '.join(other)}; {NAMES_ADVICE}")
+            raise OptionError(f"the {role_word(first)} model names its classes {', '.join(names)} and the "
+                              f"{role_word(role)} model {', '.join(other)}; {NAMES_ADVICE}", "label_names")
     return names
 
 
@@ -83,18 +84,18 @@ def resolve_class_names(models: Mapping[str, LoadedModel], names: Sequence[str] 
     if names is not None and source == GIVEN:
         names = check_label_names(names, GIVEN)
         if len(names) != count:
-            raise ReportgenError(f"{len(names)} class names ({', '.join(names)}) for models with {count} classes; "
-                                 "fix --label-names")
+            raise OptionError(f"{len(names)} class names ({', '.join(names)}) for models with {count} classes; "
+                              "fix {label_names}", "label_names")
         return names
     own = models_label_names(models)
     if names is not None:
         names = check_label_names(names, f"{source}'s class names", NAMES_ADVICE)
         if len(names) != count:
-            raise ReportgenError(f"{source} names {len(names)} classes ({', '.join(names)}), but the models have "
-                                 f"{count}; {NAMES_ADVICE}")
+            raise OptionError(f"{source} names {len(names)} classes ({', '.join(names)}), but the models have "
+                              f"{count}; {NAMES_ADVICE}", "label_names")
         if own is not None and not _same(names, own):
-            raise ReportgenError(f"{source} names its classes {', '.join(names)} but the models {', '.join(own)}; "
-                                 f"{NAMES_ADVICE}")
+            raise OptionError(f"{source} names its classes {', '.join(names)} but the models {', '.join(own)}; "
+                              f"{NAMES_ADVICE}", "label_names")
         return names
     return own if own is not None else [f"class {i}" for i in range(count)]
 

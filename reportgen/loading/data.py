@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.hub import first_line, hub_unavailable, looks_like_path, offline_variable
 from reportgen.loading.labels import DATASET, GIVEN
 from reportgen.loading.library_bars import datasets_bars
@@ -85,7 +85,7 @@ class Rows:
         name one the scan did not record); unchanged for None. A column the data lacks is a one-line error."""
         if column is None:
             return self
-        _pick_column(list(self.dataset.column_names), column, (), "rationale", "--rationale-column", required=False)
+        _pick_column(list(self.dataset.column_names), column, (), "rationale", "rationale_column", required=False)
         return replace(self, rationale_column=column)
 
     def written_labels(self, indices: list[int]) -> list[Written]:
@@ -189,7 +189,7 @@ def _load(spec: str, split: str | None):
             return loaded[split], split, None
         return loaded, None, None
     if looks_like_path(spec) and not path.exists():
-        raise ReportgenError(f"--dataset: no such file or directory: {spec}")
+        raise OptionError(f"{{dataset}}: no such file or directory: {spec}", "dataset")
     if not path.exists() and offline_variable() is None and (unavailable := hub_unavailable()):
         # `datasets` has no per-call cache-only mode (unlike from_pretrained): fail now, not after its retries
         raise ReportgenError(
@@ -199,27 +199,30 @@ def _load(spec: str, split: str | None):
     try:  # a hub name, or a local folder of data files: the same datasets.load_dataset path
         return datasets.load_dataset(spec, split=split), split, None
     except Exception as exc:
-        raise ReportgenError(
+        raise OptionError(
             f"cannot load dataset '{spec}' split '{split}': {first_line(exc)}; check the name and "
-            f"--split, or give a local {DATA_FILES} file or a save_to_disk directory"
+            f"{{split}}, or give a local {DATA_FILES} file or a save_to_disk directory", "split"
         ) from None
 
 
 def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, ...], what: str,
                  option: str, required: bool, how: str | None = None) -> str | None:
     """The column `given` names, else the first of `candidates` there is (case aside); `how` (e.g. "rows.csv read
-    as comma-separated") says how the columns were found, in the error when none fits."""
+    as comma-separated") says how the columns were found, in the error when none fits; `option`: the keyword that
+    names the column ("text_column"), which the error names as the caller gave it (`errors.OptionError`)."""
     read = f" ({how})" if how else ""
     if given is not None:
         if given not in columns:
-            raise ReportgenError(f"{option} '{given}' is not a column; the columns are: {', '.join(columns)}{read}")
+            raise OptionError(f"{{{option}}} '{given}' is not a column; the columns are: {', '.join(columns)}{read}",
+                              option)
         return given
     lowered = {c.lower(): c for c in columns}
     for candidate in candidates:
         if candidate in lowered:
             return lowered[candidate]
     if required:
-        raise ReportgenError(f"no {what} column found among: {', '.join(columns)}{read}; name it with {option}")
+        raise OptionError(f"no {what} column found among: {', '.join(columns)}{read}; name it with {{{option}}}",
+                          option)
     return None
 
 
@@ -246,15 +249,15 @@ def open_dataset(spec: str, split: str | None = "test", *, text_column: str | No
     label_names: --label-names (checked by `labels.parse_label_names`); else the label feature's class names.
     rationale_column: --rationale-column, the column of each row's human rationale (never detected)."""
     if text_pair_column is not None and text_column is None:
-        raise ReportgenError("--text-pair-column needs --text-column: name the column of the first text too, "
-                             "e.g. --text-column premise --text-pair-column hypothesis")
+        raise OptionError("{text_pair_column} needs {text_column}: name the column of the first text too, "
+                          "e.g. {text_column} premise {text_pair_column} hypothesis", "text_pair_column", "text_column")
     with datasets_bars(progress), held_library_logs():  # a read that fails is reportgen's one line, nothing more
         dataset, used_split, how = _load(spec, split)
     columns = list(dataset.column_names)
-    text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "--text-column", required=True, how=how)
-    pair = _pick_column(columns, text_pair_column, (), "second text", "--text-pair-column", required=False, how=how)
-    label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "--label-column", required=False, how=how)
-    rationale = _pick_column(columns, rationale_column, (), "rationale", "--rationale-column", required=False,
+    text = _pick_column(columns, text_column, TEXT_COLUMNS, "text", "text_column", required=True, how=how)
+    pair = _pick_column(columns, text_pair_column, (), "second text", "text_pair_column", required=False, how=how)
+    label = _pick_column(columns, label_column, LABEL_COLUMNS, "label", "label_column", required=False, how=how)
+    rationale = _pick_column(columns, rationale_column, (), "rationale", "rationale_column", required=False,
                              how=how)
     names, source = label_names, GIVEN if label_names is not None else None
     if names is None and label is not None and (names := class_names_of(dataset.features.get(label))):
@@ -269,16 +272,16 @@ def parse_indices(spec: str, size: int) -> list[int]:
     for part in (p.strip() for p in spec.split(",")):
         match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
         if not match:
-            raise ReportgenError(f"--indices: '{part}' is not an index or a range like 10-20")
+            raise OptionError(f"{{indices}}: '{part}' is not an index or a range like 10-20", "indices")
         start = int(match.group(1))
         stop = int(match.group(2)) if match.group(2) else start
         if stop < start:
-            raise ReportgenError(f"--indices: range '{part}' runs backwards")
+            raise OptionError(f"{{indices}}: range '{part}' runs backwards", "indices")
         for index in (start, stop):
             if index >= size:
-                raise ReportgenError(f"--indices: {index} is out of range; the dataset has {size} rows, "
-                                     f"so valid indices are 0 to {size - 1}")
+                raise OptionError(f"{{indices}}: {index} is out of range; the dataset has {size} rows, "
+                                  f"so valid indices are 0 to {size - 1}", "indices")
         indices.extend(range(start, stop + 1))
     if not indices:
-        raise ReportgenError("--indices: give at least one index")
+        raise OptionError("{indices}: give at least one index", "indices")
     return list(dict.fromkeys(indices))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import torch
 
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
+from reportgen.loading.model_options import DEVICE_FORM, unknown_device
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -16,14 +15,14 @@ def resolve_device(spec: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec == "cpu":
         return torch.device("cpu")
-    match = re.fullmatch(r"cuda(?::(\d+))?", spec)
-    if not match:
-        raise ReportgenError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N")
+    if (error := unknown_device(spec)) is not None:
+        raise error
+    match = DEVICE_FORM.fullmatch(spec)
     if not torch.cuda.is_available():
-        raise ReportgenError(f"--device {spec}: no CUDA GPU is available to PyTorch here; "
-                             "use --device cpu (or auto)")
+        raise OptionError(f"{{device}} {spec}: no CUDA GPU is available to PyTorch here; use {{device}} cpu (or auto)",
+                          "device")
     index = int(match.group(1) or 0)
     if index >= torch.cuda.device_count():
-        raise ReportgenError(f"--device {spec}: only {torch.cuda.device_count()} GPU(s), "
-                             f"numbered 0 to {torch.cuda.device_count() - 1}")
+        raise OptionError(f"{{device}} {spec}: only {torch.cuda.device_count()} GPU(s), "
+                          f"numbered 0 to {torch.cuda.device_count() - 1}", "device")
     return torch.device("cuda", index)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 
 GIVEN = "--label-names"
 """Where class names come from when they are given (--label-names, `label_names=`): they override the models'."""
@@ -16,7 +16,7 @@ DATASET = "the dataset"
 """Where class names come from when the dataset's label feature names its classes (a ClassLabel)."""
 
 
-GIVEN_ADVICE = "give each class a name of its own, in index order, e.g. --label-names negative,positive"
+GIVEN_ADVICE = "give each class a name of its own, in index order, e.g. {label_names} negative,positive"
 
 
 def check_label_names(names: Sequence[object], source: str, advice: str = GIVEN_ADVICE) -> list[str]:
@@ -26,13 +26,14 @@ def check_label_names(names: Sequence[object], source: str, advice: str = GIVEN_
     either class, and an empty one reads as nothing in every sentence."""
     names = list(names)
     shown = ",".join(str(name) for name in names)
+    source = "{label_names}" if source == GIVEN else source  # named as the caller gave it: OptionError below
     if not names:
-        raise ReportgenError(f"{source} names no class; {advice}")
+        raise OptionError(f"{source} names no class; {advice}", "label_names")
     for position, name in enumerate(names):
         if not isinstance(name, str):
-            raise ReportgenError(f"{source}: class {position} is named {name!r}, not a text; {advice}")
+            raise OptionError(f"{source}: class {position} is named {name!r}, not a text; {advice}", "label_names")
         if not name.strip():
-            raise ReportgenError(f"{source}: class {position} has an empty name (in '{shown}'); {advice}")
+            raise OptionError(f"{source}: class {position} has an empty name (in '{shown}'); {advice}", "label_names")
     folded = [name.casefold() for name in names]
     repeated = next((name for position, name in enumerate(folded) if name in folded[:position]), None)
     if repeated is not None:
@@ -40,8 +41,8 @@ def check_label_names(names: Sequence[object], source: str, advice: str = GIVEN_
         where, spelt = " and ".join(str(i) for i in same), [names[i] for i in same]
         what = f"the same name '{spelt[0]}'" if len(set(spelt)) == 1 else \
             "names that differ only in case (" + ", ".join(f"'{name}'" for name in spelt) + ")"
-        raise ReportgenError(f"{source} gives classes {where} {what} (in '{shown}'), so '{spelt[-1]}' could mean "
-                             f"either; {advice}")
+        raise OptionError(f"{source} gives classes {where} {what} (in '{shown}'), so '{spelt[-1]}' could mean "
+                          f"either; {advice}", "label_names")
     return names
 
 

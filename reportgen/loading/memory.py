@@ -18,7 +18,7 @@ import torch
 from transformers import PretrainedConfig
 
 from reportgen.choices import role_word
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError
 
 HALF_PRECISION_ABOVE = 1_000_000_000
 """Parameters from which a model on a CUDA device keeps half-precision weights (fp32 would take 4 bytes each:
@@ -72,10 +72,10 @@ def check_fits(config: PretrainedConfig, role: str, spec: str, device: torch.dev
     need = parameters * torch.finfo(dtype).bits // 8
     if need > free:
         where = "GPU memory free on " + str(device) if device.type == "cuda" else "memory available"
-        raise ReportgenError(f"the {role_word(role)} model '{spec}' ({parameters / 1e9:.1f} B parameters) needs "
-                             f"{need / GB:.1f} GB for its weights alone in {str(dtype).removeprefix('torch.')}, more "
-                             f"than the {free / GB:.1f} GB of {where}; use a device with more memory (--device), or "
-                             "a smaller model")
+        raise OptionError(f"the {role_word(role)} model '{spec}' ({parameters / 1e9:.1f} B parameters) needs "
+                          f"{need / GB:.1f} GB for its weights alone in {str(dtype).removeprefix('torch.')}, more "
+                          f"than the {free / GB:.1f} GB of {where}; use a device with more memory ({{device}}), or "
+                          "a smaller model", "device")
 
 
 def bytes_per_row(config: PretrainedConfig, tokens: int, value_bytes: int = 4, attention: bool = False) -> int:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import MISSING, dataclass
 from pathlib import PurePath
 from typing import Any
@@ -15,6 +16,17 @@ from reportgen.loading.hub import check_model_exists
 from reportgen.option_spec import option
 
 AUTO = "auto"
+
+DEVICE_FORM = re.compile(r"auto|cpu|cuda(?::(\d+))?")
+"""The devices --device/device= takes, as written (stripped, lower-cased): whether one is there is known only
+once torch loads (`loading.device.resolve_device`)."""
+
+
+def unknown_device(spec: str) -> OptionError | None:
+    """The error for a device string of no known form (None where its form is known): torch-free."""
+    if isinstance(spec, str) and DEVICE_FORM.fullmatch(spec.strip().lower()):
+        return None
+    return OptionError(f"{{device}}: unknown device {spec!r}; use auto, cpu, cuda or cuda:N", "device")
 
 BATCH_HELP = {
     "report": "Rows per forward/backward pass (for integrated gradients a row is one text at one path step). "
@@ -73,8 +85,9 @@ class ModelOptions:
     def check(self) -> None:
         """What can be known before torch loads: local model files that are not there, an adapter folder without
         its weights, an --adapter-base that is not there or that no model is an adapter for
-        (`adapter_files.check_adapters`), an unknown pooling or precision, a batch size neither auto nor a positive
-        whole number (OptionError naming the option)."""
+        (`adapter_files.check_adapters`), an unknown pooling or precision, a max length under 2 (whether it fits a
+        model's position embeddings is known once it loads: `loading.models.check_max_length`), a device of no
+        known form, a batch size neither auto nor a positive whole number (OptionError naming the option)."""
         paths: dict[str, str | None] = {}
         for role in ("base", "finetuned"):
             spec = getattr(self, role)
@@ -92,3 +105,7 @@ class ModelOptions:
         if size != AUTO and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
             raise OptionError(f"{{batch_size}} must be 'auto' or a positive whole number (got '{size}')",
                               "batch_size")
+        if self.max_length < 2:
+            raise OptionError(f"{{max_length}} must be at least 2 (got {self.max_length})", "max_length")
+        if (error := unknown_device(self.device)) is not None:
+            raise error

@@ -194,9 +194,8 @@ class LoadedModel:
 
 
 def check_max_length(models: Mapping[str, LoadedModel], max_length: int) -> None:
-    """--max-length must fit every model's position embeddings: longer inputs crash inside BERT."""
-    if max_length < 2:
-        raise OptionError(f"{{max_length}} must be at least 2 (got {max_length})", "max_length")
+    """--max-length must fit every model's position embeddings: longer inputs crash inside BERT (that it is at
+    least 2 is `ModelOptions.check`'s, before anything loads)."""
     for role, model in models.items():
         limit = model.max_positions
         if limit is not None and max_length > limit:

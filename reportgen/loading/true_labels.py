@@ -15,7 +15,7 @@ import numbers
 from collections.abc import Sequence
 
 from reportgen.choices import class_position
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 
 Label = int | list[int] | None
 """A true label as a class index, a multi-label row's sorted list of them, or None where unknown."""
@@ -95,8 +95,9 @@ def _index(written: int | str, class_names: Sequence[str] | None, row: int | Non
     if written.lstrip("-").isdigit():
         return int(written)  # out of range: `checks.check_labels` says how many classes there are
     if not class_names:
-        raise ReportgenError(f"{_where(row)}label '{written}' in column '{column}' is not a class index; name the "
-                             "classes in index order with --label-names, e.g. --label-names negative,positive")
-    raise ReportgenError(f"{_where(row)}label '{written}' in column '{column}' names no class; the classes are "
-                         f"{', '.join(class_names)} (or their indices 0 to {len(class_names) - 1}): correct the "
-                         "label, or name the classes in index order with --label-names")
+        raise OptionError(f"{_where(row)}label '{written}' in column '{column}' is not a class index; name the "
+                          "classes in index order with {label_names}, e.g. {label_names} negative,positive",
+                          "label_names")
+    raise OptionError(f"{_where(row)}label '{written}' in column '{column}' names no class; the classes are "
+                      f"{', '.join(class_names)} (or their indices 0 to {len(class_names) - 1}): correct the "
+                      "label, or name the classes in index order with {label_names}", "label_names")

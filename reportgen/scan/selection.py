@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from reportgen.choices import ROLES, role_word
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.scan.layout import ScanRow
 
 SELECTIONS: dict[str, str] = {
@@ -99,16 +99,16 @@ def _wrong_confidence(row: ScanRow) -> float:
 
 def check_selection(select: str, top: int | None, order: str) -> None:
     if select not in SELECTIONS:
-        raise ReportgenError(f"--select '{select}': choose one of {', '.join(SELECTIONS)}")
+        raise OptionError(f"{{select}} '{select}': choose one of {', '.join(SELECTIONS)}", "select")
     if order not in ORDERS:
-        raise ReportgenError(f"--order '{order}': choose one of {', '.join(ORDERS)}")
+        raise OptionError(f"{{order}} '{order}': choose one of {', '.join(ORDERS)}", "order")
     if top is not None and top < 1:
-        raise ReportgenError(f"--top must be at least 1 (got {top})")
+        raise OptionError(f"{{top}} must be at least 1 (got {top})", "top")
 
 
 def labels_needed(select: str, source: str) -> ReportgenError:
-    return ReportgenError(f"--select {select} needs labels, but {source} has none (no label column was found: "
-                          "name it with --label-column); use --select disagree or all")
+    return OptionError(f"{{select}} {select} needs labels, but {source} has none (no label column was found: "
+                       "name it with {label_column}); use {select} disagree or all", "select", "label_column")
 
 
 def select_rows(rows: list[ScanRow], select: str, top: int | None = DEFAULT_TOP,

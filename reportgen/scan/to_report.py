@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reportgen.errors import ReportgenError
+from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.data import Rows, open_dataset
 from reportgen.loading.models import LoadedModel
 from reportgen.scan.layout import ScanFile
@@ -21,8 +21,8 @@ def rows_from_scan(path: Path, select: str, top: int | None, order: str,
     scan = read_scan(path)
     chosen = select_rows(scan.rows, select, top, order, source=str(path))
     if not chosen:
-        raise ReportgenError(f"{path}: no scanned row fits --select {select} ({SELECTIONS[select]}), "
-                             "so there is nothing to report")
+        raise OptionError(f"{path}: no scanned row fits {{select}} {select} ({SELECTIONS[select]}), "
+                          "so there is nothing to report", "select")
     if scan.missing() > 0:
         click.echo(f"Note: {path} covers {len(scan.rows)} of the dataset's {scan.settings['dataset_rows']} rows "
                    "(interrupted, or run with --limit).", err=True)
