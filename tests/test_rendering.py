@@ -648,9 +648,11 @@ def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did
     document = parse_html(render_html(built))
     columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     text = columns[0].text()
-    assert "Scores accurate to about 0.2 %" in text and "0.513 % of Σ|score|" in text and "20.0% of F(x)" in text
+    assert "Scores accurate to about 0.2 %" in text and "0.513 % of Σ|score|" in text and "20 % of F(x)" in text
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
     assert "Not converged after 257 steps" in columns[1].text()
+    note = text[text.index("Scores accurate"):text.index("path steps")]
+    assert re.search(r"\d%", note) is None, note  # one way to write a percentage in the note: "20 %", not "20%"
 
 
 def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():

@@ -23,8 +23,10 @@ class Part(NamedTuple):
 
 
 def mid_sentence(title: str) -> str:
-    """"Fine-tuned" → "fine-tuned" after a semicolon; acronyms such as "BERT" keep their case."""
-    return title[:1].lower() + title[1:] if title[1:2].islower() else title
+    """"Fine-tuned" → "fine-tuned", "Integrated gradients" → "integrated gradients" inside a sentence; a first
+    word with a capital after its first letter ("BERT", "LIME", "KernelSHAP") keeps its case."""
+    first = title.split(" ", 1)[0]
+    return title[:1].lower() + title[1:] if first[1:] == first[1:].lower() and first[1:2].isalpha() else title
 
 
 def merge_parts(parts: list[Part]) -> list[Part]:

@@ -31,7 +31,7 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
         mass = sum(abs(score) for score in result.scores)
         of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|, " if mass > 0 else ""
         delta = (f"Scores accurate to about {share(result.score_error)} (their estimated error, which errs high); "
-                 f"completeness delta {signed_figure(result.convergence_delta)} ({of_mass}{pct(relative)} of "
+                 f"completeness delta {signed_figure(result.convergence_delta)} ({of_mass}{share(relative)} of "
                  f"F(x)−F(x′) = {signed_figure(result.target_logit_change)}){steps}")
     if result.adds_up(tolerance):
         return delta, None
@@ -44,8 +44,8 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
                        f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
                        + advice)
     return delta, (f"Not converged after {result.steps} steps (the --max-steps cap): the scores' estimated error is "
-                   f"{share(result.score_error)} of Σ|score| and the completeness delta {pct(relative)} of the logit "
-                   f"change, both above the {100 * tolerance:g}% tolerance. " + advice)
+                   f"{share(result.score_error)} of Σ|score| and the completeness delta {share(relative)} of the logit "
+                   f"change, both above the {100 * tolerance:g} % tolerance. " + advice)
 
 
 CANCELLING = 10

@@ -20,6 +20,7 @@ from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
 from reportgen.rendering.numbers import interval, pp, relative, share
+from reportgen.rendering.sentences import mid_sentence
 from reportgen.rendering.views.corpus_plausibility import CorpusPlausibilityView, corpus_plausibility
 from reportgen.rendering.views.tokens import TokenView
 
@@ -275,7 +276,8 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
         notes.append(FLOOR_NOTE)
     return CorpusView(
         title="What fine-tuning changed — base vs fine-tuned",
-        lede=f"Across {aggregates.rows:,} rows, both models' {method_title(facts.method).lower()} scores, {question}",
+        lede=f"Across {aggregates.rows:,} rows, both models' {mid_sentence(method_title(facts.method))} scores, "
+             f"{question}",
         models=[(pieces.role_title(m.role), pieces.describe_model(m, facts.precision)) for m in facts.models],
         header=_header(facts, aggregates),
         accuracy=accuracy,
@@ -300,7 +302,7 @@ def build_corpus_view(aggregates: Aggregates, facts: CorpusFacts) -> CorpusView:
                  _legend("Fine-tuned − base", "difference", (against, toward))],
         notes=notes, generator=pieces.generator(facts.versions),
         plausibility=corpus_plausibility(aggregates.plausibility, aggregates.rows, aggregates.options.bootstrap,
-                                         method_title(facts.method).lower()))
+                                         mid_sentence(method_title(facts.method))))
 
 
 def _legend(caption: str, kind: str, words: tuple[str, str]) -> pieces.LegendView:

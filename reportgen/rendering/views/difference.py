@@ -16,6 +16,7 @@ from reportgen.rendering.pieces import (
     moved_words,
     toward_words,
 )
+from reportgen.rendering.sentences import mid_sentence
 from reportgen.rendering.views.tokens import (
     TOP_K,
     TokenView,
@@ -95,5 +96,5 @@ def changed_line(view: DifferenceView | None, method: str) -> str:
     groups = [f"{heading}: " + (", ".join(f"*{escape_inline(t.token)}* {t.score} ({t.shares})" for t in items)
                                 or "no word")
               for heading, items in ((view.gained_heading, view.gained), (view.lost_heading, view.lost))]
-    return (f"Fine-tuned − base ({method_title(method).lower()}, shares toward {escape_inline(view.target)}): "
+    return (f"Fine-tuned − base ({mid_sentence(method_title(method))}, shares toward {escape_inline(view.target)}): "
             + "; ".join(groups) + "." + "".join(f" {escape_inline(note)}" for note in view.notes))
