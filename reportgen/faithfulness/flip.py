@@ -52,7 +52,6 @@ class FlipSettings:
     batch_size: int = 16  # forward rows per pass: the chunk of consecutive k tried together
     precision: str = "fp32"
     on_progress: Callable[[int], None] | None = None
-    on_planned: Callable[[int], None] | None = None  # rows about to run (the count is known only as it goes)
 
 
 def removable_words(words: Sequence[Word], special_tokens_mask: torch.Tensor) -> list[int]:
@@ -113,7 +112,7 @@ def flip_counts(model: LoadedModel, inputs: EncodedTexts, words: Sequence[Sequen
     if rows is None:
         rows = RemovedRows(model, inputs, batch_size=settings.batch_size, precision=settings.precision)
     real = inputs.attention_mask.bool()
-    original_logits = rows.unperturbed(on_planned=settings.on_planned, on_progress=settings.on_progress)
+    original_logits = rows.unperturbed(on_progress=settings.on_progress)
     before = model.verdicts(original_logits)
     before_p, before_class = before.probabilities.cpu(), before.predicted.cpu()
     # token_rank[j][pos]: rank of the word holding pos in ranking j (a large number if it is not ranked)
@@ -132,7 +131,7 @@ def flip_counts(model: LoadedModel, inputs: EncodedTexts, words: Sequence[Sequen
         ks = torch.tensor([k for _, k in rows_now])
         text_of = torch.tensor([searches[j].text for j, _ in rows_now])
         kept = real[text_of] & ~(token_rank[owner] < ks.unsqueeze(1))
-        logits = rows.logits(text_of, kept, on_progress=settings.on_progress, on_planned=settings.on_planned)
+        logits = rows.logits(text_of, kept, on_progress=settings.on_progress)
         verdicts = model.verdicts(logits)
         probabilities, predicted = verdicts.probabilities.cpu(), verdicts.predicted.cpu()
         for row, (j, k) in enumerate(rows_now):

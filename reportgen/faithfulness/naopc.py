@@ -81,7 +81,6 @@ class BoundSettings:
     branches: int = BRANCHES
     probes: str = BOTH_PROBES  # the beam's priority: each token deleted and kept alone (2n rows), or DELETED_PROBES (n)
     on_progress: Callable[[int], None] | None = None
-    on_planned: Callable[[int], None] | None = None
 
 
 def coincide(lower: float, upper: float) -> bool:
@@ -159,8 +158,7 @@ class _Text:
                 chosen[list(tokens)] = True
                 kept[row] = (self.real & (chosen | others)) if keep else (self.real & ~chosen)
             text = torch.full((len(missing),), self.index, dtype=torch.long)
-            logits = self.shared.logits(text, kept, on_progress=self.settings.on_progress,
-                                        on_planned=self.settings.on_planned)
+            logits = self.shared.logits(text, kept, on_progress=self.settings.on_progress)
             probabilities = self.shared.model.verdicts(logits).probabilities[:, self.target].cpu().double().tolist()
             self.cache.update(zip(missing, probabilities))
             self.rows += len(missing)

@@ -50,13 +50,11 @@ class RemovedRows:
         self.asked = 0
 
     def logits(self, text: torch.Tensor, kept: torch.Tensor, *,
-               on_progress: Callable[[int], None] | None = None,
-               on_planned: Callable[[int], None] | None = None) -> torch.Tensor:
+               on_progress: Callable[[int], None] | None = None) -> torch.Tensor:
         """(rows, classes) logits of text[j] with only kept[j] (seq,) bool staying (padding never stays).
 
-        Progress: with `on_planned`, the rows not yet known are announced (`on_planned(new)`) and
-        counted as they run; without it the caller counted every row it asks for in advance, so
-        the rows already known are counted done at once.
+        Progress: the caller's stage counted every row it asks for in its bound, so the rows already
+        known are counted done at once and the others as they run.
         """
         text, kept = text.cpu().long(), kept.cpu().bool() & self.real[text.cpu().long()]
         keys = self._keys(text, kept)
@@ -66,10 +64,7 @@ class RemovedRows:
             if key not in self._logits and key not in first:
                 first[key] = j
         missing = list(first.values())
-        if on_planned is not None:
-            if missing:
-                on_planned(len(missing))
-        elif on_progress is not None and len(keys) > len(missing):
+        if on_progress is not None and len(keys) > len(missing):
             on_progress(len(keys) - len(missing))
         if missing:
             device = self.model.device
@@ -93,8 +88,6 @@ class RemovedRows:
         whole = torch.cat([part.to(torch.int64) for part in parts], dim=1).numpy()
         return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in whole]
 
-    def unperturbed(self, on_progress: Callable[[int], None] | None = None,
-                    on_planned: Callable[[int], None] | None = None) -> torch.Tensor:
+    def unperturbed(self, on_progress: Callable[[int], None] | None = None) -> torch.Tensor:
         """(texts, classes) logits of every text as it is."""
-        return self.logits(torch.arange(len(self.inputs)), self.real, on_progress=on_progress,
-                           on_planned=on_planned)
+        return self.logits(torch.arange(len(self.inputs)), self.real, on_progress=on_progress)
