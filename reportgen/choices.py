@@ -59,6 +59,34 @@ def allowed_delta(logit_change: float, tolerance: float) -> float:
     return tolerance * max(abs(logit_change), DELTA_FLOOR)
 
 
+SCORE_CHANGE_GUARD = 5
+"""A text whose delta is within tolerance also keeps refining while its estimated score error (L1 over
+tokens, see `attribution.quadrature.AdaptiveTrapezoid`) is above this many tolerances of its Σ|score| (with the
+delta's floor of 0.01 logits). The delta checks only the *sum* of the scores, which can land within tolerance by
+cancellation while single tokens are still far off (docs/benchmarks.md, "Which nested rule").
+
+A text has converged when its scores are accurate — estimated score error within one tolerance of its
+Σ|score| — or its delta is within tolerance (and the guard holds); it is flagged only when neither holds
+at `max_steps` (`convergence_rule` says so in words). On a path whose scores cancel (Σ|score| ≫
+|F(x) − F(x′)|) the first settles it where the delta alone would ask 13–260× more (docs/benchmarks.md, "Why
+these four")."""
+
+
+def convergence_rule(tolerance: float | None = None, max_steps: int | None = None) -> str:
+    """The one wording of when integrated gradients' `--steps auto` stops refining a sample, shared by the report's
+    header, the corpus page's, `--help` and docs/maths.md: with a `tolerance` (0.01) and `max_steps` (257) as a
+    page states them ("within 1 %", "at 257 steps"), without them as `--help` names the options ("within
+    --tolerance", "at --max-steps"). Lower case, no full stop: the caller places it in its sentence."""
+    if tolerance is None:
+        within, guard = "--tolerance", f"{SCORE_CHANGE_GUARD} × --tolerance"
+    else:
+        within, guard = f"{100 * tolerance:g} %", f"{100 * SCORE_CHANGE_GUARD * tolerance:g} %"
+    cap = "--max-steps" if max_steps is None else f"{max_steps} steps"
+    return (f"a sample has converged when its scores' estimated error (Σ|error of a score| / Σ|score|, an estimate "
+            f"that errs high) is within {within}, or when its completeness delta is within {within} of "
+            f"|F(x)−F(x′)| and that error within {guard} — it is flagged only when neither holds at {cap}")
+
+
 DEFAULT_SHAPLEY_SAMPLES = 10
 """--shapley-samples: Captum's ShapleyValueSampling permutations per text (1 + samples × words forward rows).
 Each permutation's values add up exactly (see SHAPLEY_GAP), so more permutations lower the sampling
@@ -80,8 +108,29 @@ def kernel_shap_gap_allowed(logit_change: float) -> float:
 
 
 LIME_FIT = 0.5
-"""LIME: a surrogate whose weighted R² on its samples is below this reproduces less than half of what the target
-logit does over them; the page says its coefficients describe the model poorly there."""
+"""LIME: a surrogate whose adjusted R² (`adjusted_fit`) is below this reproduces less than half of what the target
+logit does over its samples, once what its free coefficients would fit by chance is taken off; the page says its
+coefficients describe the model poorly there. A fit that cannot be measured (`adjusted_fit` None) is flagged
+alike."""
+
+
+def adjusted_fit(r2: float, samples: int, words: int) -> float | None:
+    """LIME's fit as reportgen states it: the weighted R² of its surrogate on its own samples, adjusted for the
+    words it fits, 1 − (1 − R²)(n − 1)/(n − p − 1) with n = `samples` (coalitions drawn) and p = `words` (the
+    features); None ("not measurable") where n − p − 1 ≤ 0.
+
+    The in-sample R² alone rewards too few samples: with about as many samples as words a linear model fits
+    anything, so R² → 1. The adjustment takes off what p free coefficients fit by chance, and is at most R²
+    (below 0 for a fit no better than chance). n is the samples drawn, not Kish's effective size (Σw)²/Σw²:
+    LIME's weights exp(−d²) of a cosine distance d ∈ [0, 1] lie in [e⁻¹, 1] (about 0.92 for the typical
+    coalition, half the words kept), so the effective size is at least 0.83 n and about 0.99 n in practice; n − p − 1
+    is the residual degrees of freedom of weighted least squares (statsmodels' WLS uses it too); and with n the
+    fit is a function of what a report stores (--surrogate-samples and the sample's words), so a page says why a
+    fit is not measurable and an older file's R² is brought to this one exactly (`results.upgrades`). p counts every
+    word although the ridge penalty (α = 1) fits fewer effective parameters: the adjustment errs strict."""
+    if samples - words - 1 <= 0:
+        return None
+    return 1.0 - (1.0 - r2) * (samples - 1) / (samples - words - 1)
 
 SHAPLEY_GAP = 1e-4
 """Shapley value sampling: Σ word values − (f(x) − f(no words)) is 0 but for fp32 rounding (every

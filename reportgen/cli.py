@@ -48,11 +48,14 @@ def friendly_errors(command):
 def check_early(*options: object, method: str | None = None) -> tuple[str, ...] | None:
     """What the command line checks before torch and transformers are imported (seconds): every options
     dataclass given (`ModelOptions`: local model files exist and the models' options hold; `ViewOptions`;
-    `ExplainOptions` with every method's options; …), each by its own `check()`, and the method names
-    (`check_methods`). Returns the parsed methods (None where `method` is not given)."""
-    for part in options:
-        part.check()  # type: ignore[attr-defined]
+    `ExplainOptions` with every method's options, judged against the `method` given; …), each by its own
+    `check()`, and the method names (`check_methods`). Returns the parsed methods (None where `method` is not
+    given)."""
     methods = parse_methods(method) if method is not None else None
+    for part in options:
+        if methods is not None and hasattr(part, "methods"):  # `ExplainOptions`: its methods' options judged against
+            part = replace(part, methods=methods)  # the methods chosen (--method), not its default ones
+        part.check()  # type: ignore[attr-defined]
     if methods is not None:
         check_methods(methods)  # the check every options dataclass makes, here before torch loads
     return methods

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from reportgen import option_spec
 from reportgen.corpus.options import CorpusOptions
@@ -64,7 +65,8 @@ def click_option(declared: Declared, help: str | None = None) -> Callable:
 
 def declared_group(cls: type, into: str, *, helps: dict[str, str] | None = None, leave_out: tuple[str, ...] = ()):
     """A decorator giving a command every option `cls` declares, in field order, and the command one parameter
-    `into`: the `cls` built from them (each command-line text through its `from_text`), not yet checked.
+    `into`: the `cls` built from them (each command-line text through its `from_text`), not yet checked, told which
+    options were typed rather than left at their defaults (`option_spec.GIVEN`).
     `helps`: a different help for some keywords on this command; `leave_out`: keywords this command does not
     take (they keep their defaults)."""
     declared = [d for d in option_spec.declared(cls) if d.keyword not in leave_out]
@@ -73,7 +75,9 @@ def declared_group(cls: type, into: str, *, helps: dict[str, str] | None = None,
         @functools.wraps(command)
         def built(*args, **params):
             given = {d.keyword: params.pop(d.keyword) for d in declared}
-            params[into] = option_spec.from_keywords(cls, given, text=True)
+            source = click.get_current_context().get_parameter_source
+            typed = [keyword for keyword in given if source(keyword) not in (ParameterSource.DEFAULT, None)]
+            params[into] = option_spec.from_keywords(cls, given, text=True, explicit=typed)
             return command(*args, **params)
 
         return with_options(built, [click_option(d, (helps or {}).get(d.keyword)) for d in declared])

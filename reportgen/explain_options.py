@@ -53,4 +53,4 @@ class ExplainOptions:
 
     def check(self) -> None:
         check_methods(self.methods)  # before any model is loaded
-        self.method_options.check()
+        self.method_options.check(self.methods)  # and an option of a method not chosen

@@ -42,6 +42,12 @@ class MethodInfo:
     surrogate: bool = False  # takes --surrogate-samples (coalitions per text for a fitted linear surrogate)
     gap: str | None = None  # its values add up to f(x) − f(no words): "exact" (but for rounding) or "fitted"
 
+    @property
+    def states_fit(self) -> bool:
+        """Its trust is its surrogate's fit (LIME: `MethodResult.surrogate_fit`); KernelSHAP's values add up to
+        f(x) − f(no words) instead, so it states its gap."""
+        return self.surrogate and self.gap is None
+
 
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
     MethodInfo("integrated-gradients", "Integrated gradients", signed=True, class_specific=True, needs="gradients",
@@ -82,7 +88,7 @@ REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
                      "orders of adding the words", samples=True, gap="exact"),
     MethodInfo("lime", "LIME (linear surrogate)", signed=True, class_specific=True, needs="forward",
                description="signed coefficients of a linear model (Captum's Lime) fitted to the target logit of "
-                           "random coalitions of words; its weighted R² says how well it fits; "
+                           "random coalitions of words; its adjusted R² says how well it fits; "
                            "--surrogate-samples forward passes per text",
                attributor="reportgen.attribution.surrogate:Lime",
                shade="the word's coefficient in a linear model fitted, near the text, to the target logit of "

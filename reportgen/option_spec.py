@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -25,6 +25,12 @@ from reportgen.errors import OptionError
 
 OPTION = "reportgen.option"
 """The key of a field's metadata that holds its `OptionSpec`."""
+GIVEN = "given"
+"""An options dataclass may have a field of this name (a `frozenset[str]`, not an option, `compare=False`):
+`from_keywords` fills it with the keywords of the options in it (and in its parts) that the caller chose — every
+keyword from the API, the flags typed on the command line (`cli_options.declared_group` asks Click where each value
+came from) — so that its `check()` can tell an option given at its default from one left alone
+(`attribution.options.MethodOptions`: an option of a method not chosen)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +100,13 @@ def keywords(cls: type) -> dict[str, Any]:
     return {d.keyword: d.default for d in declared(cls)}
 
 
-def from_keywords(cls: type, given: Mapping[str, Any], *, text: bool = False) -> Any:
+def from_keywords(cls: type, given: Mapping[str, Any], *, text: bool = False,
+                  explicit: Collection[str] | None = None) -> Any:
     """`cls` built from options given by keyword (the others keep their defaults); `text`: the values are the
-    command line's, each passed through its `from_text` first. A keyword `cls` does not declare: TypeError, as
-    for any unexpected keyword argument."""
+    command line's, each passed through its `from_text` first; `explicit`: the keywords of `given` the caller
+    chose (None: all of them; the command line passes every option, typed or not), recorded in each dataclass's
+    `GIVEN` field where it has one. A keyword `cls` does not declare: TypeError, as for any unexpected keyword
+    argument."""
     by_keyword = {d.keyword: d for d in declared(cls)}
     unknown = sorted(set(given) - set(by_keyword))
     if unknown:
@@ -110,7 +119,8 @@ def from_keywords(cls: type, given: Mapping[str, Any], *, text: bool = False) ->
             value = spec.from_text(value)
         check_type(by_keyword[keyword], value)
         values[by_keyword[keyword].path] = value
-    return _build(cls, (), values)
+    chosen = {by_keyword[k].path: k for k in (given if explicit is None else explicit) if k in by_keyword}
+    return _build(cls, (), values, chosen)
 
 
 KINDS: dict[type, tuple[str, Callable[[Any], bool]]] = {
@@ -132,14 +142,18 @@ def check_type(option: Declared, value: Any) -> None:
         raise OptionError(f"{{{option.keyword}}} must be {name} (got {value!r})", option.keyword)
 
 
-def _build(kind: type, path: tuple[str, ...], values: dict[tuple[str, ...], Any]) -> Any:
+def _build(kind: type, path: tuple[str, ...], values: dict[tuple[str, ...], Any],
+           chosen: dict[tuple[str, ...], str]) -> Any:
+    """`kind` at `path` from the `values` under it; `chosen`: the keywords the caller chose, by path (`GIVEN`)."""
     arguments: dict[str, Any] = {}
     for part in fields(kind):
         where = (*path, part.name)
         if where in values:
             arguments[part.name] = values[where]
+        elif part.name == GIVEN and part.metadata.get(OPTION) is None:
+            arguments[part.name] = frozenset(k for p, k in chosen.items() if p[:len(path)] == path)
         elif (inner := _part_type(part)) is not None and any(p[:len(where)] == where for p in values):
-            arguments[part.name] = _build(inner, where, values)
+            arguments[part.name] = _build(inner, where, values, chosen)
     return kind(**arguments)
 
 

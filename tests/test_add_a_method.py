@@ -9,7 +9,7 @@ import importlib.util
 import inspect
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -33,7 +33,7 @@ from reportgen.attribution.base import (
     target_logit_gradient,
     word_embeddings,
 )
-from reportgen.attribution.options import MethodOptions
+from reportgen.attribution.options import MethodOptions, part
 from reportgen.errors import OptionError, ReportgenError
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
@@ -62,11 +62,11 @@ class ToyOptions:
             raise OptionError(f"{{toy_scale}} must be above 0 (got {self.scale})", "toy_scale")
 
 
-# Step 3, second part: a field of that type in MethodOptions (here a subclass, so that the package's MethodOptions
-# stays as it is); nothing else: the CLI and the API read the declarations.
+# Step 3, second part: a field of that type in MethodOptions, naming the methods that take it (here a subclass, so
+# that the package's MethodOptions stays as it is); nothing else: the CLI and the API read the declarations.
 @dataclass
 class ToyMethodOptions(MethodOptions):
-    toy: ToyOptions = field(default_factory=ToyOptions)
+    toy: ToyOptions = part(ToyOptions, "toy")
 
 
 # Step 2 and step 3's third part: the class, its constructor and from_options.
@@ -199,3 +199,14 @@ def test_a_mistake_in_the_toy_option_is_one_line_and_writes_nothing(toy_cli, che
     assert "--toy-scale must be above 0 (got 0.0)" in result.output, result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_toy_option_without_the_toy_method_is_refused_by_its_declaration(toy_cli, checkpoints, encoder_dir,
+                                                                              tmp_path):
+    """The part names its method (`part(ToyOptions, "toy")`), and that alone makes --toy-scale beside other methods
+    one line before anything loads, as for the package's own methods' options."""
+    result = CliRunner().invoke(toy_cli.main, [
+        "report", "-q", "--base", str(checkpoints["base"]), "--finetuned", str(checkpoints["finetuned"]),
+        "--encoder", str(encoder_dir), "--device", "cpu", "--text", "fine", "--method", "gradient",
+        "--toy-scale", "2", "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 1 and result.output == "Error: --toy-scale applies to --method toy, not chosen here\n"

@@ -244,3 +244,17 @@ def test_a_module_made_under_inference_mode_is_refused_in_one_line(checkpoints, 
         reportgen.explain(base=module, finetuned=load_user_module(encoder_dir, checkpoints["finetuned"]),
                           tokenizer=AutoTokenizer.from_pretrained(encoder_dir), texts=TEXTS, method="occlusion",
                           max_length=MAX_LENGTH, device="cpu", quiet=True)
+
+
+def test_a_method_option_of_no_chosen_method_is_refused_before_any_model_loads(tmp_path):
+    """`surrogate_samples=` with no LIME or KernelSHAP among `method`: one OptionError naming the keyword as the API
+    takes it, even at its default, before the models (here files that do not exist) are looked at."""
+    from reportgen.errors import OptionError
+
+    for keywords in ({"surrogate_samples": 500}, {"surrogate_samples": 40}):
+        with pytest.raises(OptionError, match="^surrogate_samples= applies to method= lime or kernel-shap, not chosen "
+                                              "here$"):
+            reportgen.explain(tmp_path / "none.pth", tmp_path / "none.pth", texts=["fine"], method="gradient",
+                              **keywords)
+    with pytest.raises(OptionError, match="^steps= applies to method= integrated-gradients"):
+        reportgen.explain(tmp_path / "none.pth", tmp_path / "none.pth", texts=["fine"], method="lime", steps=8)

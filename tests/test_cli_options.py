@@ -70,7 +70,8 @@ def one_line(args: list[str]) -> str:
     (["--quadrature", "simpson", "--steps", "8"],
      "Error: --quadrature: unknown quadrature 'simpson'; choose one of gauss-legendre"),
     (["--steps", "1", "--quadrature", "riemann-trapezoid"], "Error: the trapezoid rule needs --steps of at least 2"),
-    (["--shapley-samples", "0"], "Error: --shapley-samples must be a whole number of at least 1 (got 0)"),
+    (["--shapley-samples", "0", "--method", "shapley-sampling"],
+     "Error: --shapley-samples must be a whole number of at least 1 (got 0)"),
     (["--scale", "huge"], "Error: --scale: unknown scale 'huge'; choose one of share, shared, per-column"),
     (["--pooling", "max"], "Error: --pooling: unknown pooling 'max'; choose one of"),
     (["--batch-size", "0"], "Error: --batch-size must be 'auto' or a positive whole number (got '0')"),
@@ -102,3 +103,82 @@ def test_a_corpus_method_is_judged_by_corpus_options_alone(method, message, chec
                      "--dataset", "any.csv", "--method", method, "-o", str(tmp_path / "c.html")])
     assert line.startswith(message), line
     assert not list(tmp_path.iterdir())
+
+
+def models(checkpoints) -> list[str]:
+    return ["--base", str(checkpoints["base"]), "--finetuned", str(checkpoints["finetuned"])]
+
+
+@pytest.mark.parametrize("command, args, message", [
+    ("report", ["--method", "gradient", "--surrogate-samples", "500"],  # its default, but given
+     "Error: --surrogate-samples applies to --method lime or kernel-shap, not chosen here"),
+    ("report", ["--method", "occlusion", "--steps", "8", "--tolerance", "0.02"],
+     "Error: --steps and --tolerance apply to --method integrated-gradients, not chosen here"),
+    ("report", ["--shapley-samples", "3"],  # the default methods: integrated gradients and attention
+     "Error: --shapley-samples applies to --method shapley-sampling, not chosen here"),
+    ("report", ["--method", "lime", "--quadrature", "gauss-legendre"],
+     "Error: --quadrature applies to --method integrated-gradients, not chosen here"),
+    ("demo", ["--surrogate-samples", "100"], "Error: --surrogate-samples applies to --method lime or kernel-shap"),
+    ("demo", ["--method", "occlusion", "--max-steps", "65"],
+     "Error: --max-steps applies to --method integrated-gradients, not chosen here"),
+    ("corpus", ["--steps", "16"],  # the corpus's default method, the gradient norm
+     "Error: --steps applies to --method integrated-gradients, not chosen here"),
+    ("corpus", ["--method", "kernel-shap", "--shapley-samples", "4"],
+     "Error: --shapley-samples applies to --method shapley-sampling, not chosen here"),
+])
+def test_a_method_option_given_for_no_chosen_method_is_refused_before_any_model_loads(command, args, message,
+                                                                                     checkpoints, tmp_path,
+                                                                                     monkeypatch):
+    """An option of a method not chosen would be silently ignored: it is one line naming the option and the methods
+    it applies to, from the one rule (`MethodOptions.check`, each part naming its methods), before anything loads."""
+    monkeypatch.setattr("reportgen.loading.models.load_model", lambda *a, **k: pytest.fail("a model was loaded"))
+    place = {"report": ["--text", "fine"], "demo": [], "corpus": ["--dataset", "any.csv"]}[command]
+    line = one_line([command, *(models(checkpoints) if command != "demo" else []), *place, *args,
+                     "-o", str(tmp_path / "r.html")])
+    assert line.startswith(message), line
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_method_option_for_a_chosen_method_passes_and_the_demo_takes_its_default_methods_options(monkeypatch,
+                                                                                                   tmp_path):
+    """The demo explains with integrated gradients by default, so --steps is its; --surrogate-samples with
+    --method lime is lime's; and an option left at its default is never refused."""
+    from reportgen.commands import demo as demo_command
+
+    seen = []
+    monkeypatch.setattr(demo_command, "run_demo", lambda settings, options, **rest: seen.append(options))
+    for args in (["--steps", "8"], ["--method", "lime,gradient", "--surrogate-samples", "60"],
+                 ["--method", "gradient"]):
+        result = CliRunner().invoke(main, ["demo", *args, "-o", str(tmp_path / "d.html"), "-q"])
+        assert result.exit_code == 0, result.output
+    assert [options.method_options.given for options in seen] == [{"steps"}, {"surrogate_samples"}, set()]
+
+
+def test_the_rule_is_the_same_from_python_and_counts_a_keyword_given_at_its_default():
+    """`MethodOptions.check(methods)`: an option given (a keyword passed, or a value not its default) for none of
+    the methods is an OptionError naming it as the API takes it; left alone, or for a method chosen, it passes."""
+    from reportgen.attribution.surrogate_options import SurrogateOptions
+    from reportgen.errors import OptionError
+
+    for options in (MethodOptions.from_keywords(surrogate_samples=500), MethodOptions(surrogate=SurrogateOptions(40))):
+        with pytest.raises(OptionError, match=r"^surrogate_samples= applies to method= lime or kernel-shap, not "):
+            options.check(("gradient", "integrated-gradients"))
+        options.check(("gradient", "kernel-shap"))
+    MethodOptions().check(("gradient",))
+    MethodOptions.from_keywords(steps="auto").check(("integrated-gradients",))
+    with pytest.raises(OptionError, match="steps= applies to method= integrated-gradients"):
+        ExplainOptions(methods=("occlusion",), method_options=MethodOptions.from_keywords(steps="auto")).check()
+    with pytest.raises(OptionError, match="shapley_samples= applies to method= shapley-sampling"):
+        CorpusOptions(method="lime", method_options=MethodOptions.from_keywords(shapley_samples=10)).check()
+
+
+def test_the_convergence_rule_has_one_wording_in_help_and_on_the_page():
+    """--help states integrated gradients' convergence rule in `choices.convergence_rule`'s words, the ones the
+    report's header (and the corpus page's) use with the tolerance and cap filled in; --steps and --max-steps
+    point to it."""
+    from reportgen.choices import convergence_rule
+
+    for command in ("report", "demo", "corpus"):
+        text = "".join(CliRunner().invoke(main, [command, "--help"]).output.split())  # Click wraps at any space
+        assert "".join(f"With --steps auto: {convergence_rule()}".split()) in text, command
+        assert "untilithasconverged(see--tolerance)" in text and "hasnotconvergedbythen(see--tolerance)" in text

@@ -50,12 +50,16 @@ def write_latin1_csv(path: Path) -> Path:
 
 def report_args(checkpoints, encoder_dir, files, output: Path,
                 changes: dict[str, str | list[str] | None] | None = None) -> list[str]:
-    """`report` with working defaults; `changes` sets (or, with None, drops) options."""
+    """`report` with working defaults; `changes` sets (or, with None, drops) options. --steps 8 goes only where
+    integrated gradients runs: it applies to no other method, and is refused beside them alone."""
     options: dict[str, str | list[str] | None] = {
         "--base": str(checkpoints["base"]), "--finetuned": str(checkpoints["finetuned"]),
         "--encoder": str(encoder_dir), "--dataset": str(files["csv"]), "--indices": "0,2,4",
         "--max-length": str(MAX_LENGTH), "--steps": "8", "--device": "cpu", "-o": str(output),
     }
+    method = (changes or {}).get("--method")
+    if isinstance(method, str) and "integrated-gradients" not in method:
+        options["--steps"] = None
     options.update(changes or {})
     args = ["report", "-q"]
     for name, value in options.items():

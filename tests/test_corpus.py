@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import reportgen.corpus.aggregate as aggregate_module
 from reportgen.attribution import MethodOptions, PathSteps
-from reportgen.choices import allowed_delta
+from reportgen.choices import allowed_delta, convergence_rule
 from reportgen.cli import main
 from reportgen.corpus.aggregate import aggregate, replicate_weights, selection_flags
 from reportgen.corpus.convergence import summarise_paths
@@ -314,7 +314,8 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     page = Page()
     page.feed(output.read_text())
     text = " ".join(page.text)
-    assert "steps chosen per text" in text and "within 2 % of F(x)−F(x′), at most 33" in text
+    assert "steps chosen per text (riemann-trapezoid, halving the intervals whose error is large, at most 33) " \
+           f"until it has converged: {convergence_rule(0.02, 33)}" in text  # in the words of a report and --help
     # a signed method: the difference moved a share toward or against each row's true label
     assert "Moved toward the true class" in text and "Moved against the true class" in text
     assert "Which words' shares moved toward the true class after fine-tuning, and which away from it?" in text
@@ -324,7 +325,7 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
         steps = sorted(r[f"{role}_steps"] for r in stored)
         spread = f"{steps[0]} steps" if steps[0] == steps[-1] else f"{steps[0]}–{steps[-1]} steps"
         assert f"{title}: {spread}" in text
-        assert (f"{missed} of 6 rows above 2 %" if missed else "every row within 2 %") in text
+        assert (f"{missed} of 6 rows not converged" if missed else "every row converged") in text
     data = json.loads(output.with_suffix(".json").read_text())
     assert data["meta"]["path"] == {"steps": "auto", "quadrature": "riemann-trapezoid", "tolerance": 0.02,
                                     "max_steps": 33}
@@ -338,16 +339,23 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     assert refused.exit_code == 1 and "tolerance: 0.02 in the file, 0.05 now" in refused.output
 
 
-def test_a_folder_from_an_older_corpus_format_is_refused_with_advice(checkpoints, encoder_dir, dataset, tmp_path):
+@pytest.mark.parametrize("version", [1, 3])  # 1: before the integrated-gradients columns; 3: before LIME's fit
+def test_a_folder_from_an_older_corpus_format_is_refused_with_advice(checkpoints, encoder_dir, dataset, tmp_path,
+                                                                     version):
+    """A scores folder whose rows lack this format's columns is not resumed (its rows would mix with rows of other
+    columns): one line saying to give --scores a new folder, or --overwrite; nothing in it is touched."""
     output = tmp_path / "corpus.html"
     assert invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "2")).exit_code == 0
     meta_path = tmp_path / "corpus-scores" / "meta.json"
     meta = json.loads(meta_path.read_text())
-    meta["version"] = 1  # before the integrated-gradients columns
+    meta["version"] = version
     meta_path.write_text(json.dumps(meta))
+    before = {path: path.read_bytes() for path in (tmp_path / "corpus-scores").rglob("*") if path.is_file()}
     refused = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--limit", "2"))
     assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
-    assert f"corpus format 1, this one reads {FORMAT_VERSION}" in refused.output and "--overwrite" in refused.output
+    assert f"corpus format {version}; this one reads {FORMAT_VERSION}" in refused.output
+    assert "give --scores a new folder, or pass --overwrite" in refused.output
+    assert {path: path.read_bytes() for path in (tmp_path / "corpus-scores").rglob("*") if path.is_file()} == before
 
 
 def test_fixed_steps_say_how_many_rows_do_not_add_up(checkpoints, encoder_dir, dataset, tmp_path):

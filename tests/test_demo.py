@@ -8,7 +8,6 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from reportgen.attribution import MethodOptions, PathSteps
 from reportgen.commands import demo as demo_command
 from reportgen.commands.demo import pick_cases, run_demo
 from reportgen.demo import assets as demo_assets
@@ -153,8 +152,7 @@ def tiny_demo(encoder_dir, tmp_path, monkeypatch):
 
     def run(retrain: bool = False, heldout_size: int = 4, **options) -> dict:
         run_demo(TrainSettings(max_length=64, train_size=2, heldout_size=heldout_size, epochs=1, seed=0),
-                 ExplainOptions(**{"methods": ("gradient",), "method_options": MethodOptions(path=PathSteps(steps=1)),
-                                   "progress": False, **options}), device="cpu",
+                 ExplainOptions(**{"methods": ("gradient",), "progress": False, **options}), device="cpu",
                  cache_dir=tmp_path / "cache", retrain=retrain, seed_reviews_only=False,
                  output=tmp_path / "demo.html", json_path=tmp_path / "demo.json")
         return json.loads((tmp_path / "demo.json").read_text())

@@ -14,13 +14,14 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import reportgen
 from reportgen.attribution import MethodOptions, ShapleyOptions
-from reportgen.choices import kernel_shap_gap_allowed, shapley_gap_allowed
+from reportgen.attribution.surrogate_options import SurrogateOptions
+from reportgen.choices import LIME_FIT, kernel_shap_gap_allowed, shapley_gap_allowed
 from reportgen.corpus.run import CorpusOptions
 from reportgen.loading.data import open_dataset
 from reportgen.loading.device import resolve_device
 from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
-from reportgen.rendering.numbers import signed_figure
+from reportgen.rendering.numbers import fixed, signed_figure
 from reportgen.results import Report
 from reportgen.words import word_scores
 from tests.test_cli_report import files, invoke, report_args  # noqa: F401 (fixture)
@@ -112,21 +113,54 @@ def test_report_with_lime_and_kernel_shap(checkpoints, encoder_dir, files, tmp_p
             assert abs(math.fsum(shap.scores) - shap.target_logit_change) <= \
                 kernel_shap_gap_allowed(shap.target_logit_change)
             assert f"Additivity gap {signed_figure(shap.convergence_delta, 2)} (Σ word values" in html
-            assert lime.convergence_delta is None and 0.0 <= lime.surrogate_fit <= 1.0 and shap.surrogate_fit is None
-            assert f"Surrogate fit: weighted R² {lime.surrogate_fit:.2f}" in html
+            assert lime.convergence_delta is None and shap.surrogate_fit is None
+            if 40 - sample.removable_words - 1 <= 0:  # too few samples for the words: no adjusted R²
+                assert lime.surrogate_fit is None and "Surrogate fit not measurable: 40 sampled coalitions" in html
+            else:
+                assert lime.surrogate_fit <= 1.0
+                assert f"Surrogate fit: adjusted R² {fixed(lime.surrogate_fit, 2)}" in html
         assert set(sample.difference.difference) == {"kernel-shap", "lime", "gradient"}
     assert "LIME and KernelSHAP from 40 sampled coalitions of the words per sample" in html
     assert "KernelSHAP" in html and "Spearman" in html  # the agreement table
 
 
-def test_corpus_with_lime_records_its_samples(checkpoints, encoder_dir, dataset, tmp_path):
+@pytest.mark.parametrize("samples", [20, 60])
+def test_corpus_with_lime_records_its_samples_and_each_rows_fit(checkpoints, encoder_dir, dataset, tmp_path, samples):
+    """Each row's LIME fit per model is stored (`{role}_fit`: the adjusted R² the attributor gives, null where not
+    measurable), and the page and the JSON say per model how many rows fit poorly or could not be measured."""
     output = tmp_path / "lime.html"
     result = invoke(corpus_args(checkpoints, encoder_dir, dataset, output, "--method", "lime",
-                                "--surrogate-samples", "20", "--limit", "3"))
+                                "--surrogate-samples", str(samples), "--limit", "3"))
     assert result.exit_code == 0, result.output
     data = json.loads(output.with_suffix(".json").read_text())
-    assert data["meta"]["path"] == {"surrogate_samples": 20}
-    assert "20 sampled coalitions of the words per row" in output.read_text()
+    assert data["meta"]["path"] == {"surrogate_samples": samples}
+    page = output.read_text()
+    assert f"{samples} sampled coalitions of the words per row" in page
+    stored = pq.read_table(tmp_path / "lime-scores" / "rows.parquet").to_pylist()
+    rows = open_dataset(str(dataset), None)
+    for role, title in (("base", "Base"), ("finetuned", "Fine-tuned")):
+        model = load_model(str(checkpoints[role]), role=role, encoder=str(encoder_dir), pooling="mean-all",
+                           device=resolve_device("cpu"))
+        inputs = encode(model.tokenizer, rows.texts(list(range(3))), CORPUS_LENGTH, model.info.pads_to_max_length)
+        options = CorpusOptions(method="lime", max_length=CORPUS_LENGTH,
+                                method_options=MethodOptions(surrogate=SurrogateOptions(samples=samples)))
+        direct = options.attributor(4).attribute(model, inputs, torch.tensor([r["target"] for r in stored])).fit
+        fits = [row[f"{role}_fit"] for row in stored]
+        for fit, expected in zip(fits, direct.tolist()):
+            assert fit is None if math.isnan(expected) else fit == pytest.approx(expected, abs=1e-6)
+        summary = data["meta"]["fit"][role]
+        missing, poor = sum(f is None for f in fits), sum(f is not None and f < LIME_FIT for f in fits)
+        assert (summary["rows"], summary["not_measurable"], summary["poor"]) == (3, missing, poor)
+        line = page[page.index("Surrogate fit"):]
+        assert f"{title}: " in line
+        shown = f"{missing} of 3 rows not measurable" if missing < 3 else "all 3 rows not measurable"
+        assert (shown in line) == bool(missing)
+        assert ("fewer samples than words + 2; raise --surrogate-samples" in line) == (samples == 20)
+        if missing < 3:
+            measured = [f for f in fits if f is not None]
+            assert f"adjusted R² mean {fixed(sum(measured) / len(measured), 2)} (lowest {fixed(min(measured), 2)})" \
+                in line
+    assert any(row["base_fit"] is None for row in stored) == (samples == 20)
 
 
 @pytest.mark.parametrize("architecture", ["bert", "llama"])

@@ -32,6 +32,7 @@ from reportgen.results import (
     ReportMeta,
     SampleResult,
     Score,
+    Word,
     stored,
     words_from_wordpieces,
 )
@@ -621,8 +622,9 @@ def test_schema_1_files_are_read_and_rendered():
 
 def test_unknown_schema_says_which_versions_are_read():
     future = json.loads(json.dumps(V1_REPORT))
-    future["meta"]["schema_version"] = 9
-    with pytest.raises(ReportgenError, match="schema version 9; this reportgen reads versions 1, 2, 3, 4"):
+    future["meta"]["schema_version"] = 10
+    with pytest.raises(ReportgenError, match="schema version 10; this reportgen reads versions 1, 2, 3, 4, 5, 6, 7, 8, "
+                                             "9:"):
         Report.from_dict(future)
 
 
@@ -637,7 +639,8 @@ def test_the_difference_note_fits_the_methods_shown():
 
 def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did_not_converge():
     """A path whose scores cancel: the delta is 20 % of F(x) − F(x′) but the scores are accurate to 0.2 %, so the
-    note states both numbers in words and no warning is drawn; the same sample not converged is flagged."""
+    note says the sample converged on its scores, states both numbers in words and draws no warning; the same
+    sample not converged is flagged."""
     accurate = sample(["[CLS]", "a", "b", "[SEP]"], scores={"base": [0.0, 30.0, -28.5, 0.0],
                                                             "finetuned": [0.0, 30.0, -28.5, 0.0]})
     for role, converged in (("base", True), ("finetuned", False)):
@@ -648,11 +651,37 @@ def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did
     document = parse_html(render_html(built))
     columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     text = columns[0].text()
-    assert "Scores accurate to about 0.2 %" in text and "0.513 % of Σ|score|" in text and "20 % of F(x)" in text
+    assert "Converged after 257 path steps on its scores, within the 1 % tolerance: their estimated error is at " \
+           "most about 0.2 % (an estimate that errs high" in text
+    assert "0.513 % of Σ|score|" in text and "20 % of F(x)" in text
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
-    assert "Not converged after 257 steps" in columns[1].text()
-    note = text[text.index("Scores accurate"):text.index("path steps")]
+    assert "Not converged after 257 steps" in columns[1].text() and "Converged" not in columns[1].text()
+    note = text[text.index("Converged after"):text.index("F(x)−F(x′) =")]
     assert re.search(r"\d%", note) is None, note  # one way to write a percentage in the note: "20 %", not "20%"
+
+
+def test_the_ig_note_says_which_condition_made_the_sample_converge():
+    """A sample that converged on its delta while its scores' estimated error is above the tolerance: the note says
+    it converged on the delta and gives the error as the upper-side estimate it is, so the two do not read as a
+    contradiction; a delta within tolerance with the error above 5 tolerances is flagged, and says why."""
+    path = sample(["[CLS]", "a", "b", "[SEP]"], scores={role: [0.0, 1.0, 0.5, 0.0] for role in ROLES})
+    for role, error, converged in (("base", 0.036, True), ("finetuned", 0.08, False)):
+        result = path.models[role].methods["integrated-gradients"]
+        result.target_logit_change, result.convergence_delta = 1.5, 0.006  # 0.4 % of F(x) − F(x′)
+        result.score_error, result.converged, result.steps = error, converged, 33
+    built = report([path])
+    built.meta.steps, built.meta.tolerance, built.meta.max_steps, built.meta.quadrature = "auto", 0.01, 33, None
+    document = parse_html(render_html(built))
+    base, finetuned = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
+    assert "Converged after 33 path steps on its completeness delta, within the 1 % tolerance: +0.006 is 0.4 % of " \
+           "F(x)−F(x′) = +1.5 (0.4 % of Σ|score|); the scores' estimated error is at most about 3.6 % (an estimate " \
+           "that errs high: 2–12 × the true error on the models measured)" in base.text()
+    assert not base.find_all("p", "warning") and "Converged" not in finetuned.text()
+    warning = finetuned.find_all("p", "warning")[0].text()
+    assert "the completeness delta is within the 1 % tolerance, but the scores' estimated error, 8 % of Σ|score|, " \
+           "is above 5 × it" in warning
+    header = document.text()
+    assert "a sample has converged when its scores' estimated error" in header and "at 33 steps" in header
 
 
 def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():
@@ -661,7 +690,30 @@ def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():
     built.samples[0].models["finetuned"].methods["lime"].surrogate_fit = 0.31
     document = parse_html(render_html(built))
     columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
-    assert "Surrogate fit: weighted R² 0.83" in columns[0].text()
-    assert "Surrogate fit: weighted R² 0.31" in columns[1].text()
+    assert "Surrogate fit: adjusted R² 0.83" in columns[0].text()
+    assert "Surrogate fit: adjusted R² 0.31" in columns[1].text()
     assert [bool(c.find_all("p", "warning")) for c in columns] == [False, True]
     assert "LIME fit poor" in document.find_all("table", "summary")[0].text()
+
+
+def test_a_lime_fit_that_cannot_be_measured_is_flagged_and_says_what_to_do():
+    """Fewer samples than words + 2: no adjusted R² (null), and the page says why and what to do, flagged like a
+    poor fit; a fit below 0 (no better than chance) is shown as it is."""
+    made = sample(["[CLS]", "good", "film", "[SEP]"], "good film", methods=("lime",))
+    made.words = [Word("[CLS]", None, None, 0, 1), Word("good", 0, 4, 1, 2), Word("film", 5, 9, 2, 3),
+                  Word("[SEP]", None, None, 3, 4)]
+    built = report([made], "lime")
+    built.meta.surrogate_samples = 3
+    made.models["base"].methods["lime"].surrogate_fit = None
+    made.models["finetuned"].methods["lime"].surrogate_fit = -0.4
+    document = parse_html(render_html(built))
+    base, finetuned = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
+    assert "Surrogate fit not measurable: 3 sampled coalitions of its 2 words, fewer samples than words + 2" \
+        in base.text()
+    assert "Raise --surrogate-samples" in base.find_all("p", "warning")[0].text()
+    assert "Surrogate fit: adjusted R² −0.40 (the share of the target logit's variation over 3 sampled coalitions of " \
+           "its 2 words that the linear model reproduces, less what 2 coefficients would fit by chance)" \
+        in finetuned.text()
+    assert finetuned.find_all("p", "warning")
+    flags = document.find_all("table", "summary")[0].text()
+    assert "LIME fit not measurable" in flags and "LIME fit poor" in flags

@@ -20,6 +20,7 @@ from reportgen.attribution import (
     make_attributor,
 )
 from reportgen.attribution.integrated_gradients import IntegratedGradients
+from reportgen.attribution.options import TAKEN_BY
 from reportgen.attribution.surrogate_options import SurrogateOptions
 from reportgen.cli import main
 from reportgen.corpus.run import CorpusOptions
@@ -44,10 +45,13 @@ def test_each_record_names_its_class_and_the_class_reads_the_record(name):
 
 def test_each_method_takes_only_its_own_part_of_the_composed_options():
     """`MethodOptions` is composed of each method's own options (no inheritance between them); a class picks its
-    part in `from_options`: integrated gradients the path, Shapley value sampling its orders, the others none."""
-    assert {f.name: f.type for f in dataclasses.fields(MethodOptions)} == {"path": "PathSteps",
-                                                                            "shapley": "ShapleyOptions",
-                                                                            "surrogate": "SurrogateOptions"}
+    part in `from_options`: integrated gradients the path, Shapley value sampling its orders, the others none. Each
+    part names the methods that take it (`part`, the rule for an option of a method not chosen), and those are the
+    methods whose record says they take it."""
+    assert {f.name: f.type for f in MethodOptions.parts()} == {"path": "PathSteps", "shapley": "ShapleyOptions",
+                                                               "surrogate": "SurrogateOptions"}
+    assert {f.name for f in dataclasses.fields(MethodOptions)} - {f.name for f in MethodOptions.parts()} == {"given"}
+    takers = {f.name: set(f.metadata[TAKEN_BY]) for f in MethodOptions.parts()}
     assert MethodOptions.__mro__[1:] == (object,)
     assert not {f.name for f in dataclasses.fields(ExplainOptions)} & {f.name for f in dataclasses.fields(PathSteps)}
     assert not {f.name for f in dataclasses.fields(CorpusOptions)} & {f.name for f in dataclasses.fields(PathSteps)}
@@ -59,6 +63,7 @@ def test_each_method_takes_only_its_own_part_of_the_composed_options():
         parameters = list(inspect.signature(cls).parameters.values())[1:]
         wanted = {"path": info.walks_path, "shapley": bool(info.samples), "surrogate": info.surrogate}
         taken = [part for part, wants in wanted.items() if wants]
+        assert [part for part, names in takers.items() if name in names] == taken, name
         assert [p.annotation for p in parameters] == [f"{type(own[part][0]).__name__} | None" for part in taken], name
         for part in taken:  # its part of the options, and nothing else, decides the attributor
             options, attribute, value = own[part]

@@ -13,7 +13,7 @@ import torch
 from reportgen.attribution import AttributionSettings, MethodOptions, make_attributor
 from reportgen.attribution.surrogate import LIME_RIDGE, SEED, least_squares_model, weighted_least_squares
 from reportgen.attribution.surrogate_options import SurrogateOptions
-from reportgen.choices import KERNEL_SHAP_GAP
+from reportgen.choices import KERNEL_SHAP_GAP, LIME_FIT, adjusted_fit
 from reportgen.errors import ReportgenError
 from tests.test_faithfulness import bert, inputs  # noqa: F401 (the tiny BERT and its encoded texts, as fixtures)
 from tests.test_perturbation import by_hand, word_spans
@@ -83,6 +83,33 @@ def test_the_surrogate_is_weighted_ridge_least_squares_and_its_r2_is_weighted():
         mean = np.sum(w * y) / np.sum(w)
         r2 = 1 - np.sum(w * (y - fitted) ** 2) / np.sum(w * (y - mean) ** 2)
         assert model.fit_r2 == pytest.approx(r2, rel=1e-9)
+        assert model.fit == pytest.approx(1 - (1 - r2) * (40 - 1) / (40 - 6 - 1), rel=1e-9)  # adjusted for 6 words
+
+
+def test_the_lime_fit_does_not_reward_too_few_samples():
+    """The R² of a linear model on its own samples → 1 as the samples fall to the words, whatever the target does:
+    on a pure-noise target its mean over draws is p / (n − 1), so the in-sample R² of 14 samples of 10 words looks
+    good (~0.77). The stated fit is adjusted for the words: on noise it averages 0 however few the samples; and
+    with fewer samples than words + 2 it is not measurable (NaN), where the in-sample R² is 1."""
+    generator = np.random.default_rng(3)
+    for rows in (14, 30, 200):
+        found = []
+        for _ in range(200):
+            x = (generator.random((rows, 10)) < 0.5).astype(np.float64)
+            data = [(torch.tensor(x), torch.tensor(generator.normal(size=rows)), generator.random(rows) + 0.5)]
+            model = least_squares_model(0.0)
+            weighted_least_squares(model, [tuple(torch.as_tensor(part) for part in data[0])], {})
+            assert model.fit <= model.fit_r2
+            found.append((model.fit_r2, model.fit))
+        in_sample, adjusted = np.mean(found, axis=0)
+        assert abs(adjusted) < 0.1 and in_sample > 0.9 * 10 / (rows - 1), rows
+        if rows == 14:
+            assert in_sample > LIME_FIT  # what the page used to show: a good fit, of noise
+    x = np.vstack([np.zeros((1, 10)), np.eye(10)])  # 11 coalitions that determine 10 words and the intercept
+    model = least_squares_model(0.0)
+    weighted_least_squares(model, [(torch.tensor(x), torch.tensor(generator.normal(size=11)), torch.ones(11))], {})
+    assert model.fit_r2 == pytest.approx(1.0) and math.isnan(model.fit)
+    assert adjusted_fit(0.9, 11, 10) is None and adjusted_fit(0.9, 12, 10) == pytest.approx(1 - 0.1 * 11)
 
 
 def test_kernel_shap_adds_up_and_lime_states_its_fit(bert, inputs):  # noqa: F811
@@ -94,9 +121,20 @@ def test_kernel_shap_adds_up_and_lime_states_its_fit(bert, inputs):  # noqa: F81
         total = math.fsum(shap.scores[text].tolist())
         assert float(shap.convergence_delta[text]) == pytest.approx(total - change, abs=1e-5 * max(1.0, abs(total)))
         assert abs(total - change) <= KERNEL_SHAP_GAP * max(abs(change), 1.0)
-        fit = float(lime.fit[text])
-        assert fit <= 1.0 + 1e-9 and math.isfinite(fit)
+        fit, words = float(lime.fit[text]), len(word_spans(inputs, text))
+        assert math.isnan(fit) if SAMPLES - words - 1 <= 0 else (fit <= 1.0 + 1e-9 and math.isfinite(fit)), words
     assert lime.convergence_delta is None and shap.fit is None
+    assert any(math.isnan(float(f)) for f in lime.fit) and any(math.isfinite(float(f)) for f in lime.fit)
+
+
+def test_a_lime_fit_with_as_many_samples_as_words_is_not_measurable(bert, inputs):  # noqa: F811
+    """With the samples at the words + 1 a linear surrogate reproduces its samples exactly (R² 1 on them): LIME's
+    fit is then not measurable (NaN, null in the JSON), never "perfect"."""
+    words = len(word_spans(inputs, 0))
+    targets = torch.zeros(len(inputs), dtype=torch.long)
+    lime = make_attributor("lime", AttributionSettings(batch_size=8), options(words + 1)).attribute(
+        bert, inputs.select([0]), targets[:1])
+    assert math.isnan(float(lime.fit[0]))
 
 
 @pytest.mark.parametrize("method", ["lime", "kernel-shap"])

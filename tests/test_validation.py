@@ -206,6 +206,42 @@ def test_a_schema_6_file_gets_converged_by_the_rule_of_its_day_and_no_score_erro
     assert found[0].converged is False and read.meta.schema_version == SCHEMA_VERSION
 
 
+def test_a_schema_8_file_gets_the_lime_fit_adjusted_for_its_words(written):  # noqa: F811
+    """Schema 8 stored LIME's R² on its own samples, which rewards too few samples; schema 9 stores it adjusted for
+    the words fitted (`choices.adjusted_fit`). The upgrade counts the words a sample shows with a place in the text,
+    which are the surrogate's features (one non-zero LIME score each), so a schema-8 file of the same run reads as
+    what reportgen writes now; and where the samples were fewer than the words + 2, the fit becomes null."""
+    for shape in SHAPES:
+        data = json.loads(written[shape][1].read_text(encoding="utf-8"))
+        drawn = data["meta"]["surrogate_samples"]
+        old = json.loads(json.dumps(data))
+        old["meta"]["schema_version"] = 8
+        for one in old["samples"]:
+            words = sum(word["start"] is not None for word in one["words"])
+            for model in one["models"].values():
+                lime = model["methods"]["lime"]
+                assert sum(score != 0 for score in lime["scores"]) == words, shape
+                fit = lime["surrogate_fit"]
+                lime["surrogate_fit"] = 1 - (1 - fit) * (drawn - words - 1) / (drawn - 1)  # the R² schema 8 held
+        read, now = Report.from_dict(old), Report.from_dict(data)
+        assert read.meta.schema_version == SCHEMA_VERSION
+        for upgraded, written_now in zip(read.samples, now.samples):
+            for role, model in upgraded.models.items():
+                expected = written_now.models[role].methods["lime"].surrogate_fit
+                assert model.methods["lime"].surrogate_fit == pytest.approx(expected, abs=1e-6), shape
+                assert model.methods["gradient"] == written_now.models[role].methods["gradient"]
+    few = json.loads(written["single"][1].read_text(encoding="utf-8"))
+    few["meta"]["schema_version"], few["meta"]["surrogate_samples"] = 8, 3
+    for one in few["samples"]:
+        for model in one["models"].values():
+            model["methods"]["lime"]["surrogate_fit"] = 0.99
+    read = Report.from_dict(few)
+    for one in read.samples:
+        expected = None if one.removable_words >= 2 else pytest.approx(1 - 0.01 * 2 / (2 - one.removable_words))
+        assert all(m.methods["lime"].surrogate_fit == expected for m in one.models.values())
+    assert any(m.methods["lime"].surrogate_fit is None for one in read.samples for m in one.models.values())
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_render_refuses_bad_data_in_one_line_naming_sample_and_field(case, tmp_path):
     change, expected = CASES[case]

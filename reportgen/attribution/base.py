@@ -30,7 +30,8 @@ class TokenScores:
     convergence_delta: torch.Tensor | None = None  # (batch,) Σ scores − (F(x) − F(x′))
     logit_change: torch.Tensor | None = None  # (batch,) F(x) − F(x′)
     steps: torch.Tensor | None = None  # (batch,) IG's gradient evaluations per text (they differ with steps="auto")
-    fit: torch.Tensor | None = None  # (batch,) a surrogate's weighted R² on its samples (LIME); NaN: no words
+    fit: torch.Tensor | None = None  # (batch,) LIME: its surrogate's adjusted R² (choices.adjusted_fit);
+    # NaN: no words, or not measurable (fewer samples than words + 2)
     converged: torch.Tensor | None = None  # (batch,) bool: IG's scores accurate or its delta within tolerance
     score_error: torch.Tensor | None = None  # (batch,) IG auto: estimated Σ|score error| / Σ|score|; inf: unknown
 

@@ -35,23 +35,12 @@ from reportgen.attribution.options import MethodOptions
 from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
-from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
+from reportgen.choices import FIXED_STEPS_DELTA, SCORE_CHANGE_GUARD, allowed_delta
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
 GRID = AdaptiveTrapezoid
-
-SCORE_CHANGE_GUARD = 5
-"""A text whose delta is within tolerance also keeps refining while its estimated score error (L1 over
-tokens, see AdaptiveTrapezoid) is above this many tolerances of its Σ|score| (with the delta's floor of
-0.01 logits). The delta checks only the *sum* of the scores, which can land within tolerance by
-cancellation while single tokens are still far off (docs/benchmarks.md, "Which nested rule").
-
-A text has converged when its scores are accurate — estimated score error within one tolerance of its
-Σ|score| — or its delta is within tolerance (and the guard holds); it is flagged only when neither holds
-at `max_steps`. On a path whose scores cancel (Σ|score| ≫ |F(x) − F(x′)|) the first settles it where the
-delta alone would ask 13–260× more (docs/benchmarks.md, "Why these four")."""
 
 
 def budgets(logit_change: float, mass: float, tolerance: float) -> tuple[float, float, float]:

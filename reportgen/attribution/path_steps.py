@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, QUADRATURES
+from reportgen.choices import AUTO_STEPS, DEFAULT_MAX_STEPS, DEFAULT_TOLERANCE, QUADRATURES, convergence_rule
 from reportgen.errors import OptionError
 from reportgen.option_spec import option
 
@@ -32,8 +32,7 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
     if steps != AUTO_STEPS and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
         raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got {steps})", "steps")
     if not tolerance > 0:
-        raise OptionError(f"{{tolerance}} must be above 0 (got {tolerance}); e.g. 0.01 for a delta within 1 % "
-                          "of F(x) − F(x′)", "tolerance")
+        raise OptionError(f"{{tolerance}} must be above 0 (got {tolerance}); e.g. 0.01 for 1 %", "tolerance")
     if max_steps < len(FIRST_NODES):
         raise OptionError(f"{{max_steps}} must be at least {len(FIRST_NODES)}, the first nodes of {{steps}} auto "
                           f"(got {max_steps})", "max_steps", "steps")
@@ -46,17 +45,17 @@ class PathSteps:
     steps: int | str = option(  # a fixed count, or refined per text until within tolerance
         AUTO_STEPS, metavar="auto|N", from_text=steps_from_text,
         help="Integrated-gradients path steps. auto: each sample starts on 5 steps of the trapezoid rule and halves "
-             "only the intervals whose error is large (every gradient reused) until its convergence delta is within "
-             "--tolerance, independently of the others; the report shows the steps (gradients) each sample took. "
+             "only the intervals whose error is large (every gradient reused) until it has converged (see "
+             "--tolerance), independently of the others; the report shows the steps (gradients) each sample took. "
              "N: a fixed N steps of --quadrature for every sample.")
-    tolerance: float = option(  # auto: |convergence delta| / |F(x) − F(x′)| to reach
+    tolerance: float = option(  # auto: the scores' estimated error, or |delta| / |F(x) − F(x′)|, to reach
         DEFAULT_TOLERANCE, type=float,
-        help="With --steps auto: the |convergence delta| to reach, as a share of |F(x) − F(x′)| (0.01 = 1 %; a "
-             "change below 0.01 logits counts as 0.01).")
+        help=f"With --steps auto: {convergence_rule()} (0.01 = 1 %; a |F(x)−F(x′)| below 0.01 logits counts as "
+             "0.01).")
     max_steps: int = option(  # auto: the most gradient evaluations per text
         DEFAULT_MAX_STEPS, type=int,
-        help="With --steps auto: the most steps (gradients) per sample, at least 5; a sample that reaches it above "
-             "--tolerance is flagged in the report.")
+        help="With --steps auto: the most steps (gradients) per sample, at least 5; a sample that has not converged "
+             "by then (see --tolerance) is flagged in the report.")
     quadrature: str | None = option(  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
         None, choices=QUADRATURES, show_default=False,
         help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "

@@ -58,7 +58,8 @@ class WordValues:
     values: torch.Tensor  # (texts, words) fp32; words past a text's count are 0
     gap: torch.Tensor | None = None  # (texts,) Σ values − (f(x) − f(no words))
     change: torch.Tensor | None = None  # (texts,) f(x) − f(no words), target logits
-    fit: torch.Tensor | None = None  # (texts,) a surrogate's weighted R² on its samples (LIME); NaN: no words
+    fit: torch.Tensor | None = None  # (texts,) LIME: its surrogate's adjusted R² (choices.adjusted_fit);
+    # NaN: no words, or not measurable (fewer samples than words + 2)
 
 
 class Coalitions:

@@ -10,8 +10,10 @@ word indicators to their logits; its coefficients are the words' values.
 
 - LIME (Ribeiro et al. 2016), Captum's defaults: each word kept with probability ½, weights exp(−d²) of the
   cosine distance d between the coalition and the whole text, surrogate ridge regression with α = 1 (the `lime`
-  package's default). Its weighted R² on the samples is kept per text (`WordValues.fit`): a surrogate that fits
-  badly explains little, whatever its coefficients say.
+  package's default). Its fit is kept per text (`WordValues.fit`): the weighted R² on its samples adjusted for
+  the words it fits (`choices.adjusted_fit`; NaN, "not measurable", with fewer samples than words + 2): a surrogate
+  that fits badly explains little, whatever its coefficients say, and the R² on its own samples alone would
+  reward too few samples (with about as many samples as words it is ~1 whatever the model does).
 - KernelSHAP (Lundberg & Lee 2017): coalition sizes drawn from the Shapley kernel, f(x) and f(no words) held by a
   weight 10⁶, surrogate ordinary weighted least squares: its values estimate the Shapley values and add up to
   f(x) − f(no words) up to the pull of the other samples on those two (the additivity gap, as Shapley value
@@ -31,6 +33,7 @@ more for KernelSHAP's gap). Captum is imported only when a method runs.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -39,6 +42,7 @@ from reportgen.attribution.base import AttributionSettings
 from reportgen.attribution.options import MethodOptions
 from reportgen.attribution.perturbation import Coalitions, PerturbationAttributor, WordValues
 from reportgen.attribution.surrogate_options import SurrogateOptions
+from reportgen.choices import adjusted_fit
 
 SEED = 0
 LIME_RIDGE = 1.0  # the `lime` package's Ridge(alpha=1)
@@ -47,8 +51,9 @@ LIME_RIDGE = 1.0  # the `lime` package's Ridge(alpha=1)
 def weighted_least_squares(model: Any, dataloader: Any, construct_kwargs: dict[str, Any], **_: Any) -> dict[str, float]:
     """Captum `LinearModel` train function: minimise Σ_i w_i (y_i − b − x_i·β)² + `model.ridge`·‖β‖² in closed form.
 
-    dataloader: batches of (x (n, M) 0/1, y (n,), w (n,)). Sets the model's weights (1, M) and bias (1,), and
-    `model.fit_r2`, the weighted R² 1 − Σw(y − ŷ)² / Σw(y − ȳ_w)² on the samples (1.0 where y is constant).
+    dataloader: batches of (x (n, M) 0/1, y (n,), w (n,)). Sets the model's weights (1, M) and bias (1,),
+    `model.fit_r2`, the weighted R² 1 − Σw(y − ŷ)² / Σw(y − ȳ_w)² on the samples (1.0 where y is constant), and
+    `model.fit`, that R² adjusted for the M words (`choices.adjusted_fit` with n samples; NaN where n − M − 1 ≤ 0).
     """
     parts = list(dataloader)
     x = torch.cat([p[0] for p in parts]).double().cpu()
@@ -68,9 +73,11 @@ def weighted_least_squares(model: Any, dataloader: Any, construct_kwargs: dict[s
     spread = float((w * (y - mean) ** 2).sum())
     residual = float((w * (y - fitted) ** 2).sum())
     model.fit_r2 = 1.0 - residual / spread if spread > 0 else 1.0
+    adjusted = adjusted_fit(model.fit_r2, rows, features)
+    model.fit = math.nan if adjusted is None else adjusted
     model._construct_model_params(weight_values=coefficients.float().view(1, -1), bias_value=intercept.float().view(1),
                                   **construct_kwargs)
-    return {"r2": model.fit_r2}
+    return {"r2": model.fit_r2, "adjusted_r2": model.fit}
 
 
 def least_squares_model(ridge: float) -> Any:
@@ -106,7 +113,8 @@ class _Surrogate(PerturbationAttributor):
         raise NotImplementedError
 
     def fit_text(self, coalitions: Coalitions, text: int, count: int) -> tuple[torch.Tensor, float]:
-        """One text's word values (count,) and its surrogate's weighted R², from Captum with the text's seed."""
+        """One text's word values (count,) and its surrogate's fit (adjusted R², `weighted_least_squares`; NaN: not
+        measurable), from Captum with the text's seed."""
 
         def forward(present: torch.Tensor) -> torch.Tensor:
             return coalitions.logits(torch.full((len(present),), text), present > 0.5)
@@ -117,7 +125,7 @@ class _Surrogate(PerturbationAttributor):
             found = explainer.attribute(torch.ones(1, count), baselines=0.0,
                                         feature_mask=torch.arange(count).view(1, -1), n_samples=self.samples,
                                         perturbations_per_eval=self.settings.batch_size)
-        return found[0].float().cpu(), float(explainer.interpretable_model.fit_r2)
+        return found[0].float().cpu(), float(explainer.interpretable_model.fit)
 
 
 class Lime(_Surrogate):

@@ -23,6 +23,7 @@ from reportgen.corpus.aggregate import aggregate, selection_flags
 from reportgen.corpus.convergence import summarise_paths
 from reportgen.corpus.document import corpus_document
 from reportgen.corpus.facts import CorpusFacts
+from reportgen.corpus.fit import summarise_fits
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
 from reportgen.corpus.plausibility import plausibility_stats
 from reportgen.corpus.run import CorpusOptions, RowAttributor, targets_for
@@ -209,6 +210,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
                 result.plausibility = plausibility_stats(store.read, selected, statistics.bootstrap, statistics.seed)
             convergence = summarise_paths(store.read, selected, options.method_options.path.tolerance) \
                 if options.integrated_gradients else None
+            fit = summarise_fits(store.read, selected) if options.lime else None
             facts = CorpusFacts(
                 models=[m.info if include_paths else shareable_info(m.info) for m in loaded.values()],
                 class_names=class_names, dataset=rows.name if include_paths else shareable_name(rows.name),
@@ -219,7 +221,7 @@ def run_corpus(models: ModelSpec, selection: Selection, options: CorpusOptions, 
                 attribution_seconds=attribution_seconds,
                 computed=len(todo), reused=len(indices) - len(todo), created=store.meta["created"], versions=versions(),
                 command_prefix=report_command(models, rows, options, include_paths),
-                outputs=[outputs.json.name, outputs.words.name])
+                outputs=[outputs.json.name, outputs.words.name], fit=fit)
             _write(result, facts, outputs)
             _announce(result, outputs, directions(facts))
             return result

@@ -31,6 +31,9 @@ class PathSummary:
     above_tolerance: int  # rows that did not converge: auto steps the stored `converged` (neither the scores'
     # estimated error nor the delta within tolerance); fixed steps |Σ scores − (F(x) − F(x′))| above `allowed_delta`
     worst_relative_delta: float  # the largest |delta| / max(|F(x) − F(x′)|, the floor)
+    # True: the rows were judged by the rule of `choices.convergence_rule` (their scores' estimated error, or their
+    # delta); False: by the delta alone (fixed steps, and corpus files written before the score error)
+    on_scores: bool = False
 
 
 def summarise_paths(rows: StoredRows, selected: np.ndarray, tolerance: float) -> dict[str, PathSummary]:
@@ -40,6 +43,7 @@ def summarise_paths(rows: StoredRows, selected: np.ndarray, tolerance: float) ->
     steps = {role: Counter() for role in ROLES}
     above = dict.fromkeys(ROLES, 0)
     worst = dict.fromkeys(ROLES, 0.0)
+    on_scores = False
     for batch in rows(columns):
         for row in batch:
             if not selected[row["index"]]:
@@ -48,12 +52,13 @@ def summarise_paths(rows: StoredRows, selected: np.ndarray, tolerance: float) ->
                 delta, change = row[f"{role}_delta"], row[f"{role}_logit_change"]
                 steps[role][row[f"{role}_steps"]] += 1
                 converged = row.get(f"{role}_converged")  # auto steps; fixed steps: the delta
+                on_scores = on_scores or converged is not None
                 above[role] += not converged if converged is not None else abs(delta) > allowed_delta(change, tolerance)
                 worst[role] = max(worst[role], abs(delta) / allowed_delta(change, 1.0))
-    return {role: _summary(tolerance, steps[role], above[role], worst[role]) for role in ROLES}
+    return {role: _summary(tolerance, steps[role], above[role], worst[role], on_scores) for role in ROLES}
 
 
-def _summary(tolerance: float, steps: Counter, above: int, worst: float) -> PathSummary:
+def _summary(tolerance: float, steps: Counter, above: int, worst: float, on_scores: bool) -> PathSummary:
     rows = sum(steps.values())
     ordered = sorted(steps)
     seen, median = 0, ordered[0]
@@ -63,4 +68,4 @@ def _summary(tolerance: float, steps: Counter, above: int, worst: float) -> Path
             median = value
             break
     mean = sum(value * count for value, count in steps.items()) / rows
-    return PathSummary(tolerance, rows, ordered[0], median, ordered[-1], mean, above, worst)
+    return PathSummary(tolerance, rows, ordered[0], median, ordered[-1], mean, above, worst, on_scores)

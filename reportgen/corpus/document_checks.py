@@ -131,6 +131,7 @@ def _check_facts(place: Place, meta: dict[str, Any], rows: int) -> None:
                   what=f" ({classes} classes in meta.class_names)")
     _check_path(place, meta["path"], meta["method"])
     _check_convergence(place, meta, rows)
+    _check_fit(place, meta, rows)
     place.integer(meta["max_length"], "meta.max_length", least=2)
     place.one_of(meta["precision"], "meta.precision", PRECISIONS)
     place.integer(meta["world_size"], "meta.world_size", least=1)
@@ -194,6 +195,34 @@ def _check_convergence(place: Place, meta: dict[str, Any], rows: int) -> None:
         place.integer(summary["above_tolerance"], f"{where}.above_tolerance", rows + 1,
                       what=f" (the corpus has {rows} rows)")
         place.number(summary["worst_relative_delta"], f"{where}.worst_relative_delta", low=0)
+
+
+def _check_fit(place: Place, meta: dict[str, Any], rows: int) -> None:
+    """LIME's fits over the rows, per model (`fit.FitSummary`): a LIME corpus has one per model (a corpus file from
+    before them has none), no other method has any; counts within the rows, fits at most 1, lowest ≤ mean."""
+    fit, info = meta.get("fit"), REGISTRY.get(meta["method"])
+    if fit is not None and not (info is not None and info.states_fit):
+        raise place.fail("meta.fit", "is set, but only LIME fits a surrogate whose fit is summarised")
+    if fit is not None and sorted(fit) != sorted(ROLES):
+        raise place.fail("meta.fit", f"summarises {', '.join(map(repr, fit)) or 'no model'}; it has one summary per "
+                                     f"model: {', '.join(ROLES)}")
+    for role, summary in (fit or {}).items():
+        where = f"meta.fit.{role}"
+        if summary["rows"] != rows:
+            raise place.fail(f"{where}.rows", f"is {summary['rows']}, but the corpus has {rows} rows")
+        place.number(summary["threshold"], f"{where}.threshold", high=1)
+        for key in ("poor", "not_measurable"):
+            place.integer(summary[key], f"{where}.{key}", rows + 1, what=f" (the corpus has {rows} rows)")
+        measured = rows - summary["not_measurable"]
+        if summary["poor"] > measured:
+            raise place.fail(f"{where}.poor", f"is {summary['poor']}, but only {measured} rows have a measured fit")
+        if (summary["mean_fit"] is None) != (measured == 0) or (summary["lowest_fit"] is None) != (measured == 0):
+            raise place.fail(where, "needs mean_fit and lowest_fit where some row's fit was measured, and null for "
+                                    "both where none was")
+        if measured:
+            slack = ROUNDING * max(1.0, abs(summary["mean_fit"]))
+            place.number(summary["mean_fit"], f"{where}.mean_fit", high=1, slack=slack)
+            place.number(summary["lowest_fit"], f"{where}.lowest_fit", high=summary["mean_fit"], slack=slack)
 
 
 def _check_outcomes(place: Place, outcomes: dict[str, Any], rows: int) -> None:

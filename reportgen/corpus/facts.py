@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportgen.corpus.convergence import PathSummary
+from reportgen.corpus.fit import FitSummary
 from reportgen.results import ModelInfo
 
 
@@ -34,11 +35,13 @@ class CorpusFacts:
     versions: dict[str, str]
     command_prefix: str  # `reportgen report …` without --indices and -o, for the example rows
     outputs: list[str] = field(default_factory=list)  # file names of the aggregates beside the HTML
+    fit: dict[str, FitSummary] | None = None  # per model, LIME only (corpus files before it: None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CorpusFacts:
         """The corpus JSON's "meta" back (TypeError or KeyError when a field is missing or unknown)."""
-        convergence = data.get("convergence")
+        convergence, fit = data.get("convergence"), data.get("fit")
         return cls(**{**data, "models": [ModelInfo(**m) for m in data["models"]],
                       "convergence": None if convergence is None else {role: PathSummary(**summary)
-                                                                       for role, summary in convergence.items()}})
+                                                                       for role, summary in convergence.items()},
+                      "fit": None if fit is None else {role: FitSummary(**summary) for role, summary in fit.items()}})

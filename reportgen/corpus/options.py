@@ -37,11 +37,17 @@ class CorpusOptions:
             raise OptionError(f"{{method}}: a corpus uses one method (got '{self.method}'); run once per method",
                               "method")
         check_methods((self.method,))
-        self.method_options.check()  # an unknown quadrature fails here, before any model is loaded
+        self.method_options.check((self.method,))  # an unknown quadrature fails here, before any model is loaded,
+        # as does an option of another method
 
     @property
     def integrated_gradients(self) -> bool:
         return REGISTRY[self.method].walks_path
+
+    @property
+    def lime(self) -> bool:
+        """A method whose surrogate's fit is stated (LIME; KernelSHAP's values add up instead)."""
+        return REGISTRY[self.method].states_fit
 
     @property
     def auto_steps(self) -> bool:

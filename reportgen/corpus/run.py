@@ -70,6 +70,10 @@ class CorpusRow:
     finetuned_converged: bool | None = None
     base_score_error: float | None = None
     finetuned_score_error: float | None = None
+    # LIME: its surrogate's weighted R² adjusted for the words it fits (`choices.adjusted_fit`); None where it is
+    # not measurable (fewer samples than words + 2), and for other methods.
+    base_fit: float | None = None
+    finetuned_fit: float | None = None
     # --rationale-column: the share of the rationale past what the models saw, and each model's plausibility
     # (`corpus.rationales.MEASURES`); None without a rationale, or where the row is explained toward another class.
     rationale_cut: float | None = None
@@ -167,12 +171,14 @@ class RowAttributor:
 
 
 def _path_columns(role: str, result: TokenScores) -> dict[str, list]:
-    """A model's additivity columns per row of the batch (none for methods whose scores need not add up)."""
+    """A model's additivity columns per row of the batch (none for methods whose scores need not add up), and
+    LIME's fit (NaN, not measurable, stored as null)."""
+    fit = {} if result.fit is None else {f"{role}_fit": [v if math.isfinite(v) else None for v in result.fit.tolist()]}
     if result.convergence_delta is None:
-        return {}
+        return fit
     steps = {} if result.steps is None else {f"{role}_steps": [int(n) for n in result.steps.tolist()]}
     if result.score_error is not None:  # auto steps; fixed steps are judged by the delta against --tolerance
         steps[f"{role}_converged"] = [bool(c) for c in result.converged.tolist()]
         steps[f"{role}_score_error"] = [e if math.isfinite(e) else None for e in result.score_error.tolist()]
-    return {**steps, f"{role}_delta": result.convergence_delta.cpu().tolist(),
+    return {**fit, **steps, f"{role}_delta": result.convergence_delta.cpu().tolist(),
             f"{role}_logit_change": result.logit_change.cpu().tolist()}

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     import pyarrow
 
 FORMAT = "reportgen-corpus"
-FORMAT_VERSION = 3  # 2: the integrated-gradients columns (steps, delta, logit change per model); 3: converged
-# and score error per model
+FORMAT_VERSION = 4  # 2: the integrated-gradients columns (steps, delta, logit change per model); 3: converged
+# and score error per model; 4: LIME's fit per model
 PARQUET_KEY = FORMAT.encode()  # the schema metadata entry holding the settings
 META = "meta.json"
 MERGED = "rows.parquet"
@@ -63,9 +63,10 @@ def schema(settings: dict[str, Any]) -> pyarrow.Schema:
     for role in ("base", "finetuned"):
         types |= {f"{role}_pred": integer, f"{role}_prob": number, f"{role}_target_prob": number,
                   f"{role}_total": number, f"{role}_steps": integer, f"{role}_delta": number,
-                  f"{role}_logit_change": number, f"{role}_converged": pa.bool_(), f"{role}_score_error": number}
+                  f"{role}_logit_change": number, f"{role}_converged": pa.bool_(), f"{role}_score_error": number,
+                  f"{role}_fit": number}
         optional |= {f"{role}_steps", f"{role}_delta", f"{role}_logit_change", f"{role}_converged",
-                     f"{role}_score_error"}
+                     f"{role}_score_error", f"{role}_fit"}
     for name in PLAUSIBILITY_COLUMNS:  # null without a rationale
         types[name] = number
         optional.add(name)
@@ -191,7 +192,8 @@ class CorpusStore:
             raise ReportgenError(f"{path} is damaged or not a reportgen corpus; pass --overwrite to start again")
         if meta.get("version") != FORMAT_VERSION:
             raise ReportgenError(f"{self.folder} was written by another version of reportgen (corpus format "
-                                 f"{meta.get('version')}, this one reads {FORMAT_VERSION}); pass --overwrite")
+                                 f"{meta.get('version')}; this one reads {FORMAT_VERSION}, whose rows have other "
+                                 "columns): give --scores a new folder, or pass --overwrite to start this one again")
         return meta
 
     def check_settings(self, recorded: dict[str, Any], where: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """The schema these dataclasses are written in (`ReportMeta.schema_version`); `upgrades.py` reads the older ones."""
 
 PREDICTION_STAGE = "prediction"
@@ -164,7 +164,9 @@ class MethodResult:
     # relative L1 error, Σ_t |error of score_t| / Σ_t |score_t| (None: not estimated, e.g. fixed steps).
     converged: bool | None = None
     score_error: float | None = None
-    surrogate_fit: float | None = None  # LIME: the surrogate's weighted R² on its samples (None: other methods)
+    # LIME: its surrogate's weighted R² adjusted for the words it fits (`choices.adjusted_fit`, at most 1, below 0
+    # for a fit no better than chance); None: not measurable (fewer samples than words + 2), or another method.
+    surrogate_fit: float | None = None
     # Against the text's human rationale, on evidence for the true label; None without a rationale (or an empty one).
     plausibility: Plausibility | None = None
 
@@ -246,6 +248,12 @@ class SampleResult:
     # with nothing marked), and the share of its characters past what the model saw (None without any).
     rationale: list[list[int]] | None = None
     rationale_cut: float | None = None
+
+    @property
+    def removable_words(self) -> int:
+        """The words a word-removal method (occlusion, Shapley values, LIME, KernelSHAP) removes and scores: those
+        with a place in the text; [CLS], [SEP] and other special tokens have none and always stay."""
+        return sum(1 for word in self.words if word.start is not None)
 
 
 @dataclass

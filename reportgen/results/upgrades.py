@@ -5,12 +5,14 @@ schema 3 holds the faithfulness metrics as a mapping of named measures; schema 4
 the normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds each stage took
 (`ReportMeta.seconds`); schema 6 no longer stores each sample's rendered sentence (the renderings make it from
 the numbers: `ExplainedReport.sentences`); schema 7 gives each integrated-gradients result `converged` and
-`score_error`, and LIME's `surrogate_fit`; schema 8 (`model.SCHEMA_VERSION`) plausibility against human
-rationales (`MethodResult.plausibility`, `SampleResult.rationale`). `upgrade_v1`: one method, wordpieces only;
+`score_error`, and LIME's `surrogate_fit`; schema 8 plausibility against human rationales
+(`MethodResult.plausibility`, `SampleResult.rationale`); schema 9 (`model.SCHEMA_VERSION`) holds LIME's
+`surrogate_fit` adjusted for the words it fits (`choices.adjusted_fit`). `upgrade_v1`: one method, wordpieces only;
 `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values, which the report
 then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence dropped; `upgrade_v6`: `converged`
-by the rule of its day (the delta alone), no score error; `upgrade_v7`: no rationales (no plausibility). Each
-works on the parsed JSON (dicts), before anything is checked or built from it.
+by the rule of its day (the delta alone), no score error; `upgrade_v7`: no rationales (no plausibility);
+`upgrade_v8`: LIME's in-sample R² adjusted. Each works on the parsed JSON (dicts), before anything is checked or
+built from it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
+from reportgen.choices import FIXED_STEPS_DELTA, adjusted_fit, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.results.model import SCHEMA_VERSION, Word
 
-READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7, 8)
+READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 INTEGRATED_GRADIENTS = "integrated-gradients"
+LIME = "lime"
 
 
 def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
@@ -41,7 +44,9 @@ def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
             data = upgrade_v5(data)
         if version in (1, 2, 3, 4, 5, 6):
             data = upgrade_v6(data)
-        return upgrade_v7(data)
+        if version in (1, 2, 3, 4, 5, 6, 7):
+            data = upgrade_v7(data)
+        return upgrade_v8(data)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
                              ) from None
@@ -137,6 +142,28 @@ def upgrade_v7(data: dict[str, Any]) -> dict[str, Any]:
                                               for name, result in model["methods"].items()}}
                   for role, model in sample["models"].items()}
         samples.append({**sample, "models": models, "rationale": None, "rationale_cut": None})
+    return {"meta": {**data["meta"], "schema_version": 8}, "samples": samples}
+
+
+def upgrade_v8(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-8 report in schema-9 shape: LIME's `surrogate_fit` held its surrogate's weighted R² on its own
+    samples, which rewards too few samples (with about as many samples as words it is ~1 whatever the model does);
+    schema 9 holds that R² adjusted for the words fitted (`choices.adjusted_fit`), a function of the R², the
+    coalitions drawn (`meta.surrogate_samples`) and the sample's words (those with a place in the text: [CLS],
+    [SEP] and the like are never removed), so the stored R² becomes the number this reportgen writes, or null
+    ("not measurable") where the samples were fewer than the words + 2. Other methods' results are unchanged."""
+    drawn = data["meta"].get("surrogate_samples")
+    samples = []
+    for sample in data["samples"]:
+        words = sum(1 for word in sample["words"] if word["start"] is not None)
+        models = {}
+        for role, model in sample["models"].items():
+            methods = dict(model["methods"])
+            result = methods.get(LIME)
+            if isinstance(result, dict) and result.get("surrogate_fit") is not None:
+                methods[LIME] = {**result, "surrogate_fit": adjusted_fit(result["surrogate_fit"], drawn, words)}
+            models[role] = {**model, "methods": methods}
+        samples.append({**sample, "models": models})
     return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
 
 

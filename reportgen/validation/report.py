@@ -235,7 +235,7 @@ def _check_model(place: Place, model: dict[str, Any], field: str, facts: _Facts,
                                    "measured against the logit change it explains")
         place.integer(result.get("steps"), f"{name}.steps", optional=True, least=1)
         place.number(result.get("score_error"), f"{name}.score_error", optional=True, low=0)
-        place.number(result.get("surrogate_fit"), f"{name}.surrogate_fit", optional=True, low=0, high=1, slack=1e-6)
+        place.number(result.get("surrogate_fit"), f"{name}.surrogate_fit", optional=True, high=1, slack=1e-6)
         if result.get("score_error") is not None and result.get("converged") is None:
             raise place.fail(name, "has a score_error but no converged; both come from the same refinement")
         if result.get("faithfulness") is not None:

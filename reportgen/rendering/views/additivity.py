@@ -4,21 +4,49 @@ KernelSHAP's) gap to f(x) − f(no words), or LIME's surrogate fit."""
 
 from __future__ import annotations
 
-from reportgen.choices import DELTA_FLOOR, LIME_FIT, kernel_shap_gap_allowed, shapley_gap_allowed
+import math
+
+from reportgen.choices import (
+    DELTA_FLOOR,
+    LIME_FIT,
+    SCORE_CHANGE_GUARD,
+    allowed_delta,
+    kernel_shap_gap_allowed,
+    shapley_gap_allowed,
+)
 from reportgen.methods import REGISTRY
-from reportgen.rendering.numbers import pct, share, signed_figure
+from reportgen.rendering.numbers import fixed, pct, share, signed_figure
+from reportgen.rendering.sentences import word_count
 from reportgen.results import (
     MethodResult,
 )
+
+ERRS_HIGH = "an estimate that errs high: 2–12 × the true error on the models measured"
+"""What the scores' estimated error is worth, measured against dense references on the tests' tiny models and the
+demo's base model (docs/benchmarks.md, "How far to trust the score error")."""
+
+
+def converged_by(result: MethodResult, tolerance: float | None) -> str | None:
+    """Which condition of the rule (`choices.convergence_rule`) made an IG sample converge: "scores" (their
+    estimated error within tolerance of Σ|score|, with the delta's floor; the first the refinement checks) or
+    "delta" (the other, by elimination); None for a sample that did not converge or whose score error was not
+    estimated (fixed steps, files from before it)."""
+    if not result.converged or result.score_error is None or tolerance is None:
+        return None
+    mass = sum(abs(score) for score in result.scores)
+    accurate = allowed_delta(mass, tolerance) / mass if mass > 0 else math.inf
+    return "scores" if result.score_error <= accurate * (1 + 1e-6) else "delta"  # 1e-6: the stored rounding
 
 
 def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | None, str | None]:
     """IG's two accuracy numbers in words, the steps it took, and a warning when the sample did not converge.
 
-    With auto steps (`tolerance` set) the scores' estimated error ("accurate to about 0.2 %": the estimated
-    Σ|error| of the scores over Σ|score|) comes first, then the completeness delta as a share of Σ|score| and of
-    F(x) − F(x′). A sample is flagged only when it did not converge (`MethodResult.converged`: neither its
-    scores nor its delta within tolerance at --max-steps; fixed steps: its delta above 5 % of F(x) − F(x′)).
+    With auto steps (`tolerance` set) the note says after how many steps and by which condition the sample
+    converged (`converged_by`):
+    its scores' estimated error ("at most about 0.2 %": the estimated Σ|error| of the scores over Σ|score|, an
+    estimate that errs high) or its completeness delta (as a share of F(x) − F(x′) and of Σ|score|), then the
+    other number. A sample is flagged only when it did not converge (`MethodResult.converged`: neither condition
+    at --max-steps; fixed steps: its delta above 5 % of F(x) − F(x′)).
     """
     if result.convergence_delta is None:
         return None, None
@@ -29,10 +57,22 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
                  f"{signed_figure(result.target_logit_change)}){steps}")
     else:
         mass = sum(abs(score) for score in result.scores)
-        of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|, " if mass > 0 else ""
-        delta = (f"Scores accurate to about {share(result.score_error)} (their estimated error, which errs high); "
-                 f"completeness delta {signed_figure(result.convergence_delta)} ({of_mass}{share(relative)} of "
-                 f"F(x)−F(x′) = {signed_figure(result.target_logit_change)}){steps}")
+        of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|" if mass > 0 else ""
+        change = f"F(x)−F(x′) = {signed_figure(result.target_logit_change)}"
+        error = f"at most about {share(result.score_error)} ({ERRS_HIGH})"
+        by = converged_by(result, tolerance)
+        on = "its scores" if by == "scores" else "its completeness delta"
+        converged = f"Converged{steps} on {on}, within the {100 * (tolerance or 0):g} % tolerance"  # with `by`
+        if by == "scores":
+            delta = (f"{converged}: their estimated error is {error}; completeness delta "
+                     f"{signed_figure(result.convergence_delta)} ({of_mass}{', ' if of_mass else ''}"
+                     f"{share(relative)} of {change})")
+        elif by == "delta":
+            delta = (f"{converged}: {signed_figure(result.convergence_delta)} is {share(relative)} of {change}"
+                     f"{f' ({of_mass})' if of_mass else ''}; the scores' estimated error is {error}")
+        else:
+            delta = (f"Scores' estimated error {error}; completeness delta {signed_figure(result.convergence_delta)} "
+                     f"({of_mass}{', ' if of_mass else ''}{share(relative)} of {change}){steps}")
     if result.adds_up(tolerance):
         return delta, None
     if tolerance is None:
@@ -43,9 +83,14 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
         return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
                        f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
                        + advice)
-    return delta, (f"Not converged after {result.steps} steps (the --max-steps cap): the scores' estimated error is "
-                   f"{share(result.score_error)} of Σ|score| and the completeness delta {share(relative)} of the logit "
-                   f"change, both above the {100 * tolerance:g} % tolerance. " + advice)
+    cap = f"Not converged after {result.steps} steps (the --max-steps cap): "
+    if abs(result.convergence_delta) <= allowed_delta(result.target_logit_change or 0.0, tolerance):
+        return delta, (cap + f"the completeness delta is within the {100 * tolerance:g} % tolerance, but the scores' "
+                       f"estimated error, {share(result.score_error)} of Σ|score|, is above "
+                       f"{SCORE_CHANGE_GUARD} × it, so single scores may still be off. " + advice)
+    return delta, (cap + f"the scores' estimated error is {share(result.score_error)} of Σ|score| and the "
+                   f"completeness delta {share(relative)} of the logit change, both above the {100 * tolerance:g} % "
+                   "tolerance. " + advice)
 
 
 CANCELLING = 10
@@ -67,13 +112,15 @@ def cancelling_text(result: MethodResult, tolerance: float) -> str:
             "raise --max-steps if the sum itself must match.")
 
 
-def additivity_text(result: MethodResult, method: str, tolerance: float | None) -> tuple[str | None, str | None]:
+def additivity_text(result: MethodResult, method: str, tolerance: float | None,
+                    fitted: tuple[int | None, int] = (None, 0)) -> tuple[str | None, str | None]:
     """The fact that says how far a method's scores can be trusted, and a warning when they cannot: integrated
     gradients' score error and convergence delta, the Shapley values' (sampled or KernelSHAP's) gap to
-    f(x) − f(no words), or LIME's fit."""
+    f(x) − f(no words), or LIME's fit (`fitted`: the coalitions drawn per text, None where unknown, and the
+    sample's words)."""
     info = REGISTRY.get(method)
-    if info is not None and info.surrogate and info.gap is None:
-        return fit_text(result)
+    if info is not None and info.states_fit:
+        return fit_text(result, *fitted)
     if info is None or info.gap is None or result.convergence_delta is None:
         return delta_text(result, tolerance)
     change = result.target_logit_change or 0.0
@@ -91,14 +138,26 @@ def additivity_text(result: MethodResult, method: str, tolerance: float | None) 
                  "the same text (dropout left on, or non-deterministic kernels); treat the scores with care.")
 
 
-def fit_text(result: MethodResult) -> tuple[str | None, str | None]:
-    """LIME's surrogate fit: its weighted R² on the coalitions it was fitted to, and a warning below LIME_FIT."""
+def fit_text(result: MethodResult, samples: int | None, words: int) -> tuple[str | None, str | None]:
+    """LIME's surrogate fit: its adjusted R² (`choices.adjusted_fit`) over the `samples` coalitions of the text's
+    `words` (0: not known, as in files whose words were guessed), and a warning below LIME_FIT; where it could not
+    be measured (fewer samples than words + 2), a note and a warning that say so. Nothing for a text without words
+    (nothing was fitted)."""
+    of = f"of its {word_count(words)}" if words else "of its words"
+    drawn = f"{samples:,} sampled coalitions {of}" if samples is not None else f"the sampled coalitions {of}"
     if result.surrogate_fit is None:
-        return None, None
-    fit = (f"Surrogate fit: weighted R² {result.surrogate_fit:.2f} (the share of the target logit's variation over "
-           "the sampled coalitions of words that the linear model reproduces)")
+        if not words:
+            return None, None
+        return (f"Surrogate fit not measurable: {drawn}, fewer samples than words + 2",
+                "LIME's fit cannot be measured here: with fewer samples than words + 2 a linear model fits its "
+                "samples whatever the model does, so nothing says whether its coefficients describe the model. "
+                "Raise --surrogate-samples (several times the text's words).")
+    coefficients = "its coefficients" if not words else "1 coefficient" if words == 1 else f"{words} coefficients"
+    value = fixed(result.surrogate_fit, 2)
+    fit = (f"Surrogate fit: adjusted R² {value} (the share of the target logit's variation over "
+           f"{drawn} that the linear model reproduces, less what {coefficients} would fit by chance)")
     if result.surrogate_fit >= LIME_FIT:
         return fit, None
-    return fit, (f"The linear surrogate fits badly (weighted R² {result.surrogate_fit:.2f}, below {LIME_FIT:g}): the "
+    return fit, (f"The linear surrogate fits badly (adjusted R² {value}, below {LIME_FIT:g}): the "
                  "model does not act like a sum of word effects near this text, so LIME's coefficients describe it "
                  "poorly.")

@@ -140,16 +140,17 @@ def faithfulness_view(result: MethodResult, curve_fractions: list[float] | None,
 def column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
            class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
            curve_fractions: list[float] | None, tolerance: float | None = None, shares: bool = False,
-           normalised: bool = False) -> ColumnView:
+           normalised: bool = False, surrogate_samples: int | None = None) -> ColumnView:
     """One model's column; with `shares` its shades, lists and scale are signed shares of its own Σ|score|;
-    `normalised`: the report's faithfulness numbers are NAOPC."""
+    `normalised`: the report's faithfulness numbers are NAOPC; `tolerance` and `surrogate_samples` the report's
+    (`ReportMeta`), for the note on how far the scores can be trusted."""
     result = model.methods[method]
     values = unit_scores(pieces, result.scores)
     shaded = unit_shares(pieces, result.scores) if shares else values
     number = signed_pct if shares else fmt
     own_max = max_abs(shaded)
     scale = own_max if scale_max is None else scale_max
-    delta, warning = additivity_text(result, method, tolerance)
+    delta, warning = additivity_text(result, method, tolerance, (surrogate_samples, sample.removable_words))
     shown = verdict_mark(model, sample.label)
     target, predicted = class_names[model.target], class_names[model.predicted]
     return ColumnView(

@@ -19,7 +19,7 @@ from reportgen.rendering import pieces
 from reportgen.rendering.charts import LESS, MORE, BarChart, bar_chart
 from reportgen.rendering.colors import LEVELS, css_class, level_of
 from reportgen.rendering.html import environment
-from reportgen.rendering.numbers import interval, pp, relative, share
+from reportgen.rendering.numbers import fixed, interval, pp, relative, share
 from reportgen.rendering.sentences import mid_sentence
 from reportgen.rendering.views.corpus_plausibility import CorpusPlausibilityView, corpus_plausibility
 from reportgen.rendering.views.tokens import TokenView
@@ -178,7 +178,8 @@ def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: fl
 def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]:
     method = method_title(facts.method)
     if facts.path:
-        method += ", " + _path_text(facts.path)
+        method += ", " + _path_text(facts.path, facts.convergence is not None
+                                    and any(p.on_scores for p in facts.convergence.values()))
     data = facts.dataset or "—"
     if facts.split:
         data += f", split {facts.split}"
@@ -193,6 +194,8 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
         work += f"; {facts.reused:,} reused from earlier runs"
     options = aggregates.options
     convergence = [("Convergence", _convergence_text(facts))] if facts.convergence else []
+    if facts.fit:
+        convergence.append(("Surrogate fit", _fit_text(facts)))
     return [("Data", data), ("Rows", rows), ("Method", method), *convergence, ("Target", target),
             ("Max length", f"{facts.max_length} tokens"),
             ("Devices", f"{facts.devices} · {facts.precision} · world size {facts.world_size}"),
@@ -204,18 +207,21 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
             ("Created", facts.created), ("Versions", pieces.versions_line(facts.versions))]
 
 
-def _path_text(path: dict[str, Any]) -> str:
+def _path_text(path: dict[str, Any], on_scores: bool) -> str:
+    """The method's own settings in words; `on_scores`: the rows were judged by today's convergence rule (else by
+    the delta alone, as corpus files written before the score error were)."""
     if "shapley_samples" in path:
         return f"{path['shapley_samples']} random orders of the words per row (Captum)"
     if "surrogate_samples" in path:
         return f"{path['surrogate_samples']} sampled coalitions of the words per row (Captum)"
     if path["steps"] == AUTO_STEPS:
-        return pieces.auto_steps(path["quadrature"], path["tolerance"], path["max_steps"])
+        return pieces.auto_steps(path["quadrature"], path["tolerance"], path["max_steps"], on_scores=on_scores)
     return pieces.fixed_steps(path["steps"], path["quadrature"])
 
 
 def _convergence_text(facts: CorpusFacts) -> str:
-    """Per model: the steps its rows took, and how many did not add up within the tolerance."""
+    """Per model: the steps its rows took, and how many did not converge (judged by the delta alone: how many did not
+    add up within the tolerance)."""
     parts = []
     for role in ROLES:
         paths = facts.convergence[role]
@@ -223,14 +229,42 @@ def _convergence_text(facts: CorpusFacts) -> str:
         spread = (f"{paths.fewest_steps} steps" if paths.fewest_steps == paths.most_steps else
                   f"{paths.fewest_steps}–{paths.most_steps} steps (median {paths.median_steps}, mean "
                   f"{paths.mean_steps:.0f})")
-        missed = (f"every row within {100 * tolerance:g} %" if paths.above_tolerance == 0 else
-                  f"{paths.above_tolerance:,} of {paths.rows:,} rows above {100 * tolerance:g} % (worst "
-                  f"{100 * paths.worst_relative_delta:.1f} %)")
+        if paths.on_scores:
+            missed = ("every row converged" if paths.above_tolerance == 0 else
+                      f"{paths.above_tolerance:,} of {paths.rows:,} rows not converged (worst delta "
+                      f"{100 * paths.worst_relative_delta:.1f} % of F(x)−F(x′))")
+        else:
+            missed = (f"every row within {100 * tolerance:g} %" if paths.above_tolerance == 0 else
+                      f"{paths.above_tolerance:,} of {paths.rows:,} rows above {100 * tolerance:g} % (worst "
+                      f"{100 * paths.worst_relative_delta:.1f} %)")
         parts.append(f"{pieces.role_title(role)}: {spread}, {missed}")
     advice = ""
     if any(p.above_tolerance for p in facts.convergence.values()):
         advice = (" — raise --max-steps to bring them within" if facts.path["steps"] == AUTO_STEPS
                   else " — --steps auto refines each row until it is within")
+    return "; ".join(parts) + advice
+
+
+def _fit_text(facts: CorpusFacts) -> str:
+    """Per model: LIME's adjusted R² over the rows, and how many rows fit poorly or could not be measured."""
+    parts = []
+    for role in ROLES:
+        fits = facts.fit[role]
+        measured = fits.rows - fits.not_measurable
+        counts = []
+        if measured:
+            counts.append(f"adjusted R² mean {fixed(fits.mean_fit, 2)} (lowest {fixed(fits.lowest_fit, 2)})")
+            counts.append(f"{fits.poor:,} of {fits.rows:,} rows below {fits.threshold:g}" if fits.poor
+                          else f"none below {fits.threshold:g}")
+        if fits.not_measurable:
+            counts.append(f"{fits.not_measurable:,} of {fits.rows:,} rows not measurable" if measured
+                          else f"all {fits.rows:,} rows not measurable")
+        parts.append(f"{pieces.role_title(role)}: {', '.join(counts)}")
+    advice = ""
+    if any(f.not_measurable for f in facts.fit.values()):
+        advice = " — not measurable: fewer samples than words + 2; raise --surrogate-samples to measure every row"
+    elif any(f.poor for f in facts.fit.values()):
+        advice = " — on those rows the model does not act like a sum of word effects, and LIME describes it poorly"
     return "; ".join(parts) + advice
 
 

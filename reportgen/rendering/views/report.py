@@ -126,8 +126,10 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         taken = [m.methods[method].steps for s in report.samples for m in s.models.values()
                  for method in meta.methods if m.methods[method].steps is not None]
         span = f"{min(taken)}–{max(taken)}" if taken and min(taken) != max(taken) else f"{taken[0]}" if taken else "no"
+        on_scores = any(m.methods[method].score_error is not None for s in report.samples
+                        for m in s.models.values() for method in meta.methods)  # else a file of the delta's days
         method_text += "; integrated gradients with " + auto_steps(meta.quadrature, meta.tolerance, meta.max_steps,
-                                                                   span)
+                                                                   span, on_scores)
     elif meta.steps is not None:
         method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
     if meta.shapley_samples is not None:

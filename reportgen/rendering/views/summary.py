@@ -48,8 +48,13 @@ def summary_row(view: SampleView, sample: SampleResult, names: list[str], method
         flags.append("IG not converged")
     if any(REGISTRY.get(m) and REGISTRY[m].gap for m in warned):
         flags.append("Shapley gap high")
-    if any(REGISTRY.get(m) and REGISTRY[m].surrogate and not REGISTRY[m].gap for m in warned):
+    fits = [sample.models[c.role].methods[block.method].surrogate_fit for block in view.methods
+            if REGISTRY.get(block.method) and REGISTRY[block.method].states_fit
+            for c in block.columns if c.delta_warning]  # LIME's warned columns: a poor fit, or none measurable
+    if any(fit is not None for fit in fits):
         flags.append("LIME fit poor")
+    if any(fit is None for fit in fits):
+        flags.append("LIME fit not measurable")
     measured = [m.methods[method].faithfulness.scores["comprehensiveness"] for m in sample.models.values()
                 if m.methods[method].faithfulness is not None]
     comprehensiveness = []
