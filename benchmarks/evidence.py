@@ -7,7 +7,7 @@ and how the NAOPC bounds' estimator compares with the one before issue 32.
     python benchmarks/evidence.py bounds --reviews 20
         on the demo's held-out reviews (after `reportgen demo`, REPORTGEN_CACHE at its cache), each
         model's predicted class: the beam's bounds with the priority from single deletions (n rows,
-        the default) and from single deletions and single keeps (2n rows, before), sharing rows, with
+        `DELETED_PROBES`) and from single deletions and single keeps (2n rows, the default), sharing rows, with
         each one's rows and gradient-weighted attention's NAOPC under both
 """
 

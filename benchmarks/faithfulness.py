@@ -1,6 +1,6 @@
 """Which attribution method is faithful for the demo's models, and what does each cost?
 
-Runs every method on held-out IMDB reviews with both demo models (the user's architecture and
+Runs every method on held-out IMDB reviews with both demo models (the seed checkpoints' architecture and
 format, trained by `reportgen demo`), measures the ERASER metrics (comprehensiveness and
 sufficiency, with their random references) and times the attribution and the metrics apart.
 Prints a Markdown table for docs/faithfulness.md.

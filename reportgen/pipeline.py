@@ -126,11 +126,11 @@ def explain(models: dict[str, LoadedModel], texts: Texts, options: ExplainOption
     agreement: list[dict[str, Flip]] = [{} for _ in texts.texts]
     if options.faithfulness:
         for run in runs.values():
-            if not several:  # a multi-label verdict is a set of labels, not one class a removal can flip
-                explainer.flips(run, words)
+            if options.flip_test and not several:  # a multi-label verdict is a set of labels, not one class a
+                explainer.flips(run, words)          # removal can flip
             if options.naopc:
                 explainer.normalise(run)
-        if {"base", "finetuned"} <= set(runs) and not several:
+        if options.flip_test and {"base", "finetuned"} <= set(runs) and not several:
             agreement = explainer.agreement_flips(runs, words)
     plausible = _plausibility(explainer, runs, texts, spans, first, words, options.methods)
     samples = [_sample(i, texts, tokens[first_role][i], words[i], encoded[first_role], runs, options.methods,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 import torch
 
@@ -134,6 +136,42 @@ def test_flip_counts_bounds_and_agreement_in_a_full_run(labelled, models):
             if flip.k is not None:
                 assert flip.predicted_after == sample.models[other].predicted
                 assert remove_words(models[role], sample.text, sample.words, flip.words) == flip.predicted_after
+
+
+def test_no_flip_test_keeps_every_other_number_and_runs_no_flip(labelled, models):
+    """--no-flip-test (`flip_test=False`): no flip, random flips, agreement flips or flip-test stage, and every
+    ERASER value, random reference and AOPC bound the same as the full run's (the same rows, batch for batch)."""
+    full, labels = labelled
+    quick = explain(models, Texts(TEXTS, list(range(6)), labels, ["negative", "positive"]),
+                    ExplainOptions(methods=("gradient-x-input", "attention-rollout"), max_length=MAX_LENGTH,
+                                   progress=False, batch_size=4, target="predicted", flip_test=False))
+    assert "flip-test" not in quick.meta.seconds and "aopc-bounds" in quick.meta.seconds
+    for fast, slow in zip(quick.samples, full.samples):
+        assert fast.agreement_flips == {} and any(slow.agreement_flips for slow in full.samples)
+        for role, model in fast.models.items():
+            assert model.random_flips is None and slow.models[role].random_flips is not None
+            assert_same_numbers(asdict(model)["aopc_bounds"], asdict(slow.models[role])["aopc_bounds"])
+            for method, result in model.methods.items():
+                assert result.flip is None and slow.models[role].methods[method].flip is not None
+                assert_same_numbers(asdict(result)["faithfulness"], asdict(slow.models[role].methods[method])[
+                    "faithfulness"])
+
+
+def assert_same_numbers(actual: object, expected: object) -> None:
+    """Equal structures; floats (probabilities and their differences, all of order 1) within fp32 rounding of 1,
+    as rows batched differently round (the full run met some rows first in the flip test's batches)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys()
+        for key in expected:
+            assert_same_numbers(actual[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_same_numbers(a, e)
+    elif isinstance(expected, float):
+        assert_close_fp32(torch.tensor(actual), torch.tensor(expected), 1.0)
+    else:
+        assert actual == expected
 
 
 def test_the_report_records_the_seconds_of_each_stage(labelled, models):
