@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_declared_options_are_the_methods_and_the_report_switches_in_field_order():
     assert [d.keyword for d in declared(ExplainOptions)] == [*MethodOptions.keywords(), "target", "faithfulness",
-                                                             "naopc", "include_paths"]
+                                                             "flip_test", "naopc", "include_paths"]
 
 
 @pytest.mark.parametrize("options, keyword, flag", [

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import reportgen
 from reportgen.cli import main
 from reportgen.errors import ReportgenError
-from reportgen.results import Report
+from reportgen.results import SCHEMA_VERSION, Report
 
 TEXTS = ["the acting was wonderful, but the plot was boring!", "awful movie, not good at all",
          "a fun film with great music"]
@@ -64,7 +64,7 @@ def test_plausibility_is_scored_on_evidence_for_the_true_label_whatever_the_colu
 
 def test_the_json_keeps_rationales_and_plausibility_and_reads_back(explained):
     data = json.loads(explained.report.to_json())
-    assert data["meta"]["schema_version"] == 8
+    assert data["meta"]["schema_version"] == SCHEMA_VERSION
     assert set(data["samples"][0]["models"]["base"]["methods"]["gradient-x-input"]["plausibility"]) >= {
         "auprc", "auprc_random", "token_f1", "word_auprc", "word_f1"}
     assert Report.from_json(explained.report.to_json()).samples[0].rationale == explained.report.samples[0].rationale
@@ -79,7 +79,7 @@ def test_a_schema_7_file_reads_with_no_plausibility(explained):
             for result in model["methods"].values():
                 del result["plausibility"]
     read = Report.from_dict(data)
-    assert read.meta.schema_version == 8 and all(s.rationale is None for s in read.samples)
+    assert read.meta.schema_version == SCHEMA_VERSION and all(s.rationale is None for s in read.samples)
 
 
 def test_an_edited_plausibility_outside_its_domain_is_refused_in_one_line(explained):
