@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
+from reportgen.attribution.integrated_gradients import baseline_ids
+from reportgen.inference import predict_logits
 from reportgen.loading.classifier import PooledBertClassifier
+from reportgen.loading.inputs import EncodedTexts
+from reportgen.loading.models import LoadedModel
 
 WORDS = ("the a an and or but not no very good great bad awful movie film plot acting actor story "
          "it is was this that i loved hated boring wonderful terrible best worst fun dull script "
@@ -149,3 +154,14 @@ def write_csv(path: Path, texts: list[str], labels: list[int] | None) -> Path:
         for i, text in enumerate(texts):
             writer.writerow([text, labels[i]] if labels is not None else [text])
     return path
+
+
+def endpoint_logits(model: LoadedModel, inputs: EncodedTexts,
+                    targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(F(x), F(x′)), each (batch,): the target logits at the texts and at integrated gradients' baseline
+    (`baseline_ids`), the terms whose size a logit change and a convergence delta round at
+    (tests.tolerances.delta_magnitude)."""
+    baseline = replace(inputs, input_ids=baseline_ids(inputs, model.baseline_token_id))
+    chosen = [predict_logits(model, encoded, batch_size=len(inputs)).gather(1, targets.view(-1, 1)).squeeze(1).cpu()
+              for encoded in (inputs, baseline)]
+    return chosen[0], chosen[1]

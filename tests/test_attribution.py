@@ -11,7 +11,7 @@ from reportgen.attribution.integrated_gradients import baseline_ids
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, load_model
-from tests.builders import load_user_module
+from tests.builders import endpoint_logits, load_user_module
 from tests.tolerances import assert_close_fp32, delta_magnitude, row_magnitude
 
 MAX_LENGTH = 32
@@ -113,7 +113,7 @@ def test_integrated_gradients_completeness(model, inputs, user_module, user_inpu
         # F(x) and F(x′) here come from other forward passes than reportgen's (batch of one), so they
         # round at the size of the logits themselves, not of their difference (Intel: 1.1e-6 apart)
         assert_close_fp32(result.convergence_delta[i], total - change,
-                          delta_magnitude(result.scores[i], result.logit_change[i]) + abs(logit) + abs(baseline_logit))
+                          delta_magnitude(result.scores[i], logit, baseline_logit))
     # x − x′ is zero on padding and on [CLS]/[SEP], so they get exactly nothing
     zero = inputs.special_tokens_mask.bool()
     assert (result.scores[zero] == 0).all() and (result.scores[~zero] != 0).all()
@@ -135,13 +135,16 @@ def test_riemann_sums_converge_to_gauss_legendre(model, inputs):
 
 @pytest.mark.parametrize("method", ["integrated-gradients", "gradient-x-input", "gradient"])
 def test_results_do_not_depend_on_the_batch_size(method, model, inputs):
+    """Other batches round otherwise: F(x) − F(x′) at the size of the logits (for "dull" 1.469 − 1.430, 8.3e-7
+    apart on an AMD EPYC), not of their difference; a wrong step or row moves it by far more."""
     results = [attribute(model, inputs, method, batch_size=size, steps=6) for size in (1, 3, 7, 1000)]
+    ends = endpoint_logits(model, inputs, TARGETS)
     for other in results[1:]:
         assert_close_fp32(other.scores, results[0].scores, row_magnitude(results[0].scores))
         if method == "integrated-gradients":
             for name in ("logit_change", "convergence_delta"):
                 assert_close_fp32(getattr(other, name), getattr(results[0], name),
-                                  delta_magnitude(results[0].scores, results[0].logit_change))
+                                  delta_magnitude(results[0].scores, *ends))
 
 
 def test_no_parameter_gradients_and_dropout_off(model, inputs):

@@ -38,7 +38,7 @@ from reportgen.methods import is_signed
 from reportgen.scan.layout import ScanRow
 from reportgen.scan.reading import read_scan
 from reportgen.scan.records import ScanLog
-from tests.builders import random_texts, write_csv
+from tests.builders import endpoint_logits, random_texts, write_csv
 from tests.tolerances import assert_close_fp32, delta_magnitude
 
 MAX_LENGTH = 48
@@ -299,11 +299,12 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
         options = CorpusOptions(method="integrated-gradients", max_length=MAX_LENGTH,
                                 method_options=MethodOptions(path=PathSteps(tolerance=0.02, max_steps=33)))
         inputs = encode(model.tokenizer, rows.texts(list(range(6))), MAX_LENGTH, model.info.pads_to_max_length)
-        direct = options.attributor(16).attribute(model, inputs, torch.tensor([r["target"] for r in stored]))
+        targets = torch.tensor([r["target"] for r in stored])
+        direct = options.attributor(16).attribute(model, inputs, targets)
         assert [r[f"{role}_steps"] for r in stored] == direct.steps.tolist()
         assert all(9 <= n <= 33 for n in direct.steps.tolist())  # one round at least (5 nodes never stop), the cap
         assert_close_fp32(torch.tensor([r[f"{role}_delta"] for r in stored]), direct.convergence_delta,
-                          delta_magnitude(direct.scores, direct.logit_change))
+                          delta_magnitude(direct.scores, *endpoint_logits(model, inputs, targets)))
         assert [r[f"{role}_converged"] for r in stored] == direct.converged.tolist()
         for row, error in zip(stored, direct.score_error.tolist()):  # a row stops early only once converged
             assert row[f"{role}_score_error"] == pytest.approx(error, rel=1e-5)

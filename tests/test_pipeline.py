@@ -13,7 +13,7 @@ from reportgen.loading.inputs import encode
 from reportgen.loading.models import load_model
 from reportgen.pipeline import ExplainOptions, Texts, explain
 from reportgen.results import stored
-from tests.tolerances import assert_close_fp32, row_magnitude
+from tests.tolerances import assert_close_fp32, assert_same_numbers, row_magnitude
 
 MAX_LENGTH = 48
 TEXTS = ["the acting was wonderful but the plot was boring", "awful, dull movie", "not good. not good at all",
@@ -155,23 +155,6 @@ def test_no_flip_test_keeps_every_other_number_and_runs_no_flip(labelled, models
                 assert result.flip is None and slow.models[role].methods[method].flip is not None
                 assert_same_numbers(asdict(result)["faithfulness"], asdict(slow.models[role].methods[method])[
                     "faithfulness"])
-
-
-def assert_same_numbers(actual: object, expected: object) -> None:
-    """Equal structures; floats (probabilities and their differences, all of order 1) within fp32 rounding of 1,
-    as rows batched differently round (the full run met some rows first in the flip test's batches)."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict) and actual.keys() == expected.keys()
-        for key in expected:
-            assert_same_numbers(actual[key], expected[key])
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected)
-        for a, e in zip(actual, expected):
-            assert_same_numbers(a, e)
-    elif isinstance(expected, float):
-        assert_close_fp32(torch.tensor(actual), torch.tensor(expected), 1.0)
-    else:
-        assert actual == expected
 
 
 def test_the_report_records_the_seconds_of_each_stage(labelled, models):
