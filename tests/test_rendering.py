@@ -675,7 +675,7 @@ def test_the_ig_note_says_which_condition_made_the_sample_converge():
     base, finetuned = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     assert "Converged after 33 path steps on its completeness delta, within the 1 % tolerance: +0.006 is 0.4 % of " \
            "F(x)−F(x′) = +1.5 (0.4 % of Σ|score|); the scores' estimated error is at most about 3.6 % (an estimate " \
-           "that errs high: 2–12 × the true error on the models measured)" in base.text()
+           "that errs high: 2–14 × the true error on the models measured)" in base.text()
     assert not base.find_all("p", "warning") and "Converged" not in finetuned.text()
     warning = finetuned.find_all("p", "warning")[0].text()
     assert "the completeness delta is within the 1 % tolerance, but the scores' estimated error, 8 % of Σ|score|, " \

@@ -21,7 +21,7 @@ from reportgen.results import (
     MethodResult,
 )
 
-ERRS_HIGH = "an estimate that errs high: 2–12 × the true error on the models measured"
+ERRS_HIGH = "an estimate that errs high: 2–14 × the true error on the models measured"
 """What the scores' estimated error is worth, measured against dense references on the tests' tiny models and the
 demo's base model (docs/benchmarks.md, "How far to trust the score error")."""
 
