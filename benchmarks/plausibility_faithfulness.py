@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 RESAMPLES = 2000
+MIN_ROWS = 10  # below this ρ's interval and 5 % threshold (1.96 / √(n − 1) ≥ 0.69) say nothing
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
@@ -85,6 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("reports", nargs="+", help="report JSON files")
     table = collect(parser.parse_args().reports)
+    fewest = min((len(row["auprc"]) for row in table.values()), default=0)
+    if fewest < MIN_ROWS:
+        raise SystemExit(f"{fewest} rows with plausibility and faithfulness; a rank correlation over rows needs at "
+                         f"least {MIN_ROWS} (explain more annotated rows, with --rationale-column and --faithfulness)")
     print("| method | model | rows | mean AUPRC (random) | mean comprehensiveness | mean sufficiency | "
           "ρ(AUPRC, comprehensiveness) | ρ(AUPRC − random, comprehensiveness) | ρ(token F1, comprehensiveness) | "
           "ρ(AUPRC, sufficiency) |")

@@ -40,8 +40,12 @@ def rationale_spans(value: Any, text: str, where: str) -> list[Span] | None:
         return _merged(_found(value, text, where))
     spans = []
     for item in value:
-        if (not isinstance(item, (list, tuple)) or len(item) != 2
-                or not all(isinstance(n, int) and not isinstance(n, bool) for n in item)):
+        pair = isinstance(item, (list, tuple)) and len(item) == 2
+        if pair and all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in item) \
+                and any(isinstance(n, float) for n in item):
+            raise ReportgenError(f"{where}'s rationale span {_short(item)} holds fractions: spans are [start, end) "
+                                 "character offsets, whole numbers")
+        if not pair or not all(isinstance(n, int) and not isinstance(n, bool) for n in item):
             raise ReportgenError(f"{where}'s rationale holds {_short(item)}: use {FORMS}, not a mixture")
         start, end = item
         if not 0 <= start < end <= len(text):

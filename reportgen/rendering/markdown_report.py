@@ -39,5 +39,6 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
          if view.plausibility_rows else []) + \
         [(f"Plausibility, {r.method}, {r.model}", f"AUPRC {r.auprc} (random {r.auprc_random}), token F1 {r.token_f1}, "
                                                  f"word AUPRC {r.word_auprc}, word F1 {r.word_f1}; mean of {r.samples} "
-                                                 "samples") for r in view.plausibility_rows]
+                                                 + ("sample" if r.samples == "1" else "samples"))
+         for r in view.plausibility_rows]
     return markdown_document(view.title, facts, header, rows, sentences)

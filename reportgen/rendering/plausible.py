@@ -26,8 +26,8 @@ def auprc_text(p: Plausibility) -> str:
 
 
 def summary_text(p: Plausibility | None) -> str:
-    """A summary-table cell: "AUPRC 0.42 (random 0.11), F1 0.30"; "—" without a rationale."""
-    return "—" if p is None else f"AUPRC {auprc_text(p)}, F1 {value(p.token_f1)}"
+    """A summary-table cell: "AUPRC 0.42 (random 0.11), token F1 0.30"; "—" without a rationale."""
+    return "—" if p is None else f"AUPRC {auprc_text(p)}, token F1 {value(p.token_f1)}"
 
 
 def rationale_legend(sample: SampleResult, class_names: list[str], lead: str = "Underlined") -> str:

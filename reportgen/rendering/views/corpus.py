@@ -262,7 +262,8 @@ def _fit_text(facts: CorpusFacts) -> str:
         parts.append(f"{pieces.role_title(role)}: {', '.join(counts)}")
     advice = ""
     if any(f.not_measurable for f in facts.fit.values()):
-        advice = " — not measurable: fewer samples than words + 2; raise --surrogate-samples to measure every row"
+        advice = (" — a fit is not measurable with fewer samples than words + 2; raise --surrogate-samples to measure "
+                  "every row")
     elif any(f.poor for f in facts.fit.values()):
         advice = " — on those rows the model does not act like a sum of word effects, and LIME describes it poorly"
     return "; ".join(parts) + advice

@@ -41,6 +41,10 @@ from reportgen.results import (
     ReportMeta,
 )
 
+SURROGATES = (("lime", "LIME", "Lime"), ("kernel-shap", "KernelSHAP", "KernelShap"))
+"""The surrogate methods as the header names them (and Captum's class), in this order; a header names those chosen."""
+SURROGATES_ALL = [(name, captum) for _, name, captum in SURROGATES]
+
 
 @dataclass
 class ReportView(PageView):
@@ -136,8 +140,10 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         method_text += (f"; Shapley values from {meta.shapley_samples} random orders of the words per sample "
                         "(Captum's ShapleyValueSampling)")
     if meta.surrogate_samples is not None:
-        method_text += (f"; LIME and KernelSHAP from {meta.surrogate_samples} sampled coalitions of the words per "
-                        "sample (Captum's Lime and KernelShap, linear surrogate fitted by weighted least squares)")
+        chosen = [(name, captum) for method, name, captum in SURROGATES if method in meta.methods] or SURROGATES_ALL
+        method_text += (f"; {' and '.join(n for n, _ in chosen)} from {meta.surrogate_samples} sampled coalitions of "
+                        f"the words per sample (Captum's {' and '.join(c for _, c in chosen)}, linear surrogate fitted "
+                        "by weighted least squares)")
     data = meta.dataset or "free text"
     if meta.split:
         data += f", split {meta.split}"
