@@ -6,8 +6,10 @@ percentage drop and the time estimate jump. So every stage (one method's attribu
 flip test, the AOPC bounds, …) starts with an *upper bound* on its forward or backward rows, known before its
 first pass; work a stage finds it does not need (a text whose integrated gradients settled before
 `--max-steps`, a flip found before the cap) is counted as done when it is dropped (`skip`), and whatever is
-left when the stage ends is completed then. Within a stage the count only rises and never passes the total;
-tqdm's rate and time estimate are those of the stage's bar, so they speak of the work still possible.
+left when the stage ends is completed then, and shown: every stage's bar closes full (tqdm draws an update only
+every so often, so the last one drawn may be well short of the total). Within a stage the count only rises
+and never passes the total; tqdm's rate and time estimate are those of the stage's bar, so they speak of the
+work still possible.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ class Progress:
 
     @contextmanager
     def stage(self, label: str, total: int) -> Iterator[None]:
-        """A bar for `label` with `total` rows at most (≥ 0), completed when the block ends."""
+        """A bar for `label` with `total` rows at most (≥ 0), completed and drawn full when the block ends."""
         self._stages += 1
         bar = tqdm(total=max(int(total), 0), desc=label, unit=self.unit, disable=not self.enabled, leave=False)
         outer, self._bar = self._bar, bar
         try:
             yield
             self._advance(bar.total - bar.n)
+            bar.refresh()  # drawn at 100 % before it closes, whenever tqdm last drew it
         finally:
             self._bar = outer
             bar.close()

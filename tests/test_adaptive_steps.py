@@ -10,6 +10,7 @@ Speed and the choice of the nested rule are measured by benchmarks/adaptive_step
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -172,8 +173,22 @@ def test_a_smooth_integrand_settles_on_the_first_grids():
 def test_max_nodes_caps_the_rule_exactly():
     integrand, antiderivative, exact = jumpy()
     assert refined(integrand, antiderivative, len(exact), tolerance=1e-9, max_nodes=40).size == 40
-    with pytest.raises(ReportgenError, match="max_steps= must be at least 5, the first nodes of steps= auto"):
+    with pytest.raises(ReportgenError, match="max_steps= must be at least 9 with steps= auto"):
         check_steps("auto", TOLERANCE, 4)
+
+
+@pytest.mark.parametrize("cap", [5, 6, 7, 8])
+def test_a_cap_below_the_first_refinement_is_refused(cap):
+    """Below 9 nodes (the first four intervals each halved once) no score error exists, so auto steps would fall
+    back to the delta alone without a word: such a cap is refused before any model loads, and 9 has an estimate."""
+    integrand, antiderivative, exact = jumpy()
+    assert math.isinf(refined(integrand, antiderivative, len(exact), tolerance=1e-9, max_nodes=cap).score_error())
+    assert math.isfinite(refined(integrand, antiderivative, len(exact), tolerance=1e-9, max_nodes=9).score_error())
+    with pytest.raises(ReportgenError) as caught:
+        check_steps("auto", TOLERANCE, cap)
+    assert str(caught.value) == ("max_steps= must be at least 9 with steps= auto (the first refinement's 9 nodes are "
+                                 f"what the scores' error is estimated from) (got {cap})")
+    check_steps("auto", TOLERANCE, 9)  # the least cap taken
 
 
 # ---------------------------------------------------------------- on models
@@ -406,6 +421,20 @@ def test_a_flagged_delta_on_a_path_whose_scores_cancel_says_how_they_cancel():
     plain = MethodResult(scores=[2.0, 1.0], pad_share=0.0, convergence_delta=0.1, target_logit_change=2.9, steps=257)
     _, warning = delta_text(plain, 0.01)
     assert "Raise --max-steps" in warning and "cancel" not in warning
+
+
+def test_a_flagged_sample_with_a_score_error_is_not_excused_by_its_scores_cancelling():
+    """Under the rule with the score error, a flagged sample's scores were not shown accurate: the delta's small
+    share of Σ|score| (the old rule's excuse) is not offered, and the warning asks for more steps."""
+    from reportgen.rendering.views.additivity import delta_text
+    from reportgen.results import MethodResult
+
+    flagged = MethodResult(scores=[12.0, -9.0, -3.02], pad_share=0.0, convergence_delta=-0.0024,
+                           target_logit_change=-0.0176, steps=17, score_error=0.122, converged=False)
+    _, warning = delta_text(flagged, 0.002)
+    assert warning == ("Not converged after 17 steps (the --max-steps cap): the scores' estimated error is 12.2 % of "
+                       "Σ|score| and the completeness delta 13.6 % of the logit change, both above the 0.2 % "
+                       "tolerance. Raise --max-steps for trustworthy scores.")
 
 
 def cancelling(size: float = 100.0, jumps: int = 40):

@@ -182,3 +182,4 @@ def test_the_convergence_rule_has_one_wording_in_help_and_on_the_page():
         text = "".join(CliRunner().invoke(main, [command, "--help"]).output.split())  # Click wraps at any space
         assert "".join(f"With --steps auto: {convergence_rule()}".split()) in text, command
         assert "untilithasconverged(see--tolerance)" in text and "hasnotconvergedbythen(see--tolerance)" in text
+        assert "persample,atleast9(thefirstrefinement,fromwhichthescores'errorisestimated)" in text, command

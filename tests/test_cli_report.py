@@ -168,7 +168,9 @@ ERRORS = {
     "steps neither auto nor a number": ({"--steps": "many"}, "--steps must be at least 1, or auto"),
     "zero tolerance": ({"--steps": "auto", "--tolerance": "0"}, "--tolerance must be above 0"),
     "negative tolerance": ({"--tolerance": "-0.01"}, "--tolerance must be above 0"),
-    "max steps below the first grid": ({"--steps": "auto", "--max-steps": "4"}, "--max-steps must be at least 5"),
+    "max steps below the first refinement": ({"--steps": "auto", "--max-steps": "6"},
+                                             "--max-steps must be at least 9 with --steps auto (the first refinement's "
+                                             "9 nodes are what the scores' error is estimated from) (got 6)"),
     "a fixed rule with auto steps": ({"--steps": "auto", "--quadrature": "gauss-legendre"}, "needs a fixed --steps N"),
     "max length over the position embeddings": ({"--max-length": "200"}, "use --max-length 128 or less"),
     "max length over a hugging face model's positions": ({"--base": "{hf_dir}", "--max-length": "129"},

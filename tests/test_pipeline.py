@@ -176,10 +176,14 @@ class RecordingBar:
     def __init__(self, total: int = 0, desc: str = "", **_: object) -> None:
         self.desc, self.first_total, self.total, self.n = desc, total, total, 0
         self.seen: list[tuple[int, int]] = []  # (n, total) after each update
+        self.shown: int | None = None  # the count last drawn: tqdm draws an update only every so often
 
     def update(self, count: int = 1) -> None:
         self.n += count
         self.seen.append((self.n, self.total))
+
+    def refresh(self) -> None:
+        self.shown = self.n
 
     def close(self) -> None:
         RecordingBar.closed.append(self)
@@ -189,8 +193,9 @@ class RecordingBar:
                                      ("integrated-gradients", "attention-gradient")])
 def test_no_bar_ever_goes_back(models, monkeypatch, methods):
     """A default report (auto IG steps, faithfulness, flip test, NAOPC, agreement flips), and a model that predicts
-    neither the target nor the common class (the flip test attributes its predicted class too): every stage's
-    bar keeps the total it started with, never counts past it and ends full, so no percentage goes back."""
+    neither the target nor the common class (the flip test attributes its predicted class too, a stage "…, another
+    class" of its own): every stage's bar keeps the total it started with, never counts past it, and ends full and
+    drawn full, so no percentage goes back and none closes short."""
     monkeypatch.setattr("reportgen.progress.tqdm", RecordingBar)
     RecordingBar.closed.clear()
     report = explain(models, Texts(TEXTS[:4], list(range(4)), [0] * 4),
@@ -201,11 +206,13 @@ def test_no_bar_ever_goes_back(models, monkeypatch, methods):
     bars = RecordingBar.closed
     labels = {bar.desc for bar in bars}
     assert {"base, flip test", "fine-tuned, normalised AOPC", f"base, {methods[0]}"} <= labels
+    assert any(label.endswith(f"{methods[0]}, another class") for label in labels), labels
     for bar in bars:
         assert all(total == bar.first_total for _, total in bar.seen), bar.desc  # the total never changes
         counts = [n for n, _ in bar.seen]
         assert counts == sorted(counts) and all(n <= bar.first_total for n in counts), bar.desc
         assert bar.n == bar.first_total, bar.desc  # ends full
+        assert bar.shown == bar.first_total, bar.desc  # and is drawn full before it closes
 
 
 def test_flip_ranks_by_evidence_for_the_predicted_class_when_the_target_differs(models):

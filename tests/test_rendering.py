@@ -663,7 +663,8 @@ def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did
 def test_the_ig_note_says_which_condition_made_the_sample_converge():
     """A sample that converged on its delta while its scores' estimated error is above the tolerance: the note says
     it converged on the delta and gives the error as the upper-side estimate it is, so the two do not read as a
-    contradiction; a delta within tolerance with the error above 5 tolerances is flagged, and says why."""
+    contradiction (the guard it passed, 5 tolerances, is named); a delta within tolerance with the error above 5
+    tolerances is flagged, and says why."""
     path = sample(["[CLS]", "a", "b", "[SEP]"], scores={role: [0.0, 1.0, 0.5, 0.0] for role in ROLES})
     for role, error, converged in (("base", 0.036, True), ("finetuned", 0.08, False)):
         result = path.models[role].methods["integrated-gradients"]
@@ -674,8 +675,9 @@ def test_the_ig_note_says_which_condition_made_the_sample_converge():
     document = parse_html(render_html(built))
     base, finetuned = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     assert "Converged after 33 path steps on its completeness delta, within the 1 % tolerance: +0.006 is 0.4 % of " \
-           "F(x)−F(x′) = +1.5 (0.4 % of Σ|score|); the scores' estimated error is at most about 3.6 % (an estimate " \
-           "that errs high: 2–14 × the true error on the models measured)" in base.text()
+           "F(x)−F(x′) = +1.5 (0.4 % of Σ|score|); the scores' estimated error, at most about 3.6 %, is within the " \
+           "5 % guard (5 × the tolerance; an estimate that errs high: 2–14 × the true error on the models " \
+           "measured)" in base.text()
     assert not base.find_all("p", "warning") and "Converged" not in finetuned.text()
     warning = finetuned.find_all("p", "warning")[0].text()
     assert "the completeness delta is within the 1 % tolerance, but the scores' estimated error, 8 % of Σ|score|, " \

@@ -19,6 +19,9 @@ ADAPTIVE_RULE = "riemann-trapezoid"
 """The rule `--steps auto` refines (`quadrature.AdaptiveTrapezoid`)."""
 FIRST_NODES = (0.0, 0.25, 0.5, 0.75, 1.0)
 """Where `--steps auto` starts on every path: its first grid (`quadrature.AdaptiveTrapezoid.first`)."""
+FIRST_REFINEMENT = 2 * len(FIRST_NODES) - 1
+"""The nodes once `--steps auto` has halved every first interval (9): the fewest with which the scores' error is
+estimated (`quadrature.AdaptiveTrapezoid.score_error`), so the least `max_steps` it takes."""
 
 
 def steps_from_text(text: str) -> int | str:
@@ -33,8 +36,9 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
         raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got {steps})", "steps")
     if not tolerance > 0:
         raise OptionError(f"{{tolerance}} must be above 0 (got {tolerance}); e.g. 0.01 for 1 %", "tolerance")
-    if max_steps < len(FIRST_NODES):
-        raise OptionError(f"{{max_steps}} must be at least {len(FIRST_NODES)}, the first nodes of {{steps}} auto "
+    if max_steps < FIRST_REFINEMENT:  # below it no score error exists, and the rule would fall back to the delta alone
+        raise OptionError(f"{{max_steps}} must be at least {FIRST_REFINEMENT} with {{steps}} auto (the first "
+                          f"refinement's {FIRST_REFINEMENT} nodes are what the scores' error is estimated from) "
                           f"(got {max_steps})", "max_steps", "steps")
 
 
@@ -54,7 +58,8 @@ class PathSteps:
              "0.01).")
     max_steps: int = option(  # auto: the most gradient evaluations per text
         DEFAULT_MAX_STEPS, type=int,
-        help="With --steps auto: the most steps (gradients) per sample, at least 5; a sample that has not converged "
+        help=f"With --steps auto: the most steps (gradients) per sample, at least {FIRST_REFINEMENT} (the first "
+             "refinement, from which the scores' error is estimated); a sample that has not converged "
              "by then (see --tolerance) is flagged in the report.")
     quadrature: str | None = option(  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
         None, choices=QUADRATURES, show_default=False,

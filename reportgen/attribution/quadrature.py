@@ -86,7 +86,7 @@ class AdaptiveTrapezoid:
     floor = 0.05  # each half gets at least this share of its parent's token estimate
 
     def __init__(self, seq: int, max_nodes: int, device: torch.device) -> None:
-        """`max_nodes` ≥ 5 (path_steps.check_steps says so to the user first)."""
+        """`max_nodes` ≥ 9, the first refinement (path_steps.check_steps says so to the user first)."""
         self.max_nodes = max_nodes
         self.alphas = list(self.first)
         self.values = torch.zeros(max_nodes, seq, device=device)

@@ -1,6 +1,6 @@
 """How far a method's scores can be trusted, in words: integrated gradients' estimated score error and convergence
-delta (with the steps it took and when the scores cancel along the path), the Shapley values' (sampled or
-KernelSHAP's) gap to f(x) − f(no words), or LIME's surrogate fit."""
+delta (with the steps it took and, in files without a score error, when the scores cancel along the path), the
+Shapley values' (sampled or KernelSHAP's) gap to f(x) − f(no words), or LIME's surrogate fit."""
 
 from __future__ import annotations
 
@@ -45,8 +45,10 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
     converged (`converged_by`):
     its scores' estimated error ("at most about 0.2 %": the estimated Σ|error| of the scores over Σ|score|, an
     estimate that errs high) or its completeness delta (as a share of F(x) − F(x′) and of Σ|score|), then the
-    other number. A sample is flagged only when it did not converge (`MethodResult.converged`: neither condition
-    at --max-steps; fixed steps: its delta above 5 % of F(x) − F(x′)).
+    other number (after a delta, with the guard it passed: `guard_text`). A sample is flagged only when it did
+    not converge (`MethodResult.converged`: neither condition at --max-steps; fixed steps: its delta above 5 % of
+    F(x) − F(x′)); its warning says to raise --max-steps, or, in a file without a score error (the delta alone
+    decided) on a path whose scores cancel, how they cancel (`cancelling_text`).
     """
     if result.convergence_delta is None:
         return None, None
@@ -69,7 +71,7 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
                      f"{share(relative)} of {change})")
         elif by == "delta":
             delta = (f"{converged}: {signed_figure(result.convergence_delta)} is {share(relative)} of {change}"
-                     f"{f' ({of_mass})' if of_mass else ''}; the scores' estimated error is {error}")
+                     f"{f' ({of_mass})' if of_mass else ''}; {guard_text(result.score_error, mass, tolerance)}")
         else:
             delta = (f"Scores' estimated error {error}; completeness delta {signed_figure(result.convergence_delta)} "
                      f"({of_mass}{', ' if of_mass else ''}{share(relative)} of {change}){steps}")
@@ -78,11 +80,11 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
     if tolerance is None:
         return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change. "
                        "Raise --steps for trustworthy scores.")
-    advice = cancelling_text(result, tolerance) or "Raise --max-steps for trustworthy scores."
-    if result.score_error is None:
+    advice = "Raise --max-steps for trustworthy scores."
+    if result.score_error is None:  # the delta alone decided (a file from before the score error)
         return delta, (f"Attributions do not add up: the convergence delta is {pct(relative)} of the logit change, "
                        f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
-                       + advice)
+                       + (cancelling_text(result, tolerance) or advice))
     cap = f"Not converged after {result.steps} steps (the --max-steps cap): "
     if abs(result.convergence_delta) <= allowed_delta(result.target_logit_change or 0.0, tolerance):
         return delta, (cap + f"the completeness delta is within the {100 * tolerance:g} % tolerance, but the scores' "
@@ -93,6 +95,16 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
                    "tolerance. " + advice)
 
 
+def guard_text(score_error: float, mass: float, tolerance: float | None) -> str:
+    """For a sample converged on its delta: its scores' estimated error (a share of Σ|score| = `mass` > 0) and the
+    guard it is within, SCORE_CHANGE_GUARD tolerances of Σ|score| (a Σ|score| below DELTA_FLOOR counts as it), so
+    an error above the tolerance next to "Converged" reads as the rule and not as a contradiction."""
+    guard = SCORE_CHANGE_GUARD * allowed_delta(mass, tolerance or 0.0) / mass
+    floor = f", with Σ|score| below {DELTA_FLOOR:g} counted as {DELTA_FLOOR:g}" if mass < DELTA_FLOOR else ""
+    return (f"the scores' estimated error, at most about {share(score_error)}, is within the {share(guard)} guard "
+            f"({SCORE_CHANGE_GUARD} × the tolerance{floor}; {ERRS_HIGH})")
+
+
 CANCELLING = 10
 """A path's scores cancel when Σ|score| is at least this many times |F(x) − F(x′)| (with DELTA_FLOOR)."""
 
@@ -100,7 +112,9 @@ CANCELLING = 10
 def cancelling_text(result: MethodResult, tolerance: float) -> str:
     """For a delta above tolerance on a path whose scores cancel, the sizes a reader needs to judge it:
     there a share of a small F(x) − F(x′) is a far smaller share of the scores themselves, and more
-    steps shrink the delta slowly (docs/benchmarks.md, "Why these four"). "" otherwise."""
+    steps shrink the delta slowly (docs/benchmarks.md, "Why these four"). "" otherwise. Only for results
+    without a score error (the delta alone decided): where the score error was estimated, a flagged sample's
+    scores were not shown accurate, so the delta's small share of Σ|score| says nothing in their favour."""
     mass = sum(abs(score) for score in result.scores)
     change = max(abs(result.target_logit_change or 0.0), DELTA_FLOOR)
     if result.convergence_delta is None or mass < CANCELLING * change:
