@@ -63,7 +63,10 @@ def collect(paths: list[str]) -> dict[tuple[str, str], dict[str, list[float]]]:
     table: dict[tuple[str, str], dict[str, list[float]]] = {}
     seen: set[int] = set()
     for path in paths:
-        report = json.load(open(path, encoding="utf-8"))
+        try:
+            report = json.load(open(path, encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise SystemExit(f"{path}: cannot be read as a report's JSON ({error})") from None
         for sample in report["samples"]:
             if sample["index"] in seen:
                 raise SystemExit(f"{path}: row {sample['index']} is in two of the files")

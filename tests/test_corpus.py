@@ -306,8 +306,10 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
         assert_close_fp32(torch.tensor([r[f"{role}_delta"] for r in stored]), direct.convergence_delta,
                           delta_magnitude(direct.scores, *endpoint_logits(model, inputs, targets)))
         assert [r[f"{role}_converged"] for r in stored] == direct.converged.tolist()
-        for row, error in zip(stored, direct.score_error.tolist()):  # a row stops early only once converged
-            assert row[f"{role}_score_error"] == pytest.approx(error, rel=1e-5)
+        # the score error is an L1 sum of gradient differences over Σ|score|: it rounds at the scale of the scores,
+        # so as a share of Σ|score| at scale 1, not at its own (a small estimate is a difference of larger terms)
+        assert_close_fp32(torch.tensor([r[f"{role}_score_error"] for r in stored]), direct.score_error, 1.0)
+        for row in stored:  # a row stops early only once converged
             if row[f"{role}_steps"] < 33:
                 assert row[f"{role}_converged"]
                 assert abs(row[f"{role}_delta"]) <= allowed_delta(row[f"{role}_logit_change"], 0.02) \

@@ -95,8 +95,9 @@ def test_a_repeated_evidence_string_marks_the_next_occurrence():
     (["a fine film"], "evidence string \"a fine film\" is not in its text"),
     (["   "], "empty evidence string"),
     ([[0, 4], "plot"], "not a mixture"),
-    ([[0.5, 4]], "span [0.5, 4] holds fractions: spans are [start, end) character offsets, whole numbers"),
-    ([[2.0, 11.0]], "whole numbers"),
+    ([[0.5, 4]], "span [0.5, 4] is written with decimals: spans are [start, end) character offsets written as "
+                 "integers"),
+    ([[2.0, 11.0]], "written as integers, e.g. [2, 11]"),
     ([[0, 4, 5]], "holds [0, 4, 5]"),
     (17, "is int, not a list"),
     ("not json", "is the text \"not json\", not a list"),

@@ -173,19 +173,28 @@ def _check_path(place: Place, path: dict[str, Any], method: str) -> None:
             raise place.fail(f"meta.path.{key}", "is not a setting of this method's path")
 
 
+def _per_model(place: Place, name: str, summaries: dict[str, Any] | None, rows: int) -> list[tuple[str, Any]]:
+    """A per-model summary's (role, summary) pairs, once it is checked to hold one summary per model, each over
+    the corpus's `rows`; none where `summaries` is None."""
+    if summaries is None:
+        return []
+    if sorted(summaries) != sorted(ROLES):
+        raise place.fail(name, f"summarises {', '.join(map(repr, summaries)) or 'no model'}; it has one summary per "
+                               f"model: {', '.join(ROLES)}")
+    for role, summary in summaries.items():
+        if summary["rows"] != rows:
+            raise place.fail(f"{name}.{role}.rows", f"is {summary['rows']}, but the corpus has {rows} rows")
+    return list(summaries.items())
+
+
 def _check_convergence(place: Place, meta: dict[str, Any], rows: int) -> None:
     """Integrated gradients' steps and deltas over the rows, per model (`convergence.PathSummary`)."""
     convergence, walks = meta["convergence"], "steps" in meta["path"]
     if (convergence is not None) != walks:
         raise place.fail("meta.convergence", "is null, but integrated gradients' paths are summarised per model"
                          if walks else "is set, but only integrated gradients walks paths to summarise")
-    if convergence is not None and sorted(convergence) != sorted(ROLES):
-        raise place.fail("meta.convergence", f"summarises {', '.join(map(repr, convergence)) or 'no model'}; it "
-                                             f"has one summary per model: {', '.join(ROLES)}")
-    for role, summary in (convergence or {}).items():
+    for role, summary in _per_model(place, "meta.convergence", convergence, rows):
         where = f"meta.convergence.{role}"
-        if summary["rows"] != rows:
-            raise place.fail(f"{where}.rows", f"is {summary['rows']}, but the corpus has {rows} rows")
         place.number(summary["tolerance"], f"{where}.tolerance", low=0)
         place.integer(summary["fewest_steps"], f"{where}.fewest_steps", least=1)
         if not summary["fewest_steps"] <= summary["median_steps"] <= summary["most_steps"]:
@@ -203,13 +212,8 @@ def _check_fit(place: Place, meta: dict[str, Any], rows: int) -> None:
     fit, info = meta.get("fit"), REGISTRY.get(meta["method"])
     if fit is not None and not (info is not None and info.states_fit):
         raise place.fail("meta.fit", "is set, but only LIME fits a surrogate whose fit is summarised")
-    if fit is not None and sorted(fit) != sorted(ROLES):
-        raise place.fail("meta.fit", f"summarises {', '.join(map(repr, fit)) or 'no model'}; it has one summary per "
-                                     f"model: {', '.join(ROLES)}")
-    for role, summary in (fit or {}).items():
+    for role, summary in _per_model(place, "meta.fit", fit, rows):
         where = f"meta.fit.{role}"
-        if summary["rows"] != rows:
-            raise place.fail(f"{where}.rows", f"is {summary['rows']}, but the corpus has {rows} rows")
         place.number(summary["threshold"], f"{where}.threshold", high=1)
         for key in ("poor", "not_measurable"):
             place.integer(summary[key], f"{where}.{key}", rows + 1, what=f" (the corpus has {rows} rows)")

@@ -43,8 +43,8 @@ def rationale_spans(value: Any, text: str, where: str) -> list[Span] | None:
         pair = isinstance(item, (list, tuple)) and len(item) == 2
         if pair and all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in item) \
                 and any(isinstance(n, float) for n in item):
-            raise ReportgenError(f"{where}'s rationale span {_short(item)} holds fractions: spans are [start, end) "
-                                 "character offsets, whole numbers")
+            raise ReportgenError(f"{where}'s rationale span {_short(item)} is written with decimals: spans are "
+                                 "[start, end) character offsets written as integers, e.g. [2, 11]")
         if not pair or not all(isinstance(n, int) and not isinstance(n, bool) for n in item):
             raise ReportgenError(f"{where}'s rationale holds {_short(item)}: use {FORMS}, not a mixture")
         start, end = item
