@@ -172,3 +172,20 @@ def test_the_page_marks_the_rationale_and_says_where_a_column_shades_another_cla
                 for model in sample.models.values())  # target predicted: a model predicting another class
     assert ("Plausibility is measured on evidence for" in html) == other
     assert "Did the shading fall where people looked?" in html
+    assert "No rationale was given for this text" not in html  # every text here has a rationale, [] included
+
+
+def test_a_text_without_a_rationale_among_texts_with_one_is_said_to_have_none(checkpoints, encoder_dir):
+    """An empty cell of the rationale column (None) beside rows that have rationales: the page and the Markdown
+    say this text has none, where a report without any rationale says nothing of them."""
+    explained = reportgen.explain(base=checkpoints["base"], finetuned=checkpoints["finetuned"],
+                                  encoder=str(encoder_dir), texts=TEXTS[:2], rationales=[RATIONALES[0], None],
+                                  labels=LABELS[:2], method="gradient", max_length=48, device="cpu",
+                                  label_names=["negative", "positive"], quiet=True, faithfulness=False)
+    assert explained.report.samples[1].rationale is None
+    for page in (explained.html(), explained.markdown()):
+        assert page.count("No rationale was given for this text (its rationale cell is empty)") == 1
+    plain = reportgen.explain(base=checkpoints["base"], finetuned=checkpoints["finetuned"], encoder=str(encoder_dir),
+                              texts=TEXTS[:1], method="gradient", max_length=48, device="cpu", quiet=True,
+                              faithfulness=False)
+    assert "No rationale was given" not in plain.html()

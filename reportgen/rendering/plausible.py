@@ -30,11 +30,14 @@ def summary_text(p: Plausibility | None) -> str:
     return "—" if p is None else f"AUPRC {auprc_text(p)}, token F1 {value(p.token_f1)}"
 
 
-def rationale_legend(sample: SampleResult, class_names: list[str], lead: str = "Underlined") -> str:
+def rationale_legend(sample: SampleResult, class_names: list[str], lead: str = "Underlined",
+                     others_marked: bool = False) -> str:
     """What the underline means in this sample (`lead`: how the page shows the marks), and how much of the
-    rationale the models saw; "" without one."""
+    rationale the models saw; without one, "" — unless other samples of the report have rationales
+    (`others_marked`), where the reader is told this text has none (an empty cell of the rationale column)."""
     if sample.rationale is None:
-        return ""
+        return ("No rationale was given for this text (its rationale cell is empty), so it has no plausibility score."
+                if others_marked else "")
     label = class_names[sample.label] if isinstance(sample.label, int) else "its label"
     if not sample.rationale:
         return (f"Annotators marked nothing in this text as the reason for {label}, so it has no plausibility "

@@ -146,7 +146,8 @@ def sample_view(number: int, sample: SampleResult, report: Report, scale: str, g
         agreement=agreement(sample, methods),
         segments=segments(sample, report.meta.segment_names),
         truncation=truncation_note(sample, report.meta.segment_names),
-        rationale=rationale_legend(sample, names),
+        rationale=rationale_legend(sample, names,
+                                   others_marked=any(s.rationale is not None for s in report.samples)),
     )
 
 
