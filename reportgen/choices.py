@@ -8,6 +8,7 @@ the list exists once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 DEFAULT_METHODS = ("integrated-gradients", "attention-gradient")
 """Measured on the demo's models (docs/faithfulness.md): integrated gradients (signed, complete) and
@@ -70,6 +71,25 @@ A text has converged when its scores are accurate — estimated score error with
 at `max_steps` (`convergence_rule` says so in words). On a path whose scores cancel (Σ|score| ≫
 |F(x) − F(x′)|) the first settles it where the delta alone would ask 13–260× more (docs/benchmarks.md, "Why
 these four")."""
+
+
+class Budgets(NamedTuple):
+    """A text's limits under the convergence rule, in logits (`budgets`); unpacks as `AdaptiveTrapezoid.refine`'s
+    (allowed, token_budget, accurate)."""
+
+    allowed: float  # |delta| within tolerance of |F(x) − F(x′)|
+    token_budget: float  # the guard: SCORE_CHANGE_GUARD tolerances of Σ|score|
+    accurate: float  # the score error within one tolerance of Σ|score|
+
+
+def budgets(logit_change: float, mass: float, tolerance: float) -> Budgets:
+    """A text's limits under the convergence rule (`convergence_rule`): (allowed |delta|, token budget, accurate),
+    from its F(x) − F(x′), its Σ|score| (`mass`) and the tolerance — the delta within tolerance of |F(x) − F(x′)|
+    with the score error within SCORE_CHANGE_GUARD tolerances of Σ|score|, or the score error within one tolerance
+    of it (each with the floor of `allowed_delta`). Used by the refinement (`AdaptiveTrapezoid.refine`, `settled`)
+    and by the IG note that says which condition held."""
+    accurate = allowed_delta(mass, tolerance)
+    return Budgets(allowed_delta(logit_change, tolerance), SCORE_CHANGE_GUARD * accurate, accurate)
 
 
 def convergence_rule(tolerance: float | None = None, max_steps: int | None = None) -> str:

@@ -18,9 +18,9 @@ import torch
 
 from reportgen.attribution import AttributionSettings, MethodOptions, PathSteps, TokenScores, make_attributor
 from reportgen.attribution.base import word_embeddings
-from reportgen.attribution.integrated_gradients import GRID, _Path, baseline_ids, budgets
+from reportgen.attribution.integrated_gradients import GRID, _Path, baseline_ids
 from reportgen.attribution.path_steps import check_steps
-from reportgen.choices import allowed_delta
+from reportgen.choices import allowed_delta, budgets
 from reportgen.errors import ReportgenError
 from reportgen.loading.inputs import EncodedTexts, encode
 from reportgen.loading.models import LoadedModel, load_model

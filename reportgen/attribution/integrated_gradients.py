@@ -35,20 +35,12 @@ from reportgen.attribution.options import MethodOptions
 from reportgen.attribution.path_steps import PathSteps
 from reportgen.attribution.quadrature import AdaptiveTrapezoid, nodes_and_weights
 from reportgen.batching import ChunkRunner, autocast
-from reportgen.choices import FIXED_STEPS_DELTA, SCORE_CHANGE_GUARD, allowed_delta
+from reportgen.choices import FIXED_STEPS_DELTA, budgets
 from reportgen.loading.attention import trimmed_padding_keys
 from reportgen.loading.inputs import EncodedTexts, rows_of
 from reportgen.loading.models import LoadedModel
 
 GRID = AdaptiveTrapezoid
-
-
-def budgets(logit_change: float, mass: float, tolerance: float) -> tuple[float, float, float]:
-    """A text's (allowed |delta|, token budget, accurate) for `AdaptiveTrapezoid.refine` and `settled`, from its
-    F(x) − F(x′), its Σ|score| and the tolerance: the delta within tolerance of |F(x) − F(x′)| with the score
-    error within SCORE_CHANGE_GUARD tolerances of Σ|score|, or the score error within one tolerance of it."""
-    accurate = allowed_delta(mass, tolerance)
-    return allowed_delta(logit_change, tolerance), SCORE_CHANGE_GUARD * accurate, accurate
 
 
 def baseline_ids(inputs: EncodedTexts, token_id: int) -> torch.Tensor:

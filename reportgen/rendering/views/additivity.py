@@ -10,7 +10,7 @@ from reportgen.choices import (
     DELTA_FLOOR,
     LIME_FIT,
     SCORE_CHANGE_GUARD,
-    allowed_delta,
+    budgets,
     kernel_shap_gap_allowed,
     shapley_gap_allowed,
 )
@@ -34,7 +34,7 @@ def converged_by(result: MethodResult, tolerance: float | None) -> str | None:
     if not result.converged or result.score_error is None or tolerance is None:
         return None
     mass = sum(abs(score) for score in result.scores)
-    accurate = allowed_delta(mass, tolerance) / mass if mass > 0 else math.inf
+    accurate = budgets(0.0, mass, tolerance).accurate / mass if mass > 0 else math.inf
     return "scores" if result.score_error <= accurate * (1 + 1e-6) else "delta"  # 1e-6: the stored rounding
 
 
@@ -86,7 +86,7 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
                        f"above the {100 * tolerance:g}% tolerance after {result.steps} steps (the --max-steps cap). "
                        + (cancelling_text(result, tolerance) or advice))
     cap = f"Not converged after {result.steps} steps (the --max-steps cap): "
-    if abs(result.convergence_delta) <= allowed_delta(result.target_logit_change or 0.0, tolerance):
+    if abs(result.convergence_delta) <= budgets(result.target_logit_change or 0.0, 0.0, tolerance).allowed:
         return delta, (cap + f"the completeness delta is within the {100 * tolerance:g} % tolerance, but the scores' "
                        f"estimated error, {share(result.score_error)} of Σ|score|, is above "
                        f"{SCORE_CHANGE_GUARD} × it, so single scores may still be off. " + advice)
@@ -99,7 +99,7 @@ def guard_text(score_error: float, mass: float, tolerance: float | None) -> str:
     """For a sample converged on its delta: its scores' estimated error (a share of Σ|score| = `mass` > 0) and the
     guard it is within, SCORE_CHANGE_GUARD tolerances of Σ|score| (a Σ|score| below DELTA_FLOOR counts as it), so
     an error above the tolerance next to "Converged" reads as the rule and not as a contradiction."""
-    guard = SCORE_CHANGE_GUARD * allowed_delta(mass, tolerance or 0.0) / mass
+    guard = budgets(0.0, mass, tolerance or 0.0).token_budget / mass
     floor = f", with Σ|score| below {DELTA_FLOOR:g} counted as {DELTA_FLOOR:g}" if mass < DELTA_FLOOR else ""
     return (f"the scores' estimated error, at most about {share(score_error)}, is within the {share(guard)} guard "
             f"({SCORE_CHANGE_GUARD} × the tolerance{floor}; {ERRS_HIGH})")
