@@ -28,11 +28,11 @@ def render_markdown(report: Report, granularity: str = "word") -> str:
              *([cell.text for cell in row.comprehensiveness] if view.faithfulness else []),
              *(row.flips if view.flips else []), *(row.plausibility if view.rationales else []), row.flags]
             for n, row in enumerate(view.summary, start=1)]
+    marked = any(s.rationale is not None for s in report.samples)  # a report with a rationale column
     sentences = [(sample.heading, describe(data, report.meta.class_names, report.meta.method)
                   + (f"\n\n{sample.changed}" if sample.changed else "")
                   + (f"\n\n{escape(legend)}" if (legend := rationale_legend(
-                      data, report.meta.class_names, lead="Marked",
-                      others_marked=any(s.rationale is not None for s in report.samples))) else ""))
+                      data, report.meta.class_names, lead="Marked", others_marked=marked)) else ""))
                  for sample, data in zip(view.samples, report.samples)]
     facts = [(name, value) for name, value in view.models] + view.header + \
         ([("Difference", view.difference_note)] if any(sample.changed for sample in view.samples) else []) + \
