@@ -63,14 +63,16 @@ from reportgen.attribution import AttributionSettings, TokenScores  # noqa: E402
 from reportgen.attribution.base import word_embeddings  # noqa: E402
 from reportgen.attribution.integrated_gradients import (  # noqa: E402
     GRID,
-    SCORE_CHANGE_GUARD,
     IntegratedGradients,
     _Path,
     baseline_ids,
 )
 from reportgen.attribution.path_steps import PathSteps  # noqa: E402
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
-from reportgen.choices import allowed_delta  # noqa: E402
+from reportgen.choices import (
+    SCORE_CHANGE_GUARD,  # noqa: E402
+    allowed_delta,  # noqa: E402
+)
 from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
 from reportgen.demo.cache import CheckpointCache, default_cache_dir  # noqa: E402
 from reportgen.demo.training import (
