@@ -70,7 +70,7 @@ from reportgen.attribution.integrated_gradients import (  # noqa: E402
 from reportgen.attribution.path_steps import PathSteps  # noqa: E402
 from reportgen.attribution.quadrature import nodes_and_weights  # noqa: E402
 from reportgen.choices import (
-    SCORE_CHANGE_GUARD,  # noqa: E402
+    ESTIMATORS,  # noqa: E402
     allowed_delta,  # noqa: E402
 )
 from reportgen.demo.assets import imdb_rows, locate_assets  # noqa: E402
@@ -510,7 +510,7 @@ def stopping(role: str, head: str, rule: str, i: int, estimates: list[torch.Tens
              change: float, tolerance: float) -> dict:
     """Where each stopping rule would stop this sample's refinement, and the token error there."""
     stops = {}
-    guard = SCORE_CHANGE_GUARD * tolerance
+    guard = ESTIMATORS["interval-sum"].guard * tolerance  # the guard of its day, which docs/benchmarks.md's table used
     for name in ("delta", "delta + scores settled"):
         stops[name] = (None, None)
         for level in range(1, len(estimates)):

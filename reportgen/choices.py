@@ -60,11 +60,32 @@ def allowed_delta(logit_change: float, tolerance: float) -> float:
     return tolerance * max(abs(logit_change), DELTA_FLOOR)
 
 
-SCORE_CHANGE_GUARD = 5
-"""A text whose delta is within tolerance also keeps refining while its estimated score error (L1 over
-tokens, see `attribution.quadrature.AdaptiveTrapezoid`) is above this many tolerances of its Σ|score| (with the
-delta's floor of 0.01 logits). The delta checks only the *sum* of the scores, which can land within tolerance by
-cancellation while single tokens are still far off (docs/benchmarks.md, "Which nested rule").
+class ScoreErrorEstimator(NamedTuple):
+    """One way of estimating IG's score error (`MethodResult.score_error`: Σ_t |error of score_t| / Σ_t |score_t|)
+    under --steps auto, with the facts that go with it; a report (`ReportMeta.score_error_estimator`) and a corpus
+    (its `path`) name the one their numbers were made with, so a file is read by its own rule and words."""
+
+    name: str  # stored in the JSON (`ReportMeta.score_error_estimator`, a corpus's meta.path)
+    guard: int  # the delta condition's cap on the score error, in tolerances of Σ|score| (`budgets`)
+    errs_high: str  # how high it errs, measured: the words the IG notes quote ("an estimate that errs high: …")
+
+
+ESTIMATORS = {estimator.name: estimator for estimator in (
+    ScoreErrorEstimator("interval-sum", 5, "2–14 × the true error on the models measured"),
+    ScoreErrorEstimator("per-token", 2, "1.3–3 × the true error on the models measured"),
+)}
+"""Every estimator a file may name (`AdaptiveTrapezoid.score_error` computes today's). "interval-sum" (report schemas
+7–9, corpus stores before format 5): the sum of every interval's L1 estimate, which can only over-state the L1 norm
+of their sum; "per-token": each token's error from its intervals' shares, summed over the tokens — tighter, so its
+guard is smaller."""
+
+ESTIMATOR = ESTIMATORS["per-token"]
+"""The estimator --steps auto computes now.
+
+A text whose delta is within tolerance also keeps refining while its estimated score error (L1 over tokens) is
+above `ESTIMATOR.guard` tolerances of its Σ|score| (with the delta's floor of 0.01 logits): "the guard". The delta
+checks only the *sum* of the scores, which can land within tolerance by cancellation while single tokens are still
+far off (docs/benchmarks.md, "Which nested rule").
 
 A text has converged when its scores are accurate — estimated score error within one tolerance of its
 Σ|score| — or its delta is within tolerance (and the guard holds); it is flagged only when neither holds
@@ -73,34 +94,48 @@ at `max_steps` (`convergence_rule` says so in words). On a path whose scores can
 these four")."""
 
 
+UNNAMED = ESTIMATORS["interval-sum"]
+"""The estimator of files written before one was named: report schemas 7–9 (`results.upgrades.upgrade_v9`) and corpus
+JSON whose meta.path has no score_error_estimator (`CorpusFacts.estimator`), where their rows have score errors."""
+
+
+def estimator_named(name: str | None) -> ScoreErrorEstimator:
+    """The estimator a report or corpus names; None (fixed steps, a report built without one) is `ESTIMATOR`.
+    KeyError for a name not in ESTIMATORS (the validation refuses one before anything is drawn)."""
+    return ESTIMATOR if name is None else ESTIMATORS[name]
+
+
 class Budgets(NamedTuple):
     """A text's limits under the convergence rule, in logits (`budgets`); unpacks as `AdaptiveTrapezoid.refine`'s
     (allowed, token_budget, accurate)."""
 
     allowed: float  # |delta| within tolerance of |F(x) − F(x′)|
-    token_budget: float  # the guard: SCORE_CHANGE_GUARD tolerances of Σ|score|
+    token_budget: float  # the guard: the estimator's `guard` tolerances of Σ|score|
     accurate: float  # the score error within one tolerance of Σ|score|
 
 
-def budgets(logit_change: float, mass: float, tolerance: float) -> Budgets:
+def budgets(logit_change: float, mass: float, tolerance: float,
+            estimator: ScoreErrorEstimator = ESTIMATOR) -> Budgets:
     """A text's limits under the convergence rule (`convergence_rule`): (allowed |delta|, token budget, accurate),
     from its F(x) − F(x′), its Σ|score| (`mass`) and the tolerance — the delta within tolerance of |F(x) − F(x′)|
-    with the score error within SCORE_CHANGE_GUARD tolerances of Σ|score|, or the score error within one tolerance
-    of it (each with the floor of `allowed_delta`). Used by the refinement (`AdaptiveTrapezoid.refine`, `settled`)
-    and by the IG note that says which condition held."""
+    with the score error within the `estimator`'s guard (tolerances of Σ|score|), or the score error within one
+    tolerance of it (each with the floor of `allowed_delta`). Used by the refinement (`AdaptiveTrapezoid.refine`,
+    `settled`) and by the IG note that says which condition held (with the estimator its report names)."""
     accurate = allowed_delta(mass, tolerance)
-    return Budgets(allowed_delta(logit_change, tolerance), SCORE_CHANGE_GUARD * accurate, accurate)
+    return Budgets(allowed_delta(logit_change, tolerance), estimator.guard * accurate, accurate)
 
 
-def convergence_rule(tolerance: float | None = None, max_steps: int | None = None) -> str:
+def convergence_rule(tolerance: float | None = None, max_steps: int | None = None,
+                     estimator: ScoreErrorEstimator = ESTIMATOR) -> str:
     """The one wording of when integrated gradients' `--steps auto` stops refining a sample, shared by the report's
     header, the corpus page's, `--help` and docs/maths.md: with a `tolerance` (0.01) and `max_steps` (257) as a
     page states them ("within 1 %", "at 257 steps"), without them as `--help` names the options ("within
-    --tolerance", "at --max-steps"). Lower case, no full stop: the caller places it in its sentence."""
+    --tolerance", "at --max-steps"); the guard is the `estimator`'s (a page's: the one its file names). Lower
+    case, no full stop: the caller places it in its sentence."""
     if tolerance is None:
-        within, guard = "--tolerance", f"{SCORE_CHANGE_GUARD} × --tolerance"
+        within, guard = "--tolerance", f"{estimator.guard} × --tolerance"
     else:
-        within, guard = f"{100 * tolerance:g} %", f"{100 * SCORE_CHANGE_GUARD * tolerance:g} %"
+        within, guard = f"{100 * tolerance:g} %", f"{100 * estimator.guard * tolerance:g} %"
     cap = "--max-steps" if max_steps is None else f"{max_steps} steps"
     return (f"a sample has converged when its scores' estimated error (Σ|error of a score| / Σ|score|, an estimate "
             f"that errs high) is within {within}, or when its completeness delta is within {within} of "

@@ -13,7 +13,7 @@ import torch
 
 from reportgen.attribution import MethodOptions
 from reportgen.batching import default_batch_size
-from reportgen.choices import role_word
+from reportgen.choices import ESTIMATOR, role_word
 from reportgen.comparison import common_class, difference
 from reportgen.errors import OptionError, ReportgenError
 from reportgen.explainer import Explainer, ExplainOptions, Run
@@ -289,6 +289,7 @@ def _meta(models: dict[str, LoadedModel], texts: Texts, options: ExplainOptions,
         methods=list(options.methods),
         steps=path.steps if has_path else None, quadrature=path.rule if has_path else None,
         tolerance=path.tolerance if auto else None, max_steps=path.max_steps if auto else None,
+        score_error_estimator=ESTIMATOR.name if auto else None,
         target=options.target, device=device_name(any_model.device), max_length=options.max_length,
         class_names=class_names,
         dataset=texts.dataset if options.include_paths else shareable_name(texts.dataset), split=texts.split,

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import reportgen.corpus.aggregate as aggregate_module
 from reportgen.attribution import MethodOptions, PathSteps
-from reportgen.choices import allowed_delta, convergence_rule
+from reportgen.choices import ESTIMATOR, allowed_delta, convergence_rule
 from reportgen.cli import main
 from reportgen.corpus.aggregate import aggregate, replicate_weights, selection_flags
 from reportgen.corpus.convergence import summarise_paths
@@ -331,7 +331,9 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
         assert (f"{missed} of 6 rows not converged" if missed else "every row converged") in text
     data = json.loads(output.with_suffix(".json").read_text())
     assert data["meta"]["path"] == {"steps": "auto", "quadrature": "riemann-trapezoid", "tolerance": 0.02,
-                                    "max_steps": 33}
+                                    "max_steps": 33, "score_error_estimator": ESTIMATOR.name}
+    assert json.loads((tmp_path / "ig-scores" / "meta.json").read_text())["settings"]["score_error_estimator"] \
+        == ESTIMATOR.name  # rows of another estimator are not resumed
     assert data["meta"]["convergence"]["base"]["rows"] == 6
     commands = [c for c in page.text if c.startswith("reportgen report ")]
     assert commands and all("--tolerance 0.02 --max-steps 33" in c for c in commands)
@@ -342,7 +344,8 @@ def test_integrated_gradients_rows_keep_their_steps_and_deltas(checkpoints, enco
     assert refused.exit_code == 1 and "tolerance: 0.02 in the file, 0.05 now" in refused.output
 
 
-@pytest.mark.parametrize("version", [1, 3])  # 1: before the integrated-gradients columns; 3: before LIME's fit
+@pytest.mark.parametrize("version", [1, 3, 4])  # 1: before the integrated-gradients columns; 3: before LIME's fit;
+# 4: before the score errors' estimator was named (its rows' errors were another's, judged by another guard)
 def test_a_folder_from_an_older_corpus_format_is_refused_with_advice(checkpoints, encoder_dir, dataset, tmp_path,
                                                                      version):
     """A scores folder whose rows lack this format's columns is not resumed (its rows would mix with rows of other

@@ -15,6 +15,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
+from reportgen.choices import ESTIMATOR
 from reportgen.cli import main
 from reportgen.corpus.aggregate import aggregate, selection_flags
 from reportgen.corpus.convergence import PathSummary
@@ -49,8 +50,9 @@ def built(method: str = "integrated-gradients") -> str:
     facts = CorpusFacts(
         models=models, class_names=["negative", "positive"], dataset="reviews.csv", split=None,
         selection="every row of the dataset", method=method,
-        path={"steps": "auto", "quadrature": "riemann-trapezoid", "tolerance": 0.01, "max_steps": 257} if walks
-        else {}, convergence={"base": summary, "finetuned": summary} if walks else None, target_class=None,
+        path={"steps": "auto", "quadrature": "riemann-trapezoid", "tolerance": 0.01, "max_steps": 257,
+              "score_error_estimator": ESTIMATOR.name} if walks else {},
+        convergence={"base": summary, "finetuned": summary} if walks else None, target_class=None,
         max_length=64, precision="fp32", devices="cpu (x86_64)", world_size=1, seconds=12.5, attribution_seconds=10.0,
         computed=30, reused=10, created="2026-01-01 00:00 UTC", versions={"reportgen": "0.2.0", "torch": "2.5"},
         command_prefix="reportgen report --base base.pth --finetuned finetuned.pth", outputs=["c.json"])
@@ -108,6 +110,11 @@ CASES = {
     "a version as a string": (edit("version", "1"), "its version is '1' (a string), not a whole number"),
     "shapley samples without the method": (edit("meta.path", {"shapley_samples": 0}),
                                            "meta.path does not fit meta.method 'integrated-gradients'"),
+    "an unknown estimator": (edit("meta.path.score_error_estimator", "midpoint"), "meta.path.score_error_estimator "
+                             "is 'midpoint' (a string); it must be one of 'interval-sum', 'per-token'"),
+    "an estimator of fixed steps": (edit("meta.path", {"steps": 16, "quadrature": "gauss-legendre",
+                                                       "score_error_estimator": "per-token"}),
+                                    "meta.path.score_error_estimator is not a setting of this method's path"),
 }
 
 
@@ -142,6 +149,20 @@ def test_any_damaged_field_is_refused_in_one_line_or_drawn(method, monkeypatch):
                                                  ("this corpus file",), alike={*data["examples"], "base", "finetuned"})
     assert counts["refused"] > counts["drawn"] > 0
 
+
+def test_a_corpus_file_keeps_the_guard_of_the_estimator_it_names():
+    """A corpus with auto steps names its score errors' estimator in meta.path, and its header states the rule with
+    that estimator's guard; a corpus file from before it was named had its rows' errors estimated by "interval-sum"
+    and keeps its guard of 5 tolerances."""
+    data = document()
+    for summary in data["meta"]["convergence"].values():
+        summary["on_scores"] = True  # judged by the rule, not by the delta alone
+    new = render_corpus(*read_corpus_document(data))
+    assert f"that error within {ESTIMATOR.guard} % — it is flagged" in new
+    del data["meta"]["path"]["score_error_estimator"]
+    old = render_corpus(*read_corpus_document(data))
+    assert read_corpus_document(data)[1].estimator.name == "interval-sum"
+    assert "that error within 5 % — it is flagged" in old and f"within {ESTIMATOR.guard} % —" not in old
 
 
 def test_a_corpus_document_loaded_as_a_report_is_named_as_one(tmp_path):

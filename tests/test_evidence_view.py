@@ -121,7 +121,7 @@ def test_the_most_faithful_method_is_chosen_by_normalised_values():
 def test_json_keeps_flips_bounds_and_both_values_and_schema_3_files_read_without_them():
     built = with_evidence()
     data = json.loads(built.to_json())
-    assert data["meta"]["schema_version"] == SCHEMA_VERSION == 9
+    assert data["meta"]["schema_version"] == SCHEMA_VERSION == 10
     base = data["samples"][0]["models"]["base"]
     assert base["methods"][METHODS[0]]["flip"]["k"] == 2
     assert base["methods"][METHODS[0]]["faithfulness"]["scores"]["comprehensiveness"]["value"] == 0.4

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reportgen.choices import DEFAULT_METHODS, FIXED_STEPS_DELTA
+from reportgen.choices import DEFAULT_METHODS, ESTIMATOR, ESTIMATORS, FIXED_STEPS_DELTA
 from reportgen.comparison import difference
 from reportgen.errors import ReportgenError
 from reportgen.faithfulness import CURVE_FRACTIONS, KS
@@ -622,9 +622,9 @@ def test_schema_1_files_are_read_and_rendered():
 
 def test_unknown_schema_says_which_versions_are_read():
     future = json.loads(json.dumps(V1_REPORT))
-    future["meta"]["schema_version"] = 10
-    with pytest.raises(ReportgenError, match="schema version 10; this reportgen reads versions 1, 2, 3, 4, 5, 6, 7, 8, "
-                                             "9:"):
+    future["meta"]["schema_version"] = 11
+    with pytest.raises(ReportgenError, match="schema version 11; this reportgen reads versions 1, 2, 3, 4, 5, 6, 7, 8, "
+                                             "9, 10:"):
         Report.from_dict(future)
 
 
@@ -660,30 +660,110 @@ def test_the_ig_note_gives_the_score_error_and_the_delta_and_flags_only_what_did
     assert re.search(r"\d%", note) is None, note  # one way to write a percentage in the note: "20 %", not "20%"
 
 
-def test_the_ig_note_says_which_condition_made_the_sample_converge():
-    """A sample that converged on its delta while its scores' estimated error is above the tolerance: the note says
-    it converged on the delta and gives the error as the upper-side estimate it is, so the two do not read as a
-    contradiction (the guard it passed, 5 tolerances, is named); a delta within tolerance with the error above 5
-    tolerances is flagged, and says why."""
+PER_TOKEN = ESTIMATORS["per-token"]
+GUARDS = [  # (estimator, an error within its guard, one above it, the guard as the note states it)
+    ("interval-sum", 0.036, 0.08, "5 % guard (5 × the tolerance; an estimate that errs high: 2–14 × the true error on "
+                                  "the models measured)"),
+    ("per-token", 0.01 * (PER_TOKEN.guard - 0.4), 0.01 * (PER_TOKEN.guard + 1),
+     f"{PER_TOKEN.guard} % guard ({PER_TOKEN.guard} × the tolerance; an estimate that errs high: "
+     f"{PER_TOKEN.errs_high})"),
+]
+
+
+def delta_converged(name: str | None, within: float, above: float) -> Report:
+    """An auto-steps report whose base column converged on its delta with its score error `within` the guard of the
+    estimator `name` (None: the report names none), and whose fine-tuned column did not: its delta is within the
+    tolerance but its error `above` the guard."""
     path = sample(["[CLS]", "a", "b", "[SEP]"], scores={role: [0.0, 1.0, 0.5, 0.0] for role in ROLES})
-    for role, error, converged in (("base", 0.036, True), ("finetuned", 0.08, False)):
+    for role, error, converged in (("base", within, True), ("finetuned", above, False)):
         result = path.models[role].methods["integrated-gradients"]
         result.target_logit_change, result.convergence_delta = 1.5, 0.006  # 0.4 % of F(x) − F(x′)
         result.score_error, result.converged, result.steps = error, converged, 33
     built = report([path])
     built.meta.steps, built.meta.tolerance, built.meta.max_steps, built.meta.quadrature = "auto", 0.01, 33, None
-    document = parse_html(render_html(built))
+    built.meta.score_error_estimator = name
+    return built
+
+
+@pytest.mark.parametrize(("name", "within", "above", "guard"), GUARDS, ids=[g[0] for g in GUARDS])
+def test_the_ig_note_says_which_condition_made_the_sample_converge(name, within, above, guard):
+    """A sample that converged on its delta while its scores' estimated error is above the tolerance: the note says
+    it converged on the delta and gives the error as the upper-side estimate it is, so the two do not read as a
+    contradiction (the guard it passed is named: that of the estimator the report names, 5 tolerances for schemas
+    7–9's, with how high that one errs); a delta within tolerance with the error above the guard is flagged, and
+    says why."""
+    estimator = ESTIMATORS[name]
+    document = parse_html(render_html(delta_converged(name, within, above)))
     base, finetuned = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
     assert "Converged after 33 path steps on its completeness delta, within the 1 % tolerance: +0.006 is 0.4 % of " \
-           "F(x)−F(x′) = +1.5 (0.4 % of Σ|score|); the scores' estimated error, at most about 3.6 %, is within the " \
-           "5 % guard (5 × the tolerance; an estimate that errs high: 2–14 × the true error on the models " \
-           "measured)" in base.text()
+           f"F(x)−F(x′) = +1.5 (0.4 % of Σ|score|); the scores' estimated error, at most about {100 * within:.3g} %, " \
+           f"is within the {guard}" in base.text()
     assert not base.find_all("p", "warning") and "Converged" not in finetuned.text()
     warning = finetuned.find_all("p", "warning")[0].text()
-    assert "the completeness delta is within the 1 % tolerance, but the scores' estimated error, 8 % of Σ|score|, " \
-           "is above 5 × it" in warning
+    assert "the completeness delta is within the 1 % tolerance, but the scores' estimated error, " \
+           f"{100 * above:.3g} % of Σ|score|, is above {estimator.guard} × it" in warning
     header = document.text()
     assert "a sample has converged when its scores' estimated error" in header and "at 33 steps" in header
+    assert f"and that error within {estimator.guard} % — it is flagged" in header
+
+
+def test_a_schema_9_report_keeps_the_guard_and_words_of_its_estimator():
+    """A schema-9 file's score errors were estimated by the sum of the intervals' estimates and judged by its guard
+    of 5 tolerances: read now, it names that estimator, its IG notes keep its guard and how high it errs, and its
+    header (page and Markdown) its guard, while the same data written today names today's estimator and its words."""
+    from reportgen.rendering.markdown_report import render_markdown
+
+    within = 0.01 * (PER_TOKEN.guard - 0.4)  # within either guard
+    new = delta_converged(ESTIMATOR.name, within, 0.08)
+    data = json.loads(json.dumps(new.to_dict()))
+    assert data["meta"]["schema_version"] == SCHEMA_VERSION == 10
+    assert data["meta"]["score_error_estimator"] == ESTIMATOR.name == "per-token"
+    data["meta"]["schema_version"] = 9
+    del data["meta"]["score_error_estimator"]
+    old = Report.from_dict(data)
+    assert old.meta.score_error_estimator == "interval-sum" and old.meta.schema_version == SCHEMA_VERSION
+    old_html = parse_html(render_html(old)).text()
+    assert f"is within the {GUARDS[0][3]}" in old_html and PER_TOKEN.errs_high not in old_html
+    for text in (old_html, render_markdown(old)):  # the header's rule (the Markdown has no column notes)
+        assert "and that error within 5 % — it is flagged" in text
+    new_html = parse_html(render_html(Report.from_dict(new.to_dict()))).text()
+    assert f"is within the {GUARDS[1][3]}" in new_html and "2–14" not in new_html
+    for text in (new_html, render_markdown(new)):
+        assert f"and that error within {PER_TOKEN.guard} % — it is flagged" in text
+
+
+def test_an_old_report_names_the_estimator_only_where_it_estimated_score_errors():
+    """Upgrading to schema 10 names "interval-sum" on a file with auto steps and score errors, nothing on one with
+    fixed steps or from before the score error (schema 6: the delta alone)."""
+    auto = delta_converged(ESTIMATOR.name, 0.01, 0.08).to_dict()
+    auto["meta"]["schema_version"] = 9
+    del auto["meta"]["score_error_estimator"]
+    fixed = report([sample(["[CLS]", "a", "[SEP]"])]).to_dict()  # 50 Gauss–Legendre steps
+    fixed["meta"]["schema_version"] = 9
+    del fixed["meta"]["score_error_estimator"]
+    before = json.loads(json.dumps(auto))
+    before["meta"]["schema_version"] = 6
+    for model in before["samples"][0]["models"].values():
+        for key in ("converged", "score_error", "surrogate_fit", "plausibility"):
+            del model["methods"]["integrated-gradients"][key]
+    for key in ("rationale", "rationale_cut"):
+        del before["samples"][0][key]
+    read = [Report.from_dict(json.loads(json.dumps(d))).meta.score_error_estimator for d in (auto, fixed, before)]
+    assert read == ["interval-sum", None, None]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"score_error_estimator": "midpoint"}, "meta.score_error_estimator is 'midpoint' (a string); it must be one of "
+                                            "'interval-sum', 'per-token'"),
+    ({"steps": 50, "score_error_estimator": "per-token"}, "meta.score_error_estimator is 'per-token', but meta.steps "
+                                                          "is 50; only --steps auto estimates score errors"),
+])
+def test_an_unknown_or_misplaced_estimator_is_refused_in_one_line(edit, message):
+    data = json.loads(json.dumps(delta_converged(ESTIMATOR.name, 0.01, 0.08).to_dict()))
+    data["meta"].update(edit)
+    with pytest.raises(ReportgenError, match=re.escape(message)) as refused:
+        Report.from_dict(data)
+    assert "\n" not in str(refused.value)
 
 
 def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, TypedDict
 
-from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
+from reportgen.choices import AUTO_STEPS, ESTIMATORS, PRECISIONS, QUADRATURES, ROLES
 from reportgen.corpus.facts import CorpusFacts
 from reportgen.corpus.format import CORPUS_AGGREGATES_FORMAT
 from reportgen.corpus.plausibility import PlausibilityStats
@@ -147,7 +147,8 @@ def _check_facts(place: Place, meta: dict[str, Any], rows: int) -> None:
 
 def _check_path(place: Place, path: dict[str, Any], method: str) -> None:
     """The method's own settings (`CorpusOptions.path_settings`): Shapley sampling's orders, integrated
-    gradients' steps and quadrature (with the tolerance and cap of automatic steps), or nothing."""
+    gradients' steps and quadrature (with the tolerance, cap and score errors' estimator of automatic steps; files
+    from before the estimator was named have none), or nothing."""
     info = REGISTRY.get(method)
     shapley, walks, fitted = "shapley_samples" in path, "steps" in path, "surrogate_samples" in path
     if info is not None and (info.samples, info.walks_path, info.surrogate) != (shapley, walks, fitted):
@@ -161,13 +162,15 @@ def _check_path(place: Place, path: dict[str, Any], method: str) -> None:
         place.integer(path["surrogate_samples"], "meta.path.surrogate_samples", least=2)
     elif walks:
         auto = path["steps"] == AUTO_STEPS
-        expected = {"steps", "quadrature"} | ({"tolerance", "max_steps"} if auto else set())
+        expected = {"steps", "quadrature"} | ({"tolerance", "max_steps", "score_error_estimator"} if auto else set())
         if not auto:
             place.integer(path["steps"], "meta.path.steps", least=1, what=f" (or {AUTO_STEPS!r})")
         place.one_of(place.get(path, "quadrature", "meta.path.quadrature"), "meta.path.quadrature", QUADRATURES)
         if auto:
             place.number(place.get(path, "tolerance", "meta.path.tolerance"), "meta.path.tolerance", low=0)
             place.integer(place.get(path, "max_steps", "meta.path.max_steps"), "meta.path.max_steps", least=1)
+            if "score_error_estimator" in path:
+                place.one_of(path["score_error_estimator"], "meta.path.score_error_estimator", tuple(ESTIMATORS))
     for key in path:
         if key not in expected:
             raise place.fail(f"meta.path.{key}", "is not a setting of this method's path")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reportgen.choices import UNNAMED, ScoreErrorEstimator, estimator_named
 from reportgen.corpus.convergence import PathSummary
 from reportgen.corpus.fit import FitSummary
 from reportgen.results import ModelInfo
@@ -20,7 +21,8 @@ class CorpusFacts:
     split: str | None
     selection: str  # "the first 2,000 rows", …
     method: str
-    path: dict[str, Any]  # integrated gradients' steps, quadrature (and tolerance, max_steps with auto); else empty
+    # integrated gradients' steps, quadrature (and tolerance, max_steps, score_error_estimator with auto); else empty
+    path: dict[str, Any]
     convergence: dict[str, PathSummary] | None  # per model, integrated gradients only
     target_class: int | None  # None: each row's true label
     max_length: int
@@ -36,6 +38,12 @@ class CorpusFacts:
     command_prefix: str  # `reportgen report …` without --indices and -o, for the example rows
     outputs: list[str] = field(default_factory=list)  # file names of the aggregates beside the HTML
     fit: dict[str, FitSummary] | None = None  # per model, LIME only (corpus files before it: None)
+
+    @property
+    def estimator(self) -> ScoreErrorEstimator:
+        """The estimator of the rows' score errors (auto steps): the one `path` names; in a corpus file from before it
+        was named, the one of its day (`choices.UNNAMED`)."""
+        return estimator_named(self.path.get("score_error_estimator", UNNAMED.name))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CorpusFacts:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportgen.attribution.options import MethodOptions
-from reportgen.choices import CORPUS_METHOD
+from reportgen.choices import CORPUS_METHOD, ESTIMATOR
 from reportgen.errors import OptionError
 from reportgen.methods import METHODS, REGISTRY, check_methods
 from reportgen.option_spec import option
@@ -61,8 +61,8 @@ class CorpusOptions:
 
     def path_settings(self) -> dict[str, Any]:
         """The method's own settings (empty for methods without options): how integrated gradients walked
-        its paths (the quadrature as run, and the tolerance and cap where the steps were chosen per row),
-        Shapley value sampling's orders per row, or LIME's and KernelSHAP's coalitions per row."""
+        its paths (the quadrature as run, and the tolerance, cap and score errors' estimator where the steps were
+        chosen per row), Shapley value sampling's orders per row, or LIME's and KernelSHAP's coalitions per row."""
         if REGISTRY[self.method].samples:
             return {"shapley_samples": self.method_options.shapley.samples}
         if REGISTRY[self.method].surrogate:
@@ -72,7 +72,8 @@ class CorpusOptions:
         path = self.method_options.path
         out: dict[str, Any] = {"steps": path.steps, "quadrature": path.rule}
         if self.auto_steps:
-            out |= {"tolerance": path.tolerance, "max_steps": path.max_steps}
+            out |= {"tolerance": path.tolerance, "max_steps": path.max_steps,
+                    "score_error_estimator": ESTIMATOR.name}
         return out
 
     def settings(self) -> dict[str, Any]:

@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     import pyarrow
 
 FORMAT = "reportgen-corpus"
-FORMAT_VERSION = 4  # 2: the integrated-gradients columns (steps, delta, logit change per model); 3: converged
-# and score error per model; 4: LIME's fit per model
+FORMAT_VERSION = 5  # 2: the integrated-gradients columns (steps, delta, logit change per model); 3: converged
+# and score error per model; 4: LIME's fit per model; 5: auto steps' settings name the score errors' estimator
+# (`choices.ESTIMATOR`: rows of format 3–4 hold another's errors, judged by another guard)
 PARQUET_KEY = FORMAT.encode()  # the schema metadata entry holding the settings
 META = "meta.json"
 MERGED = "rows.parquet"

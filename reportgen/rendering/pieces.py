@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.choices import convergence_rule
+from reportgen.choices import ESTIMATOR, ScoreErrorEstimator, convergence_rule
 from reportgen.choices import role_title as role_title  # their home: messages outside rendering name roles too
 from reportgen.methods import REGISTRY
 from reportgen.rendering.colors import LEVELS, Shade, css_class, shades
@@ -111,17 +111,18 @@ def shares_and_difference(signed: set[bool]) -> str:
 
 
 def auto_steps(quadrature: str, tolerance: float, max_steps: int, taken: str | None = None,
-               on_scores: bool = True) -> str:
+               on_scores: bool = True, estimator: ScoreErrorEstimator = ESTIMATOR) -> str:
     """Integrated gradients' adaptive path: "16–64 steps per text (riemann-trapezoid, halving the intervals
     whose error is large, at most 257) until it has converged: a sample has converged when …" (the rule in
-    `choices.convergence_rule`'s words); without `taken`, "steps chosen per text …". `on_scores` False: the rows
-    were judged by the rule of their day, the delta alone (files from before the score error), and it says that."""
+    `choices.convergence_rule`'s words, with the guard of the `estimator` the file names); without `taken`, "steps
+    chosen per text …". `on_scores` False: the rows were judged by the rule of their day, the delta alone (files
+    from before the score error), and it says that."""
     steps = f"{taken} steps per text" if taken else "steps chosen per text"
     if not on_scores:
         return (f"{steps} ({quadrature}, halving the intervals whose error is large) until its convergence delta is "
                 f"within {100 * tolerance:g} % of F(x)−F(x′), at most {max_steps}")
     return (f"{steps} ({quadrature}, halving the intervals whose error is large, at most {max_steps}) until it has "
-            f"converged: {convergence_rule(tolerance, max_steps)}")
+            f"converged: {convergence_rule(tolerance, max_steps, estimator)}")
 
 
 def all_shades() -> list[Shade]:

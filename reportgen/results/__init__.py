@@ -3,7 +3,7 @@ that the outputs can never disagree. Nothing here computes attributions or forma
 
 `model.py`: the dataclasses (numbers only: no rendered text) and the schema they are written in; `report.py`:
 the whole `Report` and its JSON both ways; `json_io.py`: parsing, the schema check, validation and the classes
-built from the checked dicts, the precision scores are stored with; `upgrades.py`: older schemas (1 → … → 7)
+built from the checked dicts, the precision scores are stored with; `upgrades.py`: older schemas (1 → … → 9)
 in today's shape, on reading. Everything is imported from here: `from reportgen.results import Report`.
 """
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reportgen.choices import FIXED_STEPS_DELTA, allowed_delta
+from reportgen.choices import FIXED_STEPS_DELTA, ScoreErrorEstimator, allowed_delta, estimator_named
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """The schema these dataclasses are written in (`ReportMeta.schema_version`); `upgrades.py` reads the older ones."""
 
 PREDICTION_STAGE = "prediction"
@@ -282,6 +282,9 @@ class ReportMeta:
     faithfulness: FaithfulnessMeta | None = None
     tolerance: float | None = None  # steps "auto": the |delta| / |F(x) − F(x′)| each sample was refined to
     max_steps: int | None = None  # steps "auto": the cap; a sample that reached it above tolerance is flagged
+    # steps "auto": the estimator of IG's score errors (`choices.ESTIMATORS`: its guard and how high it errs, which
+    # the notes say); None with fixed steps. Files before schema 10 read as "interval-sum" where they have any.
+    score_error_estimator: str | None = None
     shapley_samples: int | None = None  # Shapley value sampling: random orders of the words per text
     surrogate_samples: int | None = None  # LIME and KernelSHAP: coalitions of words drawn per text
     segment_names: list[str] | None = None  # sentence pairs: what the two texts are, e.g. ["Premise", "Hypothesis"]
@@ -292,3 +295,8 @@ class ReportMeta:
     @property
     def method(self) -> str:
         return self.methods[0]
+
+    @property
+    def estimator(self) -> ScoreErrorEstimator:
+        """The estimator of this report's score errors (`score_error_estimator`; today's where it names none)."""
+        return estimator_named(self.score_error_estimator)

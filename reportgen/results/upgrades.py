@@ -6,13 +6,14 @@ the normalised AOPC (`Score.normalised`, `AopcBounds`); schema 5 the seconds eac
 (`ReportMeta.seconds`); schema 6 no longer stores each sample's rendered sentence (the renderings make it from
 the numbers: `ExplainedReport.sentences`); schema 7 gives each integrated-gradients result `converged` and
 `score_error`, and LIME's `surrogate_fit`; schema 8 plausibility against human rationales
-(`MethodResult.plausibility`, `SampleResult.rationale`); schema 9 (`model.SCHEMA_VERSION`) holds LIME's
-`surrogate_fit` adjusted for the words it fits (`choices.adjusted_fit`). `upgrade_v1`: one method, wordpieces only;
+(`MethodResult.plausibility`, `SampleResult.rationale`); schema 9 holds LIME's `surrogate_fit` adjusted for the
+words it fits (`choices.adjusted_fit`); schema 10 (`model.SCHEMA_VERSION`) names the estimator of IG's score errors
+(`ReportMeta.score_error_estimator`). `upgrade_v1`: one method, wordpieces only;
 `upgrade_v2`: flat faithfulness fields; `upgrade_v3`: no flip data and no normalised values, which the report
 then leaves out; `upgrade_v4`: no times; `upgrade_v5`: the stored sentence dropped; `upgrade_v6`: `converged`
 by the rule of its day (the delta alone), no score error; `upgrade_v7`: no rationales (no plausibility);
-`upgrade_v8`: LIME's in-sample R² adjusted. Each works on the parsed JSON (dicts), before anything is checked or
-built from it.
+`upgrade_v8`: LIME's in-sample R² adjusted; `upgrade_v9`: the score errors' estimator of its day ("interval-sum").
+Each works on the parsed JSON (dicts), before anything is checked or built from it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from reportgen.choices import FIXED_STEPS_DELTA, adjusted_fit, allowed_delta
+from reportgen.choices import AUTO_STEPS, FIXED_STEPS_DELTA, UNNAMED, adjusted_fit, allowed_delta
 from reportgen.errors import ReportgenError
 from reportgen.results.model import SCHEMA_VERSION, Word
 
-READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+READABLE_SCHEMAS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 INTEGRATED_GRADIENTS = "integrated-gradients"
 LIME = "lime"
 
@@ -46,7 +47,9 @@ def upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
             data = upgrade_v6(data)
         if version in (1, 2, 3, 4, 5, 6, 7):
             data = upgrade_v7(data)
-        return upgrade_v8(data)
+        if version in (1, 2, 3, 4, 5, 6, 7, 8):
+            data = upgrade_v8(data)
+        return upgrade_v9(data)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ReportgenError(f"not a reportgen report of schema {version} (missing or unexpected field {exc})"
                              ) from None
@@ -164,7 +167,21 @@ def upgrade_v8(data: dict[str, Any]) -> dict[str, Any]:
                 methods[LIME] = {**result, "surrogate_fit": adjusted_fit(result["surrogate_fit"], drawn, words)}
             models[role] = {**model, "methods": methods}
         samples.append({**sample, "models": models})
-    return {"meta": {**data["meta"], "schema_version": SCHEMA_VERSION}, "samples": samples}
+    return {"meta": {**data["meta"], "schema_version": 9}, "samples": samples}
+
+
+def upgrade_v9(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-9 report in schema-10 shape: schema 10 names the estimator of IG's score errors
+    (`ReportMeta.score_error_estimator`, `choices.ESTIMATORS`), whose guard the rule applied and whose measured
+    over-statement the notes quote. Schemas 7–9 estimated every score error by the sum of the intervals' estimates,
+    "interval-sum" (`choices.UNNAMED`), so a file with auto steps and score errors names it (its notes keep its
+    guard and words); one without (fixed steps, or a file from before the score error) names none."""
+    estimated = any(isinstance(result, dict) and result.get("score_error") is not None
+                    for sample in data["samples"] for model in sample["models"].values()
+                    for result in model["methods"].values())
+    auto = data["meta"].get("steps") == AUTO_STEPS
+    return {"meta": {**data["meta"], "score_error_estimator": UNNAMED.name if auto and estimated else None,
+                     "schema_version": SCHEMA_VERSION}, "samples": data["samples"]}
 
 
 def _named_measures(flat: dict[str, Any] | None) -> dict[str, Any] | None:

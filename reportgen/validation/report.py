@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from reportgen.choices import AUTO_STEPS, PRECISIONS, QUADRATURES, ROLES
+from reportgen.choices import AUTO_STEPS, ESTIMATORS, PRECISIONS, QUADRATURES, ROLES
 from reportgen.validation.models import check_models
 from reportgen.validation.place import ROUNDING, Place
 from reportgen.validation.rationale import check_plausibility, check_rationale
@@ -96,6 +96,13 @@ def _check_meta(place: Place, meta: dict[str, Any]) -> _Facts:
     if meta.get("tolerance") is not None and not meta["tolerance"] > 0:
         raise place.fail("meta.tolerance", f"is {meta['tolerance']}; it must be above 0")
     place.integer(meta.get("max_steps"), "meta.max_steps", optional=True, least=1)
+    estimator = meta.get("score_error_estimator")
+    if estimator is not None:
+        place.one_of(estimator, "meta.score_error_estimator", tuple(ESTIMATORS))
+        if meta["steps"] != AUTO_STEPS:
+            steps = "null" if meta["steps"] is None else repr(meta["steps"])
+            raise place.fail("meta.score_error_estimator", f"is {estimator!r}, but meta.steps is {steps}; only "
+                                                           "--steps auto estimates score errors")
     place.integer(meta.get("shapley_samples"), "meta.shapley_samples", optional=True, least=1)
     place.integer(meta.get("surrogate_samples"), "meta.surrogate_samples", optional=True, least=2)
     names = meta.get("segment_names")

@@ -8,8 +8,9 @@ import math
 
 from reportgen.choices import (
     DELTA_FLOOR,
+    ESTIMATOR,
     LIME_FIT,
-    SCORE_CHANGE_GUARD,
+    ScoreErrorEstimator,
     budgets,
     kernel_shap_gap_allowed,
     shapley_gap_allowed,
@@ -21,9 +22,11 @@ from reportgen.results import (
     MethodResult,
 )
 
-ERRS_HIGH = "an estimate that errs high: 2–14 × the true error on the models measured"
-"""What the scores' estimated error is worth, measured against dense references on the tests' tiny models and the
-demo's base model (docs/benchmarks.md, "How far to trust the score error")."""
+
+def errs_high(estimator: ScoreErrorEstimator) -> str:
+    """What the scores' estimated error is worth, measured against dense references on the tests' tiny models and
+    the demo's base model (docs/benchmarks.md, "How far to trust the score error"), for the estimator that made it."""
+    return f"an estimate that errs high: {estimator.errs_high}"
 
 
 def converged_by(result: MethodResult, tolerance: float | None) -> str | None:
@@ -38,8 +41,11 @@ def converged_by(result: MethodResult, tolerance: float | None) -> str | None:
     return "scores" if result.score_error <= accurate * (1 + 1e-6) else "delta"  # 1e-6: the stored rounding
 
 
-def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | None, str | None]:
-    """IG's two accuracy numbers in words, the steps it took, and a warning when the sample did not converge.
+def delta_text(result: MethodResult, tolerance: float | None,
+               estimator: ScoreErrorEstimator = ESTIMATOR) -> tuple[str | None, str | None]:
+    """IG's two accuracy numbers in words, the steps it took, and a warning when the sample did not converge;
+    `estimator`: the one that estimated the score error (the report's, `ReportMeta.estimator`), whose guard and
+    measured over-statement the note names.
 
     With auto steps (`tolerance` set) the note says after how many steps and by which condition the sample
     converged (`converged_by`):
@@ -61,7 +67,7 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
         mass = sum(abs(score) for score in result.scores)
         of_mass = f"{share(abs(result.convergence_delta) / mass)} of Σ|score|" if mass > 0 else ""
         change = f"F(x)−F(x′) = {signed_figure(result.target_logit_change)}"
-        error = f"at most about {share(result.score_error)} ({ERRS_HIGH})"
+        error = f"at most about {share(result.score_error)} ({errs_high(estimator)})"
         by = converged_by(result, tolerance)
         on = "its scores" if by == "scores" else "its completeness delta"
         converged = f"Converged{steps} on {on}, within the {100 * (tolerance or 0):g} % tolerance"  # with `by`
@@ -71,7 +77,8 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
                      f"{share(relative)} of {change})")
         elif by == "delta":
             delta = (f"{converged}: {signed_figure(result.convergence_delta)} is {share(relative)} of {change}"
-                     f"{f' ({of_mass})' if of_mass else ''}; {guard_text(result.score_error, mass, tolerance)}")
+                     f"{f' ({of_mass})' if of_mass else ''}; "
+                     f"{guard_text(result.score_error, mass, tolerance, estimator)}")
         else:
             delta = (f"Scores' estimated error {error}; completeness delta {signed_figure(result.convergence_delta)} "
                      f"({of_mass}{', ' if of_mass else ''}{share(relative)} of {change}){steps}")
@@ -89,20 +96,21 @@ def delta_text(result: MethodResult, tolerance: float | None) -> tuple[str | Non
     if abs(result.convergence_delta) <= budgets(result.target_logit_change or 0.0, 0.0, tolerance).allowed:
         return delta, (cap + f"the completeness delta is within the {100 * tolerance:g} % tolerance, but the scores' "
                        f"estimated error, {share(result.score_error)} of Σ|score|, is above "
-                       f"{SCORE_CHANGE_GUARD} × it, so single scores may still be off. " + advice)
+                       f"{estimator.guard} × it, so single scores may still be off. " + advice)
     return delta, (cap + f"the scores' estimated error is {share(result.score_error)} of Σ|score| and the "
                    f"completeness delta {share(relative)} of the logit change, both above the {100 * tolerance:g} % "
                    "tolerance. " + advice)
 
 
-def guard_text(score_error: float, mass: float, tolerance: float | None) -> str:
+def guard_text(score_error: float, mass: float, tolerance: float | None,
+               estimator: ScoreErrorEstimator = ESTIMATOR) -> str:
     """For a sample converged on its delta: its scores' estimated error (a share of Σ|score| = `mass` > 0) and the
-    guard it is within, SCORE_CHANGE_GUARD tolerances of Σ|score| (a Σ|score| below DELTA_FLOOR counts as it), so
-    an error above the tolerance next to "Converged" reads as the rule and not as a contradiction."""
-    guard = budgets(0.0, mass, tolerance or 0.0).token_budget / mass
+    guard it is within, the `estimator`'s guard in tolerances of Σ|score| (a Σ|score| below DELTA_FLOOR counts as
+    it), so an error above the tolerance next to "Converged" reads as the rule and not as a contradiction."""
+    guard = budgets(0.0, mass, tolerance or 0.0, estimator).token_budget / mass
     floor = f", with Σ|score| below {DELTA_FLOOR:g} counted as {DELTA_FLOOR:g}" if mass < DELTA_FLOOR else ""
     return (f"the scores' estimated error, at most about {share(score_error)}, is within the {share(guard)} guard "
-            f"({SCORE_CHANGE_GUARD} × the tolerance{floor}; {ERRS_HIGH})")
+            f"({estimator.guard} × the tolerance{floor}; {errs_high(estimator)})")
 
 
 CANCELLING = 10
@@ -127,16 +135,17 @@ def cancelling_text(result: MethodResult, tolerance: float) -> str:
 
 
 def additivity_text(result: MethodResult, method: str, tolerance: float | None,
-                    fitted: tuple[int | None, int] = (None, 0)) -> tuple[str | None, str | None]:
+                    fitted: tuple[int | None, int] = (None, 0),
+                    estimator: ScoreErrorEstimator = ESTIMATOR) -> tuple[str | None, str | None]:
     """The fact that says how far a method's scores can be trusted, and a warning when they cannot: integrated
-    gradients' score error and convergence delta, the Shapley values' (sampled or KernelSHAP's) gap to
-    f(x) − f(no words), or LIME's fit (`fitted`: the coalitions drawn per text, None where unknown, and the
-    sample's words)."""
+    gradients' score error (by the report's `estimator`) and convergence delta, the Shapley values' (sampled or
+    KernelSHAP's) gap to f(x) − f(no words), or LIME's fit (`fitted`: the coalitions drawn per text, None where
+    unknown, and the sample's words)."""
     info = REGISTRY.get(method)
     if info is not None and info.states_fit:
         return fit_text(result, *fitted)
     if info is None or info.gap is None or result.convergence_delta is None:
-        return delta_text(result, tolerance)
+        return delta_text(result, tolerance, estimator)
     change = result.target_logit_change or 0.0
     gap = (f"Additivity gap {signed_figure(result.convergence_delta, 2)} (Σ word values − f(x) + f(no words), "
            f"where f(x) − f(no words) = {signed_figure(change)} is the target logit's drop when every word is removed)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reportgen.choices import ESTIMATOR, ScoreErrorEstimator
 from reportgen.rendering.charts import LineChart, line_chart
 from reportgen.rendering.faithfulness_table import (
     Number,
@@ -140,17 +141,19 @@ def faithfulness_view(result: MethodResult, curve_fractions: list[float] | None,
 def column(role: str, sample: SampleResult, model: ModelAttribution, method: str, pieces: list[Unit],
            class_names: list[str], info: ModelInfo, scale_max: float | None, kind: str,
            curve_fractions: list[float] | None, tolerance: float | None = None, shares: bool = False,
-           normalised: bool = False, surrogate_samples: int | None = None) -> ColumnView:
+           normalised: bool = False, surrogate_samples: int | None = None,
+           estimator: ScoreErrorEstimator = ESTIMATOR) -> ColumnView:
     """One model's column; with `shares` its shades, lists and scale are signed shares of its own Σ|score|;
-    `normalised`: the report's faithfulness numbers are NAOPC; `tolerance` and `surrogate_samples` the report's
-    (`ReportMeta`), for the note on how far the scores can be trusted."""
+    `normalised`: the report's faithfulness numbers are NAOPC; `tolerance`, `surrogate_samples` and `estimator`
+    the report's (`ReportMeta`), for the note on how far the scores can be trusted."""
     result = model.methods[method]
     values = unit_scores(pieces, result.scores)
     shaded = unit_shares(pieces, result.scores) if shares else values
     number = signed_pct if shares else fmt
     own_max = max_abs(shaded)
     scale = own_max if scale_max is None else scale_max
-    delta, warning = additivity_text(result, method, tolerance, (surrogate_samples, sample.removable_words))
+    delta, warning = additivity_text(result, method, tolerance, (surrogate_samples, sample.removable_words),
+                                     estimator)
     shown = verdict_mark(model, sample.label)
     target, predicted = class_names[model.target], class_names[model.predicted]
     return ColumnView(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from reportgen.choices import AUTO_STEPS, ROLES
 from reportgen.corpus.facts import CorpusFacts
@@ -178,7 +177,7 @@ def _group_view(group: GroupStats, total: int, listed: dict[str, str], scale: fl
 def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]:
     method = method_title(facts.method)
     if facts.path:
-        method += ", " + _path_text(facts.path, facts.convergence is not None
+        method += ", " + _path_text(facts, facts.convergence is not None
                                     and any(p.on_scores for p in facts.convergence.values()))
     data = facts.dataset or "—"
     if facts.split:
@@ -207,15 +206,17 @@ def _header(facts: CorpusFacts, aggregates: Aggregates) -> list[tuple[str, str]]
             ("Created", facts.created), ("Versions", pieces.versions_line(facts.versions))]
 
 
-def _path_text(path: dict[str, Any], on_scores: bool) -> str:
-    """The method's own settings in words; `on_scores`: the rows were judged by today's convergence rule (else by
-    the delta alone, as corpus files written before the score error were)."""
+def _path_text(facts: CorpusFacts, on_scores: bool) -> str:
+    """The method's own settings in words; `on_scores`: the rows were judged by the convergence rule, with the guard
+    of the estimator the file names (else by the delta alone, as corpus files written before the score error were)."""
+    path = facts.path
     if "shapley_samples" in path:
         return f"{path['shapley_samples']} random orders of the words per row (Captum)"
     if "surrogate_samples" in path:
         return f"{path['surrogate_samples']} sampled coalitions of the words per row (Captum)"
     if path["steps"] == AUTO_STEPS:
-        return pieces.auto_steps(path["quadrature"], path["tolerance"], path["max_steps"], on_scores=on_scores)
+        return pieces.auto_steps(path["quadrature"], path["tolerance"], path["max_steps"], on_scores=on_scores,
+                                 estimator=facts.estimator)
     return pieces.fixed_steps(path["steps"], path["quadrature"])
 
 

@@ -47,7 +47,7 @@ def method_block(number: int, position: int, sample: SampleResult, method: str, 
     curve_fractions = report.meta.faithfulness.curve_fractions if report.meta.faithfulness else None
     columns = [column(role, sample, model, method, pieces, names, infos[role],
                       None if scale == "per-column" else shared, kind, curve_fractions, report.meta.tolerance, shares,
-                      normalised, report.meta.surrogate_samples)
+                      normalised, report.meta.surrogate_samples, report.meta.estimator)
                for role, model in sample.models.items()]
     faith = [f"{c.title.lower()} {c.faithfulness.verdict}" for c in columns if c.faithfulness]
     targets = {model.target for model in sample.models.values()}

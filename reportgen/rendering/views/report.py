@@ -133,7 +133,7 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         on_scores = any(m.methods[method].score_error is not None for s in report.samples
                         for m in s.models.values() for method in meta.methods)  # else a file of the delta's days
         method_text += "; integrated gradients with " + auto_steps(meta.quadrature, meta.tolerance, meta.max_steps,
-                                                                   span, on_scores)
+                                                                   span, on_scores, meta.estimator)
     elif meta.steps is not None:
         method_text += f"; integrated gradients with {fixed_steps(meta.steps, meta.quadrature)}"
     if meta.shapley_samples is not None:
