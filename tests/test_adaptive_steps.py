@@ -34,6 +34,7 @@ CPU = torch.device("cpu")
 MAX_LENGTH = 48
 TARGETS = torch.tensor([label for _, label in REVIEWS])
 TOLERANCE = 0.01
+GUARD = budgets(0.0, 1.0, 1.0).token_budget / budgets(0.0, 1.0, 1.0).accurate  # the delta condition's cap, × tolerance
 
 
 def load(checkpoints, encoder_dir, head: str) -> LoadedModel:
@@ -133,15 +134,19 @@ def test_known_jumps_are_integrated_within_tolerance_with_fewer_nodes_than_any_u
     rule = refined(integrand, antiderivative, len(exact))
     scores = rule.scores()
     error = float((scores - exact).abs().sum() / exact.abs().sum())
-    assert abs(float(scores.sum() - exact.sum())) <= allowed_delta(float(exact.sum()), TOLERANCE)
-    assert error <= TOLERANCE, error
+    assert converged(rule)
+    # a converged sample's scores: within the tolerance by their estimate, or by the delta with the estimate within
+    # the guard; the estimate never under-states the true error by more than 2× (docs/benchmarks.md)
+    assert error <= 2 * rule.score_error() / float(scores.abs().sum()) <= 2 * GUARD * TOLERANCE, error
     # the nested uniform grids (the rule before) need more nodes for the same delta and token error
     needed = next(n for n in (4 * 2**j for j in range(12))
                   if float((uniform_trapezoid(integrand, n) - exact).abs().sum() / exact.abs().sum()) <= error)
     assert rule.size < needed / 2, (rule.size, needed + 1)
-    # the nodes beyond the first grids crowd around the jumps
+    # the nodes beyond the first grids crowd around the jumps: windows of ±1/32 cover 31 % of the path, and
+    # hold at least 85 % of those nodes
     late = rule.alphas[17:]
-    assert late and all(min(abs(a - s) for s in JUMPS) < 1 / 16 for a in late)
+    near = [min(abs(a - s) for s in JUMPS) < 1 / 32 for a in late]
+    assert late and sum(near) >= 0.85 * len(late), late
 
 
 def test_nodes_are_midpoints_and_every_one_is_used():
@@ -271,9 +276,9 @@ def test_a_head_with_known_switching_points_matches_a_dense_reference(checkpoint
     weights[[0, -1]] /= 2
     reference = weights @ values
     result = auto(model, inputs, targets)
-    assert all(within_tolerance(result))
+    assert bool(result.converged[0])
     error = float((result.scores[0].double() - reference).abs().sum() / reference.abs().sum())
-    assert error <= TOLERANCE, error
+    assert error <= 2 * float(result.score_error[0]) <= 2 * GUARD * TOLERANCE, error  # as in the known jumps
     assert abs(float(reference.sum()) - float(result.logit_change[0])) <= allowed_delta(
         float(result.logit_change[0]), TOLERANCE / 10)  # the reference itself adds up
     uniform = []  # the nested uniform grids on the same values: the rule before (4, 8, 16, … intervals)
@@ -363,8 +368,10 @@ def test_cli_auto_steps_are_in_the_json_and_the_html(checkpoints, encoder_dir, f
         for model in sample["models"].values():
             ig = model["methods"]["integrated-gradients"]
             assert 2 * len(GRID.first) - 1 <= ig["steps"] <= 257
-            assert abs(ig["convergence_delta"]) <= allowed_delta(ig["target_logit_change"], 0.01) \
-                or ig["steps"] == 257
+            # the rule of main: converged on the scores, or on the delta with the score error within the guard
+            delta_ok = abs(ig["convergence_delta"]) <= allowed_delta(ig["target_logit_change"], 0.01)
+            assert ig["converged"] or ig["steps"] == 257
+            assert not ig["converged"] or ig["score_error"] <= 0.01 or (delta_ok and ig["score_error"] <= 0.05)
             assert f"after {ig['steps']} path steps" in html
             assert model["methods"]["attention-gradient"]["steps"] is None
             taken.append(ig["steps"])

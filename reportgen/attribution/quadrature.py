@@ -84,6 +84,7 @@ class AdaptiveTrapezoid:
     first = FIRST_NODES
     share = 0.5  # Dörfler's θ: halve the intervals that hold this share of the error
     floor = 0.05  # each half gets at least this share of its parent's token estimate
+    spread = 1.5  # the root-sum-square of the intervals' shares, times this: where jumps' errors add at random
 
     def __init__(self, seq: int, max_nodes: int, device: torch.device) -> None:
         """`max_nodes` ≥ 9, the first refinement (path_steps.check_steps says so to the user first)."""
@@ -92,6 +93,7 @@ class AdaptiveTrapezoid:
         self.values = torch.zeros(max_nodes, seq, device=device)
         self.logits = torch.zeros(max_nodes, dtype=torch.float64)
         self.sums = torch.zeros(max_nodes, dtype=torch.float64)  # Σ_t f′_t at each node, in float64
+        self.moves = torch.zeros(max_nodes, seq, device=device)  # per interval (row: its left node): its error share
         self.intervals = [(k, k + 1, math.inf) for k in range(len(self.first) - 1)]  # (a, b, token estimate)
         self.missing = len(self.first)  # nodes of this round not computed yet
         self._halving: list[tuple[int, int]] = []  # (interval, its midpoint's node) of this round
@@ -126,8 +128,15 @@ class AdaptiveTrapezoid:
                 - float(self.logits[b] - self.logits[a]) for a, b, _ in self.intervals]
 
     def score_error(self) -> float:
-        """The estimated L1 error of the scores, Σ_t |error of score_t| (inf until every first interval is halved)."""
-        return sum(estimate for _, _, estimate in self.intervals)
+        """The estimated L1 error of the scores, Σ_t |error of score_t| (inf until every first interval is halved).
+
+        Per token, the larger of |Σ_i d_i| and (Σ_i d_i²)^½ over the intervals' error shares d_i (see the class),
+        summed over tokens; never less than |delta|, the exact error of their sum."""
+        if not all(math.isfinite(estimate) for _, _, estimate in self.intervals):
+            return math.inf
+        shares = self.moves[[a for a, _, _ in self.intervals]].double()
+        per_token = torch.maximum(shares.sum(dim=0).abs(), self.spread * shares.square().sum(dim=0).sqrt())
+        return max(float(per_token.sum()), abs(sum(self.errors())))
 
     def settled(self, allowed: float, token_budget: float, accurate: float) -> bool:
         """Scores accurate (`score_error` ≤ `accurate`), or the delta within `allowed` with `score_error` ≤
@@ -165,13 +174,18 @@ class AdaptiveTrapezoid:
         for i, m in self._halving:
             a, b, _ = self.intervals[i]
             width = self.alphas[b] - self.alphas[a]
-            moved = width / 4 * float((2 * self.values[m] - self.values[a] - self.values[b]).abs().sum())
+            change = width / 4 * (2 * self.values[m] - self.values[a] - self.values[b])
+            moved = float(change.abs().sum())
             left = (self.alphas[m] - self.alphas[a]) / 2 * float(self.sums[a] + self.sums[m]) \
                 - float(self.logits[m] - self.logits[a])
             right = (self.alphas[b] - self.alphas[m]) / 2 * float(self.sums[m] + self.sums[b]) \
                 - float(self.logits[b] - self.logits[m])
             floor = self.floor * (abs(left) + abs(right)) + 1e-30
             shares = [(abs(e) + floor) / (abs(left) + abs(right) + 2 * floor) for e in (left, right)]
-            halves[i] = [(a, m, max(shares[0] * moved, abs(left))), (m, b, max(shares[1] * moved, abs(right)))]
+            halves[i] = []
+            for start, stop, share, exact in ((a, m, shares[0], left), (m, b, shares[1], right)):
+                estimate = max(share * moved, abs(exact))
+                self.moves[start] = change * (estimate / moved) if moved > 0 else 0.0
+                halves[i].append((start, stop, estimate))
         self.intervals = [half for i, interval in enumerate(self.intervals) for half in halves.get(i, [interval])]
         self._halving = []
