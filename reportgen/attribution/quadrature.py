@@ -62,22 +62,28 @@ class AdaptiveTrapezoid:
 
     - on the sum of the scores, exactly: e = (b − a)/2 · Σ_t (f′_t(a) + f′_t(b)) − (F(b) − F(a));
       their sum over the intervals is the path's convergence delta;
-    - on the scores themselves (L1 over tokens), an estimate: when an interval is halved, the scores
-      move by D = (b − a)/4 · (2 f′(m) − f′(a) − f′(b)); a jump's error halves with the interval, so
-      the two halves hold about ‖D‖₁ between them, shared as their exact |e| are (a half without a
-      jump has e ≈ 0), and never less than their own |e|. The first four intervals have no estimate
-      and are all halved once.
+    - on the scores themselves, per token, an estimate d (a vector; `moves`): when an interval is halved, the
+      scores move by D = (b − a)/4 · (2 f′(m) − f′(a) − f′(b)). A jump (a head unit switching) leaves in its half
+      an error between −D and D, depending on where it switches; a smooth stretch about D/3 over both halves. So
+      the two halves hold D between them, shared as their exact |e| are (a half without a jump has e ≈ 0), scaled
+      up where that share's L1 norm is below the half's own |e|. The first four intervals have no estimate and are
+      all halved once.
 
-    Σ token estimates (`score_error`) estimates the L1 error of the scores: each interval's estimate is at
-    least its share of the change the last halving made, which for a jump is the error left and for a smooth
-    integrand about 3× it, and the L1 norm of a sum is at most the sum of the L1 norms (validated against
-    dense grids in docs/benchmarks.md, "How far to trust the score error").
+    `score_error` estimates the L1 error of the scores, Σ_t |error of score_t|, from the intervals' d: per token
+    the larger of |Σ_i d_i| (smooth stretches: their errors add with their signs, and cancel as the true ones do)
+    and `spread` × (Σ_i d_i²)^½ (jumps: each error's sign depends on where its unit switches, so they add like
+    random ones, whose sum is about 0.46 × that root-sum-square; `spread` 1.5 keeps a few jumps safe too), and
+    never less than |delta|, which is exactly the error of their sum. Validated against dense grids in
+    docs/benchmarks.md, "How far to trust the score error": it errs high, and by less than the sum of the
+    intervals' L1 estimates (schemas 7–9's estimator, 2–14 × the true error), since that sum cannot cancel.
+    Like any estimate from sampled nodes it cannot see a feature no node has touched yet, which is why a sample
+    stops only once its estimate is small.
 
-    It settles (`settled`) when the scores are accurate — Σ token estimates ≤ `accurate` — or when
-    |Σ e| ≤ `allowed` (the tolerance) and Σ token estimates ≤ `token_budget` (the sum alone can land
+    It settles (`settled`) when the scores are accurate — `score_error` ≤ `accurate` — or when
+    |Σ e| ≤ `allowed` (the tolerance) and `score_error` ≤ `token_budget` (the sum alone can land
     within tolerance by cancellation while single tokens are still off). Otherwise it halves the
-    intervals of largest error until they hold half of the total (Dörfler marking), error measured as
-    max(|e| / allowed, estimate / token_budget), within `max_nodes` in all.
+    intervals of largest error until they hold half of the total (Dörfler marking), each interval's error
+    measured as max(|e| / allowed, ‖d‖₁ / token_budget), within `max_nodes` in all.
     """
 
     rule = ADAPTIVE_RULE
