@@ -1,10 +1,12 @@
 """How far to trust IG's estimated score error: `--steps auto`'s `score_error` against a dense trapezoid reference.
 
-For each chosen review and demo model this runs integrated gradients with `--steps auto` (tolerance 1 %, cap 257)
-and prints its steps, whether it converged (the rule of main: scores' estimated relative L1 error or delta within
-tolerance) and whether the delta-only rule of schema 6 would have flagged it, its estimated relative L1 error of the
-scores, and — unless `--no-reference` — the true one against a uniform trapezoid of `--nodes` nodes (≥ 1,025) of
-the same path: the estimate may over-state the true error, it must never under-state it by more than 2×.
+For each chosen review and demo model this runs integrated gradients with `--steps auto` (`--tolerance`, default
+1 %; `--max-steps`, default 257) and prints its steps; whether it converged by today's rule (`reportgen report
+--help`, --tolerance: its scores' estimated error within the tolerance, or its completeness delta within it with
+that error within the guard); whether its delta alone is above the tolerance (the rule before score errors,
+report schemas before 7); its estimated relative L1 error of the scores; and — unless `--no-reference` — the
+true one against a uniform trapezoid of `--nodes` nodes (≥ 1,025) of the same path. The estimate may over-state
+the true error; it must never under-state it by more than 2×.
 
 Three sets, as docs/benchmarks.md uses them:
 
@@ -13,11 +15,14 @@ Three sets, as docs/benchmarks.md uses them:
 - `--rows 60,66,97,164`: positions in the held-out list, the base model (`--role`) explaining the label, at the
   demo's 256 tokens (`benchmarks/cancelling_paths.py`'s rows, the corpus check's setting);
 - `--rows … --role both`: the same positions for both models (the corpus-ig rows checked against references).
+  `--role` applies to `--rows` only; `--reviews` always runs both models.
 
 `--integrands DIR` keeps each text's dense integrand (the `--nodes` values per token and F, one file per model,
 row and length), written as soon as it is computed, so a long run can stop and go on, and the estimator can be
 studied again without a model pass: `--replay` then runs `--steps auto`'s refinement on the stored integrand
-(exactly the nodes `AdaptiveTrapezoid` asks for; the few it asks for between the dense nodes are computed).
+(exactly the nodes `AdaptiveTrapezoid` asks for; the few it asks for between the dense nodes are computed), and
+`--watch FILE` writes, for every round of every replayed sample, its true error and the ratio to it of each
+estimator `candidates` compares (today's, schemas 7–9's interval sum, and the alternatives that were weighed).
 
 Not a test: figures go in docs/benchmarks.md.
 
@@ -142,21 +147,27 @@ def replay(data: dict, model, inputs, targets, i: int, tolerance: float, max_ste
                     "change": grid.change(), "off_grid": computed}
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The docstring as written, and every option's default."""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--reviews", type=int, default=0, help="the first N held-out reviews, both models")
     parser.add_argument("--rows", default="", help="positions in the held-out list (the label's class)")
-    parser.add_argument("--role", default="base", choices=("base", "finetuned", "both"))
-    parser.add_argument("--max-length", type=int, default=None, help="default: 512 with --reviews, else the demo's")
-    parser.add_argument("--nodes", type=int, default=1025)
+    parser.add_argument("--role", default="base", choices=("base", "finetuned", "both"),
+                        help="with --rows: which demo model(s)")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="tokens per text: 512 with --reviews, else the demo's 256")
+    parser.add_argument("--nodes", type=int, default=1025, help="the dense reference's trapezoid nodes")
     parser.add_argument("--no-reference", action="store_true", help="auto steps only: steps, flags, estimates")
     parser.add_argument("--integrands", type=Path, default=None, help="a folder that keeps the dense integrands")
     parser.add_argument("--replay", action="store_true", help="run the refinement on the stored integrands")
     parser.add_argument("--watch", type=Path, default=None,
                         help="with --replay: write every round's candidate estimates ÷ true error here (JSON)")
-    parser.add_argument("--tolerance", type=float, default=0.01)
-    parser.add_argument("--max-steps", type=int, default=257)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--tolerance", type=float, default=0.01, help="--steps auto's tolerance (a fraction)")
+    parser.add_argument("--max-steps", type=int, default=257, help="--steps auto's cap on gradients per sample")
+    parser.add_argument("--batch-size", type=int, default=32, help="rows per pass")
     args = parser.parse_args()
     if args.replay and (args.no_reference or args.integrands is None):
         parser.error("--replay reads the dense integrands: give --integrands, without --no-reference")

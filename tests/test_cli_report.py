@@ -168,6 +168,9 @@ ERRORS = {
     "steps neither auto nor a number": ({"--steps": "many"}, "--steps must be at least 1, or auto"),
     "zero tolerance": ({"--steps": "auto", "--tolerance": "0"}, "--tolerance must be above 0"),
     "negative tolerance": ({"--tolerance": "-0.01"}, "--tolerance must be above 0"),
+    "tolerance as a percentage": ({"--tolerance": "2"}, "--tolerance must be above 0 and below 1, a fraction (got "
+                                                        "2.0); e.g. 0.01 for 1 %"),
+    "infinite tolerance": ({"--tolerance": "inf"}, "--tolerance must be above 0 and below 1"),
     "max steps below the first refinement": ({"--steps": "auto", "--max-steps": "6"},
                                              "--max-steps must be at least 9 with --steps auto (the first refinement's "
                                              "9 nodes are what the scores' error is estimated from) (got 6)"),

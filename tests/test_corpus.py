@@ -376,7 +376,11 @@ def test_fixed_steps_say_how_many_rows_do_not_add_up(checkpoints, encoder_dir, d
     assert missed > 0  # two left-Riemann steps do not add up to 0.1 %
     text = " ".join(Page.parsed(output.read_text()).text)
     assert "2 steps (riemann-left)" in text and f"Base: 2 steps, {missed} of 6 rows above 0.1 %" in text
-    assert "--steps auto refines each row until it is within" in text
+    # the advice stands beside each model whose rows missed, not after the last model's part
+    line = next(t for t in Page.parsed(output.read_text()).text if t.startswith("Base: 2 steps"))
+    for part, role in zip(line.split("; "), ("base", "finetuned")):
+        misses = sum(abs(r[f"{role}_delta"]) > allowed_delta(r[f"{role}_logit_change"], 0.001) for r in stored)
+        assert ("— --steps auto refines each row until it is within" in part) == (misses > 0), line
 
 
 def test_path_summary_counts_and_medians():

@@ -34,8 +34,9 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
     model is loaded: OptionError naming the option."""
     if steps != AUTO_STEPS and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
         raise OptionError(f"{{steps}} must be at least 1, or {AUTO_STEPS} (got {steps})", "steps")
-    if not tolerance > 0:
-        raise OptionError(f"{{tolerance}} must be above 0 (got {tolerance}); e.g. 0.01 for 1 %", "tolerance")
+    if not 0 < tolerance < 1:  # also refuses nan and inf; 2 would be 200 %, not 2 %
+        raise OptionError(f"{{tolerance}} must be above 0 and below 1, a fraction (got {tolerance}); e.g. 0.01 for "
+                          "1 %", "tolerance")
     if max_steps < FIRST_REFINEMENT:  # below it no score error exists, and the rule would fall back to the delta alone
         raise OptionError(f"{{max_steps}} must be at least {FIRST_REFINEMENT} with {{steps}} auto (the first "
                           f"refinement's {FIRST_REFINEMENT} nodes are what the scores' error is estimated from) "

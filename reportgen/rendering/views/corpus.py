@@ -238,12 +238,11 @@ def _convergence_text(facts: CorpusFacts) -> str:
             missed = (f"every row within {100 * tolerance:g} %" if paths.above_tolerance == 0 else
                       f"{paths.above_tolerance:,} of {paths.rows:,} rows above {100 * tolerance:g} % (worst "
                       f"{100 * paths.worst_relative_delta:.1f} %)")
+        if paths.above_tolerance:  # the advice beside the model whose rows it is about
+            missed += (" — raise --max-steps to bring them within" if facts.path["steps"] == AUTO_STEPS
+                       else " — --steps auto refines each row until it is within")
         parts.append(f"{pieces.role_title(role)}: {spread}, {missed}")
-    advice = ""
-    if any(p.above_tolerance for p in facts.convergence.values()):
-        advice = (" — raise --max-steps to bring them within" if facts.path["steps"] == AUTO_STEPS
-                  else " — --steps auto refines each row until it is within")
-    return "; ".join(parts) + advice
+    return "; ".join(parts)
 
 
 def _fit_text(facts: CorpusFacts) -> str:
