@@ -66,13 +66,13 @@ class ScoreErrorEstimator(NamedTuple):
     (its `path`) name the one their numbers were made with, so a file is read by its own rule and words."""
 
     name: str  # stored in the JSON (`ReportMeta.score_error_estimator`, a corpus's meta.path)
-    guard: int  # the delta condition's cap on the score error, in tolerances of Σ|score| (`budgets`)
+    guard: float  # the delta condition's cap on the score error, in tolerances of Σ|score| (`budgets`)
     errs_high: str  # how high it errs, measured: the words the IG notes quote ("an estimate that errs high: …")
 
 
 ESTIMATORS = {estimator.name: estimator for estimator in (
     ScoreErrorEstimator("interval-sum", 5, "2–14 × the true error on the models measured"),
-    ScoreErrorEstimator("per-token", 2, "1.3–3 × the true error on the models measured"),
+    ScoreErrorEstimator("per-token", 1.5, "1.3–3 × the true error on the models measured"),
 )}
 """Every estimator a file may name (`AdaptiveTrapezoid.score_error` computes today's). "interval-sum" (report schemas
 7–9, corpus stores before format 5): the sum of every interval's L1 estimate, which can only over-state the L1 norm
