@@ -136,8 +136,8 @@ class AdaptiveTrapezoid:
     def score_error(self) -> float:
         """The estimated L1 error of the scores, Σ_t |error of score_t| (inf until every first interval is halved).
 
-        Per token, the larger of |Σ_i d_i| and (Σ_i d_i²)^½ over the intervals' error shares d_i (see the class),
-        summed over tokens; never less than |delta|, the exact error of their sum."""
+        Per token, the larger of |Σ_i d_i| and `spread` × (Σ_i d_i²)^½ over the intervals' error shares d_i (see
+        the class), summed over tokens; never less than |delta|, the exact error of their sum."""
         if not all(math.isfinite(estimate) for _, _, estimate in self.intervals):
             return math.inf
         shares = self.moves[[a for a, _, _ in self.intervals]].double()
