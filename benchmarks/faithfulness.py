@@ -30,6 +30,35 @@ from reportgen.methods import METHODS
 from reportgen.pipeline import device_name
 
 
+def surrogate_checks(result, count: int) -> list[dict]:
+    """Per review, LIME's fit (adjusted weighted R²) and an additivity gap with its f(x) − f(no words), where the
+    method reports them (`TokenScores.fit`, `.convergence_delta` and `.logit_change` of a word-value method)."""
+    checks = [{} for _ in range(count)]
+    if result.fit is not None:
+        for check, fit in zip(checks, result.fit.tolist()):
+            check["fit"] = fit
+    if result.convergence_delta is not None and result.logit_change is not None:
+        for check, gap, change in zip(checks, result.convergence_delta.tolist(), result.logit_change.tolist()):
+            check.update(gap=gap, change=change)
+    return checks
+
+
+def check_summary(checks: list[dict]) -> str:
+    """One line: the fit's median and range, the largest |gap| and its share of |f(x) − f(no words)|."""
+    parts = []
+    fits = sorted(c["fit"] for c in checks if "fit" in c and c["fit"] == c["fit"])
+    if any("fit" in c for c in checks) and not fits:
+        parts.append("adjusted R² not measurable (fewer samples than words + 2)")
+    if fits:
+        parts.append(f"adjusted R² median {fits[len(fits) // 2]:.3f}, range {fits[0]:.3f}–{fits[-1]:.3f} "
+                     f"({len(fits)} measurable)")
+    gaps = [(abs(c["gap"]), abs(c["gap"]) / max(abs(c["change"]), 1e-12)) for c in checks if "gap" in c]
+    if gaps:
+        parts.append(f"largest |gap| {max(g for g, _ in gaps):.3g} logits, at most {max(r for _, r in gaps):.2%} "
+                     "of |f(x) − f(no words)|")
+    return "; ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reviews", type=int, default=20, help="held-out reviews to explain")
@@ -61,7 +90,7 @@ def main() -> None:
     print(header)
     print("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     faith = FaithfulnessSettings(batch_size=args.batch_size)
-    prepared, chance_seconds, per_review = {}, {}, []
+    prepared, chance_seconds, per_review, notes = {}, {}, [], []
     for role, model in models.items():
         inputs = encode(model.tokenizer, texts, settings.max_length, model.info.pads_to_max_length)
         targets = predict_logits(model, inputs, batch_size=args.batch_size).argmax(dim=-1)
@@ -77,22 +106,28 @@ def main() -> None:
                                                                      shapley_samples=args.shapley_samples,
                                                                      surrogate_samples=args.surrogate_samples))
             started = time.perf_counter()
-            scores = attributor.attribute(model, inputs, targets).scores
+            result = attributor.attribute(model, inputs, targets)
+            scores = result.scores
             attribution_seconds = time.perf_counter() - started
             started = time.perf_counter()
             metrics = measure_faithfulness(model, inputs, scores, targets, attributor.signed, faith, chance)
             metric_seconds = time.perf_counter() - started
 
             mean = mean_scores(metrics)
+            checks = surrogate_checks(result, len(metrics))
             per_review += [{"method": method, "model": role, "heldout_row": row,
-                            "beats_random": beats_random(m), **dataclasses.asdict(m)}
-                           for row, m in zip(chosen, metrics)]
+                            "beats_random": beats_random(m), **dataclasses.asdict(m), **check}
+                           for row, m, check in zip(chosen, metrics, checks)]
             comp_wins = sum(beats_random(m)[0] for m in metrics)
             suff_wins = sum(beats_random(m)[1] for m in metrics)
             print(f"| {method} | {role} | {mean.comprehensiveness:.3f} | {mean.random_comprehensiveness:.3f} | "
                   f"{mean.sufficiency:.3f} | {mean.random_sufficiency:.3f} | "
                   f"{comp_wins}/{len(metrics)} / {suff_wins}/{len(metrics)} | {attribution_seconds:.1f} | "
                   f"{metric_seconds:.1f} |", flush=True)
+            if any(checks):
+                notes.append(f"{method} / {role}: " + check_summary(checks))
+    for note in notes:
+        print(note)
     if args.json:
         Path(args.json).write_text(json.dumps(per_review, indent=1, default=str))
     print("\nRandom reference (computed once per model, shared by every method): "
