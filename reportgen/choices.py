@@ -169,6 +169,13 @@ coefficients describe the model poorly there. A fit that cannot be measured (`ad
 alike."""
 
 
+def too_few_samples(samples: int | None, words: int) -> bool:
+    """Fewer sampled coalitions than words + 2 (`samples` None or `words` 0: not known, False): a linear surrogate
+    over the words (LIME's, KernelSHAP's) then fits its samples whatever the model does, so its coefficients are not
+    determined by the model, and LIME's `adjusted_fit` is not defined (n − p − 1 ≤ 0)."""
+    return samples is not None and words > 0 and samples < words + 2
+
+
 def adjusted_fit(r2: float, samples: int, words: int) -> float | None:
     """LIME's fit as reportgen states it: the weighted R² of its surrogate on its own samples, adjusted for the
     words it fits, 1 − (1 − R²)(n − 1)/(n − p − 1) with n = `samples` (coalitions drawn) and p = `words` (the

@@ -174,6 +174,9 @@ ERRORS = {
     "max steps below the first refinement": ({"--steps": "auto", "--max-steps": "6"},
                                              "--max-steps must be at least 9 with --steps auto (the first refinement's "
                                              "9 nodes are what the scores' error is estimated from) (got 6)"),
+    "max steps past what memory holds": ({"--max-steps": "100000000"},
+                                         "--max-steps must be at most 4097 (each text being refined holds max-steps × "
+                                         "tokens gradients in memory) (got 100000000)"),
     "a fixed rule with auto steps": ({"--steps": "auto", "--quadrature": "gauss-legendre"}, "needs a fixed --steps N"),
     "max length over the position embeddings": ({"--max-length": "200"}, "use --max-length 128 or less"),
     "max length over a hugging face model's positions": ({"--base": "{hf_dir}", "--max-length": "129"},

@@ -22,6 +22,7 @@ def test_an_option_error_names_keywords_in_python_and_flags_on_the_command_line(
 @pytest.mark.parametrize("keywords, message", [
     ({"steps": 0}, "steps= must be at least 1, or auto (got 0)"),
     ({"max_steps": 8}, "max_steps= must be at least 9 with steps= auto (the first refinement's 9 nodes"),
+    ({"max_steps": 4098}, "max_steps= must be at most 4097"),
     ({"method": "gradient,anchors"}, "method=: unknown method 'anchors'"),
     ({"method": "gradient,gradient"}, "method= lists a method twice"),
     ({"scale": "sideways"}, "scale=: unknown scale 'sideways'"),

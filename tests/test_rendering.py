@@ -778,6 +778,30 @@ def test_lime_states_its_fit_and_warns_when_the_surrogate_fits_badly():
     assert "LIME fit poor" in document.find_all("table", "summary")[0].text()
 
 
+def test_kernel_shap_with_fewer_samples_than_words_plus_two_warns_however_small_its_gap():
+    """Under-determined: the two end coalitions' weight keeps the gap near zero whatever the values are, so the page
+    says the values are not determined by the samples (not "gap high"); with enough samples the same gap is fine."""
+    made = sample(["[CLS]", "good", "film", "[SEP]"], "good film", methods=("kernel-shap",))
+    made.words = [Word("[CLS]", None, None, 0, 1), Word("good", 0, 4, 1, 2), Word("film", 5, 9, 2, 3),
+                  Word("[SEP]", None, None, 3, 4)]
+    for model in made.models.values():
+        result = model.methods["kernel-shap"]
+        result.target_logit_change, result.convergence_delta = 1.5, 1e-7
+    built = report([made], "kernel-shap")
+    for samples, warned in ((3, True), (4, False)):
+        built.meta.surrogate_samples = samples
+        document = parse_html(render_html(built))
+        columns = [c for c in document.find_all("article", "column") if "difference" not in c.classes]
+        warnings = [c.find_all("p", "warning") for c in columns]
+        flags = document.find_all("table", "summary")[0].text()
+        assert all(bool(w) == warned for w in warnings), samples
+        assert ("KernelSHAP under-sampled" in flags) == warned and "Shapley gap high" not in flags
+        if warned:
+            text = warnings[0][0].text()
+            assert "3 sampled coalitions of its 2 words are fewer than words + 2" in text
+            assert "Raise --surrogate-samples" in text
+
+
 def test_a_lime_fit_that_cannot_be_measured_is_flagged_and_says_what_to_do():
     """Fewer samples than words + 2: no adjusted R² (null), and the page says why and what to do, flagged like a
     poor fit; a fit below 0 (no better than chance) is shown as it is."""

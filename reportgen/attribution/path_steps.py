@@ -22,6 +22,10 @@ FIRST_NODES = (0.0, 0.25, 0.5, 0.75, 1.0)
 FIRST_REFINEMENT = 2 * len(FIRST_NODES) - 1
 """The nodes once `--steps auto` has halved every first interval (9): the fewest with which the scores' error is
 estimated (`quadrature.AdaptiveTrapezoid.score_error`), so the least `max_steps` it takes."""
+MOST_STEPS = 4097
+"""The most `max_steps` takes: each text being refined holds two (max_steps, tokens) float tensors (its gradients
+and their error shares; 17 MB at 512 tokens), and a cap 16 × the default's 257 is already far past where the
+refinement stops on the paths measured (docs/benchmarks.md)."""
 
 
 def steps_from_text(text: str) -> int | str:
@@ -41,6 +45,9 @@ def check_steps(steps: int | str, tolerance: float, max_steps: int) -> None:
         raise OptionError(f"{{max_steps}} must be at least {FIRST_REFINEMENT} with {{steps}} auto (the first "
                           f"refinement's {FIRST_REFINEMENT} nodes are what the scores' error is estimated from) "
                           f"(got {max_steps})", "max_steps", "steps")
+    if max_steps > MOST_STEPS:  # each text holds (max_steps, tokens) floats twice while it is refined
+        raise OptionError(f"{{max_steps}} must be at most {MOST_STEPS} (each text being refined holds "
+                          f"max-steps × tokens gradients in memory) (got {max_steps})", "max_steps")
 
 
 @dataclass
@@ -50,7 +57,8 @@ class PathSteps:
     steps: int | str = option(  # a fixed count, or refined per text until within tolerance
         AUTO_STEPS, metavar="auto|N", from_text=steps_from_text,
         help="Integrated-gradients path steps. auto: each sample starts on 5 steps of the trapezoid rule and halves "
-             "only the intervals whose error is large (every gradient reused) until it has converged (see "
+             "only the intervals that hold most of its scores' estimated error (every gradient reused) until it has "
+             "converged (see "
              "--tolerance), independently of the others; the report shows the steps (gradients) each sample took. "
              "N: a fixed N steps of --quadrature for every sample.")
     tolerance: float = option(  # auto: the scores' estimated error, or |delta| / |F(x) − F(x′)|, to reach
@@ -60,8 +68,8 @@ class PathSteps:
     max_steps: int = option(  # auto: the most gradient evaluations per text
         DEFAULT_MAX_STEPS, type=int,
         help=f"With --steps auto: the most steps (gradients) per sample, at least {FIRST_REFINEMENT} (the first "
-             "refinement, from which the scores' error is estimated); a sample that has not converged "
-             "by then (see --tolerance) is flagged in the report.")
+             f"refinement, from which the scores' error is estimated) and at most {MOST_STEPS}; a sample that has not "
+             "converged by then (see --tolerance) is flagged in the report.")
     quadrature: str | None = option(  # None: gauss-legendre for a fixed count, the adaptive trapezoid for auto
         None, choices=QUADRATURES, show_default=False,
         help="How integrated gradients places a fixed --steps N along the path [default: gauss-legendre; "

@@ -19,7 +19,8 @@ class SurrogateOptions:
         help="With --method lime or kernel-shap: coalitions of a text's words drawn to fit the linear surrogate "
              "(Captum's Lime and KernelShap, n_samples), one forward row each per model and class (KernelSHAP 2 "
              "more). Use several times a text's words: with about as many samples as words a surrogate fits "
-             "anything, and LIME's fit (its adjusted R²) needs more than words + 1.")
+             "anything: below words + 2 a page says LIME's fit (its adjusted R²) is not measurable and KernelSHAP's "
+             "values are not determined by their samples.")
 
     def check(self) -> None:
         """A count below 2, or not a whole number: OptionError, before any model is loaded."""

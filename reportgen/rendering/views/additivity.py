@@ -14,6 +14,7 @@ from reportgen.choices import (
     budgets,
     kernel_shap_gap_allowed,
     shapley_gap_allowed,
+    too_few_samples,
 )
 from reportgen.methods import REGISTRY
 from reportgen.rendering.numbers import fixed, pct, share, signed_figure
@@ -150,6 +151,12 @@ def additivity_text(result: MethodResult, method: str, tolerance: float | None,
     gap = (f"Additivity gap {signed_figure(result.convergence_delta, 2)} (Σ word values − f(x) + f(no words), "
            f"where f(x) − f(no words) = {signed_figure(change)} is the target logit's drop when every word is removed)")
     if info.gap == "fitted":
+        samples, words = fitted
+        if too_few_samples(samples, words):
+            return gap, (f"KernelSHAP's values are not determined by its samples: {samples:,} sampled coalitions of "
+                         f"its {word_count(words)} are fewer than words + 2, so a linear model fits them whatever the "
+                         "model does, and the weight on the two end coalitions keeps the gap near zero all the same. "
+                         "Raise --surrogate-samples (several times the text's words).")
         if abs(result.convergence_delta) <= kernel_shap_gap_allowed(change):
             return gap, None
         return gap, ("The KernelSHAP values miss f(x) − f(no words) by more than the fit's hold on it allows: the "

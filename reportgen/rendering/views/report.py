@@ -149,7 +149,8 @@ def build_view(report: Report, scale: str = "share", granularity: str = "word") 
         data += f", split {meta.split}"
     roles = [(m.role, role_title(m.role)) for m in meta.models]
     rows, verdicts = faithfulness_table(report)
-    summary = [summary_row(v, s, meta.class_names, meta.method, normalised) for v, s in zip(samples, report.samples)]
+    summary = [summary_row(v, s, meta.class_names, meta.method, normalised, meta.surrogate_samples)
+               for v, s in zip(samples, report.samples)]
     faithfulness_note = ""
     if meta.faithfulness is not None:
         ks = ", ".join(f"{100 * k:g}" for k in meta.faithfulness.ks)

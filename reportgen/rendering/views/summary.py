@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reportgen.choices import too_few_samples
 from reportgen.methods import REGISTRY
 from reportgen.rendering.faithfulness_table import (
     NOT_DEFINED,
@@ -35,8 +36,9 @@ class SummaryRow:
 
 
 def summary_row(view: SampleView, sample: SampleResult, names: list[str], method: str,
-                normalised: bool = False) -> SummaryRow:
-    """A sample's row of the summary table, from its view and the main `method`'s faithfulness and flips."""
+                normalised: bool = False, surrogate_samples: int | None = None) -> SummaryRow:
+    """A sample's row of the summary table, from its view and the main `method`'s faithfulness and flips
+    (`surrogate_samples`: the report's, to tell an under-sampled KernelSHAP from a high gap)."""
     flags = []
     explained = next(iter(sample.models.values()))
     if explained.chosen is not None:  # multi-label: one row per explained label
@@ -46,7 +48,11 @@ def summary_row(view: SampleView, sample: SampleResult, names: list[str], method
     warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
     if any(not REGISTRY.get(m) or REGISTRY[m].walks_path for m in warned):
         flags.append("IG not converged")
-    if any(REGISTRY.get(m) and REGISTRY[m].gap for m in warned):
+    undersampled = too_few_samples(surrogate_samples, sample.removable_words)
+    if any(REGISTRY.get(m) and REGISTRY[m].gap == "fitted" for m in warned) and undersampled:
+        flags.append("KernelSHAP under-sampled")
+    if any(REGISTRY.get(m) and REGISTRY[m].gap and not (REGISTRY[m].gap == "fitted" and undersampled)
+           for m in warned):
         flags.append("Shapley gap high")
     fits = [sample.models[c.role].methods[block.method].surrogate_fit for block in view.methods
             if REGISTRY.get(block.method) and REGISTRY[block.method].states_fit
