@@ -24,7 +24,7 @@ class Progress:
     """Stages run one after another, each with its own bar (`stage`); `update` and `skip` count rows of the
     stage that runs (outside any stage they are ignored)."""
 
-    def __init__(self, enabled: bool = True, unit: str = "row") -> None:  # rows: one text at one path point
+    def __init__(self, enabled: bool = True, unit: str = "row") -> None:  # what update counts: forward or backward rows
         self.enabled, self.unit = enabled, unit
         self._bar: tqdm | None = None
         self._stages = 0
