@@ -15,7 +15,7 @@ Three sets, as docs/benchmarks.md uses them:
 - `--rows 60,66,97,164`: positions in the held-out list, the base model (`--role`) explaining the label, at the
   demo's 256 tokens (`benchmarks/cancelling_paths.py`'s rows, the corpus check's setting);
 - `--rows … --role both`: the same positions for both models (the corpus-ig rows checked against references).
-  `--role` applies to `--rows` only; `--reviews` always runs both models.
+  `--role` picks the model(s) for either set: base for `--rows` unless given, both for `--reviews`.
 
 `--integrands DIR` keeps each text's dense integrand (the `--nodes` values per token and F, one file per model,
 row and length), written as soon as it is computed, so a long run can stop and go on, and the estimator can be
@@ -155,8 +155,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--reviews", type=int, default=0, help="the first N held-out reviews, both models")
     parser.add_argument("--rows", default="", help="positions in the held-out list (the label's class)")
-    parser.add_argument("--role", default="base", choices=("base", "finetuned", "both"),
-                        help="with --rows: which demo model(s)")
+    parser.add_argument("--role", default=None, choices=("base", "finetuned", "both"),
+                        help="which demo model(s): with --rows base unless given, with --reviews both")
     parser.add_argument("--max-length", type=int, default=None,
                         help="tokens per text: 512 with --reviews, else the demo's 256")
     parser.add_argument("--nodes", type=int, default=1025, help="the dense reference's trapezoid nodes")
@@ -175,11 +175,12 @@ def main() -> None:
         args.integrands.mkdir(parents=True, exist_ok=True)
     demo = trained_demo()
     if args.reviews:
-        positions, roles, target_of = list(range(args.reviews)), ("finetuned", "base"), "predicted"
+        positions, target_of = list(range(args.reviews)), "predicted"
+        roles = ("finetuned", "base") if args.role in (None, "both") else (args.role,)
         length = args.max_length or 512
     else:
         positions, target_of = [int(r) for r in args.rows.split(",")], "label"
-        roles = ("base", "finetuned") if args.role == "both" else (args.role,)
+        roles = ("base", "finetuned") if args.role == "both" else (args.role or "base",)
         length = args.max_length or demo.settings.max_length
     rows = [demo.heldout[p] for p in positions]
     print(f"{len(rows)} held-out reviews ({target_of} class), {length} tokens, tolerance {args.tolerance:g}, cap "
