@@ -798,7 +798,7 @@ def test_kernel_shap_with_fewer_samples_than_words_plus_two_warns_however_small_
         assert ("KernelSHAP under-sampled" in flags) == warned and "Shapley gap high" not in flags
         if warned:
             text = warnings[0][0].text()
-            assert "3 sampled coalitions of its 2 words are fewer than words + 2" in text
+            assert "3 sampled coalitions of its 2 words are fewer than 4 (words + 2)" in text
             assert "Raise --surrogate-samples" in text
 
 

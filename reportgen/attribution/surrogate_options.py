@@ -18,8 +18,8 @@ class SurrogateOptions:
         DEFAULT_SURROGATE_SAMPLES, keyword="surrogate_samples", type=int, metavar="N",
         help="With --method lime or kernel-shap: coalitions of a text's words drawn to fit the linear surrogate "
              "(Captum's Lime and KernelShap, n_samples), one forward row each per model and class (KernelSHAP 2 "
-             "more). Use several times a text's words: with about as many samples as words a surrogate fits "
-             "anything: below words + 2 a page says LIME's fit (its adjusted R²) is not measurable and KernelSHAP's "
+             "more). Use several times a text's words, since with about as many samples as words a surrogate fits "
+             "anything. Below words + 2 a page says LIME's fit (its adjusted R²) is not measurable and KernelSHAP's "
              "values are not determined by their samples.")
 
     def check(self) -> None:

@@ -154,8 +154,9 @@ def additivity_text(result: MethodResult, method: str, tolerance: float | None,
         samples, words = fitted
         if too_few_samples(samples, words):
             return gap, (f"KernelSHAP's values are not determined by its samples: {samples:,} sampled coalitions of "
-                         f"its {word_count(words)} are fewer than words + 2, so a linear model fits them whatever the "
-                         "model does, and the weight on the two end coalitions keeps the gap near zero all the same. "
+                         f"its {word_count(words)} are fewer than {words + 2:,} (words + 2), so a linear model fits "
+                         "them whatever the model does, and the weight on the two end coalitions keeps the gap near "
+                         "zero all the same. "
                          "Raise --surrogate-samples (several times the text's words).")
         if abs(result.convergence_delta) <= kernel_shap_gap_allowed(change):
             return gap, None
