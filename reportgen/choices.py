@@ -72,7 +72,7 @@ class ScoreErrorEstimator(NamedTuple):
 
 ESTIMATORS = {estimator.name: estimator for estimator in (
     ScoreErrorEstimator("interval-sum", 5, "2–14 × the true error on the models measured"),
-    ScoreErrorEstimator("per-token", 1.5, "1.6–3.9 × the true error on the models measured"),
+    ScoreErrorEstimator("per-token", 1.5, "1.6–6.4 × the true error on the models measured"),
 )}
 """Every estimator a file may name (`AdaptiveTrapezoid.score_error` computes today's). "interval-sum" (report schemas
 7–9, corpus stores before format 5): the sum of every interval's L1 estimate, which can only over-state the L1 norm
