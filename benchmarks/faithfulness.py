@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import statistics
 import time
 from pathlib import Path
 
@@ -46,11 +48,11 @@ def surrogate_checks(result, count: int) -> list[dict]:
 def check_summary(checks: list[dict]) -> str:
     """One line: the fit's median and range, the largest |gap| and its share of |f(x) − f(no words)|."""
     parts = []
-    fits = sorted(c["fit"] for c in checks if "fit" in c and c["fit"] == c["fit"])
+    fits = sorted(c["fit"] for c in checks if "fit" in c and not math.isnan(c["fit"]))
     if any("fit" in c for c in checks) and not fits:
         parts.append("adjusted R² not measurable (fewer samples than words + 2)")
     if fits:
-        parts.append(f"adjusted R² median {fits[len(fits) // 2]:.3f}, range {fits[0]:.3f}–{fits[-1]:.3f} "
+        parts.append(f"adjusted R² median {statistics.median(fits):.3f}, range {fits[0]:.3f}–{fits[-1]:.3f} "
                      f"({len(fits)} measurable)")
     gaps = [(abs(c["gap"]), abs(c["gap"]) / max(abs(c["change"]), 1e-12)) for c in checks if "gap" in c]
     if gaps:

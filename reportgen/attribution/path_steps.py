@@ -58,9 +58,8 @@ class PathSteps:
         AUTO_STEPS, metavar="auto|N", from_text=steps_from_text,
         help="Integrated-gradients path steps. auto: each sample starts on 5 steps of the trapezoid rule and halves "
              "only the intervals that hold most of its scores' estimated error (every gradient reused) until it has "
-             "converged (see "
-             "--tolerance), independently of the others; the report shows the steps (gradients) each sample took. "
-             "N: a fixed N steps of --quadrature for every sample.")
+             "converged (see --tolerance), independently of the others; the report shows the steps (gradients) each "
+             "sample took. N: a fixed N steps of --quadrature for every sample.")
     tolerance: float = option(  # auto: the scores' estimated error, or |delta| / |F(x) − F(x′)|, to reach
         DEFAULT_TOLERANCE, type=float,
         help=f"With --steps auto: {convergence_rule()} (0.01 = 1 %; a |F(x)−F(x′)| below 0.01 logits counts as "

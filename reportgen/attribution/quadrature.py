@@ -142,11 +142,20 @@ class AdaptiveTrapezoid:
 
         Per token, the larger of |Σ_i d_i| and `spread` × (Σ_i d_i²)^½ over the intervals' error shares d_i (see
         the class), summed over tokens; never less than |delta|, the exact error of their sum."""
-        if not all(math.isfinite(estimate) for _, _, estimate in self.intervals):
+        found = self._shares()
+        if found is None:
             return math.inf
-        shares = self.moves[[a for a, _, _ in self.intervals]].double()
-        per_token = torch.maximum(shares.sum(dim=0).abs(), self.spread * shares.square().sum(dim=0).sqrt())
+        _, signed, rss = found
+        per_token = torch.maximum(signed.abs(), self.spread * rss)
         return max(float(per_token.sum()), abs(sum(self.errors())))
+
+    def _shares(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """The intervals' error shares d (intervals, seq) in float64, with their per-token Σ d and (Σ d²)^½; None
+        until every first interval is halved (they have no estimate yet)."""
+        if not all(math.isfinite(estimate) for _, _, estimate in self.intervals):
+            return None
+        shares = self.moves[[a for a, _, _ in self.intervals]].double()
+        return shares, shares.sum(dim=0), shares.square().sum(dim=0).sqrt()
 
     def weights(self) -> list[float]:
         """Each interval's share of `score_error` (inf until every first interval is halved): per token, its part of
@@ -154,10 +163,10 @@ class AdaptiveTrapezoid:
         none), `spread` × d_i² / (Σ d²)^½ where the root-sum-square wins — summed over tokens; never less than its
         exact |e|, a floor on its L1 error. The shares add up to `score_error` before that floor."""
         errors = self.errors()
-        if not all(math.isfinite(estimate) for _, _, estimate in self.intervals):
+        found = self._shares()
+        if found is None:
             return [math.inf] * len(errors)
-        shares = self.moves[[a for a, _, _ in self.intervals]].double()
-        signed, rss = shares.sum(dim=0), shares.square().sum(dim=0).sqrt()
+        shares, signed, rss = found
         part = torch.where(signed.abs() >= self.spread * rss, shares * torch.sign(signed),
                            self.spread * shares.square() / rss.clamp_min(1e-300))
         return [max(float(p), abs(e)) for p, e in zip(part.sum(dim=1).clamp_min(0.0), errors)]

@@ -48,12 +48,10 @@ def summary_row(view: SampleView, sample: SampleResult, names: list[str], method
     warned = [block.method for block in view.methods if any(c.delta_warning for c in block.columns)]
     if any(not REGISTRY.get(m) or REGISTRY[m].walks_path for m in warned):
         flags.append("IG not converged")
-    undersampled = too_few_samples(surrogate_samples, sample.removable_words)
-    if any(REGISTRY.get(m) and REGISTRY[m].gap == "fitted" for m in warned) and undersampled:
-        flags.append("KernelSHAP under-sampled")
-    if any(REGISTRY.get(m) and REGISTRY[m].gap and not (REGISTRY[m].gap == "fitted" and undersampled)
-           for m in warned):
-        flags.append("Shapley gap high")
+    undersampled = too_few_samples(surrogate_samples, sample.removable_words)  # KernelSHAP's warning says so
+    gaps = {"KernelSHAP under-sampled" if REGISTRY[m].gap == "fitted" and undersampled else "Shapley gap high"
+            for m in warned if REGISTRY.get(m) and REGISTRY[m].gap}
+    flags += [flag for flag in ("KernelSHAP under-sampled", "Shapley gap high") if flag in gaps]
     fits = [sample.models[c.role].methods[block.method].surrogate_fit for block in view.methods
             if REGISTRY.get(block.method) and REGISTRY[block.method].states_fit
             for c in block.columns if c.delta_warning]  # LIME's warned columns: a poor fit, or none measurable
